@@ -1,0 +1,43 @@
+# The project's two commands (README): `make run` and `make check`.
+# meson + ninja do the building; this file only installs what is missing,
+# configures the two build directories and runs things.
+BUILD ?= build
+ASAN ?= build-asan
+TRACE ?= data/traces/mqsim/tpcc-small.trace
+DMALINK = $(BUILD)/tools/dmalink
+
+.PHONY: all deps run check check-unit check-asan check-qemu bench clean
+
+all: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+run: all
+	$(DMALINK) replay --strategy all $(TRACE)
+
+check: check-unit check-asan check-qemu
+
+check-unit: all
+	meson test -C $(BUILD) --print-errorlogs
+
+check-asan: deps $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN) --print-errorlogs --timeout-multiplier 3
+
+check-qemu: all
+	@if [ -x tests/qemu/run.sh ]; then tests/qemu/run.sh $(BUILD); else echo "SKIP: qemu suite not present"; fi
+
+bench: all
+	$(DMALINK) bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmalink/dma-mapping.h - the kernel's DMA-mapping API with its names,
+ * argument order and return conventions (include/linux/dma-mapping.h,
+ * kernel/dma/mapping.c, drivers/iommu/dma-iommu.c; contract:
+ * shared/reference/kernel-dma-semantics.md, cited below as "ref §N").
+ *
+ * struct device becomes struct dml_device.  phys_addr_t is the backend's
+ * memory address: the emulated physical address on the emulated platform,
+ * the process virtual address that VFIO pins on the vfio backend.
+ *
+ * Returns follow coding-style §16: 0 or -errno for actions, bool for
+ * predicates, DMA_MAPPING_ERROR for addresses.  The one deliberate
+ * difference: dma_iova_unlink() returns int, because an unlink that would
+ * split an earlier link is refused on every backend (VFIO cannot split a
+ * mapping); kernel callers that ignore the result compile unchanged.
+ */
+#ifndef DMALINK_DMA_MAPPING_H
+#define DMALINK_DMA_MAPPING_H
+
+#include <dmalink/dmalink.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** enum dma_data_direction - who writes the memory (kernel values) */
+enum dma_data_direction {
+	DMA_BIDIRECTIONAL = 0,
+	DMA_TO_DEVICE = 1,	/* device reads: mapped read-only */
+	DMA_FROM_DEVICE = 2,	/* device writes: mapped write-only */
+	DMA_NONE = 3,		/* no access */
+};
+
+/* DMA_ATTR_* - attribute bits, kernel values (ref §2). */
+#define DMA_ATTR_WEAK_ORDERING		(1UL << 1)
+#define DMA_ATTR_WRITE_COMBINE		(1UL << 2)
+#define DMA_ATTR_NO_KERNEL_MAPPING	(1UL << 4)
+#define DMA_ATTR_SKIP_CPU_SYNC		(1UL << 5)
+#define DMA_ATTR_FORCE_CONTIGUOUS	(1UL << 6)
+#define DMA_ATTR_ALLOC_SINGLE_PAGES	(1UL << 7)
+#define DMA_ATTR_NO_WARN		(1UL << 8)
+#define DMA_ATTR_PRIVILEGED		(1UL << 9)
+#define DMA_ATTR_MMIO			(1UL << 10)
+
+/* DMA_MAPPING_ERROR - the address every map call returns on failure. */
+#define DMA_MAPPING_ERROR (~(dma_addr_t)0)
+
+/**
+ * dma_mapping_error - test an address returned by a map call
+ * @dev: device
+ * @dma_addr: the address
+ * Return: -ENOMEM if @dma_addr is DMA_MAPPING_ERROR, else 0 (ref §2).
+ */
+int dma_mapping_error(struct dml_device *dev, dma_addr_t dma_addr);
+
+/* ------------------------------------------------------------------ */
+/* Masks and properties                                                */
+/* ------------------------------------------------------------------ */
+
+/**
+ * dma_set_mask - set the streaming DMA mask
+ * @dev: device
+ * @mask: e.g. DMA_BIT_MASK(32)
+ * Return: 0; -EIO if the device cannot work with @mask (narrower than 24
+ * bits, the ISA floor the kernel's dma_supported() checks on x86).
+ */
+int dma_set_mask(struct dml_device *dev, u64 mask);
+
+/** dma_set_coherent_mask - set the coherent mask; as dma_set_mask() */
+int dma_set_coherent_mask(struct dml_device *dev, u64 mask);
+
+/** dma_set_mask_and_coherent - both masks; as dma_set_mask() */
+int dma_set_mask_and_coherent(struct dml_device *dev, u64 mask);
+
+/** dma_get_mask - the streaming DMA mask of @dev */
+u64 dma_get_mask(struct dml_device *dev);
+
+/**
+ * dma_get_merge_boundary - granule - 1 for IOMMU devices, 0 (cannot merge)
+ * for dma-direct (ref §1.2)
+ */
+unsigned long dma_get_merge_boundary(struct dml_device *dev);
+
+/**
+ * dma_need_unmap - whether the caller must keep DMA addresses to unmap
+ * @dev: device
+ *
+ * False only for dma-direct devices that are coherent and have never
+ * bounced (ref §1.4); callers may then skip storing addresses.
+ */
+bool dma_need_unmap(struct dml_device *dev);
+
+/* ------------------------------------------------------------------ */
+/* Streaming mappings by physical address (6.18, ref §2)               */
+/* ------------------------------------------------------------------ */
+
+/**
+ * dma_map_phys - map a physical range for streaming DMA
+ * @dev: device
+ * @phys: start (backend memory address, see top of file)
+ * @size: bytes, > 0
+ * @dir: direction; the IOMMU mapping's protection follows it
+ * @attrs: DMA_ATTR_MMIO for non-RAM (device BARs: no CPU sync, never
+ *	bounced, IOMMU_MMIO), DMA_ATTR_SKIP_CPU_SYNC
+ *
+ * dma-direct: DMA address = phys, checked against the mask (error and the
+ * kernel's "DMA addr ... overflow" message when beyond it).  dma-iommu:
+ * allocates iova_align(size + offset) of IOVA, maps it and returns
+ * iova + offset, with one iotlb_sync_map.
+ * Return: the DMA address, or DMA_MAPPING_ERROR (invalid @dir or @size 0,
+ * unreachable address, IOVA or page-table memory exhausted).
+ */
+dma_addr_t dma_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
+			enum dma_data_direction dir, unsigned long attrs);
+
+/**
+ * dma_unmap_phys - undo dma_map_phys()
+ * @dev, @size, @dir, @attrs: as given to dma_map_phys()
+ * @addr: what dma_map_phys() returned
+ *
+ * dma-iommu: unmaps and invalidates the IOTLB (strict) or queues the range
+ * in the flush queue (lazy); dma-direct: nothing to do.
+ */
+void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
+		    enum dma_data_direction dir, unsigned long attrs);
+
+/**
+ * dma_map_resource - dma_map_phys() with DMA_ATTR_MMIO (ref §2)
+ * Return: as dma_map_phys(); DMA_MAPPING_ERROR too if @phys is RAM.
+ */
+dma_addr_t dma_map_resource(struct dml_device *dev, phys_addr_t phys,
+			    size_t size, enum dma_data_direction dir,
+			    unsigned long attrs);
+
+/** dma_unmap_resource - dma_unmap_phys() with DMA_ATTR_MMIO */
+void dma_unmap_resource(struct dml_device *dev, dma_addr_t addr, size_t size,
+			enum dma_data_direction dir, unsigned long attrs);
+
+/* ------------------------------------------------------------------ */
+/* The two-step IOVA API (6.16, ref §1)                                */
+/* ------------------------------------------------------------------ */
+
+/**
+ * struct dma_iova_state - caller-owned state of one IOVA reservation
+ * @addr: IOVA base including the sub-granule offset of the phys given to
+ *	dma_iova_try_alloc()
+ * @__size: requested size; bit 63 (DMA_IOVA_USE_SWIOTLB) is private
+ *
+ * Two words, as in the kernel; it does not record the device, so every
+ * call must pass the same @dev.
+ */
+struct dma_iova_state {
+	dma_addr_t addr;
+	u64 __size;
+};
+
+#define DMA_IOVA_USE_SWIOTLB (1ULL << 63)
+
+/** dma_use_iova - true after a successful dma_iova_try_alloc() */
+static inline bool dma_use_iova(const struct dma_iova_state *state)
+{
+	return state->__size != 0;
+}
+
+/** dma_iova_size - the size reserved by dma_iova_try_alloc(), bytes */
+static inline size_t dma_iova_size(const struct dma_iova_state *state)
+{
+	return (size_t)(state->__size & ~DMA_IOVA_USE_SWIOTLB);
+}
+
+/**
+ * dma_iova_try_alloc - reserve IOVA space for a transaction
+ * @dev: device
+ * @state: zeroed first, always; filled on success
+ * @phys: only its offset within a granule is used (0 for aligned I/O)
+ * @size: bytes the transaction will link, > 0
+ *
+ * Reserves iova_align(size + iova_offset(phys)) bytes, size-aligned below
+ * the device's limit (32-bit first for PCI); maps nothing (ref §1.3).
+ * Return: true on success (state->addr % granule == phys % granule); false
+ * when the device has no IOMMU (no warning), for @size 0 or with bit 63 set
+ * (warning), or when IOVA space is exhausted.  On false use
+ * dma_map_phys() per range.
+ */
+bool dma_iova_try_alloc(struct dml_device *dev, struct dma_iova_state *state,
+			phys_addr_t phys, size_t size);
+
+/**
+ * dma_iova_free - release an IOVA reservation
+ * @dev: device
+ * @state: from dma_iova_try_alloc(); every link must be unlinked first
+ *
+ * Frees exactly what dma_iova_try_alloc() reserved.  Freeing with links
+ * outstanding is a caller bug: it is refused with a warning and the
+ * reservation is kept (so no IOVA is reused while mapped).
+ */
+void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state);
+
+/**
+ * dma_iova_link - link a physical range into reserved IOVA space
+ * @dev: device
+ * @state: from dma_iova_try_alloc()
+ * @phys: physical start (backend memory address)
+ * @offset: offset into the IOVA space, bytes; merge-boundary aligned for
+ *	every link but the first
+ * @size: bytes; a multiple of the granule for every link but the last
+ * @dir: direction (protection: TO_DEVICE read, FROM_DEVICE write)
+ * @attrs: DMA_ATTR_MMIO for BARs, DMA_ATTR_SKIP_CPU_SYNC
+ *
+ * Maps IOVA [addr + offset - pad, +iova_align(size + pad)) to phys - pad,
+ * pad = iova_offset(@phys), *without* making it visible: call
+ * dma_iova_sync() before the device uses it (ref §1.3).
+ * Return: 0; -EIO if @phys is not granule aligned and @offset > 0;
+ * -EINVAL if the range lies outside the reservation, @size is 0, @dir is
+ * invalid or @state was not allocated; -EEXIST if part of the range is
+ * already linked (nothing changed); -ENOMEM when page-table memory runs
+ * out (nothing left mapped by this call); -EOPNOTSUPP without an IOMMU.
+ */
+int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
+		  phys_addr_t phys, size_t offset, size_t size,
+		  enum dma_data_direction dir, unsigned long attrs);
+
+/**
+ * dma_iova_sync - make linked IOVA visible to the device
+ * @dev: device
+ * @state: from dma_iova_try_alloc()
+ * @offset: bytes
+ * @size: bytes
+ *
+ * One IOTLB sync (iotlb_sync_map) for the whole range, however many links
+ * it covers (ref §1.3).
+ * Return: 0; -EINVAL if the range is outside the reservation;
+ * -EOPNOTSUPP without an IOMMU.
+ */
+int dma_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
+		  size_t offset, size_t size);
+
+/**
+ * dma_iova_unlink - unlink whole earlier links, keeping the reservation
+ * @dev: device
+ * @state: from dma_iova_try_alloc()
+ * @offset: bytes; must be where an earlier dma_iova_link() started
+ * @size: bytes; the range must end where a link ended
+ * @dir, @attrs: as given to dma_iova_link()
+ *
+ * Unmaps and invalidates the IOTLB synchronously (never deferred: the IOVA
+ * may be relinked at once).  May not split a link: VFIO type1 cannot split
+ * a mapping, and every backend refuses it alike.
+ * Return: 0; -ENOENT if the range is not made of whole links or is not all
+ * linked (nothing changed, a warning is printed); -EINVAL if the range is
+ * outside the reservation.  (The kernel's version returns void.)
+ */
+int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
+		    size_t offset, size_t size, enum dma_data_direction dir,
+		    unsigned long attrs);
+
+/**
+ * dma_iova_destroy - unlink [0, @mapped_len) and free the reservation
+ * @dev: device
+ * @state: from dma_iova_try_alloc()
+ * @mapped_len: bytes linked from offset 0; 0 is dma_iova_free()
+ * @dir, @attrs: as given to dma_iova_link()
+ *
+ * In lazy mode the invalidation and the IOVA release go through the flush
+ * queue, so the IOVA is not reused before the batched flush (ref §1.3).
+ * If [0, @mapped_len) is not made of whole links, nothing is changed and a
+ * warning is printed.
+ */
+void dma_iova_destroy(struct dml_device *dev, struct dma_iova_state *state,
+		      size_t mapped_len, enum dma_data_direction dir,
+		      unsigned long attrs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMALINK_DMA_MAPPING_H */

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmalink/scatterlist.h - the legacy scatterlist path, our baseline
+ * (include/linux/scatterlist.h, dma_map_sg in kernel/dma/mapping.c and
+ * iommu_dma_map_sg in drivers/iommu/dma-iommu.c).
+ *
+ * A scatterlist entry is 32 bytes, as on 64-bit Linux; it names memory by
+ * physical address (no struct page here): @page_link holds the
+ * page-aligned phys of the entry's first page plus the chain/end bits.
+ */
+#ifndef DMALINK_SCATTERLIST_H
+#define DMALINK_SCATTERLIST_H
+
+#include <dmalink/dma-mapping.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * struct scatterlist - one CPU-side segment and, after mapping, one DMA
+ * segment
+ * @page_link: page-aligned phys | SG_END
+ * @offset: offset of the data in its first page, bytes
+ * @length: bytes
+ * @dma_address: DMA address of DMA segment i (valid for i < mapped nents)
+ * @dma_length: bytes of DMA segment i
+ * @dma_flags: private
+ */
+struct scatterlist {
+	u64 page_link;
+	unsigned int offset;
+	unsigned int length;
+	dma_addr_t dma_address;
+	unsigned int dma_length;
+	unsigned int dma_flags;
+};
+
+#define SG_END 0x2UL
+
+/**
+ * struct sg_table - a scatterlist array
+ * @sgl: the entries
+ * @nents: DMA segments after mapping (dma_map_sgtable sets it)
+ * @orig_nents: CPU segments
+ */
+struct sg_table {
+	struct scatterlist *sgl;
+	unsigned int nents;
+	unsigned int orig_nents;
+};
+
+/** sg_init_table - zero @nents entries and mark the last as the end */
+void sg_init_table(struct scatterlist *sgl, unsigned int nents);
+
+/** sg_set_phys - point @sg at [@phys, @phys + @len); @len < 4 GiB */
+void sg_set_phys(struct scatterlist *sg, phys_addr_t phys, unsigned int len);
+
+/** sg_phys - the physical address of @sg's data */
+static inline phys_addr_t sg_phys(const struct scatterlist *sg)
+{
+	return (sg->page_link & ~0xfffULL) + sg->offset;
+}
+
+/** sg_is_last - whether @sg is the last entry */
+static inline bool sg_is_last(const struct scatterlist *sg)
+{
+	return sg->page_link & SG_END;
+}
+
+/** sg_next - the entry after @sg, or NULL after the last */
+static inline struct scatterlist *sg_next(struct scatterlist *sg)
+{
+	return sg_is_last(sg) ? NULL : sg + 1;
+}
+
+#define sg_dma_address(sg) ((sg)->dma_address)
+#define sg_dma_len(sg) ((sg)->dma_length)
+
+/* for_each_sg - iterate over @nents entries of @sglist with @sg, index @i */
+#define for_each_sg(sglist, sg, nr, i) \
+	for ((i) = 0, (sg) = (sglist); (i) < (nr); (i)++, (sg) = sg_next(sg))
+
+/**
+ * sg_alloc_table - allocate a table of @nents entries (one array, no chain)
+ * Return: 0; -EINVAL for @nents 0; -ENOMEM.
+ */
+int sg_alloc_table(struct sg_table *table, unsigned int nents);
+
+/** sg_free_table - free what sg_alloc_table() allocated */
+void sg_free_table(struct sg_table *table);
+
+/**
+ * dma_map_sg_attrs - map a scatterlist
+ * @dev: device
+ * @sg: entries (at most 4 GiB - 1 each)
+ * @nents: CPU segments
+ * @dir, @attrs: as dma_map_phys()
+ *
+ * dma-iommu: one IOVA allocation for the whole list, each segment mapped
+ * at its granule-aligned slot without syncing, one iotlb_sync_map, then
+ * segments merged into DMA segments within max_segment_size and the
+ * segment boundary (iommu_dma_map_sg).  dma-direct: one DMA segment per
+ * entry.
+ * Return: the number of DMA segments (> 0), or 0 on failure (nothing left
+ * mapped).
+ */
+int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
+		     enum dma_data_direction dir, unsigned long attrs);
+
+/**
+ * dma_unmap_sg_attrs - undo dma_map_sg_attrs()
+ * @nents: the CPU segment count given to dma_map_sg_attrs() (not its result)
+ */
+void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
+			int nents, enum dma_data_direction dir,
+			unsigned long attrs);
+
+#define dma_map_sg(d, s, n, r) dma_map_sg_attrs(d, s, n, r, 0)
+#define dma_unmap_sg(d, s, n, r) dma_unmap_sg_attrs(d, s, n, r, 0)
+
+/**
+ * dma_map_sgtable - map an sg_table; sets @sgt->nents
+ * Return: 0; -EINVAL (bad arguments), -ENOMEM (IOVA or page-table memory),
+ * -EIO (unreachable address), as the kernel's dma_map_sgtable().
+ */
+int dma_map_sgtable(struct dml_device *dev, struct sg_table *sgt,
+		    enum dma_data_direction dir, unsigned long attrs);
+
+/** dma_unmap_sgtable - undo dma_map_sgtable() */
+void dma_unmap_sgtable(struct dml_device *dev, struct sg_table *sgt,
+		       enum dma_data_direction dir, unsigned long attrs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMALINK_SCATTERLIST_H */

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * domain.h - an IOMMU DMA domain as dma-iommu sees it: an IOVA space, a
+ * geometry, a flush queue for lazy mode, and the ops a backend implements
+ * (struct dml_iommu_ops: the emulated VT-d in src/iommu/emu/, VFIO type1 in
+ * src/vfio/).  dma-iommu.c knows only this header (shared/DESIGN.md).
+ *
+ * Backends embed struct dml_domain as the first member of their own domain
+ * and recover it with container_of().
+ */
+#ifndef DML_IOMMU_DOMAIN_H
+#define DML_IOMMU_DOMAIN_H
+
+#include "../base/base.h"
+#include "../iova/iova.h"
+
+/* Protection bits, include/linux/iommu.h values. */
+#define IOMMU_READ	(1 << 0)
+#define IOMMU_WRITE	(1 << 1)
+#define IOMMU_CACHE	(1 << 2)	/* coherent: snoop CPU caches */
+#define IOMMU_NOEXEC	(1 << 3)
+#define IOMMU_MMIO	(1 << 4)	/* device memory, never cacheable */
+#define IOMMU_PRIV	(1 << 5)
+
+/* ops->map flags */
+#define DML_MAP_LINK_HEAD (1u << 0) /* first mapping of a link: unlink may start here */
+
+/* ops->unmap flags */
+#define DML_UNMAP_EXACT (1u << 0) /* whole links only, else -ENOENT and no change */
+
+struct dml_domain;
+struct dml_fq;
+
+/*
+ * struct dml_iommu_ops - what a backend implements.  All ranges are granule
+ * aligned (iova, phys, size) and do not wrap.  None does IOTLB maintenance
+ * unless its name says so.  All may be called concurrently for disjoint
+ * ranges of one domain.
+ *
+ * @map: map [iova, +size) -> [phys, +size) with @prot (IOMMU_*), choosing
+ *	the largest page size alignment allows.  @flags: DML_MAP_LINK_HEAD
+ *	records that a link starts at @iova.  Return 0; -EEXIST if part of
+ *	the range is mapped (nothing changed); -ENOMEM (nothing left mapped
+ *	by this call); -EINVAL outside the aperture.
+ * @unmap: unmap [iova, +size); *@unmapped gets the bytes unmapped.
+ *	With DML_UNMAP_EXACT the call first checks that the range is fully
+ *	mapped, starts where a link started and ends where a link ended (the
+ *	next granule unmapped or a link head): else -ENOENT, nothing changed.
+ *	Without it, unmapped holes are skipped.  Tables left empty are freed.
+ *	Return 0 or -ENOENT.
+ * @iotlb_sync: page-selective invalidation of [iova, +size).
+ * @flush_iotlb_all: domain-wide invalidation.
+ * @iotlb_sync_map: after maps, make them visible (caching mode; the VFIO
+ *	kernel already did it).  May be NULL.
+ * @iova_to_phys: translation of one IOVA, 0 when not mapped.
+ * @free: release the backend domain (after every mapping is gone).
+ */
+struct dml_iommu_ops {
+	int (*map)(struct dml_domain *d, dml_iova_t iova, phys_addr_t phys,
+		   size_t size, int prot, unsigned int flags);
+	int (*unmap)(struct dml_domain *d, dml_iova_t iova, size_t size,
+		     unsigned int flags, size_t *unmapped);
+	void (*iotlb_sync)(struct dml_domain *d, dml_iova_t iova, size_t size);
+	void (*flush_iotlb_all)(struct dml_domain *d);
+	int (*iotlb_sync_map)(struct dml_domain *d, dml_iova_t iova, size_t size);
+	phys_addr_t (*iova_to_phys)(struct dml_domain *d, dml_iova_t iova);
+	void (*free)(struct dml_domain *d);
+};
+
+/*
+ * struct dml_domain - the generic part of a DMA domain
+ * @ops: backend
+ * @pgsize_bitmap: page sizes the backend maps (bit n: 2^n bytes)
+ * @granule: smallest page size, bytes; @granule_shift its log2
+ * @aperture_start, @aperture_end: usable IOVA, inclusive
+ * @iovad: the IOVA space (created by dml__domain_init)
+ * @fq: flush queue, non-NULL in lazy mode
+ */
+struct dml_domain {
+	const struct dml_iommu_ops *ops;
+	u64 pgsize_bitmap;
+	unsigned long granule;
+	unsigned int granule_shift;
+	dml_iova_t aperture_start;
+	dml_iova_t aperture_end;
+	struct dml_iova_domain *iovad;
+	struct dml_fq *fq;
+};
+
+/*
+ * dml__domain_init - fill the generic part after the backend set @ops,
+ * @pgsize_bitmap and the aperture: IOVA space from max(granule,
+ * aperture_start), the x86 MSI window 0xfee00000-0xfeefffff reserved,
+ * a flush queue when @lazy.  Return: 0; -EINVAL; -ENOMEM.
+ */
+int dml__domain_init(struct dml_domain *d, bool lazy);
+
+/* dml__domain_fini - release what dml__domain_init() made (drains the fq) */
+void dml__domain_fini(struct dml_domain *d);
+
+/* ---- flush queue (src/iommu/fq.c): lazy invalidation, ref §1.3 ---- */
+
+/*
+ * dml__fq_queue - defer the release of IOVA [pfn, +pages) until the next
+ * domain-wide IOTLB flush; the queue flushes by itself when 256 entries
+ * are waiting or the oldest is 10 ms old (IOVA_DEFAULT_FQ_SIZE/TIMEOUT).
+ */
+void dml__fq_queue(struct dml_domain *d, unsigned long pfn, unsigned long pages);
+
+/* dml__fq_flush - flush the IOTLB once and release every queued range */
+void dml__fq_flush(struct dml_domain *d);
+
+#endif /* DML_IOMMU_DOMAIN_H */

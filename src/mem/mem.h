@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mem.h - the emulated physical address space, internal side: regions of
+ * RAM (with or without memmap) and MMIO backed by lazily reserved host
+ * memory, frame ownership, and carving contiguous RAM for internal users
+ * (page-table pools, swiotlb).  Public side: dml_ram_add(), dml_mmio_add(),
+ * dml_kmap_local_phys(), dml_layout_*() in dmalink.h.
+ */
+#ifndef DML_MEM_H
+#define DML_MEM_H
+
+#include "../base/base.h"
+
+#define DML_MAX_REGIONS 16
+
+#define DML_REGION_RAM (1u << 0)
+#define DML_REGION_MMIO (1u << 1)
+#define DML_REGION_NO_MEMMAP (1u << 2)
+
+/*
+ * struct dml_mem_region - one region of the emulated physical space
+ * @base, @size: bytes
+ * @host: host mapping of the whole region (MAP_NORESERVE)
+ * @frames: RAM only: one bit per 4 KiB frame, set when owned
+ * @carve_top: RAM only: carving goes down from here (2 MiB chunks)
+ */
+struct dml_mem_region {
+	phys_addr_t base;
+	u64 size;
+	u8 *host;
+	unsigned int flags;
+	char name[32];
+	atomic_ullong *frames;
+	u64 carve_top;
+};
+
+/* struct dml_mem - all regions of a platform, sorted by base */
+struct dml_mem {
+	struct dml_mem_region r[DML_MAX_REGIONS];
+	unsigned int nr;
+	dml_spinlock_t lock; /* adding regions, carving */
+};
+
+int dml__mem_add(struct dml_mem *m, phys_addr_t base, u64 size,
+		 unsigned int flags, const char *name);
+void dml__mem_fini(struct dml_mem *m);
+struct dml_mem_region *dml__mem_find(struct dml_mem *m, phys_addr_t phys, u64 len);
+
+/* host pointer for [phys, +len) within one region, NULL if unbacked */
+static inline void *dml__mem_host(struct dml_mem *m, phys_addr_t phys, u64 len)
+{
+	struct dml_mem_region *r = &m->r[0];
+
+	/* fast path: RAM at 0 holds almost everything */
+	if (likely(m->nr && phys >= r->base && len <= r->size &&
+		   phys - r->base <= r->size - len))
+		return r->host + (phys - r->base);
+	r = dml__mem_find(m, phys, len);
+	return r ? r->host + (phys - r->base) : NULL;
+}
+
+/*
+ * dml__mem_carve - take @bytes (a multiple of 2 MiB) of contiguous RAM from
+ * the top of the first RAM region for internal use (page tables, swiotlb).
+ * Return: 0 with *@phys and *@host set; -ENOMEM.
+ */
+int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t *phys, void **host);
+
+/* frame ownership for the page allocator (src/mem/layout.c) */
+bool dml__frame_take(struct dml_mem_region *r, u64 frame);
+void dml__frame_put(struct dml_mem_region *r, u64 frame);
+
+#endif /* DML_MEM_H */
