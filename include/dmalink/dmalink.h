@@ -233,7 +233,6 @@ int dml_iommu_create(struct dml_platform *p, const struct dml_iommu_opts *opts,
  * @pt_pages: page-table pages in use now (4 KiB each)
  * @pt_pages_peak: high-water mark of @pt_pages
  * @pt_pages_touched: page-table pages written by map/unmap (summed per call)
- * @flushes_deferred: IOVA ranges queued in the flush queue (lazy mode)
  */
 struct dml_iommu_stats {
 	u64 inv_range;
@@ -246,7 +245,6 @@ struct dml_iommu_stats {
 	u64 pt_pages;
 	u64 pt_pages_peak;
 	u64 pt_pages_touched;
-	u64 flushes_deferred;
 };
 
 /** dml_iommu_get_stats - copy the unit's counters into @st */

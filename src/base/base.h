@@ -101,6 +101,14 @@ static inline void dml_spin_unlock(dml_spinlock_t *l)
 	atomic_flag_clear_explicit(&l->f, memory_order_release);
 }
 
+/*
+ * dml__opts_copy - copy a sized options struct (its first member is the
+ * size) into @dst, zero-extending; NULL or size 0 gives all zeros.
+ * Return: 0; -EINVAL if the size is too small to hold itself; -E2BIG if
+ * the caller's struct is longer and the unknown bytes are not zero.
+ */
+int dml__opts_copy(void *dst, size_t dst_size, const void *src);
+
 /* ---- time ---- */
 u64 dml__now_ns(void);
 

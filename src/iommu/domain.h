@@ -100,6 +100,11 @@ void dml__domain_fini(struct dml_domain *d);
 
 /* ---- flush queue (src/iommu/fq.c): lazy invalidation, ref §1.3 ---- */
 
+/* dml__fq_create - an empty queue; NULL when out of memory */
+struct dml_fq *dml__fq_create(void);
+/* dml__fq_destroy - flush what is queued and free @d's queue */
+void dml__fq_destroy(struct dml_domain *d);
+
 /*
  * dml__fq_queue - defer the release of IOVA [pfn, +pages) until the next
  * domain-wide IOTLB flush; the queue flushes by itself when 256 entries

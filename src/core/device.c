@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * device.c - struct dml_device on the emulated platform: its masks, segment
+ * limits and coherency, and its DMA domain when it sits behind an IOMMU
+ * (one default domain per device, as the kernel gives each group).  The
+ * vfio backend builds its devices itself and registers them with
+ * dml__device_add().
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+
+void dml__device_add(struct dml_platform *p, struct dml_device *dev)
+{
+	dev->plat = p;
+	pthread_mutex_lock(&p->lock);
+	dev->next = p->devices;
+	p->devices = dev;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void dml__domain_destroy(struct dml_domain *d)
+{
+	dml__domain_fini(d);
+	d->ops->free(d);
+}
+
+int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts,
+		      struct dml_device **out)
+{
+	static atomic_uint seq;
+	struct dml_device_opts o;
+	struct dml_device *dev;
+	int ret;
+
+	if (!p || p->kind != DML_PLATFORM_EMU || !out)
+		return -EINVAL;
+	ret = dml__opts_copy(&o, sizeof(o), opts);
+	if (ret)
+		return ret;
+	if (!opts)
+		o.pci = true;
+	if (!o.dma_mask)
+		o.dma_mask = DMA_BIT_MASK(64);
+	if (!o.coherent_dma_mask)
+		o.coherent_dma_mask = DMA_BIT_MASK(64);
+	if (!o.max_segment_size)
+		o.max_segment_size = 65536;
+	if (!o.seg_boundary_mask)
+		o.seg_boundary_mask = 0xffffffffUL;
+	if (o.dma_mask < DMA_BIT_MASK(24) || o.coherent_dma_mask < DMA_BIT_MASK(24) ||
+	    o.max_segment_size < PAGE_SIZE || o.seg_boundary_mask < PAGE_SIZE - 1 ||
+	    !dml__is_pow2((u64)o.seg_boundary_mask + 1))
+		return -EINVAL;
+
+	dev = dml__zalloc(sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	if (o.name)
+		snprintf(dev->name, sizeof(dev->name), "%s", o.name);
+	else
+		snprintf(dev->name, sizeof(dev->name), "dev%u", atomic_fetch_add(&seq, 1));
+	dev->source_id = o.source_id;
+	dev->pci = o.pci;
+	dev->non_coherent = o.non_coherent;
+	dev->untrusted = o.untrusted;
+	dev->dma_mask = o.dma_mask;
+	dev->coherent_dma_mask = o.coherent_dma_mask;
+	dev->max_segment_size = o.max_segment_size;
+	dev->seg_boundary_mask = o.seg_boundary_mask;
+	atomic_init(&dev->pci_32bit_workaround, o.pci);
+	if (o.iommu) {
+		ret = dml__emu_domain_alloc(o.iommu, &dev->domain);
+		if (ret) {
+			dml__free(dev);
+			return ret;
+		}
+		dev->iommu = o.iommu;
+		dev->owns_domain = true;
+	}
+	dml__device_add(p, dev);
+	*out = dev;
+	return 0;
+}
+
+void dml_device_destroy(struct dml_device *dev)
+{
+	struct dml_platform *p;
+	struct dml_device **pp;
+
+	if (!dev)
+		return;
+	p = dev->plat;
+	pthread_mutex_lock(&p->lock);
+	for (pp = &p->devices; *pp; pp = &(*pp)->next) {
+		if (*pp == dev) {
+			*pp = dev->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (dev->domain && dev->owns_domain)
+		dml__domain_destroy(dev->domain);
+	if (dev->backend_fini)
+		dev->backend_fini(dev);
+	dml__free(dev);
+}
+
+const char *dml_device_name(const struct dml_device *dev)
+{
+	return dev->name;
+}
+
+struct dml_iommu *dml_device_iommu(const struct dml_device *dev)
+{
+	return dev->iommu;
+}
+
+void dml_dev_get_stats(struct dml_device *dev, struct dml_dev_stats *st)
+{
+	st->bytes_read = atomic_load(&dev->bytes_read);
+	st->bytes_written = atomic_load(&dev->bytes_written);
+	st->faults = atomic_load(&dev->faults);
+}

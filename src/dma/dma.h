@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dma.h - what the DMA API's files share: path selection (dma-iommu when
+ * the device has a domain, dma-direct otherwise: kernel/dma/mapping.c),
+ * direction checks, the direction -> IOMMU protection rule, and the
+ * entry points of direct.c and dma-iommu.c.
+ */
+#ifndef DML_DMA_H
+#define DML_DMA_H
+
+#include <dmalink/scatterlist.h>
+
+#include "../core/core.h"
+
+static inline bool dml__use_dma_iommu(const struct dml_device *dev)
+{
+	return dev->domain != NULL;
+}
+
+static inline bool dml__valid_dir(enum dma_data_direction dir)
+{
+	return (unsigned int)dir <= DMA_NONE;
+}
+
+/* dma_info_to_prot(): direction and attributes -> IOMMU_* bits */
+static inline int dml__dir_to_prot(const struct dml_device *dev,
+				   enum dma_data_direction dir,
+				   unsigned long attrs)
+{
+	int prot = dev->non_coherent ? 0 : IOMMU_CACHE;
+
+	if (attrs & DMA_ATTR_PRIVILEGED)
+		prot |= IOMMU_PRIV;
+	if (attrs & DMA_ATTR_MMIO)
+		prot = (prot & ~IOMMU_CACHE) | IOMMU_MMIO;
+	switch (dir) {
+	case DMA_BIDIRECTIONAL:
+		return prot | IOMMU_READ | IOMMU_WRITE;
+	case DMA_TO_DEVICE:
+		return prot | IOMMU_READ;
+	case DMA_FROM_DEVICE:
+		return prot | IOMMU_WRITE;
+	default:
+		return 0;
+	}
+}
+
+/* direct.c */
+dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
+				size_t size, enum dma_data_direction dir,
+				unsigned long attrs);
+int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
+		       int nents, enum dma_data_direction dir,
+		       unsigned long attrs);
+
+/* dma-iommu.c */
+dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
+			       size_t size, enum dma_data_direction dir,
+			       unsigned long attrs);
+void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
+			   size_t size, enum dma_data_direction dir,
+			   unsigned long attrs);
+int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
+		      int nents, enum dma_data_direction dir,
+		      unsigned long attrs);
+void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
+			 int nents, enum dma_data_direction dir,
+			 unsigned long attrs);
+
+#endif /* DML_DMA_H */

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mapping.c - the front door of the streaming DMA API (kernel/dma/mapping.c):
+ * argument checks, then dma-iommu for devices with a domain, dma-direct for
+ * the rest.  Masks and device properties live here too.
+ */
+#include "dma.h"
+
+int dma_mapping_error(struct dml_device *dev, dma_addr_t dma_addr)
+{
+	(void)dev;
+	return dma_addr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
+}
+
+static int set_mask(u64 *where, u64 mask)
+{
+	/* dma_supported(): x86 refuses masks below the 24-bit ISA floor */
+	if (mask < DMA_BIT_MASK(24))
+		return -EIO;
+	*where = mask;
+	return 0;
+}
+
+int dma_set_mask(struct dml_device *dev, u64 mask)
+{
+	return set_mask(&dev->dma_mask, mask);
+}
+
+int dma_set_coherent_mask(struct dml_device *dev, u64 mask)
+{
+	return set_mask(&dev->coherent_dma_mask, mask);
+}
+
+int dma_set_mask_and_coherent(struct dml_device *dev, u64 mask)
+{
+	int ret = dma_set_mask(dev, mask);
+
+	return ret ? ret : dma_set_coherent_mask(dev, mask);
+}
+
+u64 dma_get_mask(struct dml_device *dev)
+{
+	return dev->dma_mask;
+}
+
+unsigned long dma_get_merge_boundary(struct dml_device *dev)
+{
+	return dml__use_dma_iommu(dev) ? dev->domain->granule - 1 : 0;
+}
+
+bool dma_need_unmap(struct dml_device *dev)
+{
+	if (dml__use_dma_iommu(dev))
+		return true;
+	return dev->non_coherent || atomic_load(&dev->dma_skip_sync_off);
+}
+
+static bool map_args_ok(struct dml_device *dev, size_t size,
+			enum dma_data_direction dir, const char *fn)
+{
+	if (unlikely(!dev || !dml__valid_dir(dir) || !size)) {
+		dml__warn("%s: invalid arguments (dev %p, size %zu, dir %d)", fn,
+			  (void *)dev, size, (int)dir);
+		return false;
+	}
+	return true;
+}
+
+dma_addr_t dma_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
+			enum dma_data_direction dir, unsigned long attrs)
+{
+	if (!map_args_ok(dev, size, dir, __func__))
+		return DMA_MAPPING_ERROR;
+	if (dml__use_dma_iommu(dev))
+		return dml__iommu_map_phys(dev, phys, size, dir, attrs);
+	return dml__direct_map_phys(dev, phys, size, dir, attrs);
+}
+
+void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
+		    enum dma_data_direction dir, unsigned long attrs)
+{
+	if (!map_args_ok(dev, size, dir, __func__))
+		return;
+	if (dml__use_dma_iommu(dev))
+		dml__iommu_unmap_phys(dev, addr, size, dir, attrs);
+	/* dma-direct: nothing was set up (swiotlb: issue 4) */
+}
+
+dma_addr_t dma_map_resource(struct dml_device *dev, phys_addr_t phys,
+			    size_t size, enum dma_data_direction dir,
+			    unsigned long attrs)
+{
+	if (dev && dev->plat->kind == DML_PLATFORM_EMU &&
+	    dml_phys_is_ram(dev->plat, phys, size)) {
+		dml__warn("dma_map_resource: %#llx is RAM, not a resource",
+			  (unsigned long long)phys);
+		return DMA_MAPPING_ERROR;
+	}
+	return dma_map_phys(dev, phys, size, dir, attrs | DMA_ATTR_MMIO);
+}
+
+void dma_unmap_resource(struct dml_device *dev, dma_addr_t addr, size_t size,
+			enum dma_data_direction dir, unsigned long attrs)
+{
+	dma_unmap_phys(dev, addr, size, dir, attrs | DMA_ATTR_MMIO);
+}
+
+/* map a list: DMA segments (> 0) or -EINVAL / -ENOMEM / -EIO / -EREMOTEIO */
+static int map_sg(struct dml_device *dev, struct scatterlist *sg, int nents,
+		  enum dma_data_direction dir, unsigned long attrs)
+{
+	if (!sg || nents <= 0 || !map_args_ok(dev, 1, dir, "dma_map_sg"))
+		return -EINVAL;
+	if (dml__use_dma_iommu(dev))
+		return dml__iommu_map_sg(dev, sg, nents, dir, attrs);
+	return dml__direct_map_sg(dev, sg, nents, dir, attrs);
+}
+
+int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
+		     enum dma_data_direction dir, unsigned long attrs)
+{
+	int ret = map_sg(dev, sg, nents, dir, attrs);
+
+	return ret < 0 ? 0 : ret;
+}
+
+void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
+			int nents, enum dma_data_direction dir,
+			unsigned long attrs)
+{
+	if (!sg || nents <= 0 || !map_args_ok(dev, 1, dir, __func__))
+		return;
+	if (dml__use_dma_iommu(dev))
+		dml__iommu_unmap_sg(dev, sg, nents, dir, attrs);
+}
+
+int dma_map_sgtable(struct dml_device *dev, struct sg_table *sgt,
+		    enum dma_data_direction dir, unsigned long attrs)
+{
+	int nents;
+
+	if (!sgt || !sgt->sgl || !sgt->orig_nents || sgt->orig_nents > INT32_MAX)
+		return -EINVAL;
+	nents = map_sg(dev, sgt->sgl, (int)sgt->orig_nents, dir, attrs);
+	if (nents < 0)
+		return nents;
+	sgt->nents = (unsigned int)nents;
+	return 0;
+}
+
+void dma_unmap_sgtable(struct dml_device *dev, struct sg_table *sgt,
+		       enum dma_data_direction dir, unsigned long attrs)
+{
+	dma_unmap_sg_attrs(dev, sgt->sgl, (int)sgt->orig_nents, dir, attrs);
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * phys.c - the emulated physical address space: RAM and MMIO regions, each
+ * backed by one host mapping reserved with MAP_NORESERVE (a machine with
+ * 64 GiB of RAM costs nothing until its pages are touched), frame
+ * ownership for RAM (one bit per 4 KiB frame, set while a layout allocator
+ * or an internal user owns it) and carving of contiguous RAM for internal
+ * users (page-table pools, swiotlb) from the top of the first RAM region.
+ *
+ * Invariants: regions never overlap and are sorted by base; r[0] is the RAM
+ * at physical 0 on an emulated platform, which the fast path of
+ * dml__mem_host() checks first.  Regions are only added, never removed,
+ * until dml__mem_fini(), so host pointers stay valid for the platform's
+ * lifetime.  Locking: m->lock for adding regions and carving; frame bits
+ * are atomic.
+ */
+#include "mem.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../core/core.h"
+
+struct dml_mem_region *dml__mem_find(struct dml_mem *m, phys_addr_t phys, u64 len)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr; i++) {
+		struct dml_mem_region *r = &m->r[i];
+
+		if (phys >= r->base && len <= r->size &&
+		    phys - r->base <= r->size - len)
+			return r;
+	}
+	return NULL;
+}
+
+int dml__mem_add(struct dml_mem *m, phys_addr_t base, u64 size,
+		 unsigned int flags, const char *name)
+{
+	u64 align = (flags & DML_REGION_RAM) ? SZ_2M : SZ_4K;
+	struct dml_mem_region *r;
+	unsigned int i, pos;
+	void *host;
+	int ret = 0;
+
+	if (!size || !IS_ALIGNED(base, align) || !IS_ALIGNED(size, align) ||
+	    base + size < base)
+		return -EINVAL;
+	if (dml__should_fail())
+		return -ENOMEM;
+	host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (host == MAP_FAILED)
+		return -ENOMEM;
+
+	dml_spin_lock(&m->lock);
+	if (m->nr == DML_MAX_REGIONS) {
+		ret = -ENOSPC;
+		goto out_unlock;
+	}
+	for (i = 0; i < m->nr; i++) {
+		if (base < m->r[i].base + m->r[i].size &&
+		    m->r[i].base < base + size) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+	}
+	/* keep r[0] the first region added (RAM at 0), the rest sorted */
+	for (pos = m->nr; pos > 1 && m->r[pos - 1].base > base; pos--)
+		;
+	memmove(&m->r[pos + 1], &m->r[pos], (m->nr - pos) * sizeof(*r));
+	r = &m->r[pos];
+	memset(r, 0, sizeof(*r));
+	r->base = base;
+	r->size = size;
+	r->host = host;
+	r->flags = flags;
+	snprintf(r->name, sizeof(r->name), "%s", name ? name : "");
+	if (flags & DML_REGION_RAM) {
+		r->frames = dml__zalloc(DIV_ROUND_UP(size >> PAGE_SHIFT, 64) * 8);
+		if (!r->frames) {
+			memmove(&m->r[pos], &m->r[pos + 1], (m->nr - pos) * sizeof(*r));
+			ret = -ENOMEM;
+			goto out_unlock;
+		}
+		r->carve_top = size;
+	}
+	m->nr++;
+out_unlock:
+	dml_spin_unlock(&m->lock);
+	if (ret)
+		munmap(host, size);
+	return ret;
+}
+
+void dml__mem_fini(struct dml_mem *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nr; i++) {
+		munmap(m->r[i].host, m->r[i].size);
+		dml__free(m->r[i].frames);
+	}
+	m->nr = 0;
+}
+
+bool dml__frame_take(struct dml_mem_region *r, u64 frame)
+{
+	u64 bit = 1ULL << (frame & 63);
+
+	return !(atomic_fetch_or_explicit(&r->frames[frame >> 6], bit,
+					  memory_order_relaxed) & bit);
+}
+
+void dml__frame_put(struct dml_mem_region *r, u64 frame)
+{
+	atomic_fetch_and_explicit(&r->frames[frame >> 6], ~(1ULL << (frame & 63)),
+				  memory_order_relaxed);
+}
+
+int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t *phys, void **host)
+{
+	struct dml_mem_region *r = NULL;
+	unsigned int i;
+	u64 top, f, nframes;
+
+	if (!bytes || !IS_ALIGNED(bytes, SZ_2M))
+		return -EINVAL;
+	if (dml__should_fail())
+		return -ENOMEM;
+	dml_spin_lock(&m->lock);
+	for (i = 0; i < m->nr && !r; i++)
+		if (m->r[i].flags & DML_REGION_RAM)
+			r = &m->r[i];
+	/* walk down from carve_top until a free, unowned chunk is found */
+	for (top = r ? r->carve_top : 0; r && top >= bytes; top -= SZ_2M) {
+		u64 first = (top - bytes) >> PAGE_SHIFT;
+
+		nframes = bytes >> PAGE_SHIFT;
+		for (f = 0; f < nframes; f++)
+			if (!dml__frame_take(r, first + f))
+				break;
+		if (f == nframes) {
+			r->carve_top = top - bytes;
+			*phys = r->base + (top - bytes);
+			*host = r->host + (top - bytes);
+			dml_spin_unlock(&m->lock);
+			return 0;
+		}
+		while (f--)
+			dml__frame_put(r, first + f);
+	}
+	dml_spin_unlock(&m->lock);
+	return -ENOMEM;
+}
+
+/* ---- public ---- */
+
+static bool mem_args_ok(struct dml_platform *p)
+{
+	return p && p->kind == DML_PLATFORM_EMU;
+}
+
+int dml_ram_add(struct dml_platform *p, phys_addr_t base, u64 size,
+		unsigned int flags)
+{
+	if (!mem_args_ok(p) || (flags & ~DML_RAM_NO_MEMMAP))
+		return -EINVAL;
+	return dml__mem_add(&p->mem, base, size, DML_REGION_RAM |
+			    ((flags & DML_RAM_NO_MEMMAP) ? DML_REGION_NO_MEMMAP : 0),
+			    "ram");
+}
+
+int dml_mmio_add(struct dml_platform *p, phys_addr_t base, u64 size,
+		 const char *name)
+{
+	if (!mem_args_ok(p))
+		return -EINVAL;
+	return dml__mem_add(&p->mem, base, size, DML_REGION_MMIO, name);
+}
+
+bool dml_phys_is_ram(struct dml_platform *p, phys_addr_t phys, u64 len)
+{
+	struct dml_mem_region *r;
+
+	if (!mem_args_ok(p))
+		return false;
+	r = dml__mem_find(&p->mem, phys, len ? len : 1);
+	return r && (r->flags & DML_REGION_RAM);
+}
+
+void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len)
+{
+	if (!mem_args_ok(p))
+		return NULL;
+	return dml__mem_host(&p->mem, phys, len ? len : 1);
+}
