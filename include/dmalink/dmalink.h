@@ -387,11 +387,15 @@ int dml_dev_dma_write(struct dml_device *dev, dma_addr_t addr, const void *buf,
  * @bytes_read: bytes read from memory by the device
  * @bytes_written: bytes written to memory by the device
  * @faults: accesses that faulted
+ * @iova_allocs: IOVA allocations in the device's domain (0 for direct)
+ * @iova_frees: IOVA releases in the device's domain
  */
 struct dml_dev_stats {
 	u64 bytes_read;
 	u64 bytes_written;
 	u64 faults;
+	u64 iova_allocs;
+	u64 iova_frees;
 };
 
 /** dml_dev_get_stats - copy the device's counters into @st */

@@ -122,4 +122,13 @@ void dml_dev_get_stats(struct dml_device *dev, struct dml_dev_stats *st)
 	st->bytes_read = atomic_load(&dev->bytes_read);
 	st->bytes_written = atomic_load(&dev->bytes_written);
 	st->faults = atomic_load(&dev->faults);
+	st->iova_allocs = 0;
+	st->iova_frees = 0;
+	if (dev->domain) {
+		struct dml_iova_stats is;
+
+		dml__iova_get_stats(dev->domain->iovad, &is);
+		st->iova_allocs = is.allocs;
+		st->iova_frees = is.frees;
+	}
 }

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmalink.c - the dmalink command: dispatch to a subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} cmds[] = {
+	{ "replay", dml_cmd_replay, "replay a block trace through each mapping strategy" },
+	{ "bench", dml_cmd_bench, "micro-benchmarks in ns, with ratios to anchors" },
+	{ "layout", dml_cmd_layout, "capture or show a physical memory layout" },
+};
+
+static void usage(FILE *f)
+{
+	unsigned int i;
+
+	fprintf(f, "usage: dmalink COMMAND [options]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
+	fprintf(f, "\n'dmalink COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "dmalink: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay.c - `dmalink replay TRACE`: the main job.  Every request of a real
+ * block trace gets a buffer laid out in physical memory by a layout policy,
+ * and is then mapped with each strategy in turn:
+ *   page  dma_map_phys per physically contiguous range (the fallback path)
+ *   sg    a scatterlist and dma_map_sgtable (the legacy path)
+ *   iova  dma_iova_try_alloc + one dma_iova_link per range + one
+ *         dma_iova_sync, torn down by dma_iova_destroy (the two-step API)
+ * The emulated device then really moves the bytes through the IOMMU: for a
+ * write request it reads the buffer and the bytes are compared with what
+ * the CPU wrote; for a read request it writes a pattern the CPU then
+ * checks.  Cost is the CPU time of map + unmap per request, plus the
+ * invalidations, IOVA allocations, page-table pages and metadata each
+ * strategy needed.  Faults must be 0 and every byte must verify.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dmalink/scatterlist.h>
+
+#include "tools.h"
+#include "trace.h"
+
+enum strategy { S_PAGE, S_SG, S_IOVA, S_NR };
+static const char *const strategy_name[S_NR] = { "page", "sg", "iova" };
+
+struct strat_stats {
+	u64 requests, bytes, segments, fallbacks;
+	u64 inval, iova_allocs, pt_touched, meta_bytes, faults;
+	u64 verified, mismatches;
+	u64 *ns;			/* map + unmap per request */
+	size_t nr_ns, cap_ns;
+};
+
+struct replay_opts {
+	unsigned int strategies;	/* bit per enum strategy */
+	const char *layout;
+	bool json;
+	u64 limit;
+	bool lazy, caching_mode, no_iommu;
+	unsigned int levels;
+	u64 seed;
+	u64 max_request;
+};
+
+struct replay {
+	struct replay_opts o;
+	struct dml_platform *p;
+	struct dml_iommu *iommu;
+	struct dml_device *dev;
+	struct dml_layout *layout;
+	struct dml_phys_range *ranges;
+	unsigned int max_ranges;
+	dma_addr_t *addrs;		/* page: one per range */
+	u8 *devbuf;			/* the device's side of a transfer */
+	u8 *expect;
+	struct strat_stats st[S_NR];
+};
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+/* a pattern that differs per request, strategy and byte */
+static void fill_pattern(u8 *buf, u64 len, u64 seed)
+{
+	u64 x = seed * 0x9E3779B97F4A7C15ULL + 1, i;
+
+	for (i = 0; i < len; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + i, &x, min(8ULL, len - i));
+	}
+}
+
+/* CPU copy between a flat buffer and the request's physical ranges */
+static int cpu_copy(struct replay *r, unsigned int nr, u8 *buf, bool to_mem)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		u8 *host = dml_kmap_local_phys(r->p, r->ranges[i].phys, r->ranges[i].len);
+
+		if (!host)
+			return -EFAULT;
+		if (to_mem)
+			memcpy(host, buf, r->ranges[i].len);
+		else
+			memcpy(buf, host, r->ranges[i].len);
+		buf += r->ranges[i].len;
+	}
+	return 0;
+}
+
+/* the device transfers over DMA segments (addr, len) in order */
+static int device_xfer(struct replay *r, const dma_addr_t *addr,
+		       const u64 *len, unsigned int n, bool dev_reads)
+{
+	u8 *b = r->devbuf;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = dev_reads ? dml_dev_dma_read(r->dev, addr[i], b, len[i])
+				: dml_dev_dma_write(r->dev, addr[i], b, len[i]);
+		if (ret)
+			return ret;
+		b += len[i];
+	}
+	return 0;
+}
+
+static void record_ns(struct strat_stats *s, u64 ns)
+{
+	if (s->nr_ns == s->cap_ns) {
+		size_t cap = s->cap_ns ? s->cap_ns * 2 : 4096;
+		u64 *n = realloc(s->ns, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		s->ns = n;
+		s->cap_ns = cap;
+	}
+	s->ns[s->nr_ns++] = ns;
+}
+
+struct counters {
+	u64 inval, allocs, pt_touched, faults;
+};
+
+static void read_counters(struct replay *r, struct counters *c)
+{
+	struct dml_dev_stats ds;
+
+	dml_dev_get_stats(r->dev, &ds);
+	c->allocs = ds.iova_allocs;
+	c->faults = ds.faults;
+	c->inval = c->pt_touched = 0;
+	if (r->iommu) {
+		struct dml_iommu_stats is;
+
+		dml_iommu_get_stats(r->iommu, &is);
+		c->inval = is.inv_range + is.inv_global;
+		c->pt_touched = is.pt_pages_touched;
+	}
+}
+
+/*
+ * Map the request's ranges with @s, let the device transfer, unmap.
+ * Return: 0, or -errno when mapping failed (counted, not fatal).
+ */
+static int run_one(struct replay *r, enum strategy s, unsigned int nr,
+		   u64 bytes, bool write, u64 seed)
+{
+	enum dma_data_direction dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	struct strat_stats *st = &r->st[s];
+	struct dma_iova_state state;
+	struct sg_table sgt = { 0 };
+	struct counters c0, c1;
+	static dma_addr_t *seg_addr;
+	static u64 *seg_len;
+	static unsigned int seg_cap;
+	unsigned int i, nseg = 0;
+	u64 t0, t1, t2, t3, off;
+	bool use_iova = false;
+	int ret = 0, xfer;
+
+	if (seg_cap < nr) {
+		free(seg_addr);
+		free(seg_len);
+		seg_cap = r->max_ranges;
+		seg_addr = malloc(seg_cap * sizeof(*seg_addr));
+		seg_len = malloc(seg_cap * sizeof(*seg_len));
+		if (!seg_addr || !seg_len)
+			return -ENOMEM;
+	}
+	/* the CPU side before mapping: data to send, or a poisoned buffer */
+	fill_pattern(r->expect, bytes, seed);
+	if (write) {
+		cpu_copy(r, nr, r->expect, true);
+	} else {
+		memset(r->devbuf, 0xa5, bytes);
+		cpu_copy(r, nr, r->devbuf, true);
+		memcpy(r->devbuf, r->expect, bytes);
+	}
+	if (s == S_SG && sg_alloc_table(&sgt, nr))
+		return -ENOMEM;
+	if (s == S_SG)
+		for (i = 0; i < nr; i++)
+			sg_set_phys(&sgt.sgl[i], r->ranges[i].phys,
+				    (unsigned int)r->ranges[i].len);
+	read_counters(r, &c0);
+
+	t0 = now_ns();
+	switch (s) {
+	case S_IOVA:
+		use_iova = dma_iova_try_alloc(r->dev, &state, r->ranges[0].phys, bytes);
+		if (use_iova) {
+			for (i = 0, off = 0; i < nr && !ret; i++) {
+				ret = dma_iova_link(r->dev, &state, r->ranges[i].phys,
+						    off, r->ranges[i].len, dir, 0);
+				if (!ret)
+					off += r->ranges[i].len;
+			}
+			if (!ret)
+				ret = dma_iova_sync(r->dev, &state, 0, off);
+			if (ret) {
+				dma_iova_destroy(r->dev, &state, off, dir, 0);
+				break;
+			}
+			seg_addr[0] = state.addr;
+			seg_len[0] = bytes;
+			nseg = 1;
+			break;
+		}
+		st->fallbacks++;
+		/* dma_map_phys per range, as the kernel's callers do */
+		__attribute__((fallthrough));
+	case S_PAGE:
+		for (i = 0; i < nr; i++) {
+			r->addrs[i] = dma_map_phys(r->dev, r->ranges[i].phys,
+						   r->ranges[i].len, dir, 0);
+			if (dma_mapping_error(r->dev, r->addrs[i])) {
+				while (i--)
+					dma_unmap_phys(r->dev, r->addrs[i],
+						       r->ranges[i].len, dir, 0);
+				ret = -ENOMEM;
+				break;
+			}
+			seg_addr[i] = r->addrs[i];
+			seg_len[i] = r->ranges[i].len;
+		}
+		nseg = ret ? 0 : nr;
+		break;
+	case S_SG:
+		ret = dma_map_sgtable(r->dev, &sgt, dir, 0);
+		for (i = 0; !ret && i < sgt.nents; i++) {
+			seg_addr[i] = sg_dma_address(&sgt.sgl[i]);
+			seg_len[i] = sg_dma_len(&sgt.sgl[i]);
+		}
+		nseg = ret ? 0 : sgt.nents;
+		break;
+	case S_NR:
+		break;
+	}
+	t1 = now_ns();
+	if (ret) {
+		sg_free_table(&sgt);
+		return ret;
+	}
+
+	xfer = device_xfer(r, seg_addr, seg_len, nseg, write);
+
+	t2 = now_ns();
+	if (use_iova) {
+		dma_iova_destroy(r->dev, &state, bytes, dir, 0);
+	} else if (s == S_SG) {
+		dma_unmap_sgtable(r->dev, &sgt, dir, 0);
+	} else {
+		for (i = 0; i < nr; i++)
+			dma_unmap_phys(r->dev, r->addrs[i], r->ranges[i].len, dir, 0);
+	}
+	t3 = now_ns();
+	read_counters(r, &c1);
+
+	/* verify: what the device read, or what the CPU now sees */
+	if (!xfer && !write)
+		xfer = cpu_copy(r, nr, r->devbuf, false);
+	if (!xfer && !memcmp(r->devbuf, r->expect, bytes))
+		st->verified++;
+	else
+		st->mismatches++;
+
+	st->requests++;
+	st->bytes += bytes;
+	st->segments += nseg;
+	st->inval += c1.inval - c0.inval;
+	st->iova_allocs += c1.allocs - c0.allocs;
+	st->pt_touched += c1.pt_touched - c0.pt_touched;
+	st->faults += c1.faults - c0.faults;
+	st->meta_bytes += s == S_SG ? sizeof(struct sg_table) +
+				      nr * sizeof(struct scatterlist) :
+			  use_iova ? sizeof(struct dma_iova_state) :
+				     nr * (sizeof(dma_addr_t) + sizeof(u64));
+	record_ns(st, (t1 - t0) + (t3 - t2));
+	sg_free_table(&sgt);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct summary {
+	double mean, p50, p99;
+};
+
+static struct summary summarize(struct strat_stats *s)
+{
+	struct summary sum = { 0 };
+	double total = 0;
+	size_t i;
+
+	if (!s->nr_ns)
+		return sum;
+	qsort(s->ns, s->nr_ns, sizeof(u64), cmp_u64);
+	for (i = 0; i < s->nr_ns; i++)
+		total += (double)s->ns[i];
+	sum.mean = total / (double)s->nr_ns;
+	sum.p50 = (double)s->ns[s->nr_ns / 2];
+	sum.p99 = (double)s->ns[(s->nr_ns * 99) / 100];
+	return sum;
+}
+
+static double per_req(u64 v, u64 n)
+{
+	return n ? (double)v / (double)n : 0;
+}
+
+static void report(struct replay *r, const char *path, const char *fmt,
+		   double secs)
+{
+	struct summary sum[S_NR];
+	bool first = true;
+	int s;
+
+	for (s = 0; s < S_NR; s++)
+		sum[s] = summarize(&r->st[s]);
+	if (r->o.json) {
+		printf("{\"trace\":\"%s\",\"format\":\"%s\",\"layout\":\"%s\","
+		       "\"iommu\":%s,\"mode\":\"%s\",\"caching_mode\":%s,"
+		       "\"levels\":%u,\"seconds\":%.3f,\"strategies\":[",
+		       path, fmt, r->o.layout, r->o.no_iommu ? "false" : "true",
+		       r->o.lazy ? "lazy" : "strict",
+		       r->o.caching_mode ? "true" : "false", r->o.levels, secs);
+		for (s = 0; s < S_NR; s++) {
+			struct strat_stats *st = &r->st[s];
+
+			if (!(r->o.strategies & (1u << s)))
+				continue;
+			printf("%s{\"name\":\"%s\",\"requests\":%llu,\"bytes\":%llu,"
+			       "\"ns_mean\":%.1f,\"ns_p50\":%.0f,\"ns_p99\":%.0f,"
+			       "\"invalidations_per_req\":%.3f,\"iova_allocs_per_req\":%.3f,"
+			       "\"pt_pages_touched_per_req\":%.3f,\"meta_bytes_per_req\":%.1f,"
+			       "\"segments_per_req\":%.3f,\"fallbacks\":%llu,\"faults\":%llu,"
+			       "\"verified\":%llu,\"mismatches\":%llu}",
+			       first ? "" : ",", strategy_name[s],
+			       (unsigned long long)st->requests,
+			       (unsigned long long)st->bytes, sum[s].mean, sum[s].p50,
+			       sum[s].p99, per_req(st->inval, st->requests),
+			       per_req(st->iova_allocs, st->requests),
+			       per_req(st->pt_touched, st->requests),
+			       per_req(st->meta_bytes, st->requests),
+			       per_req(st->segments, st->requests),
+			       (unsigned long long)st->fallbacks,
+			       (unsigned long long)st->faults,
+			       (unsigned long long)st->verified,
+			       (unsigned long long)st->mismatches);
+			first = false;
+		}
+		printf("]}\n");
+		return;
+	}
+	printf("trace    %s (%s)\n", path, fmt);
+	printf("platform emulated, layout %s, %s\n", r->o.layout,
+	       r->o.no_iommu ? "no IOMMU (dma-direct)" :
+	       r->o.lazy ? "VT-d IOMMU, lazy (flush queue)" : "VT-d IOMMU, strict");
+	printf("\n%-8s %9s %9s %9s %8s %8s %9s %8s %8s %9s %8s %7s %9s\n",
+	       "strategy", "requests", "MiB", "mean ns", "p50 ns", "p99 ns",
+	       "inval/rq", "iova/rq", "pt/rq", "meta B/rq", "segs/rq", "faults",
+	       "verified");
+	for (s = 0; s < S_NR; s++) {
+		struct strat_stats *st = &r->st[s];
+
+		if (!(r->o.strategies & (1u << s)))
+			continue;
+		printf("%-8s %9llu %9.1f %9.0f %8.0f %8.0f %9.2f %8.2f %8.2f %9.1f %8.2f %7llu %9llu\n",
+		       strategy_name[s], (unsigned long long)st->requests,
+		       (double)st->bytes / (1 << 20), sum[s].mean, sum[s].p50,
+		       sum[s].p99, per_req(st->inval, st->requests),
+		       per_req(st->iova_allocs, st->requests),
+		       per_req(st->pt_touched, st->requests),
+		       per_req(st->meta_bytes, st->requests),
+		       per_req(st->segments, st->requests),
+		       (unsigned long long)st->faults,
+		       (unsigned long long)st->verified);
+	}
+	printf("\nmean ns = CPU time of map + unmap per request; every byte moved by the\n"
+	       "emulated device through the IOMMU and checked (%.2f s).\n", secs);
+	if ((r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0)
+		printf("two-step (iova) vs page: %.2fx, vs sg: %.2fx (mean map+unmap, same run)\n",
+		       sum[S_PAGE].mean / sum[S_IOVA].mean,
+		       sum[S_SG].mean / sum[S_IOVA].mean);
+	if (r->st[S_IOVA].fallbacks)
+		printf("iova: %llu requests fell back to dma_map_phys per range\n",
+		       (unsigned long long)r->st[S_IOVA].fallbacks);
+}
+
+static int parse_strategy(const char *s, unsigned int *mask)
+{
+	int i;
+
+	if (!strcmp(s, "all")) {
+		*mask = (1u << S_NR) - 1;
+		return 0;
+	}
+	for (i = 0; i < S_NR; i++) {
+		if (!strcmp(s, strategy_name[i])) {
+			*mask = 1u << i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dmalink replay [options] TRACE\n"
+		"  Replay a block trace (DiskSim ASCII or fio iolog v3) through the\n"
+		"  emulated IOMMU with each mapping strategy; every byte is verified.\n"
+		"  -s, --strategy page|sg|iova|all   mapping strategy (default all)\n"
+		"  -l, --layout SPEC        4k-random, 4k-descending (default), thp, file:PATH\n"
+		"  -n, --limit N            replay at most N requests\n"
+		"      --lazy               lazy invalidation (flush queue); default strict\n"
+		"      --caching-mode       virtualised IOMMU: unsynced links fault\n"
+		"      --levels 4|5         page-table levels (default 4)\n"
+		"      --no-iommu           dma-direct device (no translation)\n"
+		"      --max-request BYTES  largest request accepted (default 67108864)\n"
+		"      --seed N             layout seed (default 1)\n"
+		"  -j, --json               one JSON object on stdout\n"
+		"exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
+}
+
+static int parse_u64(const char *s, u64 *v)
+{
+	char *end;
+
+	errno = 0;
+	if (!s || *s == '-' || !*s)
+		return -EINVAL;
+	*v = strtoull(s, &end, 0);
+	return errno || *end ? -EINVAL : 0;
+}
+
+static int parse_opts(int argc, char **argv, struct replay_opts *o)
+{
+	static const struct option lo[] = {
+		{ "strategy", required_argument, NULL, 's' },
+		{ "layout", required_argument, NULL, 'l' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "lazy", no_argument, NULL, 'L' },
+		{ "caching-mode", no_argument, NULL, 'C' },
+		{ "levels", required_argument, NULL, 'v' },
+		{ "no-iommu", no_argument, NULL, 'D' },
+		{ "max-request", required_argument, NULL, 'm' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	u64 v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->strategies = (1u << S_NR) - 1;
+	o->layout = "4k-descending";
+	o->levels = 4;
+	o->seed = 1;
+	o->max_request = 64ULL << 20;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:l:n:jh", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (parse_strategy(optarg, &o->strategies)) {
+				fprintf(stderr, "dmalink replay: unknown strategy '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'l':
+			o->layout = optarg;
+			break;
+		case 'n':
+			if (parse_u64(optarg, &o->limit))
+				goto bad_number;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'L':
+			o->lazy = true;
+			break;
+		case 'C':
+			o->caching_mode = true;
+			break;
+		case 'v':
+			if (parse_u64(optarg, &v) || (v != 4 && v != 5))
+				goto bad_number;
+			o->levels = (unsigned int)v;
+			break;
+		case 'D':
+			o->no_iommu = true;
+			break;
+		case 'm':
+			if (parse_u64(optarg, &o->max_request) ||
+			    o->max_request < 4096 || o->max_request > (1ULL << 30))
+				goto bad_number;
+			break;
+		case 'S':
+			if (parse_u64(optarg, &o->seed))
+				goto bad_number;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+bad_number:
+	fprintf(stderr, "dmalink replay: bad value '%s'\n", optarg);
+	return -EINVAL;
+}
+
+static int setup(struct replay *r)
+{
+	struct dml_emu_opts eo = {
+		.size = DML_SIZEOF(&eo, seed),
+		.ram_size = 64ULL << 30,	/* reserved lazily */
+		.seed = r->o.seed,
+	};
+	struct dml_iommu_opts io = {
+		.size = DML_SIZEOF(&io, superpages),
+		.levels = r->o.levels,
+		.caching_mode = r->o.caching_mode,
+		.lazy = r->o.lazy,
+		.superpages = true,
+	};
+	struct dml_device_opts dop = {
+		.size = DML_SIZEOF(&dop, untrusted),
+		.name = "replay-dma",
+		.source_id = 0x0300,
+		.pci = true,
+		.max_segment_size = 65536,
+	};
+	int ret;
+
+	ret = dml_platform_create_emu(&eo, &r->p);
+	if (ret)
+		return ret;
+	if (!r->o.no_iommu) {
+		ret = dml_iommu_create(r->p, &io, &r->iommu);
+		if (ret)
+			return ret;
+		dop.iommu = r->iommu;
+	}
+	ret = dml_device_create(r->p, &dop, &r->dev);
+	if (ret)
+		return ret;
+	ret = dml_layout_create(r->p, r->o.layout, &r->layout);
+	if (ret)
+		return ret;
+	r->max_ranges = (unsigned int)(r->o.max_request / 4096) + 1;
+	r->ranges = calloc(r->max_ranges, sizeof(*r->ranges));
+	r->addrs = calloc(r->max_ranges, sizeof(*r->addrs));
+	r->devbuf = malloc(r->o.max_request);
+	r->expect = malloc(r->o.max_request);
+	if (!r->ranges || !r->addrs || !r->devbuf || !r->expect)
+		return -ENOMEM;
+	return 0;
+}
+
+static void teardown(struct replay *r)
+{
+	int s;
+
+	dml_layout_destroy(r->layout);
+	dml_platform_destroy(r->p);
+	free(r->ranges);
+	free(r->addrs);
+	free(r->devbuf);
+	free(r->expect);
+	for (s = 0; s < S_NR; s++)
+		free(r->st[s].ns);
+}
+
+int dml_cmd_replay(int argc, char **argv)
+{
+	struct replay r = { 0 };
+	struct dml_trace *t = NULL;
+	struct dml_trace_req req;
+	bool progress = isatty(2);
+	u64 start = now_ns(), last = start, n = 0, bad = 0;
+	char err[512];
+	int ret, s;
+
+	if (parse_opts(argc, argv, &r.o))
+		return 2;
+	ret = dml_trace_open(argv[optind], r.o.max_request, &t, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "dmalink replay: %s\n", err);
+		return 2;
+	}
+	ret = setup(&r);
+	if (ret) {
+		fprintf(stderr, "dmalink replay: cannot set up the platform: %s\n",
+			strerror(-ret));
+		ret = 2;
+		goto out;
+	}
+	while (!r.o.limit || n < r.o.limit) {
+		unsigned int nr;
+
+		ret = dml_trace_next(t, &req, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "%sdmalink replay: %s\n", progress ? "\n" : "", err);
+			ret = 2;
+			goto out;
+		}
+		if (!ret)
+			break;
+		ret = dml_layout_alloc(r.layout, req.bytes, r.ranges, r.max_ranges, &nr);
+		if (ret) {
+			fprintf(stderr, "dmalink replay: line %llu: cannot allocate %llu bytes: %s\n",
+				(unsigned long long)req.line,
+				(unsigned long long)req.bytes, strerror(-ret));
+			ret = 2;
+			goto out;
+		}
+		for (s = 0; s < S_NR; s++) {
+			if (!(r.o.strategies & (1u << s)))
+				continue;
+			if (run_one(&r, s, nr, req.bytes, req.write, n * S_NR + s)) {
+				bad++;
+				r.st[s].mismatches++;
+			}
+		}
+		dml_layout_free(r.layout, r.ranges, nr);
+		n++;
+		if (progress && !(n & 63)) {
+			u64 now = now_ns();
+
+			if (now - start > 1000000000ULL && now - last > 250000000ULL) {
+				fprintf(stderr, "\r[replay] %llu requests", (unsigned long long)n);
+				last = now;
+			}
+		}
+	}
+	if (progress && now_ns() - start > 1000000000ULL)
+		fprintf(stderr, "\r%40s\r", "");
+	report(&r, argv[optind], dml_trace_format_name(t),
+	       (double)(now_ns() - start) / 1e9);
+	ret = 0;
+	for (s = 0; s < S_NR; s++)
+		if (r.st[s].faults || r.st[s].mismatches)
+			ret = 1;
+	if (bad)
+		fprintf(stderr, "dmalink replay: %llu mappings failed\n",
+			(unsigned long long)bad);
+out:
+	dml_trace_close(t);
+	teardown(&r);
+	return ret;
+}
