@@ -337,18 +337,14 @@ static bool state_fits(const struct dma_iova_state *state, size_t offset,
 	return size && offset < total && size <= total - offset;
 }
 
-bool dma_iova_try_alloc(struct dml_device *dev, struct dma_iova_state *state,
-			phys_addr_t phys, size_t size)
+bool dml__iommu_iova_try_alloc(struct dml_device *dev,
+			       struct dma_iova_state *state, phys_addr_t phys,
+			       size_t size)
 {
-	struct dml_domain *d;
+	struct dml_domain *d = dev->domain;
 	dml_iova_t iova;
 	size_t pad;
 
-	state->addr = 0;
-	state->__size = 0;
-	if (!dev || !dml__use_dma_iommu(dev))
-		return false;
-	d = dev->domain;
 	if (!size) {
 		dml__warn_once("dma_iova_try_alloc: size 0");
 		return false;
@@ -379,15 +375,14 @@ static bool range_has_mappings(struct dml_domain *d, dml_iova_t base, size_t len
 	return false;
 }
 
-void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state)
+void dml__iommu_iova_free(struct dml_device *dev, struct dma_iova_state *state)
 {
-	struct dml_domain *d;
+	struct dml_domain *d = dev->domain;
 	dml_iova_t base;
 	size_t len;
 
-	if (!dev || !dml__use_dma_iommu(dev) || !dma_use_iova(state))
+	if (!dma_use_iova(state))
 		return;
-	d = dev->domain;
 	state_range(d, state, &base, &len);
 	/* ref §9.10: freeing with links outstanding would leak PTEs */
 	if (range_has_mappings(d, base, len)) {
@@ -398,19 +393,14 @@ void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state)
 	free_iova(d, base, len);
 }
 
-int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
-		  phys_addr_t phys, size_t offset, size_t size,
-		  enum dma_data_direction dir, unsigned long attrs)
+int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
+			 phys_addr_t phys, size_t offset, size_t size,
+			 enum dma_data_direction dir, unsigned long attrs)
 {
-	struct dml_domain *d;
+	struct dml_domain *d = dev->domain;
 	dml_iova_t base, iova;
 	size_t pad, res_len, len;
 
-	if (!dev)
-		return -EINVAL;
-	if (!dml__use_dma_iommu(dev))
-		return -EOPNOTSUPP;
-	d = dev->domain;
 	if (!dma_use_iova(state) || !dml__valid_dir(dir) ||
 	    !state_fits(state, offset, size))
 		return -EINVAL;
@@ -430,17 +420,12 @@ int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK_HEAD);
 }
 
-int dma_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
-		  size_t offset, size_t size)
+int dml__iommu_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
+			 size_t offset, size_t size)
 {
-	struct dml_domain *d;
+	struct dml_domain *d = dev->domain;
 	dml_iova_t addr;
 
-	if (!dev)
-		return -EINVAL;
-	if (!dml__use_dma_iommu(dev))
-		return -EOPNOTSUPP;
-	d = dev->domain;
 	if (!dma_use_iova(state) || !state_fits(state, offset, size))
 		return -EINVAL;
 	if (!d->ops->iotlb_sync_map)
@@ -461,21 +446,18 @@ static void link_range(const struct dml_domain *d,
 	*len = iova_align(d, size + iova_offset(d, addr));
 }
 
-int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
-		    size_t offset, size_t size, enum dma_data_direction dir,
-		    unsigned long attrs)
+int dml__iommu_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
+			   size_t offset, size_t size,
+			   enum dma_data_direction dir, unsigned long attrs)
 {
-	struct dml_domain *d;
+	struct dml_domain *d = dev->domain;
 	dml_iova_t iova;
 	size_t len, unmapped;
 	int ret;
 
 	(void)dir;
 	(void)attrs;
-	if (!dev || !dml__use_dma_iommu(dev) || !dma_use_iova(state))
-		return -EINVAL;
-	d = dev->domain;
-	if (!state_fits(state, offset, size))
+	if (!dma_use_iova(state) || !state_fits(state, offset, size))
 		return -EINVAL;
 	link_range(d, state, offset, size, &iova, &len);
 	ret = d->ops->unmap(d, iova, len, DML_UNMAP_EXACT, &unmapped);
@@ -489,26 +471,24 @@ int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
 	return 0;
 }
 
-void dma_iova_destroy(struct dml_device *dev, struct dma_iova_state *state,
-		      size_t mapped_len, enum dma_data_direction dir,
-		      unsigned long attrs)
+void dml__iommu_iova_destroy(struct dml_device *dev,
+			     struct dma_iova_state *state, size_t mapped_len,
+			     enum dma_data_direction dir, unsigned long attrs)
 {
-	struct dml_domain *d;
+	struct dml_domain *d = dev->domain;
 	dml_iova_t iova, base;
 	size_t len, res_len;
 
 	(void)dir;
 	(void)attrs;
 	if (!mapped_len) {
-		dma_iova_free(dev, state);
+		dml__iommu_iova_free(dev, state);
 		return;
 	}
-	if (!dev || !dml__use_dma_iommu(dev) || !dma_use_iova(state) ||
-	    !state_fits(state, 0, mapped_len)) {
+	if (!dma_use_iova(state) || !state_fits(state, 0, mapped_len)) {
 		dml__warn("dma_iova_destroy: invalid state or length %zu", mapped_len);
 		return;
 	}
-	d = dev->domain;
 	link_range(d, state, 0, mapped_len, &iova, &len);
 	state_range(d, state, &base, &res_len);
 	if (unmap_and_free(d, iova, len, res_len, DML_UNMAP_EXACT))

@@ -67,4 +67,22 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 			 int nents, enum dma_data_direction dir,
 			 unsigned long attrs);
 
+/* dma-iommu.c: the two-step API; the front door (mapping.c) has checked
+ * that @dev has a domain */
+bool dml__iommu_iova_try_alloc(struct dml_device *dev,
+			       struct dma_iova_state *state, phys_addr_t phys,
+			       size_t size);
+void dml__iommu_iova_free(struct dml_device *dev, struct dma_iova_state *state);
+int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
+			 phys_addr_t phys, size_t offset, size_t size,
+			 enum dma_data_direction dir, unsigned long attrs);
+int dml__iommu_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
+			 size_t offset, size_t size);
+int dml__iommu_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
+			   size_t offset, size_t size,
+			   enum dma_data_direction dir, unsigned long attrs);
+void dml__iommu_iova_destroy(struct dml_device *dev,
+			     struct dma_iova_state *state, size_t mapped_len,
+			     enum dma_data_direction dir, unsigned long attrs);
+
 #endif /* DML_DMA_H */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mapping.c - the front door of the streaming DMA API (kernel/dma/mapping.c):
- * argument checks, then dma-iommu for devices with a domain, dma-direct for
- * the rest.  Masks and device properties live here too.
+ * mapping.c - the front door of the DMA API (kernel/dma/mapping.c): every
+ * public DMA call enters here, is checked, and goes to dma-iommu for
+ * devices with a domain or dma-direct for the rest (the two-step calls
+ * have no direct path: ref §1.1 stubs).  Masks and device properties live
+ * here too.  This is the one place where per-call hooks (the checker) sit.
  */
 #include "dma.h"
 
@@ -152,4 +154,62 @@ void dma_unmap_sgtable(struct dml_device *dev, struct sg_table *sgt,
 		       enum dma_data_direction dir, unsigned long attrs)
 {
 	dma_unmap_sg_attrs(dev, sgt->sgl, (int)sgt->orig_nents, dir, attrs);
+}
+
+/* ------------------------------------------------------------------ */
+/* The two-step API: stubs without an IOMMU (ref §1.1)                 */
+/* ------------------------------------------------------------------ */
+
+bool dma_iova_try_alloc(struct dml_device *dev, struct dma_iova_state *state,
+			phys_addr_t phys, size_t size)
+{
+	state->addr = 0;
+	state->__size = 0;
+	if (!dev || !dml__use_dma_iommu(dev))
+		return false;
+	return dml__iommu_iova_try_alloc(dev, state, phys, size);
+}
+
+void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state)
+{
+	if (dev && dml__use_dma_iommu(dev))
+		dml__iommu_iova_free(dev, state);
+}
+
+int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
+		  phys_addr_t phys, size_t offset, size_t size,
+		  enum dma_data_direction dir, unsigned long attrs)
+{
+	if (!dev)
+		return -EINVAL;
+	if (!dml__use_dma_iommu(dev))
+		return -EOPNOTSUPP;
+	return dml__iommu_iova_link(dev, state, phys, offset, size, dir, attrs);
+}
+
+int dma_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
+		  size_t offset, size_t size)
+{
+	if (!dev)
+		return -EINVAL;
+	if (!dml__use_dma_iommu(dev))
+		return -EOPNOTSUPP;
+	return dml__iommu_iova_sync(dev, state, offset, size);
+}
+
+int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
+		    size_t offset, size_t size, enum dma_data_direction dir,
+		    unsigned long attrs)
+{
+	if (!dev || !dml__use_dma_iommu(dev))
+		return -EINVAL;
+	return dml__iommu_iova_unlink(dev, state, offset, size, dir, attrs);
+}
+
+void dma_iova_destroy(struct dml_device *dev, struct dma_iova_state *state,
+		      size_t mapped_len, enum dma_data_direction dir,
+		      unsigned long attrs)
+{
+	if (dev && dml__use_dma_iommu(dev))
+		dml__iommu_iova_destroy(dev, state, mapped_len, dir, attrs);
 }
