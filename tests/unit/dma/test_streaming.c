@@ -5,6 +5,8 @@
  * invariants of §9 items 12-13), on dma-iommu and dma-direct devices, with
  * real transfers by the emulated device.
  */
+#include <dmalink/scatterlist.h>
+
 #include "fixture.h"
 
 #define G 4096UL
