@@ -191,9 +191,11 @@ bool dma_iova_try_alloc(struct dml_device *dev, struct dma_iova_state *state,
  * @dev: device
  * @state: from dma_iova_try_alloc(); every link must be unlinked first
  *
- * Frees exactly what dma_iova_try_alloc() reserved.  Freeing with links
- * outstanding is a caller bug: it is refused with a warning and the
- * reservation is kept (so no IOVA is reused while mapped).
+ * Frees exactly what dma_iova_try_alloc() reserved and zeroes @state, so a
+ * later dma_iova_link() on it is -EINVAL instead of mapping freed IOVA
+ * (the kernel leaves the state as it was).  Freeing with links outstanding
+ * is a caller bug: it is refused with a warning and the reservation and
+ * @state are kept (so no IOVA is reused while mapped).
  */
 void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state);
 
@@ -264,8 +266,8 @@ int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
  *
  * In lazy mode the invalidation and the IOVA release go through the flush
  * queue, so the IOVA is not reused before the batched flush (ref §1.3).
- * If [0, @mapped_len) is not made of whole links, nothing is changed and a
- * warning is printed.
+ * @state is zeroed afterwards, as by dma_iova_free().  If [0, @mapped_len)
+ * is not made of whole links, nothing is changed and a warning is printed.
  */
 void dma_iova_destroy(struct dml_device *dev, struct dma_iova_state *state,
 		      size_t mapped_len, enum dma_data_direction dir,

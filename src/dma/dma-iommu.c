@@ -391,6 +391,9 @@ void dml__iommu_iova_free(struct dml_device *dev, struct dma_iova_state *state)
 		return;
 	}
 	free_iova(d, base, len);
+	/* a freed state reads as unallocated: a later link is -EINVAL */
+	state->addr = 0;
+	state->__size = 0;
 }
 
 int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
@@ -491,7 +494,11 @@ void dml__iommu_iova_destroy(struct dml_device *dev,
 	}
 	link_range(d, state, 0, mapped_len, &iova, &len);
 	state_range(d, state, &base, &res_len);
-	if (unmap_and_free(d, iova, len, res_len, DML_UNMAP_EXACT))
+	if (unmap_and_free(d, iova, len, res_len, DML_UNMAP_EXACT)) {
 		dml__warn("%s: dma_iova_destroy of [0, +%zu) is not made of whole links; nothing destroyed",
 			  dev->name, mapped_len);
+		return;
+	}
+	state->addr = 0;
+	state->__size = 0;
 }
