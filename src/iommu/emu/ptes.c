@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ptes.c - the loops over runs of page-table entries that map and unmap
+ * spend their time in: is a run empty, is it all present, fill it with
+ * consecutive addresses, zero it.  Written with GCC vector extensions: a
+ * generic version on 16-byte vectors (SSE2 on x86-64, NEON on arm64, both
+ * native) and, on x86-64, an AVX2 version on 32-byte vectors chosen once at
+ * load time when the CPU has AVX2 (the library is built for baseline
+ * x86-64).  The choice never changes afterwards; all versions give the same
+ * results.  Nothing here takes a lock or fails.
+ */
+#include "emu.h"
+
+typedef u64 v2 __attribute__((vector_size(16), aligned(8), may_alias));
+
+#define LD2(p) (*(const v2 *)(p))
+#define ST2(p, v) (*(v2 *)(p) = (v))
+
+static u64 or_generic(const u64 *p, unsigned int n)
+{
+	v2 a = { 0, 0 }, b = { 0, 0 };
+	u64 r = 0;
+	unsigned int i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		a |= LD2(p + i);
+		b |= LD2(p + i + 2);
+	}
+	for (; i < n; i++)
+		r |= p[i];
+	a |= b;
+	return r | a[0] | a[1];
+}
+
+static u64 and_generic(const u64 *p, unsigned int n)
+{
+	v2 a = { ~0ULL, ~0ULL }, b = { ~0ULL, ~0ULL };
+	u64 r = ~0ULL;
+	unsigned int i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		a &= LD2(p + i);
+		b &= LD2(p + i + 2);
+	}
+	for (; i < n; i++)
+		r &= p[i];
+	a &= b;
+	return r & a[0] & a[1];
+}
+
+static void fill_generic(u64 *p, unsigned int n, u64 first)
+{
+	v2 a = { first, first + SZ_4K };
+	v2 b = { first + 2 * SZ_4K, first + 3 * SZ_4K };
+	const v2 step = { 4 * SZ_4K, 4 * SZ_4K };
+	unsigned int i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		ST2(p + i, a);
+		ST2(p + i + 2, b);
+		a += step;
+		b += step;
+	}
+	for (; i < n; i++)
+		p[i] = first + (u64)i * SZ_4K;
+}
+
+static void zero_generic(u64 *p, unsigned int n)
+{
+	const v2 z = { 0, 0 };
+	unsigned int i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		ST2(p + i, z);
+		ST2(p + i + 2, z);
+	}
+	for (; i < n; i++)
+		p[i] = 0;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX2_KERNELS 1
+
+typedef u64 v4 __attribute__((vector_size(32), aligned(8), may_alias));
+
+#define LD4(p) (*(const v4 *)(p))
+#define ST4(p, v) (*(v4 *)(p) = (v))
+#define AVX2 __attribute__((target("avx2")))
+
+AVX2 static u64 or_avx2(const u64 *p, unsigned int n)
+{
+	v4 a = { 0, 0, 0, 0 }, b = { 0, 0, 0, 0 };
+	u64 r = 0;
+	unsigned int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		a |= LD4(p + i);
+		b |= LD4(p + i + 4);
+	}
+	for (; i < n; i++)
+		r |= p[i];
+	a |= b;
+	return r | a[0] | a[1] | a[2] | a[3];
+}
+
+AVX2 static u64 and_avx2(const u64 *p, unsigned int n)
+{
+	v4 a = { ~0ULL, ~0ULL, ~0ULL, ~0ULL }, b = a;
+	u64 r = ~0ULL;
+	unsigned int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		a &= LD4(p + i);
+		b &= LD4(p + i + 4);
+	}
+	for (; i < n; i++)
+		r &= p[i];
+	a &= b;
+	return r & a[0] & a[1] & a[2] & a[3];
+}
+
+AVX2 static void fill_avx2(u64 *p, unsigned int n, u64 first)
+{
+	v4 a = { first, first + SZ_4K, first + 2 * SZ_4K, first + 3 * SZ_4K };
+	v4 b = a + 4 * SZ_4K;
+	const v4 step = { 8 * SZ_4K, 8 * SZ_4K, 8 * SZ_4K, 8 * SZ_4K };
+	unsigned int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		ST4(p + i, a);
+		ST4(p + i + 4, b);
+		a += step;
+		b += step;
+	}
+	for (; i < n; i++)
+		p[i] = first + (u64)i * SZ_4K;
+}
+
+AVX2 static void zero_avx2(u64 *p, unsigned int n)
+{
+	const v4 z = { 0, 0, 0, 0 };
+	unsigned int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		ST4(p + i, z);
+		ST4(p + i + 4, z);
+	}
+	for (; i < n; i++)
+		p[i] = 0;
+}
+#endif
+
+/* the kernels in use; see emu_ptes_select() */
+struct emu_ptes_ops emu_ptes = {
+	.or = or_generic,
+	.and = and_generic,
+	.fill = fill_generic,
+	.zero = zero_generic,
+};
+
+/*
+ * emu_ptes_select - pick the widest kernels the CPU runs, once, before main
+ * (a constructor, so emu_ptes is never written while anything reads it).
+ */
+__attribute__((constructor)) static void emu_ptes_select(void)
+{
+#ifdef HAVE_AVX2_KERNELS
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2")) {
+		emu_ptes.or = or_avx2;
+		emu_ptes.and = and_avx2;
+		emu_ptes.fill = fill_avx2;
+		emu_ptes.zero = zero_avx2;
+	}
+#endif
+}
+
+/**
+ * emu_ptes_count_present - how many of the @n entries at @p are present
+ * (R or W set); the slow path of a run that is partly mapped
+ */
+unsigned int emu_ptes_count_present(const u64 *p, unsigned int n)
+{
+	unsigned int i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += (p[i] & VTD_PTE_PRESENT) != 0;
+	return c;
+}
+
+/** emu_ptes_clear_bits - p[i] &= ~@bits for @n entries (0 stays 0) */
+void emu_ptes_clear_bits(u64 *p, unsigned int n, u64 bits)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		p[i] &= ~bits;
+}
