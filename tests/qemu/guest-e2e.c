@@ -253,6 +253,7 @@ static void test_registers(struct dml_tenv *e)
 	v = 0;
 	CHECK_EQ(dml_vfio_region_read(e->dev[0].dev, DML_VFIO_BAR(0), EDU_ID, &v, 4), 0);
 	CHECK_EQ(v & 0xffff, 0xed);
+	v = 0;
 	CHECK_EQ(dml_vfio_config_read(e->dev[0].dev, 0x04, &v, 2), 0);
 	CHECK((v & 0x6) == 0x6);			/* memory + bus master */
 	CHECK_EQ(dml_vfio_bar_map(e->dev[0].dev, 6, &unused, NULL), -EINVAL);

@@ -26,7 +26,7 @@
 #
 # Environment: DML_QEMU_ACCEL (default tcg: nested KVM hangs on the CI
 # machines), DML_QEMU_BIN (default qemu-system-x86_64), DML_QEMU_TIMEOUT (seconds,
-# default 240), DML_QEMU_PROGS (prebuilt static programs to run instead of
+# default 120), DML_QEMU_PROGS (prebuilt static programs to run instead of
 # building the suite's own; for development), DML_QEMU_KEEP=1 (print the
 # whole console even on success).
 set -u
@@ -37,7 +37,7 @@ case "$BUILD" in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 W=$BUILD/qemu
 ACCEL=${DML_QEMU_ACCEL:-tcg}
 QEMU=${DML_QEMU_BIN:-qemu-system-x86_64}
-TIMEOUT=${DML_QEMU_TIMEOUT:-240}
+TIMEOUT=${DML_QEMU_TIMEOUT:-120}
 START=$(date +%s)
 
 note() { echo "# qemu: $*"; }
@@ -199,6 +199,7 @@ boot() {
 	CONSOLE=$W/console.log
 	QLOG=$W/qemu-stderr.log
 	note "booting $(basename "$VMLINUZ") ($ACCEL)"
+	BOOT_START=$(date +%s)
 	timeout "$TIMEOUT" "$QEMU" \
 		-machine q35,kernel-irqchip=split -accel "$ACCEL" -smp 2 -m 512 \
 		-cpu max -nodefaults -display none -monitor none -no-reboot \
@@ -214,6 +215,7 @@ boot() {
 		-append "console=ttyS0 intel_iommu=on iommu=strict iommu.strict=1 loglevel=3 panic=-1" \
 		</dev/null >"$CONSOLE" 2>"$QLOG"
 	QRC=$?
+	BOOT_S=$(($(date +%s) - BOOT_START))
 }
 
 # ---- 5. results -------------------------------------------------------------
@@ -290,7 +292,7 @@ boot
 report
 RC=$?
 END=$(date +%s)
-note "boot and tests took $((END - START)) s in all (qemu status $QRC)"
+note "guest: $BOOT_S s from boot to power-off (qemu status $QRC); $((END - START)) s in all"
 if [ "$RC" != 0 ] || [ "${DML_QEMU_KEEP:-0}" = 1 ]; then
 	echo "# ---- guest console ($CONSOLE) ----"
 	sed 's/^/# | /' "$CONSOLE"
