@@ -152,6 +152,44 @@ static void test_no_superpages(void **state)
 	env_down(&e);
 }
 
+/* ---- the entry format ---- */
+
+static void test_pte_bits(void **state)
+{
+	struct emu_leaf leaf;
+	struct emu_domain *ed;
+	struct env e;
+	u64 root_phys;
+
+	(void)state;
+	env_up(&e, 4, true);
+	ed = to_emu(e.d);
+	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x123000, 2 * SZ_4K,
+				       IOMMU_READ | IOMMU_CACHE, HEAD), 0);
+	assert_true(emu_pt_walk(ed, SZ_1G, &leaf));
+	assert_int_equal(leaf.pte & (VTD_PTE_R | VTD_PTE_W | VTD_PTE_SNP | VTD_PTE_PS),
+			 VTD_PTE_R | VTD_PTE_SNP);
+	assert_int_equal(leaf.pte & VTD_PTE_ADDR, 0x123000);
+	assert_true(leaf.pte & EMU_PTE_HEAD);
+	assert_false(leaf.pte & EMU_PTE_PENDING);
+	assert_true(emu_pt_walk(ed, SZ_1G + SZ_4K, &leaf));
+	assert_false(leaf.pte & EMU_PTE_HEAD);
+	assert_int_equal(leaf.pte & VTD_PTE_ADDR, 0x124000);
+	/* MMIO is never snooped; write-only */
+	assert_int_equal(e.d->ops->map(e.d, 2 * SZ_1G, SZ_2M, SZ_2M,
+				       IOMMU_WRITE | IOMMU_CACHE | IOMMU_MMIO, 0), 0);
+	assert_true(emu_pt_walk(ed, 2 * SZ_1G, &leaf));
+	assert_int_equal(leaf.pte & (VTD_PTE_R | VTD_PTE_W | VTD_PTE_SNP | VTD_PTE_PS),
+			 VTD_PTE_W | VTD_PTE_PS);
+	assert_false(leaf.pte & EMU_PTE_HEAD);
+	/* tables live in emulated RAM, carved from the top of the region */
+	root_phys = emu_table_phys(e.iommu, ed->root);
+	assert_true(dml_phys_is_ram(e.p, root_phys, SZ_4K));
+	assert_true(root_phys >= 4 * SZ_1G - SZ_2M);
+	assert_int_equal(ed->root[emu_idx(SZ_1G, 4)] & VTD_PTE_PRESENT, VTD_PTE_PRESENT);
+	env_down(&e);
+}
+
 /* ---- bad input ---- */
 
 static void test_einval(void **state)
@@ -774,6 +812,20 @@ static void test_opts(void **state)
 	assert_int_equal(dml_iommu_create(p, &o, &iommu), 0);
 	assert_int_equal(iommu->levels, 5);
 	assert_true(iommu->superpages);
+	/* lazy: the domain gets a flush queue; superpages off: 4 KiB only */
+	o = (struct dml_iommu_opts){ .size = DML_SIZEOF(&o, superpages), .lazy = true };
+	assert_int_equal(dml_iommu_create(p, &o, &iommu), 0);
+	assert_false(iommu->superpages);
+	{
+		struct dml_domain *d;
+
+		assert_int_equal(dml__emu_domain_alloc(iommu, &d), 0);
+		assert_non_null(d->fq);
+		assert_int_equal(d->pgsize_bitmap, SZ_4K);
+		assert_int_equal(d->granule, SZ_4K);
+		assert_int_not_equal(to_emu(d)->id, 0);
+	}
+	/* the platform frees the units, and the domain left on the last */
 	dml_platform_destroy(p);
 }
 
@@ -871,6 +923,7 @@ static void test_pages_touched(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_superpage_choice),
 	cmocka_unit_test(test_no_superpages),
+	cmocka_unit_test(test_pte_bits),
 	cmocka_unit_test(test_einval),
 	cmocka_unit_test(test_partial_unmap),
 	cmocka_unit_test(test_eexist),
