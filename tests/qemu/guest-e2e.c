@@ -368,9 +368,85 @@ out:
 	tap_result(ok, "VFIO_IOMMU_MAP_DMA errors reach the caller (-EFAULT, injected -ENOMEM); nothing is left mapped");
 }
 
+/*
+ * Open @bdf with the n-th allocation or ioctl failing, n = 1, 2, ... until
+ * it succeeds (style C11): every failure is a clean error that leaves no
+ * device behind, and the retry works.  Return: 0, or the first wrong
+ * result.
+ */
+static int open_sweep(struct dml_tenv *e, const char *bdf, struct dml_device **out)
+{
+	struct dml_device *d;
+	long n;
+	int ret;
+	bool hit;
+
+	for (n = 1; n < 100; n++) {
+		d = NULL;
+		dml_fail_nth(n);
+		ret = dml_vfio_device_open(e->p, bdf, &d);
+		hit = dml_fail_nth_hit();
+		dml_fail_nth(0);
+		if (!hit) {
+			tap_diag("open %s: %ld failure points, each a clean error", bdf, n - 1);
+			*out = d;
+			return ret;
+		}
+		if (!ret || d) {
+			tap_diag("open %s with failure %ld injected returned %d", bdf, n, ret);
+			dml_device_destroy(d);
+			return -EPROTO;
+		}
+	}
+	return -ELOOP;
+}
+
+/* dma_map_sg failing at each step: nothing stays mapped, then it works */
+static void test_sg_sweep(struct dml_tenv *e)
+{
+	struct dml_device *dev = e->dev[0].dev;
+	struct dml_tmem m[3] = { 0 };
+	struct scatterlist sg[3];
+	struct dml_vfio_stats s0, s1;
+	int i, nents = 0;
+	long n;
+	bool ok = true, hit = true;
+
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(vfio_mem_alloc(e, TP, &m[i]), 0);
+	CHECK_EQ(dml_vfio_get_stats(e->p, &s0), 0);
+	for (n = 1; hit && n < 100; n++) {
+		sg_init_table(sg, 3);
+		for (i = 0; i < 3; i++)
+			sg_set_phys(&sg[i], m[i].phys, TP);
+		dml_fail_nth(n);
+		nents = dma_map_sg(dev, sg, 3, DMA_BIDIRECTIONAL);
+		hit = dml_fail_nth_hit();
+		dml_fail_nth(0);
+		CHECK_EQ(dml_vfio_get_stats(e->p, &s1), 0);
+		if (hit) {
+			CHECK_EQ(nents, 0);
+			CHECK_EQ(s1.mappings, s0.mappings);
+		}
+	}
+	tap_diag("dma_map_sg: %ld failure points", n - 2);
+	CHECK_EQ(nents, 1);
+	CHECK_EQ(s1.mappings, s0.mappings + 3);
+	dma_unmap_sg(dev, sg, 3, DMA_BIDIRECTIONAL);
+	nents = 0;
+out:
+	dml_fail_nth(0);
+	if (nents > 0)
+		dma_unmap_sg(dev, sg, 3, DMA_BIDIRECTIONAL);
+	for (i = 0; i < 3; i++)
+		if (m[i].len)
+			vfio_mem_free(e, &m[i]);
+	tap_result(ok, "dma_map_sg with each allocation or MAP_DMA failing in turn: no mapping left behind");
+}
+
 static void test_nvme(struct dml_tenv *e, const char *bdf)
 {
-	struct dml_device *nvme = NULL;
+	struct dml_device *nvme = NULL, *other = NULL;
 	volatile unsigned char *bar;
 	void *p;
 	u64 size, cap;
@@ -383,8 +459,8 @@ static void test_nvme(struct dml_tenv *e, const char *bdf)
 		tap_skip("no NVMe device", "nvme: BAR0 registers and reset");
 		return;
 	}
-	CHECK_EQ(dml_vfio_device_open(e->p, bdf, &nvme), 0);
-	CHECK_EQ(dml_vfio_device_open(e->p, bdf, &nvme), -EBUSY);
+	CHECK_EQ(open_sweep(e, bdf, &nvme), 0);
+	CHECK_EQ(dml_vfio_device_open(e->p, bdf, &other), -EBUSY);
 	CHECK_EQ(dml_vfio_bar_map(nvme, 0, &p, &size), 0);
 	bar = p;
 	cap = *(volatile u64 *)(bar + 0x0);
@@ -403,7 +479,7 @@ static void test_nvme(struct dml_tenv *e, const char *bdf)
 	CHECK_EQ(*(volatile u32 *)(bar + 0x8), vs);
 out:
 	dml_device_destroy(nvme);
-	tap_result(ok, "nvme: open (a second open is -EBUSY), BAR0 CAP/VS through the mmap, VFIO_DEVICE_RESET");
+	tap_result(ok, "nvme: open (failing each step in turn, then for real; a second open is -EBUSY), BAR0 CAP/VS through the mmap, VFIO_DEVICE_RESET");
 }
 
 static void test_edu_reset(struct dml_tenv *e)
@@ -484,6 +560,7 @@ int main(void)
 	dml_shared_run(&e);
 
 	test_errno(&e);
+	test_sg_sweep(&e);
 	test_nvme(&e, nvme);
 	if (e.dev[1].dev)
 		test_edu_reset(&e);
