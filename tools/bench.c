@@ -241,7 +241,7 @@ int dml_cmd_bench(int argc, char **argv)
 {
 	struct result res[128];
 	struct bench_opts o;
-	unsigned int n = 0, i, t;
+	unsigned int n = 0, i, t, printed = 0;
 	const struct dml_bench_case *c;
 	int ret = 0;
 
@@ -269,7 +269,7 @@ int dml_cmd_bench(int argc, char **argv)
 		printf("{\"threads\":%u,\"seconds\":%.3f,\"repeat\":%u,\"cases\":[",
 		       o.threads, o.seconds, o.repeat);
 	else
-		printf("%-16s %-46s %10s %8s %9s  %s\n", "case", "what", "mean ns",
+		printf("%-17s %-46s %10s %8s %9s  %s\n", "case", "what", "mean ns",
 		       "stddev", "ratio", "vs");
 	for (i = 0; i < n; i++) {
 		const struct result *r = &res[i], *b = find(res, n, r->c->baseline);
@@ -279,7 +279,7 @@ int dml_cmd_bench(int argc, char **argv)
 		if (r->err) {
 			ret = 1;
 			if (!o.json)
-				printf("%-16s %-46s failed: %s\n", r->c->name, r->c->what,
+				printf("%-17s %-46s failed: %s\n", r->c->name, r->c->what,
 				       strerror(-r->err));
 			continue;
 		}
@@ -294,11 +294,14 @@ int dml_cmd_bench(int argc, char **argv)
 		if (o.json) {
 			printf("%s{\"name\":\"%s\",\"what\":\"%s\",\"mean_ns\":%.3f,"
 			       "\"stddev_ns\":%.3f,\"ratio\":%.3f,\"vs\":\"%s\"}",
-			       i ? "," : "", r->c->name, r->c->what, r->mean, r->sd,
+			       printed++ ? "," : "", r->c->name, r->c->what, r->mean, r->sd,
 			       ratio, vs);
-		} else {
-			printf("%-16s %-46s %10.2f %8.2f %8.2fx  %s\n", r->c->name,
+		} else if (ratio > 0) {
+			printf("%-17s %-46s %10.2f %8.2f %8.2fx  %s\n", r->c->name,
 			       r->c->what, r->mean, r->sd, ratio, vs);
+		} else {
+			printf("%-17s %-46s %10.2f %8.2f %9s\n", r->c->name,
+			       r->c->what, r->mean, r->sd, "-");
 		}
 	}
 	if (o.json)

@@ -98,7 +98,8 @@ bool dma_need_unmap(struct dml_device *dev);
 /**
  * dma_map_phys - map a physical range for streaming DMA
  * @dev: device
- * @phys: start (backend memory address, see top of file)
+ * @phys: start (emu: the emulated physical address; vfio: the process
+ *	virtual address that VFIO pins)
  * @size: bytes, > 0
  * @dir: direction; the IOMMU mapping's protection follows it
  * @attrs: DMA_ATTR_MMIO for non-RAM (device BARs: no CPU sync, never
@@ -127,6 +128,8 @@ void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
 
 /**
  * dma_map_resource - dma_map_phys() with DMA_ATTR_MMIO (ref §2)
+ * @phys: the BAR address (emu: emulated physical address; vfio: the process
+ *	virtual address of the BAR's mmap, which VFIO maps)
  * Return: as dma_map_phys(); DMA_MAPPING_ERROR too if @phys is RAM.
  */
 dma_addr_t dma_map_resource(struct dml_device *dev, phys_addr_t phys,
@@ -173,7 +176,8 @@ static inline size_t dma_iova_size(const struct dma_iova_state *state)
  * dma_iova_try_alloc - reserve IOVA space for a transaction
  * @dev: device
  * @state: zeroed first, always; filled on success
- * @phys: only its offset within a granule is used (0 for aligned I/O)
+ * @phys: only its offset within a granule is used (0 for aligned I/O);
+ *	emu: emulated physical address, vfio: process virtual address
  * @size: bytes the transaction will link, > 0
  *
  * Reserves iova_align(size + iova_offset(phys)) bytes, size-aligned below
@@ -203,7 +207,8 @@ void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state);
  * dma_iova_link - link a physical range into reserved IOVA space
  * @dev: device
  * @state: from dma_iova_try_alloc()
- * @phys: physical start (backend memory address)
+ * @phys: start (emu: the emulated physical address; vfio: the process
+ *	virtual address that VFIO pins)
  * @offset: offset into the IOVA space, bytes; merge-boundary aligned for
  *	every link but the first
  * @size: bytes; a multiple of the granule for every link but the last
@@ -251,7 +256,8 @@ int dma_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
  * a mapping, and every backend refuses it alike.
  * Return: 0; -ENOENT if the range is not made of whole links or is not all
  * linked (nothing changed, a warning is printed); -EINVAL if the range is
- * outside the reservation.  (The kernel's version returns void.)
+ * outside the reservation; on vfio, the errno of a failing
+ * VFIO_IOMMU_UNMAP_DMA.  (The kernel's version returns void.)
  */
 int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
 		    size_t offset, size_t size, enum dma_data_direction dir,

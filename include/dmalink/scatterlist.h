@@ -53,7 +53,11 @@ struct sg_table {
 /** sg_init_table - zero @nents entries and mark the last as the end */
 void sg_init_table(struct scatterlist *sgl, unsigned int nents);
 
-/** sg_set_phys - point @sg at [@phys, @phys + @len); @len < 4 GiB */
+/**
+ * sg_set_phys - point @sg at [@phys, @phys + @len); @len < 4 GiB
+ * @phys: emu: the emulated physical address; vfio: the process virtual
+ *	address that VFIO pins
+ */
 void sg_set_phys(struct scatterlist *sg, phys_addr_t phys, unsigned int len);
 
 /** sg_phys - the physical address of @sg's data */

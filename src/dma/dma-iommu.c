@@ -464,11 +464,11 @@ int dml__iommu_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
 		return -EINVAL;
 	link_range(d, state, offset, size, &iova, &len);
 	ret = d->ops->unmap(d, iova, len, DML_UNMAP_EXACT, &unmapped);
-	if (ret) {
+	if (ret == -ENOENT)
 		dml__warn("%s: dma_iova_unlink of [%zu, +%zu) is not made of whole links; nothing unlinked",
 			  dev->name, offset, size);
-		return -ENOENT;
-	}
+	if (ret)
+		return ret;
 	/* synchronous: the IOVA may be relinked at once */
 	d->ops->iotlb_sync(d, iova, len);
 	return 0;
