@@ -59,6 +59,15 @@ struct dml_device {
 	void (*backend_fini)(struct dml_device *dev);
 };
 
+/*
+ * dml__cpu_access_hook - called by dml_kmap_local_phys() for every CPU
+ * mapping of emulated memory while it is set (by the DMA checker,
+ * src/dma/debug.c, while it is on); NULL otherwise.
+ */
+typedef void (*dml_cpu_access_fn)(struct dml_platform *p, phys_addr_t phys,
+				  u64 len);
+extern _Atomic(dml_cpu_access_fn) dml__cpu_access_hook;
+
 /* dml__device_add - link a device the backend built into its platform */
 void dml__device_add(struct dml_platform *p, struct dml_device *dev);
 /* dml__domain_destroy - dml__domain_fini() then the backend's free */

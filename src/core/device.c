@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "../dma/debug.h"
 
 void dml__device_add(struct dml_platform *p, struct dml_device *dev)
 {
@@ -18,6 +19,8 @@ void dml__device_add(struct dml_platform *p, struct dml_device *dev)
 	dev->next = p->devices;
 	p->devices = dev;
 	pthread_mutex_unlock(&p->lock);
+	if (dml__dma_debug_active())
+		dml__dma_debug_device_add(dev);
 }
 
 void dml__domain_destroy(struct dml_domain *d)
@@ -91,6 +94,8 @@ void dml_device_destroy(struct dml_device *dev)
 
 	if (!dev)
 		return;
+	if (dml__dma_debug_active())
+		dml__dma_debug_device_remove(dev);
 	p = dev->plat;
 	pthread_mutex_lock(&p->lock);
 	for (pp = &p->devices; *pp; pp = &(*pp)->next) {

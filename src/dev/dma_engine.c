@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/core.h"
+#include "../dma/debug.h"
 
 /* translate one piece of a transfer; 0 with *phys and *contig, or -EFAULT */
 static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
@@ -35,6 +36,8 @@ static int dma_access(struct dml_device *dev, dma_addr_t addr, void *buf,
 
 	if (!dev || dev->plat->kind != DML_PLATFORM_EMU)
 		return -EINVAL;
+	if (dml__dma_debug_active())
+		dml__dma_debug_dev_access(dev, addr, len, write);
 	while (len) {
 		phys_addr_t phys;
 		u64 contig;

@@ -6,11 +6,12 @@
  * have no direct path: ref §1.1 stubs).  Masks and device properties live
  * here too.  This is the one place where per-call hooks (the checker) sit.
  */
-#include "dma.h"
+#include "debug.h"
 
 int dma_mapping_error(struct dml_device *dev, dma_addr_t dma_addr)
 {
-	(void)dev;
+	if (dml__dma_debug_active())
+		dml__dma_debug_mapping_error(dev, dma_addr);
 	return dma_addr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
 }
 
@@ -71,11 +72,17 @@ static bool map_args_ok(struct dml_device *dev, size_t size,
 dma_addr_t dma_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
 			enum dma_data_direction dir, unsigned long attrs)
 {
+	dma_addr_t addr;
+
 	if (!map_args_ok(dev, size, dir, __func__))
 		return DMA_MAPPING_ERROR;
 	if (dml__use_dma_iommu(dev))
-		return dml__iommu_map_phys(dev, phys, size, dir, attrs);
-	return dml__direct_map_phys(dev, phys, size, dir, attrs);
+		addr = dml__iommu_map_phys(dev, phys, size, dir, attrs);
+	else
+		addr = dml__direct_map_phys(dev, phys, size, dir, attrs);
+	if (dml__dma_debug_active())
+		dml__dma_debug_map_phys(dev, phys, size, dir, attrs, addr);
+	return addr;
 }
 
 void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
@@ -83,6 +90,8 @@ void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
 {
 	if (!map_args_ok(dev, size, dir, __func__))
 		return;
+	if (dml__dma_debug_active())
+		dml__dma_debug_unmap_phys(dev, addr, size, dir, attrs);
 	if (dml__use_dma_iommu(dev))
 		dml__iommu_unmap_phys(dev, addr, size, dir, attrs);
 	/* dma-direct: nothing was set up (swiotlb: issue 4) */
@@ -111,11 +120,17 @@ void dma_unmap_resource(struct dml_device *dev, dma_addr_t addr, size_t size,
 static int map_sg(struct dml_device *dev, struct scatterlist *sg, int nents,
 		  enum dma_data_direction dir, unsigned long attrs)
 {
+	int ret;
+
 	if (!sg || nents <= 0 || !map_args_ok(dev, 1, dir, "dma_map_sg"))
 		return -EINVAL;
 	if (dml__use_dma_iommu(dev))
-		return dml__iommu_map_sg(dev, sg, nents, dir, attrs);
-	return dml__direct_map_sg(dev, sg, nents, dir, attrs);
+		ret = dml__iommu_map_sg(dev, sg, nents, dir, attrs);
+	else
+		ret = dml__direct_map_sg(dev, sg, nents, dir, attrs);
+	if (dml__dma_debug_active())
+		dml__dma_debug_map_sg(dev, sg, nents, ret, dir, attrs);
+	return ret;
 }
 
 int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
@@ -132,6 +147,8 @@ void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
 {
 	if (!sg || nents <= 0 || !map_args_ok(dev, 1, dir, __func__))
 		return;
+	if (dml__dma_debug_active())
+		dml__dma_debug_unmap_sg(dev, sg, nents, dir);
 	if (dml__use_dma_iommu(dev))
 		dml__iommu_unmap_sg(dev, sg, nents, dir, attrs);
 }
@@ -165,15 +182,23 @@ bool dma_iova_try_alloc(struct dml_device *dev, struct dma_iova_state *state,
 {
 	state->addr = 0;
 	state->__size = 0;
+	bool ok;
+
 	if (!dev || !dml__use_dma_iommu(dev))
 		return false;
-	return dml__iommu_iova_try_alloc(dev, state, phys, size);
+	ok = dml__iommu_iova_try_alloc(dev, state, phys, size);
+	if (ok && dml__dma_debug_active())
+		dml__dma_debug_iova_alloc(dev, state);
+	return ok;
 }
 
 void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state)
 {
-	if (dev && dml__use_dma_iommu(dev))
+	if (dev && dml__use_dma_iommu(dev)) {
+		if (dml__dma_debug_active())
+			dml__dma_debug_iova_free(dev, state);
 		dml__iommu_iova_free(dev, state);
+	}
 }
 
 int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
@@ -182,9 +207,15 @@ int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 {
 	if (!dev)
 		return -EINVAL;
+	int ret;
+
 	if (!dml__use_dma_iommu(dev))
 		return -EOPNOTSUPP;
-	return dml__iommu_iova_link(dev, state, phys, offset, size, dir, attrs);
+	ret = dml__iommu_iova_link(dev, state, phys, offset, size, dir, attrs);
+	if (dml__dma_debug_active())
+		dml__dma_debug_iova_link(dev, state, phys, offset, size, dir,
+					 attrs, ret);
+	return ret;
 }
 
 int dma_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
@@ -192,24 +223,37 @@ int dma_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
 {
 	if (!dev)
 		return -EINVAL;
+	int ret;
+
 	if (!dml__use_dma_iommu(dev))
 		return -EOPNOTSUPP;
-	return dml__iommu_iova_sync(dev, state, offset, size);
+	ret = dml__iommu_iova_sync(dev, state, offset, size);
+	if (dml__dma_debug_active())
+		dml__dma_debug_iova_sync(dev, state, offset, size, ret);
+	return ret;
 }
 
 int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
 		    size_t offset, size_t size, enum dma_data_direction dir,
 		    unsigned long attrs)
 {
+	int ret;
+
 	if (!dev || !dml__use_dma_iommu(dev))
 		return -EINVAL;
-	return dml__iommu_iova_unlink(dev, state, offset, size, dir, attrs);
+	ret = dml__iommu_iova_unlink(dev, state, offset, size, dir, attrs);
+	if (dml__dma_debug_active())
+		dml__dma_debug_iova_unlink(dev, state, offset, size, dir, ret);
+	return ret;
 }
 
 void dma_iova_destroy(struct dml_device *dev, struct dma_iova_state *state,
 		      size_t mapped_len, enum dma_data_direction dir,
 		      unsigned long attrs)
 {
-	if (dev && dml__use_dma_iommu(dev))
+	if (dev && dml__use_dma_iommu(dev)) {
+		if (dml__dma_debug_active())
+			dml__dma_debug_iova_destroy(dev, state, mapped_len, dir);
 		dml__iommu_iova_destroy(dev, state, mapped_len, dir, attrs);
+	}
 }

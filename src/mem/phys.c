@@ -191,9 +191,16 @@ bool dml_phys_is_ram(struct dml_platform *p, phys_addr_t phys, u64 len)
 	return r && (r->flags & DML_REGION_RAM);
 }
 
+_Atomic(dml_cpu_access_fn) dml__cpu_access_hook;
+
 void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len)
 {
+	dml_cpu_access_fn hook;
+
 	if (!mem_args_ok(p))
 		return NULL;
+	hook = atomic_load_explicit(&dml__cpu_access_hook, memory_order_relaxed);
+	if (unlikely(hook))
+		hook(p, phys, len ? len : 1);
 	return dml__mem_host(&p->mem, phys, len ? len : 1);
 }
