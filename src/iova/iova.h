@@ -64,6 +64,29 @@ unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,
 void dml__iova_free(struct dml_iova_domain *iovad, unsigned long pfn,
 		    unsigned long size);
 
+/*
+ * dml__iova_alloc_nocache / dml__iova_free_nocache - the tree alone, no
+ * per-thread cache and no flush-and-retry: the kernel's alloc_iova() and
+ * free_iova().  Same arguments and returns as dml__iova_alloc() and
+ * dml__iova_free(); a range may be freed by either free.  For callers that
+ * must not park ranges in a cache, and for the G5 benchmark (A11 measures
+ * alloc_iova()).
+ */
+unsigned long dml__iova_alloc_nocache(struct dml_iova_domain *iovad,
+				      unsigned long size,
+				      unsigned long limit_pfn,
+				      bool size_aligned);
+void dml__iova_free_nocache(struct dml_iova_domain *iovad, unsigned long pfn,
+			    unsigned long size);
+
+/*
+ * dml__iova_check - verify the allocator's internal invariants (tree order
+ * and balance, augmented maxima, node accounting, cached ranges not free);
+ * for tests, with no other thread using @iovad.  O(n log n).  Return: true
+ * when they all hold; the first broken one is reported as a warning.
+ */
+bool dml__iova_check(struct dml_iova_domain *iovad);
+
 /* granule bytes and its shift */
 unsigned long dml__iova_granule(const struct dml_iova_domain *iovad);
 unsigned int dml__iova_shift(const struct dml_iova_domain *iovad);
