@@ -8,8 +8,10 @@
  * allocator in the timed loop); the device sits behind a VT-d unit.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
+#include <dmalink/dma-debug.h>
 #include <dmalink/scatterlist.h>
 
 #include "bench.h"
@@ -222,6 +224,46 @@ static int run_map_phys(void *priv, unsigned long iters)
 	return 0;
 }
 
+/*
+ * cycle-128k-debug: the strict cycle with the DMA-API checker on.  The
+ * checker is process-wide: the first setup turns it on (unless it already
+ * was, e.g. by DMALINK_DMA_DEBUG), the last teardown restores it.
+ */
+static pthread_mutex_t debug_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned int debug_users;
+static bool debug_was_on;
+
+static void debug_put(void)
+{
+	pthread_mutex_lock(&debug_lock);
+	if (!--debug_users && !debug_was_on)
+		dml_dma_debug_enable(false);
+	pthread_mutex_unlock(&debug_lock);
+}
+
+static int setup_debug(void **priv)
+{
+	int ret;
+
+	pthread_mutex_lock(&debug_lock);
+	if (!debug_users++) {
+		debug_was_on = dml_dma_debug_enabled();
+		if (!debug_was_on)
+			dml_dma_debug_enable(true);
+	}
+	pthread_mutex_unlock(&debug_lock);
+	ret = setup_strict(priv);
+	if (ret)
+		debug_put();
+	return ret;
+}
+
+static void teardown_debug(void *priv)
+{
+	teardown(priv);
+	debug_put();
+}
+
 const struct dml_bench_case dml_bench_dma_cases[] = {
 	{ "link-4k", "dma_iova_link, one call per 4 KiB page", NULL, 0, NULL,
 	  setup_strict, run_link_4k, teardown },
@@ -231,6 +273,9 @@ const struct dml_bench_case dml_bench_dma_cases[] = {
 	  setup_lazy, run_cycle_128k, teardown },
 	{ "cycle-128k-strict", "two-step cycle, 128 KiB, strict", NULL, 0,
 	  "cycle-128k", setup_strict, run_cycle_128k, teardown },
+	{ "cycle-128k-debug", "two-step cycle, 128 KiB, strict, DMA-API checker on",
+	  NULL, 0, "cycle-128k-strict", setup_debug, run_cycle_128k,
+	  teardown_debug },
 	{ "sg-64x4k", "dma_map_sg + unmap, 64 x 4 KiB (baseline)", NULL, 0,
 	  NULL, setup_sg, run_sg_64, teardown },
 	{ "iova-64x4k", "two-step, 64 x 4 KiB links, strict", "G13", 0,

@@ -137,7 +137,7 @@ static const char *dir_name(enum dma_data_direction dir)
 #define CACHELINE 64ULL		/* L1_CACHE_BYTES on x86 */
 #define FREED_RING 32		/* freed IOVA states remembered per device */
 #define LEAK_LIST_MAX 16	/* mappings listed by a leak report */
-#define RAW_FRAMES 32
+#define INNER_FRAMES 6	/* the checker's own frames above the front door, at most */
 
 /* ------------------------------------------------------------------ */
 /* Objects                                                             */
@@ -205,7 +205,7 @@ struct rix {
 struct freed_state {
 	u64 addr;
 	u64 size;
-	struct trace freed;
+	struct trace made;
 };
 
 struct dbg_dev {
@@ -233,6 +233,7 @@ static struct dml_dma_debug_error *kept;
 static size_t nr_kept;
 static size_t cap_kept;
 static long show_left = 1;	/* < 0: all */
+static unsigned int trace_depth = 5;	/* DMA_DEBUG_STACKTRACE_ENTRIES */
 static bool abort_mode;
 
 /* the CPU access hook mem/phys.c calls while the checker is on */
@@ -356,10 +357,21 @@ struct ctx {
 
 #define CTX_INIT { .from = __builtin_return_address(0) }
 
+/*
+ * Unwinding is most of what the checker costs (glibc's backtrace() walks
+ * DWARF tables, ~150 ns a frame): walk no more frames than are kept plus
+ * the checker's own, and none at all with dml_dma_debug_set_trace_depth(0).
+ */
 static __attribute__((noinline)) void trace_capture(struct trace *t, void *from)
 {
-	void *raw[RAW_FRAMES];
-	int n = backtrace(raw, RAW_FRAMES), i, start = n > 1 ? 1 : 0;
+	void *raw[DML_DMA_DEBUG_TRACE_DEPTH + INNER_FRAMES];
+	int n, i, start;
+
+	t->n = 0;
+	if (!trace_depth)
+		return;
+	n = backtrace(raw, (int)(trace_depth + INNER_FRAMES));
+	start = n > 1 ? 1 : 0;
 
 	for (i = 0; i < n; i++) {
 		/* a return address points just after the call instruction */
@@ -368,8 +380,7 @@ static __attribute__((noinline)) void trace_capture(struct trace *t, void *from)
 			break;
 		}
 	}
-	t->n = 0;
-	for (i = start; i < n && t->n < DML_DMA_DEBUG_TRACE_DEPTH; i++)
+	for (i = start; i < n && t->n < trace_depth; i++)
 		t->f[t->n++] = raw[i];
 }
 
@@ -1403,9 +1414,9 @@ static struct dbg_entry *find_state(struct ctx *c, struct dbg_dev *dd,
 		const struct freed_state *f = &dd->freed[i];
 
 		if (f->addr == addr && f->size == size) {
-			report(c, dd, DML_DMA_DEBUG_IOVA_USE_AFTER_FREE, &f->freed,
+			report(c, dd, DML_DMA_DEBUG_IOVA_USE_AFTER_FREE, &f->made,
 			       addr, size, NULL,
-			       "%s with an IOVA state after it was freed [iova address=0x%016llx] [size=%llu bytes] (\"Mapped at\" is where it was freed)",
+			       "%s with an IOVA state after it was freed [iova address=0x%016llx] [size=%llu bytes]",
 			       fn, (unsigned long long)addr,
 			       (unsigned long long)size);
 			return NULL;
@@ -1422,9 +1433,11 @@ static void state_release(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *s
 {
 	struct freed_state *f = &dd->freed[dd->freed_next];
 
+	/* where it was allocated: unwinding again here would double the cost */
+	(void)c;
 	f->addr = st->o.dev_addr;
 	f->size = st->o.size;
-	trace_capture(&f->freed, c->from);
+	f->made = st->o.made;
 	dd->freed_next = (dd->freed_next + 1) % FREED_RING;
 	if (dd->nr_freed < FREED_RING)
 		dd->nr_freed++;
@@ -2015,6 +2028,13 @@ void dml_dma_debug_set_abort(bool on)
 	pthread_mutex_unlock(&dbg_lock);
 }
 
+void dml_dma_debug_set_trace_depth(unsigned int frames)
+{
+	dbg_lock_take();
+	trace_depth = min(frames, (unsigned int)DML_DMA_DEBUG_TRACE_DEPTH);
+	pthread_mutex_unlock(&dbg_lock);
+}
+
 void dml_dma_debug_set_show(long num_errors)
 {
 	dbg_lock_take();
@@ -2170,7 +2190,7 @@ static bool env_has(const char *v, const char *w)
 	return false;
 }
 
-/* DMALINK_DMA_DEBUG=1[,all][,abort]: on at program start */
+/* DMALINK_DMA_DEBUG=1[,all][,abort][,notrace]: on at program start */
 __attribute__((constructor)) static void dbg_env_init(void)
 {
 	const char *v = getenv("DMALINK_DMA_DEBUG");
@@ -2182,6 +2202,8 @@ __attribute__((constructor)) static void dbg_env_init(void)
 		show_left = -1;
 	if (env_has(v, "abort"))
 		abort_mode = true;
+	if (env_has(v, "notrace"))
+		trace_depth = 0;
 	dml_dma_debug_enable(true);
 	atexit(env_summary);
 }

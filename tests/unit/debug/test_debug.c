@@ -892,6 +892,15 @@ static void test_error_api(void **state)
 	assert_true(e.map_depth > 0 && e.map_depth <= DML_DMA_DEBUG_TRACE_DEPTH);
 	assert_int_equal(dml_dma_debug_error_get(1, &e), -ENOENT);
 	assert_int_equal(dml_dma_debug_error_get(0, NULL), -EINVAL);
+	/* no backtraces when told so */
+	dml_dma_debug_clear_errors();
+	dml_dma_debug_set_trace_depth(0);
+	a = map_ok(f, 0x40000000, 2 * G, DMA_TO_DEVICE, 0);
+	dma_unmap_phys(f->dev, a, G, DMA_TO_DEVICE, 0);
+	assert_int_equal(dml_dma_debug_error_get(0, &e), 0);
+	assert_int_equal(e.call_depth, 0);
+	assert_int_equal(e.map_depth, 0);
+	dml_dma_debug_set_trace_depth(5);
 	dml_dma_debug_clear_errors();
 	assert_int_equal(dml_dma_debug_error_count(), 0);
 	assert_int_equal(dml_dma_debug_error_get(0, &e), -ENOENT);
