@@ -376,33 +376,46 @@ static void test_9_9_destroy(void **state)
 	dma_iova_free(f->dev, &again);
 }
 
-/* §9.9: lazy mode defers the IOVA's reuse until the batched flush */
+/*
+ * §9.9: lazy mode defers the IOVA's reuse until the batched flush: an IOVA
+ * handed out again must have seen a domain-wide flush after its destroy.
+ * (The queue also flushes when its oldest entry is 10 ms old, so how many
+ * flushes happen depends on speed; that they are batched does not.)
+ */
 static void test_9_9_lazy_defers_reuse(void **state)
 {
 	struct fx_opts o = { .lazy = true };
 	struct fx *f = fx_create(&o);
 	struct dma_iova_state st;
 	dma_addr_t seen[300];
+	u64 flushed_at_alloc[300], flushed_at_destroy[300];
 	struct dml_iommu_stats s0, s1;
-	int i, j;
+	int i, j, reused = 0;
 
 	(void)state;
 	s0 = fx_stats(f);
 	for (i = 0; i < 300; i++) {
 		assert_true(dma_iova_try_alloc(f->dev, &st, 0, G));
+		flushed_at_alloc[i] = fx_stats(f).inv_global;
 		assert_int_equal(dma_iova_link(f->dev, &st, 0x40000000, 0, G, DMA_TO_DEVICE, 0), 0);
 		seen[i] = st.addr;
 		dma_iova_destroy(f->dev, &st, G, DMA_TO_DEVICE, 0);
+		flushed_at_destroy[i] = fx_stats(f).inv_global;
 	}
 	s1 = fx_stats(f);
-	/* fewer global flushes than destroys, and no range invalidations */
-	assert_true(s1.inv_global - s0.inv_global >= 1);
-	assert_true(s1.inv_global - s0.inv_global <= 2);
+	/* destroys do no range invalidation; flushes are batched */
 	assert_int_equal(s1.inv_range, s0.inv_range);
-	/* before the first flush (256 queued) no IOVA came back */
-	for (i = 1; i < 256; i++)
-		for (j = 0; j < i; j++)
-			assert_true(seen[i] != seen[j]);
+	assert_true(s1.inv_global - s0.inv_global >= 1);
+	assert_true((s1.inv_global - s0.inv_global) * 4 < 300);
+	for (i = 1; i < 300; i++) {
+		for (j = 0; j < i; j++) {
+			if (seen[i] != seen[j])
+				continue;
+			assert_true(flushed_at_alloc[i] > flushed_at_destroy[j]);
+			reused++;
+		}
+	}
+	assert_true(reused > 0);	/* after a flush the IOVA does come back */
 	fx_destroy(f);
 }
 
