@@ -247,6 +247,35 @@ static void test_reserved_msi_window_never_handed_out(void **state)
 	dml__iova_domain_destroy(d);
 }
 
+/*
+ * A reservation flushes the caches first: a range parked in a cache inside
+ * the window is not handed out again.  A range allocated when the window
+ * is reserved stays its owner's and becomes free when freed (as with the
+ * kernel's reserve_iova(), which merges into an existing node).
+ */
+static void test_reserve_vs_cached_and_allocated_ranges(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	struct dml_iova_stats st;
+	unsigned long cached, held, pfn;
+
+	(void)state;
+	cached = dml__iova_alloc(d, 4, LIMIT32, true);
+	held = dml__iova_alloc(d, 4, LIMIT32, true);
+	dml__iova_free(d, cached, 4);		/* parked in this thread */
+	assert_int_equal(dml__iova_reserve(d, held, cached + 3), 0);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.ranges, 2);		/* @held and the freed piece */
+	pfn = dml__iova_alloc(d, 4, LIMIT32, true);
+	assert_true(pfn + 3 < held);
+	dml__iova_free_nocache(d, held, 4);
+	/* @held is free again; the rest of the window is not */
+	assert_int_equal(dml__iova_alloc_nocache(d, 4, cached + 3, true),
+			 held);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+}
+
 /* ref §9 item 2: IOVA 0 is never handed out (0 means failure) */
 static void test_pfn0_never_handed_out_ref9_item2(void **state)
 {
@@ -794,6 +823,71 @@ static void test_concurrent_alloc_free_no_overlap(void **state)
 }
 
 /* a space so small that threads exhaust it and flush each other's caches */
+#define MANY 300	/* more threads than the registry's 256 slots */
+
+struct many {
+	struct dml_iova_domain *d;
+	struct shadow *sh;
+	pthread_barrier_t *bar;
+	atomic_uint *errors;
+};
+
+static void *many_run(void *arg)
+{
+	struct many *m = arg;
+	unsigned long p[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		p[i] = dml__iova_alloc(m->d, 1UL << i, LIMIT32, true);
+		if (!p[i] || !shadow_claim(m->sh, p[i], 1UL << i))
+			atomic_fetch_add(m->errors, 1);
+	}
+	pthread_barrier_wait(m->bar);	/* all MANY threads alive at once */
+	for (i = 0; i < 4; i++) {
+		shadow_release(m->sh, p[i], 1UL << i);
+		dml__iova_free(m->d, p[i], 1UL << i);
+	}
+	return NULL;
+}
+
+/*
+ * More live threads than cache slots: the ones without a slot use the
+ * tree under its lock; slots of exited threads go to the next wave.
+ */
+static void test_more_threads_than_cache_slots(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	static pthread_t t[MANY];
+	struct dml_iova_stats st;
+	pthread_barrier_t bar;
+	atomic_uint errors = 0;
+	struct shadow sh;
+	struct many m;
+	int wave, i;
+
+	(void)state;
+	shadow_init(&sh, LIMIT32 + 1);
+	m = (struct many){ .d = d, .sh = &sh, .bar = &bar, .errors = &errors };
+	for (wave = 0; wave < 2; wave++) {
+		pthread_barrier_init(&bar, NULL, MANY);
+		for (i = 0; i < MANY; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, many_run,
+							&m), 0);
+		for (i = 0; i < MANY; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&bar);
+		assert_int_equal(atomic_load(&errors), 0);
+		assert_true(dml__iova_check(d));
+	}
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.allocs, 2 * 4 * MANY);
+	assert_int_equal(st.frees, 2 * 4 * MANY);
+	assert_int_equal(dml__iova_alloc(d, LIMIT32, LIMIT32, false), 1);
+	shadow_fini(&sh);
+	dml__iova_domain_destroy(d);
+}
+
 static void test_concurrent_exhaustion_and_flush(void **state)
 {
 	(void)state;
@@ -925,6 +1019,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_size_aligned_allocations_ref9_item3),
 	cmocka_unit_test(test_limit_respected_ref9_item2),
 	cmocka_unit_test(test_reserved_msi_window_never_handed_out),
+	cmocka_unit_test(test_reserve_vs_cached_and_allocated_ranges),
 	cmocka_unit_test(test_pfn0_never_handed_out_ref9_item2),
 	cmocka_unit_test(test_exhaustion_returns_0_and_free_makes_room),
 	cmocka_unit_test(test_free_then_alloc_reuses),
@@ -938,6 +1033,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_concurrent_alloc_free_no_overlap),
 	cmocka_unit_test(test_concurrent_exhaustion_and_flush),
 	cmocka_unit_test(test_concurrent_tree_lock_bias_handoff),
+	cmocka_unit_test(test_more_threads_than_cache_slots),
 	cmocka_unit_test(test_fault_injection_sweep),
 };
 
