@@ -66,7 +66,8 @@ struct dml_device {
  */
 typedef void (*dml_cpu_access_fn)(struct dml_platform *p, phys_addr_t phys,
 				  u64 len);
-extern _Atomic(dml_cpu_access_fn) dml__cpu_access_hook;
+extern _Atomic(dml_cpu_access_fn) dml__cpu_access_hook
+	__attribute__((visibility("hidden")));
 
 /* dml__device_add - link a device the backend built into its platform */
 void dml__device_add(struct dml_platform *p, struct dml_device *dev);

@@ -343,8 +343,11 @@ static size_t rix_prev_overlap(const struct rix *r, size_t *i, u64 a, u64 b)
 
 /*
  * The call context of one hook: @from is the hook's return address (a
- * point inside the front door), where the call trace is cut so that it
- * starts at the public DMA call; it is captured once, when needed.
+ * point inside the front door, or the DMA engine), where the call trace is
+ * cut: it starts one frame further out, at the code that called the DMA
+ * API (the front door's checker path is often reached by a tail call, so
+ * the public function's own frame may be gone anyway).  Captured once,
+ * when needed.
  */
 struct ctx {
 	void *from;
@@ -364,19 +367,19 @@ struct ctx {
  */
 static __attribute__((noinline)) void trace_capture(struct trace *t, void *from)
 {
-	void *raw[DML_DMA_DEBUG_TRACE_DEPTH + INNER_FRAMES];
+	void *raw[DML_DMA_DEBUG_TRACE_DEPTH + INNER_FRAMES + 1];
 	int n, i, start;
 
 	t->n = 0;
 	if (!trace_depth)
 		return;
-	n = backtrace(raw, (int)(trace_depth + INNER_FRAMES));
+	n = backtrace(raw, (int)(trace_depth + INNER_FRAMES + 1));
 	start = n > 1 ? 1 : 0;
 
 	for (i = 0; i < n; i++) {
 		/* a return address points just after the call instruction */
 		if ((char *)raw[i] == (char *)from) {
-			start = i;
+			start = i + 1 < n ? i + 1 : i;
 			break;
 		}
 	}

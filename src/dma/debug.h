@@ -23,8 +23,8 @@
 
 #include "dma.h"
 
-/* the global switch; read relaxed on every hot path */
-extern atomic_bool dml__dma_debug_on;
+/* the global switch; read relaxed on every hot path (hidden: no GOT load) */
+extern atomic_bool dml__dma_debug_on __attribute__((visibility("hidden")));
 
 static inline bool dml__dma_debug_active(void)
 {

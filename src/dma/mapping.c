@@ -8,10 +8,18 @@
  */
 #include "debug.h"
 
+static __attribute__((noinline, cold)) int
+debug_mapping_error(struct dml_device *dev, dma_addr_t dma_addr)
+{
+	/* debug_dma_mapping_error(): the checker notes the check was made */
+	dml__dma_debug_mapping_error(dev, dma_addr);
+	return dma_addr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
+}
+
 int dma_mapping_error(struct dml_device *dev, dma_addr_t dma_addr)
 {
 	if (dml__dma_debug_active())
-		dml__dma_debug_mapping_error(dev, dma_addr);
+		return debug_mapping_error(dev, dma_addr);
 	return dma_addr == DMA_MAPPING_ERROR ? -ENOMEM : 0;
 }
 
@@ -69,20 +77,60 @@ static bool map_args_ok(struct dml_device *dev, size_t size,
 	return true;
 }
 
+/*
+ * The checker (debug.c) sits here.  Each call tests its switch once; when
+ * it is on, the call goes to an out-of-line twin (debug_*) that does the
+ * same work with the checker's hooks around it, so that the path taken
+ * when it is off keeps its shape (tail calls, no registers saved for the
+ * hooks): one predictable branch is all the checker costs then.
+ */
+#define DEBUG_PATH __attribute__((noinline, cold))
+
+static inline dma_addr_t map_phys(struct dml_device *dev, phys_addr_t phys,
+				  size_t size, enum dma_data_direction dir,
+				  unsigned long attrs)
+{
+	if (dml__use_dma_iommu(dev))
+		return dml__iommu_map_phys(dev, phys, size, dir, attrs);
+	return dml__direct_map_phys(dev, phys, size, dir, attrs);
+}
+
+static DEBUG_PATH dma_addr_t debug_map_phys(struct dml_device *dev,
+					    phys_addr_t phys, size_t size,
+					    enum dma_data_direction dir,
+					    unsigned long attrs)
+{
+	dma_addr_t addr = map_phys(dev, phys, size, dir, attrs);
+
+	dml__dma_debug_map_phys(dev, phys, size, dir, attrs, addr);
+	return addr;
+}
+
 dma_addr_t dma_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
 			enum dma_data_direction dir, unsigned long attrs)
 {
-	dma_addr_t addr;
-
 	if (!map_args_ok(dev, size, dir, __func__))
 		return DMA_MAPPING_ERROR;
-	if (dml__use_dma_iommu(dev))
-		addr = dml__iommu_map_phys(dev, phys, size, dir, attrs);
-	else
-		addr = dml__direct_map_phys(dev, phys, size, dir, attrs);
 	if (dml__dma_debug_active())
-		dml__dma_debug_map_phys(dev, phys, size, dir, attrs, addr);
-	return addr;
+		return debug_map_phys(dev, phys, size, dir, attrs);
+	return map_phys(dev, phys, size, dir, attrs);
+}
+
+static inline void unmap_phys(struct dml_device *dev, dma_addr_t addr,
+			      size_t size, enum dma_data_direction dir,
+			      unsigned long attrs)
+{
+	if (dml__use_dma_iommu(dev))
+		dml__iommu_unmap_phys(dev, addr, size, dir, attrs);
+	/* dma-direct: nothing was set up (swiotlb: issue 4) */
+}
+
+static DEBUG_PATH void debug_unmap_phys(struct dml_device *dev, dma_addr_t addr,
+					size_t size, enum dma_data_direction dir,
+					unsigned long attrs)
+{
+	dml__dma_debug_unmap_phys(dev, addr, size, dir, attrs);
+	unmap_phys(dev, addr, size, dir, attrs);
 }
 
 void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
@@ -91,10 +139,9 @@ void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
 	if (!map_args_ok(dev, size, dir, __func__))
 		return;
 	if (dml__dma_debug_active())
-		dml__dma_debug_unmap_phys(dev, addr, size, dir, attrs);
-	if (dml__use_dma_iommu(dev))
-		dml__iommu_unmap_phys(dev, addr, size, dir, attrs);
-	/* dma-direct: nothing was set up (swiotlb: issue 4) */
+		debug_unmap_phys(dev, addr, size, dir, attrs);
+	else
+		unmap_phys(dev, addr, size, dir, attrs);
 }
 
 dma_addr_t dma_map_resource(struct dml_device *dev, phys_addr_t phys,
@@ -116,21 +163,35 @@ void dma_unmap_resource(struct dml_device *dev, dma_addr_t addr, size_t size,
 	dma_unmap_phys(dev, addr, size, dir, attrs | DMA_ATTR_MMIO);
 }
 
+static inline int map_sg_path(struct dml_device *dev, struct scatterlist *sg,
+			      int nents, enum dma_data_direction dir,
+			      unsigned long attrs)
+{
+	if (dml__use_dma_iommu(dev))
+		return dml__iommu_map_sg(dev, sg, nents, dir, attrs);
+	return dml__direct_map_sg(dev, sg, nents, dir, attrs);
+}
+
+static DEBUG_PATH int debug_map_sg(struct dml_device *dev,
+				   struct scatterlist *sg, int nents,
+				   enum dma_data_direction dir,
+				   unsigned long attrs)
+{
+	int ret = map_sg_path(dev, sg, nents, dir, attrs);
+
+	dml__dma_debug_map_sg(dev, sg, nents, ret, dir, attrs);
+	return ret;
+}
+
 /* map a list: DMA segments (> 0) or -EINVAL / -ENOMEM / -EIO / -EREMOTEIO */
 static int map_sg(struct dml_device *dev, struct scatterlist *sg, int nents,
 		  enum dma_data_direction dir, unsigned long attrs)
 {
-	int ret;
-
 	if (!sg || nents <= 0 || !map_args_ok(dev, 1, dir, "dma_map_sg"))
 		return -EINVAL;
-	if (dml__use_dma_iommu(dev))
-		ret = dml__iommu_map_sg(dev, sg, nents, dir, attrs);
-	else
-		ret = dml__direct_map_sg(dev, sg, nents, dir, attrs);
 	if (dml__dma_debug_active())
-		dml__dma_debug_map_sg(dev, sg, nents, ret, dir, attrs);
-	return ret;
+		return debug_map_sg(dev, sg, nents, dir, attrs);
+	return map_sg_path(dev, sg, nents, dir, attrs);
 }
 
 int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
@@ -141,6 +202,16 @@ int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
 	return ret < 0 ? 0 : ret;
 }
 
+static DEBUG_PATH void debug_unmap_sg(struct dml_device *dev,
+				      struct scatterlist *sg, int nents,
+				      enum dma_data_direction dir,
+				      unsigned long attrs)
+{
+	dml__dma_debug_unmap_sg(dev, sg, nents, dir);
+	if (dml__use_dma_iommu(dev))
+		dml__iommu_unmap_sg(dev, sg, nents, dir, attrs);
+}
+
 void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
 			int nents, enum dma_data_direction dir,
 			unsigned long attrs)
@@ -148,8 +219,8 @@ void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
 	if (!sg || nents <= 0 || !map_args_ok(dev, 1, dir, __func__))
 		return;
 	if (dml__dma_debug_active())
-		dml__dma_debug_unmap_sg(dev, sg, nents, dir);
-	if (dml__use_dma_iommu(dev))
+		debug_unmap_sg(dev, sg, nents, dir, attrs);
+	else if (dml__use_dma_iommu(dev))
 		dml__iommu_unmap_sg(dev, sg, nents, dir, attrs);
 }
 
@@ -177,28 +248,58 @@ void dma_unmap_sgtable(struct dml_device *dev, struct sg_table *sgt,
 /* The two-step API: stubs without an IOMMU (ref §1.1)                 */
 /* ------------------------------------------------------------------ */
 
+static DEBUG_PATH bool debug_iova_try_alloc(struct dml_device *dev,
+					    struct dma_iova_state *state,
+					    phys_addr_t phys, size_t size)
+{
+	bool ok = dml__iommu_iova_try_alloc(dev, state, phys, size);
+
+	if (ok)
+		dml__dma_debug_iova_alloc(dev, state);
+	return ok;
+}
+
 bool dma_iova_try_alloc(struct dml_device *dev, struct dma_iova_state *state,
 			phys_addr_t phys, size_t size)
 {
 	state->addr = 0;
 	state->__size = 0;
-	bool ok;
-
 	if (!dev || !dml__use_dma_iommu(dev))
 		return false;
-	ok = dml__iommu_iova_try_alloc(dev, state, phys, size);
-	if (ok && dml__dma_debug_active())
-		dml__dma_debug_iova_alloc(dev, state);
-	return ok;
+	if (dml__dma_debug_active())
+		return debug_iova_try_alloc(dev, state, phys, size);
+	return dml__iommu_iova_try_alloc(dev, state, phys, size);
+}
+
+static DEBUG_PATH void debug_iova_free(struct dml_device *dev,
+				       struct dma_iova_state *state)
+{
+	dml__dma_debug_iova_free(dev, state);
+	dml__iommu_iova_free(dev, state);
 }
 
 void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state)
 {
-	if (dev && dml__use_dma_iommu(dev)) {
-		if (dml__dma_debug_active())
-			dml__dma_debug_iova_free(dev, state);
+	if (!dev || !dml__use_dma_iommu(dev))
+		return;
+	if (dml__dma_debug_active())
+		debug_iova_free(dev, state);
+	else
 		dml__iommu_iova_free(dev, state);
-	}
+}
+
+static DEBUG_PATH int debug_iova_link(struct dml_device *dev,
+				      struct dma_iova_state *state,
+				      phys_addr_t phys, size_t offset,
+				      size_t size, enum dma_data_direction dir,
+				      unsigned long attrs)
+{
+	int ret = dml__iommu_iova_link(dev, state, phys, offset, size, dir,
+				       attrs);
+
+	dml__dma_debug_iova_link(dev, state, phys, offset, size, dir, attrs,
+				 ret);
+	return ret;
 }
 
 int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
@@ -207,14 +308,21 @@ int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 {
 	if (!dev)
 		return -EINVAL;
-	int ret;
-
 	if (!dml__use_dma_iommu(dev))
 		return -EOPNOTSUPP;
-	ret = dml__iommu_iova_link(dev, state, phys, offset, size, dir, attrs);
 	if (dml__dma_debug_active())
-		dml__dma_debug_iova_link(dev, state, phys, offset, size, dir,
-					 attrs, ret);
+		return debug_iova_link(dev, state, phys, offset, size, dir,
+				       attrs);
+	return dml__iommu_iova_link(dev, state, phys, offset, size, dir, attrs);
+}
+
+static DEBUG_PATH int debug_iova_sync(struct dml_device *dev,
+				      struct dma_iova_state *state,
+				      size_t offset, size_t size)
+{
+	int ret = dml__iommu_iova_sync(dev, state, offset, size);
+
+	dml__dma_debug_iova_sync(dev, state, offset, size, ret);
 	return ret;
 }
 
@@ -223,13 +331,22 @@ int dma_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
 {
 	if (!dev)
 		return -EINVAL;
-	int ret;
-
 	if (!dml__use_dma_iommu(dev))
 		return -EOPNOTSUPP;
-	ret = dml__iommu_iova_sync(dev, state, offset, size);
 	if (dml__dma_debug_active())
-		dml__dma_debug_iova_sync(dev, state, offset, size, ret);
+		return debug_iova_sync(dev, state, offset, size);
+	return dml__iommu_iova_sync(dev, state, offset, size);
+}
+
+static DEBUG_PATH int debug_iova_unlink(struct dml_device *dev,
+					struct dma_iova_state *state,
+					size_t offset, size_t size,
+					enum dma_data_direction dir,
+					unsigned long attrs)
+{
+	int ret = dml__iommu_iova_unlink(dev, state, offset, size, dir, attrs);
+
+	dml__dma_debug_iova_unlink(dev, state, offset, size, dir, ret);
 	return ret;
 }
 
@@ -237,23 +354,31 @@ int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
 		    size_t offset, size_t size, enum dma_data_direction dir,
 		    unsigned long attrs)
 {
-	int ret;
-
 	if (!dev || !dml__use_dma_iommu(dev))
 		return -EINVAL;
-	ret = dml__iommu_iova_unlink(dev, state, offset, size, dir, attrs);
 	if (dml__dma_debug_active())
-		dml__dma_debug_iova_unlink(dev, state, offset, size, dir, ret);
-	return ret;
+		return debug_iova_unlink(dev, state, offset, size, dir, attrs);
+	return dml__iommu_iova_unlink(dev, state, offset, size, dir, attrs);
+}
+
+static DEBUG_PATH void debug_iova_destroy(struct dml_device *dev,
+					  struct dma_iova_state *state,
+					  size_t mapped_len,
+					  enum dma_data_direction dir,
+					  unsigned long attrs)
+{
+	dml__dma_debug_iova_destroy(dev, state, mapped_len, dir);
+	dml__iommu_iova_destroy(dev, state, mapped_len, dir, attrs);
 }
 
 void dma_iova_destroy(struct dml_device *dev, struct dma_iova_state *state,
 		      size_t mapped_len, enum dma_data_direction dir,
 		      unsigned long attrs)
 {
-	if (dev && dml__use_dma_iommu(dev)) {
-		if (dml__dma_debug_active())
-			dml__dma_debug_iova_destroy(dev, state, mapped_len, dir);
+	if (!dev || !dml__use_dma_iommu(dev))
+		return;
+	if (dml__dma_debug_active())
+		debug_iova_destroy(dev, state, mapped_len, dir, attrs);
+	else
 		dml__iommu_iova_destroy(dev, state, mapped_len, dir, attrs);
-	}
 }

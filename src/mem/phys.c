@@ -193,6 +193,15 @@ bool dml_phys_is_ram(struct dml_platform *p, phys_addr_t phys, u64 len)
 
 _Atomic(dml_cpu_access_fn) dml__cpu_access_hook;
 
+/* out of line, so the unhooked path stays a tail call */
+static __attribute__((noinline, cold)) void *
+kmap_hooked(dml_cpu_access_fn hook, struct dml_platform *p, phys_addr_t phys,
+	    u64 len)
+{
+	hook(p, phys, len);
+	return dml__mem_host(&p->mem, phys, len);
+}
+
 void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len)
 {
 	dml_cpu_access_fn hook;
@@ -201,6 +210,6 @@ void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len)
 		return NULL;
 	hook = atomic_load_explicit(&dml__cpu_access_hook, memory_order_relaxed);
 	if (unlikely(hook))
-		hook(p, phys, len ? len : 1);
+		return kmap_hooked(hook, p, phys, len ? len : 1);
 	return dml__mem_host(&p->mem, phys, len ? len : 1);
 }
