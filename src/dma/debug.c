@@ -532,14 +532,16 @@ static void dbg_unlock(struct ctx *c)
 		char *line = c->pending[i], *nl;
 		int level = 1;
 
-		do {
+		for (;;) {
 			nl = strchr(line, '\n');
 			if (nl)
 				*nl = 0;
 			dml__log(level, "%s", line);
+			if (!nl)
+				break;
 			level = 2;
 			line = nl + 1;
-		} while (nl);
+		}
 		free(c->pending[i]);
 	}
 	free(c->pending);
@@ -659,6 +661,31 @@ static u64 entry_count(const struct dbg_dev *dd)
 	return n;
 }
 
+/* append one "still mapped" line for @o to the leak list (LEAK_LIST_MAX) */
+static void leak_line(char *list, size_t cap, size_t *len,
+		      const struct dbg_obj *o, unsigned int *shown)
+{
+	char **sym;
+
+	if (*len >= cap - 1 || *shown > LEAK_LIST_MAX)
+		return;
+	if ((*shown)++ == LEAK_LIST_MAX) {
+		*len += (size_t)snprintf(list + *len, cap - *len, "%s  ...",
+					 *len ? "\n" : "");
+		return;
+	}
+	sym = o->made.n ? backtrace_symbols(o->made.f, (int)o->made.n) : NULL;
+	*len += (size_t)snprintf(list + *len, cap - *len,
+		"%s  still mapped: [%s] [device address=0x%016llx] [size=%llu bytes] [%s]%s%s",
+		*len ? "\n" : "", type_name[o->type],
+		(unsigned long long)o->dev_addr, (unsigned long long)o->size,
+		o->type == T_IOVA ? "reserved" : dir_name(o->dir),
+		sym ? " mapped at " : "", sym ? sym[0] : "");
+	if (*len >= cap)
+		*len = cap - 1;
+	free(sym);
+}
+
 void dml__dma_debug_device_remove(struct dml_device *dev)
 {
 	struct ctx c = CTX_INIT;
@@ -673,33 +700,17 @@ void dml__dma_debug_device_remove(struct dml_device *dev)
 	}
 	count = entry_count(dd);
 	if (count) {
-		size_t cap = 4096, len = 0, i;
-		char *list = malloc(cap);
+		size_t cap = 8192, len = 0, i, j;
+		char *list = calloc(1, cap);
 		const struct dbg_entry *first = dd->dma.v[0].obj;
 		unsigned int shown = 0;
 
-		for (i = 0; list && i < dd->dma.n && len < cap; i++) {
+		for (i = 0; list && i < dd->dma.n; i++) {
 			const struct dbg_entry *e = dd->dma.v[i].obj;
-			char **sym;
 
-			if (shown++ == LEAK_LIST_MAX) {
-				len += (size_t)snprintf(list + len, cap - len,
-							"%s  ...", len ? "\n" : "");
-				break;
-			}
-			sym = e->o.made.n ? backtrace_symbols(e->o.made.f,
-							      (int)e->o.made.n) : NULL;
-			len += (size_t)snprintf(list + len, cap - len,
-				"%s  still mapped: [%s] [device address=0x%016llx] [size=%llu bytes] [%s]%s%s%s",
-				len ? "\n" : "", type_name[e->o.type],
-				(unsigned long long)e->o.dev_addr,
-				(unsigned long long)e->o.size, dir_name(e->o.dir),
-				e->o.type == T_IOVA && e->nr_links ? " with links" : "",
-				sym ? " mapped at " : "", sym ? sym[0] : "");
-			if (e->o.type == T_IOVA && e->nr_links && len < cap)
-				len += (size_t)snprintf(list + len, cap - len, " [count=%zu]",
-							e->nr_links);
-			free(sym);
+			leak_line(list, cap, &len, &e->o, &shown);
+			for (j = 0; j < e->nr_links; j++)
+				leak_line(list, cap, &len, &e->links[j]->o, &shown);
 		}
 		report(&c, dd, DML_DMA_DEBUG_LEAK, &first->o.made,
 		       first->o.dev_addr, first->o.size, list,
