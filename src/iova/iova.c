@@ -50,12 +50,9 @@
  * owner may take the depot or tree lock inside its in_op window, and the
  * flusher holds flush_mutex throughout):
  *  - the tree lock (tree_lock()): the tree, the node pool, live/reserved
- *    and the tree counters.  A test-and-set lock, biased: a thread that
- *    took it IOVA_BIAS_GRANT times in a row gets the bias and then enters
- *    by setting bias_in, with no locked instruction; any other thread
- *    takes the real lock and revokes the bias first.  Each revocation
- *    doubles the streak needed, so a contended domain settles on the
- *    plain lock after a few membarrier calls.
+ *    and the tree counters.  A plain test-and-set lock.  (A lock biased
+ *    to a lone thread saved 3-7 ns per tree operation but raced under
+ *    UBSan in a hand-off test; it was removed.)
  *  - depot_lock: the depot.
  *  - flush_mutex: serialises cache flushes (exhaustion, reserve).
  *  - a slot's magazines are touched only by its owner, between setting and
@@ -63,9 +60,8 @@
  *    every slot, issues a process-wide barrier (membarrier(2) private
  *    expedited) and waits for in_op to drop.  An owner that sees
  *    flush_pending leaves and waits on flush_mutex.  The fast path thus
- *    takes no lock and issues no atomic read-modify-write.  The bias uses
- *    the same handshake.  Without membarrier the owner's side uses seq_cst
- *    accesses (a full fence) and no bias is ever granted.
+ *    takes no lock and issues no atomic read-modify-write.  Without
+ *    membarrier the owner's side uses seq_cst accesses (a full fence).
  *
  * Statistics: cache hits and cached frees are counted in the owner's slot
  * (written only by it), everything else under the tree lock; the sums are
@@ -136,12 +132,6 @@ struct dml_iova_domain {
 
 	/* the tree, under lock (tree_lock()) */
 	alignas(64) atomic_int lock;
-	atomic_uint bias_tid;		/* bias holder's tl_tid, BIAS_NONE */
-	atomic_uint bias_in;		/* the bias holder is in the tree */
-	atomic_uint bias_revoke;	/* a revoker waits for bias_in */
-	unsigned int bias_last;		/* last tl_tid in the real lock */
-	unsigned int bias_streak;	/* its acquisitions in a row */
-	unsigned int bias_grant;	/* the streak that earns the bias */
 	struct iova_gap *root;
 	struct iova_gap *pool;		/* free nodes, linked by ->left */
 	struct iova_chunk *chunks;	/* all chunks, oldest first */
@@ -551,12 +541,9 @@ static inline unsigned long gap_fit(unsigned long lo, unsigned long hi,
 }
 
 /* ------------------------------------------------------------------ */
-/* The tree lock, biased to a thread that uses it alone                */
+/* Thread indices and the heavy barrier                                */
 /* ------------------------------------------------------------------ */
 
-#define BIAS_NONE 0x7fffffffu	/* no thread has a tl_tid like this */
-#define IOVA_BIAS_GRANT 64	/* consecutive acquisitions that earn it */
-#define IOVA_BIAS_GRANT_MAX (1u << 20)
 
 #define TID_NONE 0u		/* not registered yet */
 #define TID_NO_SLOT (~0u)	/* registry full, or thread exiting */
@@ -572,7 +559,7 @@ static bool membarrier_ok;
 static _Thread_local unsigned int tl_tid
 	__attribute__((tls_model("initial-exec")));
 
-/* The slow side of an in_op / flush_pending or bias handshake. */
+/* The slow side of the in_op / flush_pending handshake. */
 static void heavy_barrier(struct dml_iova_domain *d)
 {
 	if (d->asym)
@@ -582,75 +569,15 @@ static void heavy_barrier(struct dml_iova_domain *d)
 
 static unsigned int tid_register(void);
 
-/*
- * Take the tree lock.  A thread that took it IOVA_BIAS_GRANT times in a
- * row (bias_grant, doubled by every revocation) holds the bias: it enters
- * by flagging bias_in, with no locked instruction, and a revoker, holding
- * the real lock, flags bias_revoke, issues the heavy barrier and waits for
- * bias_in to drop (the in_op handshake of the caches, reversed).
- * Return: whether it was entered through the bias (for tree_unlock()).
- */
-static bool __attribute__((noinline)) tree_lock_slow(struct dml_iova_domain *d,
-						      unsigned int me)
+/* The tree lock: a plain test-and-set lock (see the locking notes above). */
+static inline void tree_lock(struct dml_iova_domain *d)
 {
-	unsigned int holder, spins = 0;
-
-	if (me == TID_NONE)
-		me = tid_register();
 	iova_lock_acquire(&d->lock);
-	holder = atomic_load_explicit(&d->bias_tid, memory_order_relaxed);
-	if (holder != BIAS_NONE && holder != me) {
-		atomic_store_explicit(&d->bias_revoke, 1, memory_order_seq_cst);
-		heavy_barrier(d);
-		while (atomic_load_explicit(&d->bias_in,
-					    memory_order_seq_cst)) {
-			if (++spins < 128)
-				dml__cpu_relax();
-			else
-				sched_yield();
-		}
-		atomic_store_explicit(&d->bias_tid, BIAS_NONE,
-				      memory_order_relaxed);
-		atomic_store_explicit(&d->bias_revoke, 0, memory_order_release);
-		if (d->bias_grant < IOVA_BIAS_GRANT_MAX)
-			d->bias_grant *= 2;
-		d->bias_streak = 0;
-		holder = BIAS_NONE;
-	}
-	if (me != d->bias_last) {
-		d->bias_last = me;
-		d->bias_streak = 1;
-	} else if (++d->bias_streak >= d->bias_grant && holder == BIAS_NONE &&
-		   d->asym && me - 1 < IOVA_MAX_SLOTS) {
-		atomic_store_explicit(&d->bias_tid, me, memory_order_relaxed);
-	}
-	return false;
 }
 
-static inline bool tree_lock(struct dml_iova_domain *d)
+static inline void tree_unlock(struct dml_iova_domain *d)
 {
-	unsigned int me = tl_tid;
-
-	if (unlikely(atomic_load_explicit(&d->bias_tid,
-					  memory_order_relaxed) == me)) {
-		atomic_store_explicit(&d->bias_in, 1, memory_order_relaxed);
-		atomic_signal_fence(memory_order_seq_cst);
-		if (likely(!atomic_load_explicit(&d->bias_revoke,
-						 memory_order_seq_cst) &&
-			   atomic_load_explicit(&d->bias_tid,
-						memory_order_relaxed) == me))
-			return true;
-		atomic_store_explicit(&d->bias_in, 0, memory_order_release);
-	}
-	return tree_lock_slow(d, me);
-}
-
-static inline void tree_unlock(struct dml_iova_domain *d, bool biased)
-{
-	if (biased)
-		atomic_store_explicit(&d->bias_in, 0, memory_order_release);
-	else
-		iova_lock_release(&d->lock);
+	iova_lock_release(&d->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -695,7 +622,6 @@ static int pool_grow(struct dml_iova_domain *d)
 {
 	unsigned long cap = __atomic_load_n(&d->chunk_next, __ATOMIC_RELAXED);
 	struct iova_chunk *c;
-	bool biased;
 
 	/* calloc, not an aligned allocation: untouched pages stay untouched */
 	c = dml__zalloc(sizeof(*c) + 64 + cap * sizeof(c->nodes[0]));
@@ -703,7 +629,7 @@ static int pool_grow(struct dml_iova_domain *d)
 		return -ENOMEM;
 	c->nodes = (struct iova_gap *)ALIGN((uintptr_t)(c + 1), 64);
 	c->cap = cap;
-	biased = tree_lock(d);
+	tree_lock(d);
 	if (d->chunks_tail)
 		d->chunks_tail->next = c;
 	else
@@ -714,22 +640,21 @@ static int pool_grow(struct dml_iova_domain *d)
 	d->nodes_total += cap;
 	if (cap == d->chunk_next && cap < IOVA_CHUNK_MAX)
 		__atomic_store_n(&d->chunk_next, cap * 2, __ATOMIC_RELAXED);
-	tree_unlock(d, biased);
+	tree_unlock(d);
 	return 0;
 }
 
 /*
  * Take the tree lock with at least live + @extra spare nodes.
- * Return: 0 (locked; *@biased for tree_unlock()) or -ENOMEM (not locked).
+ * Return: 0 (locked) or -ENOMEM (not locked).
  */
-static int lock_with_spare(struct dml_iova_domain *d, unsigned long extra,
-			   bool *biased)
+static int lock_with_spare(struct dml_iova_domain *d, unsigned long extra)
 {
 	for (;;) {
-		*biased = tree_lock(d);
+		tree_lock(d);
 		if (pool_spare(d) >= d->live + extra)
 			return 0;
-		tree_unlock(d, *biased);
+		tree_unlock(d);
 		if (pool_grow(d))
 			return -ENOMEM;
 	}
@@ -895,15 +820,14 @@ static unsigned long tree_alloc(struct dml_iova_domain *d, unsigned long size,
 				unsigned long limit, bool aligned, int *err)
 {
 	unsigned long pfn;
-	bool biased;
 
-	*err = lock_with_spare(d, 2, &biased);
+	*err = lock_with_spare(d, 2);
 	if (*err)
 		return 0;
 	pfn = tree_alloc_locked(d, size, limit, aligned);
 	if (pfn)
 		d->tree_allocs++;
-	tree_unlock(d, biased);
+	tree_unlock(d);
 	if (!pfn)
 		*err = -ENOSPC;
 	return pfn;
@@ -1184,10 +1108,10 @@ static bool slot_push_slow(struct dml_iova_domain *d, struct iova_slot *s,
 			if (!m)
 				return false;
 		} else {
-			bool biased = tree_lock(d);
+			tree_lock(d);
 
 			mag_drain_locked(d, m, c);
-			tree_unlock(d, biased);
+			tree_unlock(d);
 		}
 	}
 	m->pfns[m->size++] = pfn;
@@ -1215,7 +1139,6 @@ static void flush_all(struct dml_iova_domain *d)
 	struct iova_mag *mags[IOVA_NR_CLASSES][IOVA_DEPOT_MAX];
 	unsigned int nf[IOVA_NR_CLASSES], i, spins;
 	struct iova_slot *s;
-	bool biased;
 	int c;
 
 	pthread_mutex_lock(&d->flush_mutex);
@@ -1251,7 +1174,7 @@ static void flush_all(struct dml_iova_domain *d)
 	}
 	iova_lock_release(&d->depot_lock);
 
-	biased = tree_lock(d);
+	tree_lock(d);
 	for (i = 0; i < IOVA_MAX_SLOTS; i++) {
 		s = atomic_load_explicit(&d->slots[i], memory_order_acquire);
 		if (!s || !atomic_load_explicit(&s->flush_pending,
@@ -1265,7 +1188,7 @@ static void flush_all(struct dml_iova_domain *d)
 	for (c = 0; c < IOVA_NR_CLASSES; c++)
 		for (i = 0; i < nf[c]; i++)
 			mag_drain_locked(d, mags[c][i], c);
-	tree_unlock(d, biased);
+	tree_unlock(d);
 
 	for (c = 0; c < IOVA_NR_CLASSES; c++)
 		for (i = 0; i < nf[c]; i++)
@@ -1319,9 +1242,6 @@ int dml__iova_domain_create(unsigned long granule, unsigned long start_pfn,
 		d->top_pfn - start_pfn - (DML_IOVA_CACHE_MAX_GRANULES - 1) : 0;
 	d->asym = membarrier_ok;
 	d->chunk_next = IOVA_CHUNK_MIN;
-	atomic_init(&d->bias_tid, BIAS_NONE);
-	d->bias_last = BIAS_NONE;
-	d->bias_grant = IOVA_BIAS_GRANT;
 	pthread_mutex_init(&d->flush_mutex, NULL);
 	if (pool_grow(d)) {
 		pthread_mutex_destroy(&d->flush_mutex);
@@ -1391,13 +1311,12 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
 {
 	struct iova_gap *n, *prev;
 	unsigned long a, b;
-	bool biased;
 	int err;
 
 	if (!iovad || pfn_lo > pfn_hi)
 		return -EINVAL;
 	flush_all(iovad);
-	err = lock_with_spare(iovad, 1, &biased);
+	err = lock_with_spare(iovad, 1);
 	if (err)
 		return err;
 	n = find_le(iovad, pfn_hi);
@@ -1425,7 +1344,7 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
 		iovad->reserved++;
 		n = prev;
 	}
-	tree_unlock(iovad, biased);
+	tree_unlock(iovad);
 	return 0;
 }
 
@@ -1603,14 +1522,13 @@ void dml__iova_free(struct dml_iova_domain *iovad, unsigned long pfn,
 void dml__iova_free_nocache(struct dml_iova_domain *iovad, unsigned long pfn,
 			    unsigned long size)
 {
-	bool biased;
 
 	if (unlikely(!iovad))
 		return;
-	biased = tree_lock(iovad);
+	tree_lock(iovad);
 	if (tree_free_locked(iovad, pfn, size))
 		iovad->tree_frees++;
-	tree_unlock(iovad, biased);
+	tree_unlock(iovad);
 }
 
 /** dml__iova_granule - granule size in bytes */
@@ -1636,7 +1554,6 @@ void dml__iova_get_stats(struct dml_iova_domain *iovad,
 			 struct dml_iova_stats *st)
 {
 	unsigned int i;
-	bool biased;
 
 	st->allocs = 0;
 	st->frees = 0;
@@ -1654,11 +1571,11 @@ void dml__iova_get_stats(struct dml_iova_domain *iovad,
 						       memory_order_relaxed);
 	}
 	st->allocs = st->cache_hits;
-	biased = tree_lock(iovad);
+	tree_lock(iovad);
 	st->allocs += iovad->tree_allocs;
 	st->frees += iovad->tree_frees;
 	st->ranges = iovad->live + iovad->reserved;
-	tree_unlock(iovad, biased);
+	tree_unlock(iovad);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1753,11 +1670,11 @@ bool dml__iova_check(struct dml_iova_domain *iovad)
 	const struct iova_gap *prev = NULL;
 	unsigned long count = 0, pooled = 0;
 	struct iova_gap *p;
-	bool ok, biased;
+	bool ok;
 	unsigned int i, j;
 	int c;
 
-	biased = tree_lock(iovad);
+	tree_lock(iovad);
 	ok = check_subtree(iovad, iovad->root, NULL, &prev, &count);
 	if (ok && count != iovad->nodes_used)
 		ok = check_fail("node count", NULL);
@@ -1777,6 +1694,6 @@ bool dml__iova_check(struct dml_iova_domain *iovad)
 	for (c = 0; ok && c < IOVA_NR_CLASSES; c++)
 		for (j = 0; ok && j < atomic_load(&iovad->depot_nfull[c]); j++)
 			ok = check_cached(iovad, iovad->depot_full[c][j], c);
-	tree_unlock(iovad, biased);
+	tree_unlock(iovad);
 	return ok;
 }

@@ -786,7 +786,7 @@ static void run_workers(unsigned int nthreads, unsigned long limit,
 	unsigned int i;
 
 	shadow_init(&sh, limit + 1);
-	/* this thread uses the tree alone first: it earns the lock's bias */
+	/* this thread uses the tree alone first */
 	for (i = 0; i < 1000; i++)
 		dml__iova_free_nocache(d, dml__iova_alloc_nocache(d, 3, limit,
 								  false), 3);
@@ -896,11 +896,10 @@ static void test_concurrent_exhaustion_and_flush(void **state)
 }
 
 /*
- * Tree-only traffic from several threads: the tree lock's bias (held by
- * this thread when they start, then earned and revoked among them) must
- * never let two threads into the tree at once.
+ * Tree-only traffic from several threads after this thread used the tree
+ * alone: the tree lock must never let two threads into the tree at once.
  */
-static void test_concurrent_tree_lock_bias_handoff(void **state)
+static void test_concurrent_tree_lock_handoff(void **state)
 {
 	(void)state;
 	run_workers(2, 0xfffff, 300, 100000, false, true);
@@ -1032,7 +1031,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_stats_and_bad_frees),
 	cmocka_unit_test(test_concurrent_alloc_free_no_overlap),
 	cmocka_unit_test(test_concurrent_exhaustion_and_flush),
-	cmocka_unit_test(test_concurrent_tree_lock_bias_handoff),
+	cmocka_unit_test(test_concurrent_tree_lock_handoff),
 	cmocka_unit_test(test_more_threads_than_cache_slots),
 	cmocka_unit_test(test_fault_injection_sweep),
 };
