@@ -33,7 +33,7 @@
  * options may follow, comma separated: "all" (print every report), "abort"
  * (abort() after the first report), "notrace" (no backtraces: several
  * times cheaper).  Example: DMALINK_DMA_DEBUG=1,all.  "0" or "off" leaves
- * it off.
+ * it off.  DML_DMA_DEBUG is read when DMALINK_DMA_DEBUG is not set.
  *
  * Cost when on: a few microseconds per mapping call, nearly all of it
  * glibc's backtrace() (`dmalink bench --filter cycle-128k`).

@@ -2209,6 +2209,8 @@ __attribute__((constructor)) static void dbg_env_init(void)
 {
 	const char *v = getenv("DMALINK_DMA_DEBUG");
 
+	if (!v)
+		v = getenv("DML_DMA_DEBUG");	/* reference/style.md C10 */
 	if (!v || !*v || env_has(v, "0") || env_has(v, "off") ||
 	    env_has(v, "no") || env_has(v, "false"))
 		return;
