@@ -16,6 +16,9 @@
  * counters of freed domains; everything on the hot paths uses the locks
  * of pgtable.c, iotlb.c and fault.c.  Per-domain counters are relaxed
  * atomics, summed by dml_iommu_get_stats().
+ * Idle tables (pgtable.c) are reclaimed by the domain-wide IOTLB flush and
+ * by dml_iommu_get_stats() before it counts pt_pages (so pt_pages is the
+ * memory the mappings need); the list lock nests outside the stripe locks.
  * What cannot fail: destroy, domain free, invalidations, translation (a
  * fault is a result, not a failure).
  */
@@ -39,6 +42,8 @@ static void emu_flush_iotlb_all(struct dml_domain *dom)
 
 	atomic_fetch_add_explicit(&d->inv_global, 1, memory_order_relaxed);
 	emu_tlb_inv_domain(&d->iommu->tlb, d->id);
+	/* as the kernel frees gathered tables after the flush */
+	emu_pt_trim(d);
 }
 
 /* Outside caching mode new leaves are visible at once: no iotlb_sync_map. */
@@ -341,6 +346,9 @@ void dml_iommu_get_stats(struct dml_iommu *iommu, struct dml_iommu_stats *st)
 	if (!iommu)
 		return;
 	pthread_mutex_lock(&iommu->list_lock);
+	/* pt_pages is memory held: reclaim the idle tables before counting */
+	for (d = iommu->domains; d; d = d->next)
+		emu_pt_trim(d);
 	*st = iommu->retired;
 	for (d = iommu->domains; d; d = d->next)
 		domain_stats(d, st);

@@ -31,7 +31,9 @@
  * Levels are numbered as in the spec's table names: level 1 holds 4 KiB
  * leaves, level 2 entries cover 2 MiB, level 3 entries 1 GiB, level 4
  * entries 512 GiB, level 5 entries 256 TiB.  The root (level 4 or 5) is never
- * freed before the domain.
+ * freed before the domain.  Empty leaf and level-2 tables may stay linked
+ * for reuse, a bounded number per stripe ("idle tables", pgtable.c);
+ * emu_pt_trim() frees them.
  */
 #ifndef DML_IOMMU_EMU_H
 #define DML_IOMMU_EMU_H
@@ -193,15 +195,41 @@ void emu_fault_log(struct dml_iommu *iommu, u16 source_id, u64 iova,
 #define EMU_WIN_SHIFT 30		/* one stripe window: 1 GiB */
 
 /*
+ * Empty tables kept linked for reuse (pgtable.c, "idle tables"): per
+ * stripe at most EMU_IDLE_L1 leaf tables and EMU_IDLE_L2 window (level-2)
+ * tables, oldest reclaimed first; emu_pt_trim() reclaims them all.
+ */
+#define EMU_IDLE_L1 4
+#define EMU_IDLE_L2 2
+
+/*
+ * struct emu_idle - one idle (linked, empty) table
+ * @ent: the entry pointing to it (a level-2 entry for a leaf table, the
+ *	window's level-3 entry for a level-2 table); its count is 0
+ * @l3e: leaf tables: the level-3 entry of their window
+ * @iova: an IOVA the table translates
+ */
+struct emu_idle {
+	u64 *ent;
+	u64 *l3e;
+	u64 iova;
+};
+
+/*
  * struct emu_stripe - lock of the 1 GiB windows that hash to it, with a
  * cache of the level-3 entry of the last window used (valid only while that
- * entry is non-zero, which keeps the level-3 table alive).
+ * entry is non-zero, which keeps the level-3 table alive), and the idle
+ * tables of those windows, oldest first (@n1, @n2 written under @lock,
+ * read without it by emu_pt_trim() to skip empty stripes).
  */
 struct emu_stripe {
 	dml_spinlock_t lock;
+	unsigned int n1, n2;
 	u64 win;
 	u64 *l3e;
 	u64 touched;		/* pt_pages_touched by ops under this lock */
+	struct emu_idle idle1[EMU_IDLE_L1];
+	struct emu_idle idle2[EMU_IDLE_L2];
 } __attribute__((aligned(64)));
 
 /*
@@ -288,6 +316,7 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 int emu_unmap(struct dml_domain *dom, dml_iova_t iova, size_t size,
 	      unsigned int flags, size_t *unmapped);
 int emu_iotlb_sync_map(struct dml_domain *dom, dml_iova_t iova, size_t size);
+void emu_pt_trim(struct emu_domain *d);
 phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova);
 
 #endif /* DML_IOMMU_EMU_H */

@@ -7,9 +7,20 @@
  * Invariants:
  *  - a non-present entry is exactly 0; an entry pointing to a table has R|W
  *    set and, in bits 61:52, the number of present entries of that table;
- *  - every table other than the root has at least one present entry: a
- *    table left empty by unmap (or by a failed map) is freed at once, so
- *    after everything is unmapped only the root is left (G19);
+ *  - idle tables: a leaf table or a window's level-2 table that unmap
+ *    leaves empty stays linked (all zero, count 0) so that the next map
+ *    there needs no allocation and no parent update.  Every linked empty
+ *    table other than the root is on its stripe's idle list (idle1: leaf
+ *    tables, idle2: level-2 tables; at most EMU_IDLE_L1 / EMU_IDLE_L2 per
+ *    stripe, the oldest reclaimed when a list is full); any other table
+ *    has a present entry.  So at most EMU_STRIPES * (EMU_IDLE_L1 +
+ *    EMU_IDLE_L2 * (levels - 2)) pages linger beyond what the mappings
+ *    need, and emu_pt_trim() (run by the domain-wide flush, by
+ *    dml_iommu_get_stats() and at domain destroy) frees them all: after
+ *    everything is unmapped and trimmed only the root is left (G19);
+ *  - a failed map leaves the tables as it found them: what it installed is
+ *    freed at once, what was idle stays idle;
+ *  - a 1 GiB or 2 MiB leaf replaces idle tables where it goes;
  *  - map chooses the largest leaf alignment allows (1 GiB, 2 MiB, 4 KiB
  *    with superpages; 4 KiB without); leaves are never split or merged;
  *  - bad input never changes anything: -EINVAL before any write, -EEXIST
@@ -30,6 +41,10 @@
  *    is non-zero; a non-zero level-3 entry keeps its level-3 table (and
  *    everything above) alive, so the cached pointer needs no lock above
  *    the stripe's;
+ *  - the idle lists of a stripe are guarded by its lock; the count of a
+ *    window's level-3 entry changes only under that lock (read-modify-
+ *    write of the entry, never a cached copy, since reclaiming an idle
+ *    table may change another window's count on the way);
  *  - device walks (emu_pt_walk) take no lock.  Table memory is never
  *    unmapped and every table address a walk follows is bounds-checked
  *    against the RAM region the pool carves from, so a walk racing with an
@@ -221,28 +236,200 @@ static void window_release(struct emu_domain *d, struct emu_stripe *s, u64 iova)
 	dml_spin_unlock(&d->lock);
 }
 
+/* ---- idle tables: empty, still linked, kept for the next map ---- */
+
+static inline void idle_count_set(unsigned int *n, unsigned int v)
+{
+	__atomic_store_n(n, v, __ATOMIC_RELAXED);
+}
+
+/* the slot of @ent in @a (@n entries), -1 if not there */
+static inline int idle_find(const struct emu_idle *a, unsigned int n,
+			    const u64 *ent)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].ent == ent)
+			return (int)i;
+	return -1;
+}
+
+/* drop slot @i of @a, keeping the order (oldest first) */
+static void idle_del(struct emu_idle *a, unsigned int *n, unsigned int i)
+{
+	for (; i + 1 < *n; i++)
+		a[i] = a[i + 1];
+	idle_count_set(n, *n - 1);
+}
+
+static void l2_idle(struct emu_domain *d, struct emu_stripe *s, u64 *l3e,
+		    u64 iova);
+
+/*
+ * Free the idle leaf table @v points to and drop it from its window's
+ * count; a window left empty becomes idle in turn.  Stripe lock held, @v
+ * already out of the list.
+ */
+static void l1_reclaim(struct emu_domain *d, struct emu_stripe *s,
+		       struct emu_idle v)
+{
+	u64 e2 = *v.ent, e3;
+
+	DML_WARN_ON(!e2 || (e2 & VTD_PTE_PS) || emu_cnt(e2));
+	emu_pte_write(v.ent, 0);
+	emu_pt_free(d->iommu, emu_table(d->iommu, e2));
+	s->touched++;
+	e3 = *v.l3e - EMU_CNT_ONE;
+	emu_pte_write(v.l3e, e3);
+	if (!emu_cnt(e3))
+		l2_idle(d, s, v.l3e, v.iova);
+}
+
+/*
+ * The leaf table *@p2 of the window at @l3e went empty: keep it linked,
+ * reclaiming the oldest idle leaf table of the stripe when the list is
+ * full.  Stripe lock held.
+ */
+static void l1_idle(struct emu_domain *d, struct emu_stripe *s, u64 *p2,
+		    u64 *l3e, u64 iova)
+{
+	struct emu_idle v;
+
+	if (s->n1 == EMU_IDLE_L1) {
+		v = s->idle1[0];
+		idle_del(s->idle1, &s->n1, 0);
+		l1_reclaim(d, s, v);
+	}
+	s->idle1[s->n1] = (struct emu_idle){ .ent = p2, .l3e = l3e, .iova = iova };
+	idle_count_set(&s->n1, s->n1 + 1);
+}
+
+/*
+ * The level-2 table of the window at @l3e went empty: keep it linked (with
+ * the tables above it), releasing the oldest idle window of the stripe
+ * when the list is full.  Stripe lock held.
+ */
+static void l2_idle(struct emu_domain *d, struct emu_stripe *s, u64 *l3e,
+		    u64 iova)
+{
+	u64 old;
+
+	if (!EMU_IDLE_L2) {
+		window_release(d, s, iova);
+		return;
+	}
+	if (s->n2 == EMU_IDLE_L2) {
+		old = s->idle2[0].iova;
+		idle_del(s->idle2, &s->n2, 0);
+		window_release(d, s, old);
+	}
+	s->idle2[s->n2] = (struct emu_idle){ .ent = l3e, .iova = iova };
+	idle_count_set(&s->n2, s->n2 + 1);
+}
+
+/* reclaim the idle leaf tables of the window at @l3e; stripe lock held */
+static void window_drop_idle_l1(struct emu_domain *d, struct emu_stripe *s,
+				const u64 *l3e)
+{
+	struct emu_idle v;
+	unsigned int i = 0;
+
+	while (i < s->n1) {
+		if (s->idle1[i].l3e != l3e) {
+			i++;
+			continue;
+		}
+		v = s->idle1[i];
+		idle_del(s->idle1, &s->n1, i);
+		l1_reclaim(d, s, v);
+	}
+}
+
+/* reclaim every idle table of @s; stripe lock held */
+static void stripe_trim(struct emu_domain *d, struct emu_stripe *s)
+{
+	struct emu_idle v;
+
+	while (s->n1) {
+		v = s->idle1[s->n1 - 1];
+		idle_count_set(&s->n1, s->n1 - 1);
+		l1_reclaim(d, s, v);
+	}
+	while (s->n2) {
+		v = s->idle2[s->n2 - 1];
+		idle_count_set(&s->n2, s->n2 - 1);
+		window_release(d, s, v.iova);
+	}
+}
+
+/**
+ * emu_pt_trim - free every idle table of @d (empty tables kept linked for
+ * reuse), so that page-table memory is exactly what the mappings need
+ * @d: domain
+ *
+ * Called by the domain-wide IOTLB flush and by tests; safe against
+ * concurrent map/unmap (takes each stripe's lock in turn).
+ */
+void emu_pt_trim(struct emu_domain *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < EMU_STRIPES; i++) {
+		struct emu_stripe *s = &d->stripe[i];
+
+		if (!__atomic_load_n(&s->n1, __ATOMIC_RELAXED) &&
+		    !__atomic_load_n(&s->n2, __ATOMIC_RELAXED))
+			continue;
+		dml_spin_lock(&s->lock);
+		stripe_trim(d, s);
+		dml_spin_unlock(&s->lock);
+	}
+}
+
 /* ---- map ---- */
+
+static u64 unmap_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
+			u64 len, bool all, bool eager);
 
 /* a 1 GiB leaf for the whole window at @iova; stripe lock held */
 static int map_1g(struct emu_domain *d, struct emu_stripe *s, u64 iova, u64 pte)
 {
-	u64 *ent[6];
-	int ret;
+	u64 *ent[6], *l3e, e3;
+	int ret, i = -1;
 
-	if (s->l3e && s->win == iova >> EMU_WIN_SHIFT)
-		return -EEXIST;	/* cached entries are non-zero */
+	l3e = l3e_get(d, s, iova, L3E_LOOKUP, &ret);
+	if (l3e) {
+		/* only idle tables give way: the leaf ones first */
+		if (!(*l3e & VTD_PTE_PS) && emu_cnt(*l3e))
+			window_drop_idle_l1(d, s, l3e);
+		e3 = *l3e;
+		if ((e3 & VTD_PTE_PS) || emu_cnt(e3))
+			return -EEXIST;
+	}
 	dml_spin_lock(&d->lock);
 	ret = upper_alloc(d, s, iova, ent);
 	if (ret)
 		goto out_unlock;
-	if (*ent[3]) {
-		ret = -EEXIST;
-		goto out_unlock;
+	e3 = *ent[3];
+	if (e3) {
+		if (!(e3 & VTD_PTE_PS) && !emu_cnt(e3))
+			i = idle_find(s->idle2, s->n2, ent[3]);
+		if (i < 0) {
+			ret = -EEXIST;
+			goto out_unlock;
+		}
+		idle_del(s->idle2, &s->n2, (unsigned int)i);
 	}
 	emu_pte_write(ent[3], pte | VTD_PTE_PS);
 	d->touched++;
-	if (d->levels > 3)
+	if (i >= 0) {
+		/* the idle level-2 table it replaces; its entry was counted */
+		emu_pt_free(d->iommu, emu_table(d->iommu, e3));
+		d->touched++;
+	} else if (d->levels > 3) {
 		emu_pte_write(ent[4], *ent[4] + EMU_CNT_ONE);
+	}
 	s->win = iova >> EMU_WIN_SHIFT;
 	s->l3e = ent[3];
 out_unlock:
@@ -254,13 +441,16 @@ out_unlock:
  * Map [iova, +len) -> pte's address, all inside one window; stripe lock
  * held.  @pte carries the flags and the first address (HEAD only for the
  * very first leaf).  *@done grows by the bytes mapped, also on failure.
+ * An idle table found on the way is taken out of the idle list once it
+ * holds a leaf; on failure the window's tables are left as found (a
+ * level-2 table installed for nothing is freed, an idle one stays idle).
  */
 static int map_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 		      u64 len, u64 pte, u64 *done)
 {
 	u64 *l3e, e3, *l2, *p2, e2, *l1;
-	unsigned int cnt3, n, i1;
-	int ret = 0;
+	unsigned int n, i1;
+	int ret = 0, idle3 = -1, i;
 
 	if (d->superpages && len == SZ_1G && IS_ALIGNED(pte & VTD_PTE_ADDR, SZ_1G)) {
 		ret = map_1g(d, s, iova, pte);
@@ -275,7 +465,8 @@ static int map_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 	if (unlikely(e3 & VTD_PTE_PS))
 		return -EEXIST;
 	l2 = emu_table(d->iommu, e3);
-	cnt3 = emu_cnt(e3);
+	if (unlikely(!emu_cnt(e3)))
+		idle3 = idle_find(s->idle2, s->n2, l3e);
 
 	while (len) {
 		u64 chunk = min(len, SZ_2M - (iova & (SZ_2M - 1)));
@@ -285,11 +476,19 @@ static int map_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 		if (chunk == SZ_2M && d->superpages &&
 		    IS_ALIGNED(pte & VTD_PTE_ADDR, SZ_2M)) {
 			if (unlikely(e2)) {
-				ret = -EEXIST;
-				break;
+				if ((e2 & VTD_PTE_PS) || emu_cnt(e2) ||
+				    (i = idle_find(s->idle1, s->n1, p2)) < 0) {
+					ret = -EEXIST;
+					break;
+				}
+				/* an idle leaf table gives way to the 2 MiB leaf */
+				idle_del(s->idle1, &s->n1, (unsigned int)i);
+				emu_pte_write(p2, pte | VTD_PTE_PS);
+				emu_pt_free(d->iommu, emu_table(d->iommu, e2));
+			} else {
+				emu_pte_write(p2, pte | VTD_PTE_PS);
+				emu_pte_write(l3e, *l3e + EMU_CNT_ONE);
 			}
-			emu_pte_write(p2, pte | VTD_PTE_PS);
-			cnt3++;
 			s->touched++;
 		} else {
 			if (unlikely(e2 & VTD_PTE_PS)) {
@@ -302,8 +501,13 @@ static int map_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 					break;
 				e2 = table_entry(d, l1, 0);
 				emu_pte_write(p2, e2);
-				cnt3++;
+				emu_pte_write(l3e, *l3e + EMU_CNT_ONE);
 				s->touched++;
+			} else if (unlikely(!emu_cnt(e2))) {
+				/* an idle leaf table: all zero, used again */
+				i = idle_find(s->idle1, s->n1, p2);
+				if (!DML_WARN_ON(i < 0))
+					idle_del(s->idle1, &s->n1, (unsigned int)i);
 			}
 			l1 = emu_table(d->iommu, e2);
 			n = (unsigned int)(chunk >> PAGE_SHIFT);
@@ -325,9 +529,10 @@ static int map_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 		len -= chunk;
 		*done += chunk;
 	}
-	if (cnt3 != emu_cnt(e3)) {
-		emu_pte_write(l3e, cnt_set(e3, cnt3));
-	} else if (unlikely(!cnt3)) {
+	if (likely(emu_cnt(*l3e))) {
+		if (unlikely(idle3 >= 0))
+			idle_del(s->idle2, &s->n2, (unsigned int)idle3);
+	} else if (idle3 < 0) {
 		/* a level-2 table installed for nothing (failure) */
 		window_release(d, s, iova);
 	}
@@ -356,7 +561,6 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 {
 	struct emu_domain *d = to_emu(dom);
 	u64 last, plast, pte, done = 0, cur = iova, end;
-	size_t unmapped;
 	int ret;
 
 	if (unlikely(!size || ((iova | phys | size) & (SZ_4K - 1)) ||
@@ -392,8 +596,16 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 	return 0;
 
 err_undo:
-	if (done)
-		emu_unmap(dom, iova, done, 0, &unmapped);
+	/* what this call mapped, freeing the tables it leaves empty */
+	for (cur = iova, end = iova + done; cur != end;) {
+		u64 wend = min(win_end(cur), end);
+		struct emu_stripe *s = stripe_of(d, cur);
+
+		dml_spin_lock(&s->lock);
+		unmap_window(d, s, cur, wend - cur, true, true);
+		dml_spin_unlock(&s->lock);
+		cur = wend;
+	}
 	return ret;
 }
 
@@ -402,13 +614,15 @@ err_undo:
 /*
  * Clear the whole leaves inside [iova, +len), one window; stripe lock held.
  * @all: the range is known to be fully mapped (EXACT checked it).
+ * @eager: free the tables left empty at once (undoing a failed map) instead
+ * of keeping them idle.
  * Return the bytes unmapped.
  */
 static u64 unmap_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
-			u64 len, bool all)
+			u64 len, bool all, bool eager)
 {
 	u64 *l3e, e3, *l2, *p2, e2, *l1, bytes = 0;
-	unsigned int cnt3, n, i1, c1, present;
+	unsigned int n, i1, c1, present;
 	int err;
 
 	l3e = l3e_get(d, s, iova, L3E_LOOKUP, &err);
@@ -433,8 +647,9 @@ static u64 unmap_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 		dml_spin_unlock(&d->lock);
 		return SZ_1G;
 	}
+	if (!emu_cnt(e3))
+		return 0;	/* an idle level-2 table */
 	l2 = emu_table(d->iommu, e3);
-	cnt3 = emu_cnt(e3);
 
 	while (len) {
 		u64 chunk = min(len, SZ_2M - (iova & (SZ_2M - 1)));
@@ -446,7 +661,7 @@ static u64 unmap_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 		if (e2 & VTD_PTE_PS) {
 			if (chunk == SZ_2M) {
 				emu_pte_write(p2, 0);
-				cnt3--;
+				emu_pte_write(l3e, *l3e - EMU_CNT_ONE);
 				bytes += SZ_2M;
 				s->touched++;
 			}
@@ -460,6 +675,8 @@ static u64 unmap_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 			present = c1;
 		else if (all)
 			present = n;
+		else if (!c1)
+			present = 0;
 		else if (n == 1)
 			present = !!l1[i1];
 		else if (emu_ptes.and(l1 + i1, n) & VTD_PTE_PRESENT)
@@ -474,22 +691,27 @@ static u64 unmap_window(struct emu_domain *d, struct emu_stripe *s, u64 iova,
 			emu_ptes.zero(l1 + i1, n);
 		bytes += (u64)present << PAGE_SHIFT;
 		s->touched++;
-		if (c1 == present) {
+		if (c1 != present) {
+			emu_pte_write(p2, e2 - present * EMU_CNT_ONE);
+		} else if (!eager) {
+			/* empty: stays linked, all zero, for the next map */
+			emu_pte_write(p2, cnt_set(e2, 0));
+			l1_idle(d, s, p2, l3e, iova);
+		} else {
 			emu_pte_write(p2, 0);
 			emu_pt_free(d->iommu, l1);
-			cnt3--;
+			emu_pte_write(l3e, *l3e - EMU_CNT_ONE);
 			s->touched++;
-		} else {
-			emu_pte_write(p2, e2 - present * EMU_CNT_ONE);
 		}
 next:
 		iova += chunk;
 		len -= chunk;
 	}
-	if (cnt3 != emu_cnt(e3)) {
-		emu_pte_write(l3e, cnt_set(e3, cnt3));
-		if (!cnt3)
+	if (!emu_cnt(*l3e)) {
+		if (eager)
 			window_release(d, s, iova - 1);
+		else
+			l2_idle(d, s, l3e, iova - 1);
 	}
 	return bytes;
 }
@@ -621,7 +843,7 @@ int emu_unmap(struct dml_domain *dom, dml_iova_t iova, size_t size,
 			dml_spin_unlock(&s->lock);
 			return -ENOENT;
 		}
-		bytes = unmap_window(d, s, iova, size, true);
+		bytes = unmap_window(d, s, iova, size, true, false);
 		dml_spin_unlock(&s->lock);
 		*unmapped = (size_t)bytes;
 		return 0;
@@ -633,7 +855,7 @@ int emu_unmap(struct dml_domain *dom, dml_iova_t iova, size_t size,
 		struct emu_stripe *s = stripe_of(d, cur);
 
 		dml_spin_lock(&s->lock);
-		bytes += unmap_window(d, s, cur, wend - cur, exact);
+		bytes += unmap_window(d, s, cur, wend - cur, exact, false);
 		dml_spin_unlock(&s->lock);
 		cur = wend;
 	} while (cur != end);

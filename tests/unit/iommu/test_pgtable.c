@@ -4,8 +4,10 @@
  * (src/iommu/emu/pgtable.c) through struct dml_iommu_ops on a domain of a
  * real emulated platform: leaf size choice, partial and EXACT unmap, table
  * freeing checked against a shadow model of the expected tables, 5 levels,
- * -EEXIST, fault injection on every table allocation, and concurrent
- * map/unmap of disjoint ranges.
+ * -EEXIST, fault injection on every table allocation, concurrent
+ * map/unmap of disjoint ranges, and idle tables (empty tables kept linked):
+ * reused in place, bounded, freed by trim, flush, stats and destroy.
+ * pt_pages() reads the statistics, which trim first; raw_pages() does not.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -920,6 +922,105 @@ static void test_pages_touched(void **state)
 	env_down(&e);
 }
 
+/* ---- idle tables: bounded, reused, trimmed ---- */
+
+/* table pages handed out, idle ones included (no trim, unlike pt_pages) */
+static u64 raw_pages(struct env *e)
+{
+	return __atomic_load_n(&e->iommu->pool.in_use, __ATOMIC_RELAXED);
+}
+
+#define IDLE_BOUND(levels) \
+	((u64)EMU_STRIPES * (EMU_IDLE_L1 + EMU_IDLE_L2 * ((levels) - 2)))
+
+static void test_idle_reuse(void **state)
+{
+	struct env e;
+	u64 held;
+	size_t n;
+
+	(void)state;
+	env_up(&e, 4, true);
+	/* unmapping the only page keeps its tables linked, all empty */
+	assert_int_equal(map(&e, SZ_1G, 0x1000, SZ_4K, HEAD), 0);
+	assert_int_equal(raw_pages(&e), 4);
+	assert_int_equal(unmap(&e, SZ_1G, SZ_4K, DML_UNMAP_EXACT, &n), 0);
+	assert_int_equal(n, SZ_4K);
+	held = raw_pages(&e);
+	assert_true(held > 1 && held <= 1 + IDLE_BOUND(4));
+	assert_int_equal(e.d->ops->iova_to_phys(e.d, SZ_1G), 0);
+	/* the next map there reuses them: no new page */
+	assert_int_equal(map(&e, SZ_1G + SZ_4K, 0x2000, SZ_4K, HEAD), 0);
+	assert_int_equal(raw_pages(&e), held);
+	assert_int_equal(e.d->ops->iova_to_phys(e.d, SZ_1G + SZ_4K), 0x2000);
+	assert_int_equal(unmap(&e, SZ_1G + SZ_4K, SZ_4K, DML_UNMAP_EXACT, &n), 0);
+	/* a 2 MiB leaf takes the place of the idle leaf table */
+	assert_int_equal(map(&e, SZ_1G, SZ_2M, SZ_2M, HEAD), 0);
+	assert_int_equal(leaf_shift(&e, SZ_1G), 21);
+	assert_int_equal(raw_pages(&e), 3);
+	assert_int_equal(unmap(&e, SZ_1G, SZ_2M, DML_UNMAP_EXACT, &n), 0);
+	/* a 1 GiB leaf takes the place of the idle level-2 table */
+	assert_int_equal(map(&e, SZ_1G + SZ_4K, 0x2000, SZ_4K, HEAD), 0);
+	assert_int_equal(unmap(&e, SZ_1G + SZ_4K, SZ_4K, DML_UNMAP_EXACT, &n), 0);
+	assert_int_equal(map(&e, SZ_1G, SZ_1G, SZ_1G, HEAD), 0);
+	assert_int_equal(leaf_shift(&e, SZ_1G + 0x1234000), 30);
+	assert_int_equal(raw_pages(&e), 2);
+	assert_int_equal(unmap(&e, SZ_1G, SZ_1G, DML_UNMAP_EXACT, &n), 0);
+	assert_int_equal(n, SZ_1G);
+	/* trimming frees every idle table: back to the root */
+	emu_pt_trim(to_emu(e.d));
+	assert_int_equal(raw_pages(&e), 1);
+	env_down(&e);
+}
+
+/* many windows and leaf tables emptied: what lingers is bounded */
+static void test_idle_bound(void **state)
+{
+	static const unsigned int levels[] = { 4, 5 };
+	unsigned int k, w, t;
+	struct env e;
+	size_t n;
+
+	(void)state;
+	for (k = 0; k < ARRAY_SIZE(levels); k++) {
+		env_up(&e, levels[k], true);
+		/* 3 windows per stripe, 8 leaf tables per window */
+		for (w = 0; w < 3 * EMU_STRIPES; w++)
+			for (t = 0; t < 8; t++)
+				assert_int_equal(map(&e, ((u64)w << 30) + t * SZ_2M + SZ_4K,
+						     0x1000, SZ_4K, HEAD), 0);
+		assert_int_equal(raw_pages(&e), 1 + 1 + 3 * EMU_STRIPES * 9 +
+						(levels[k] == 5));
+		for (w = 0; w < 3 * EMU_STRIPES; w++) {
+			for (t = 0; t < 8; t++) {
+				assert_int_equal(unmap(&e, ((u64)w << 30) + t * SZ_2M + SZ_4K,
+						       SZ_4K, DML_UNMAP_EXACT, &n), 0);
+				assert_int_equal(n, SZ_4K);
+				assert_true(raw_pages(&e) <= 1 + 1 + (levels[k] == 5) +
+					    (3 * EMU_STRIPES - w) * 9 +
+					    IDLE_BOUND(levels[k]));
+			}
+		}
+		assert_true(raw_pages(&e) <= 1 + IDLE_BOUND(levels[k]));
+		assert_true(raw_pages(&e) > 1);
+		/* the domain-wide flush reclaims them all */
+		e.d->ops->flush_iotlb_all(e.d);
+		assert_int_equal(raw_pages(&e), 1);
+		/* and so does reading the statistics */
+		assert_int_equal(map(&e, SZ_4K, 0x1000, SZ_4K, HEAD), 0);
+		assert_int_equal(unmap(&e, SZ_4K, SZ_4K, DML_UNMAP_EXACT, &n), 0);
+		assert_true(raw_pages(&e) > 1);
+		assert_int_equal(pt_pages(&e), 1);
+		assert_int_equal(raw_pages(&e), 1);
+		/* destroying a domain with idle tables leaks nothing */
+		assert_int_equal(map(&e, SZ_4K, 0x1000, SZ_4K, HEAD), 0);
+		assert_int_equal(unmap(&e, SZ_4K, SZ_4K, DML_UNMAP_EXACT, &n), 0);
+		dml__domain_destroy(e.d);
+		assert_int_equal(raw_pages(&e), 0);
+		dml_platform_destroy(e.p);
+	}
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_superpage_choice),
 	cmocka_unit_test(test_no_superpages),
@@ -935,6 +1036,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_opts),
 	cmocka_unit_test(test_concurrent),
 	cmocka_unit_test(test_pages_touched),
+	cmocka_unit_test(test_idle_reuse),
+	cmocka_unit_test(test_idle_bound),
 };
 
 DML_TEST_MAIN(tests)
