@@ -279,6 +279,142 @@ void dma_iova_destroy(struct dml_device *dev, struct dma_iova_state *state,
 		      size_t mapped_len, enum dma_data_direction dir,
 		      unsigned long attrs);
 
+/* ------------------------------------------------------------------ */
+/* Syncing streaming mappings (kernel/dma/mapping.c)                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * dma_sync_single_for_cpu - give a streaming mapping back to the CPU
+ * @dev: device
+ * @addr: DMA address from dma_map_phys() (or inside its mapping)
+ * @size: bytes, > 0
+ * @dir: the mapping's direction (DMA_NONE is refused with a warning)
+ *
+ * Afterwards the CPU sees what the device wrote: on a non-coherent device
+ * the CPU cache over the buffer is invalidated (not for DMA_TO_DEVICE); a
+ * bounce buffer is copied back to the original for DMA_FROM_DEVICE and
+ * DMA_BIDIRECTIONAL.  Nothing to do (and nothing done) for a coherent
+ * device that has never bounced.  The mapping stays; hand it back with
+ * dma_sync_single_for_device() before the device touches it again.
+ */
+void dma_sync_single_for_cpu(struct dml_device *dev, dma_addr_t addr,
+			     size_t size, enum dma_data_direction dir);
+
+/**
+ * dma_sync_single_for_device - give a streaming mapping back to the device
+ * @dev, @addr, @size, @dir: as dma_sync_single_for_cpu()
+ *
+ * Afterwards the device sees what the CPU wrote: the original is copied
+ * into its bounce buffer (DMA_TO_DEVICE, DMA_BIDIRECTIONAL) and, on a
+ * non-coherent device, the CPU cache over the buffer is cleaned (every
+ * direction, as arm64 does, so no dirty line can later overwrite DMA data).
+ */
+void dma_sync_single_for_device(struct dml_device *dev, dma_addr_t addr,
+				size_t size, enum dma_data_direction dir);
+
+/** dma_sync_single_range_for_cpu - dma_sync_single_for_cpu(@addr + @offset) */
+void dma_sync_single_range_for_cpu(struct dml_device *dev, dma_addr_t addr,
+				   unsigned long offset, size_t size,
+				   enum dma_data_direction dir);
+
+/** dma_sync_single_range_for_device - dma_sync_single_for_device(@addr + @offset) */
+void dma_sync_single_range_for_device(struct dml_device *dev, dma_addr_t addr,
+				      unsigned long offset, size_t size,
+				      enum dma_data_direction dir);
+
+/* ------------------------------------------------------------------ */
+/* Bounce buffers (kernel/dma/swiotlb.c, ref §5)                       */
+/* ------------------------------------------------------------------ */
+
+/**
+ * dma_max_mapping_size - the largest streaming mapping @dev can get, bytes
+ *
+ * 256 KiB (128 slots of 2 KiB) less the min_align_mask padding when the
+ * mapping may be bounced: a force_bounce or addressing-limited dma-direct
+ * device with a pool, or an untrusted device behind an IOMMU
+ * (swiotlb_max_mapping_size()); SIZE_MAX otherwise.
+ */
+size_t dma_max_mapping_size(struct dml_device *dev);
+
+/**
+ * dma_get_min_align_mask - the device's dma_min_align_mask (0: none)
+ */
+unsigned int dma_get_min_align_mask(struct dml_device *dev);
+
+/**
+ * dma_set_min_align_mask - set the bits of an address a bounce buffer keeps
+ * @dev: device
+ * @min_align_mask: e.g. NVME_CTRL_PAGE_SIZE - 1
+ * Return: 0; -EIO for a NULL @dev (the kernel's "no dma_parms").
+ */
+int dma_set_min_align_mask(struct dml_device *dev, unsigned int min_align_mask);
+
+/* ------------------------------------------------------------------ */
+/* Coherent memory (kernel/dma/mapping.c dma_alloc_attrs)              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * gfp_t - allocation flags, accepted for the kernel's signatures.  Nothing
+ * sleeps here, so GFP_KERNEL, GFP_ATOMIC and GFP_NOWAIT behave alike;
+ * __GFP_ZERO zeroes a dma_pool block (coherent memory is always zeroed);
+ * __GFP_NOWARN is DMA_ATTR_NO_WARN for dma_alloc_coherent().
+ */
+typedef unsigned int gfp_t;
+#define GFP_KERNEL	0U
+#define GFP_ATOMIC	(1U << 0)
+#define GFP_NOWAIT	(1U << 1)
+#define __GFP_NOWARN	(1U << 2)
+#define __GFP_ZERO	(1U << 3)
+
+/**
+ * dma_alloc_attrs - allocate coherent DMA memory
+ * @dev: device (emulated platform)
+ * @size: bytes, > 0; rounded up to a power of two of 4 KiB pages
+ * @dma_handle: out: the DMA address for @dev (DMA_MAPPING_ERROR on failure)
+ * @gfp: GFP_* (see gfp_t)
+ * @attrs: DMA_ATTR_NO_WARN (no message on failure)
+ *
+ * Memory comes from the platform's emulated RAM, zeroed; the returned CPU
+ * pointer is into it (dml_kmap_local_phys() space).  The CPU and DMA
+ * addresses are aligned to the smallest power of two of pages at least
+ * @size (Documentation/core-api/dma-api.rst).  dma-direct: the DMA address
+ * is the physical address, within the coherent mask and bus limit
+ * (dma_direct_alloc).  Behind an IOMMU: an IOVA below the coherent mask,
+ * mapped read/write (iommu_dma_alloc).  On a non-coherent device the
+ * memory is uncached, so neither side needs a sync.
+ * Return: the CPU address, or NULL (@dev NULL or not emulated, @size 0,
+ * no memory within the mask, IOVA or page-table memory exhausted).
+ */
+void *dma_alloc_attrs(struct dml_device *dev, size_t size,
+		      dma_addr_t *dma_handle, gfp_t gfp, unsigned long attrs);
+
+/**
+ * dma_free_attrs - free memory from dma_alloc_attrs()
+ * @dev, @size, @attrs: as given to dma_alloc_attrs()
+ * @cpu_addr: what it returned; NULL is ignored
+ * @dma_handle: what it stored in *dma_handle
+ *
+ * An address, size or handle that does not match an allocation is
+ * reported and nothing is freed.
+ */
+void dma_free_attrs(struct dml_device *dev, size_t size, void *cpu_addr,
+		    dma_addr_t dma_handle, unsigned long attrs);
+
+/** dma_alloc_coherent - dma_alloc_attrs() (__GFP_NOWARN: DMA_ATTR_NO_WARN) */
+static inline void *dma_alloc_coherent(struct dml_device *dev, size_t size,
+				       dma_addr_t *dma_handle, gfp_t gfp)
+{
+	return dma_alloc_attrs(dev, size, dma_handle, gfp,
+			       (gfp & __GFP_NOWARN) ? DMA_ATTR_NO_WARN : 0);
+}
+
+/** dma_free_coherent - dma_free_attrs() with no attributes */
+static inline void dma_free_coherent(struct dml_device *dev, size_t size,
+				     void *cpu_addr, dma_addr_t dma_handle)
+{
+	dma_free_attrs(dev, size, cpu_addr, dma_handle, 0);
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -44,12 +44,23 @@ struct dml_layout;
  *	host memory is reserved lazily (mmap MAP_NORESERVE), so a large size
  *	costs nothing until touched.  Must be a multiple of 2 MiB.
  * @seed: seed of the physical page allocator's layout policies (0 = 1)
+ * @swiotlb_size: bytes of the swiotlb bounce-buffer pool, a multiple of
+ *	2 MiB and at most @ram_size (0 = DML_SWIOTLB_DEFAULT_SIZE, the
+ *	kernel's 64 MiB).  The pool is carved from the top of RAM on first
+ *	use (kernel/dma/swiotlb.c; reference §5).
+ * @swiotlb_off: no pool at all (the kernel without swiotlb, or
+ *	swiotlb=noforce with no memory for it): whatever would bounce fails
  */
 struct dml_emu_opts {
 	size_t size;
 	u64 ram_size;
 	u64 seed;
+	u64 swiotlb_size;
+	bool swiotlb_off;
 };
+
+/* DML_SWIOTLB_DEFAULT_SIZE - IO_TLB_DEFAULT_SIZE, bytes */
+#define DML_SWIOTLB_DEFAULT_SIZE (64ULL << 20)
 
 /**
  * dml_platform_create_emu - create an emulated machine
@@ -58,8 +69,9 @@ struct dml_emu_opts {
  *
  * The machine has one RAM region [0, @ram_size) with a memmap; add more
  * with dml_ram_add() and device BARs with dml_mmio_add().
- * Return: 0; -EINVAL for a bad @opts (misaligned size, unknown non-zero
- * tail: -E2BIG); -ENOMEM when host memory cannot be reserved.
+ * Return: 0; -EINVAL for a bad @opts (misaligned size or swiotlb_size,
+ * swiotlb_size above ram_size; unknown non-zero tail: -E2BIG); -ENOMEM
+ * when host memory cannot be reserved.
  */
 int dml_platform_create_emu(const struct dml_emu_opts *opts,
 			    struct dml_platform **out);
@@ -309,8 +321,18 @@ const char *dml_fault_reason_str(enum dml_fault_reason r);
  * @seg_boundary_mask: DMA segments may not cross a multiple of mask + 1
  *	(default 0xffffffff)
  * @iommu: emulated IOMMU unit the device sits behind, NULL for dma-direct
- * @non_coherent: the device does not snoop CPU caches (issue 4)
- * @untrusted: external-facing device: unaligned ranges are bounced (issue 4)
+ * @non_coherent: the device does not snoop CPU caches: the platform models
+ *	the CPU cache for it, so CPU writes reach it only after
+ *	dma_sync_*_for_device() (or the map) and its writes reach the CPU
+ *	only after dma_sync_*_for_cpu() (or the unmap)
+ * @untrusted: external-facing device behind an IOMMU: ranges that are not
+ *	granule aligned are bounced through swiotlb (dev_use_swiotlb())
+ * @force_bounce: dma-direct only: every streaming mapping is bounced
+ *	through swiotlb (is_swiotlb_force_bounce(); swiotlb=force,
+ *	restricted-dma-pool, confidential guests); DMA_ATTR_MMIO mappings
+ *	then fail
+ * @dma_min_align_mask: the device's dma_min_align_mask (NVMe: 4 KiB - 1):
+ *	a bounce buffer keeps the original address's bits under it
  */
 struct dml_device_opts {
 	size_t size;
@@ -324,6 +346,8 @@ struct dml_device_opts {
 	struct dml_iommu *iommu;
 	bool non_coherent;
 	bool untrusted;
+	bool force_bounce;
+	unsigned int dma_min_align_mask;
 };
 
 /**
@@ -406,6 +430,39 @@ void dml_dev_get_stats(struct dml_device *dev, struct dml_dev_stats *st);
  * (out of mask, or an address no memory backs)
  */
 u64 dml_platform_fault_count(struct dml_platform *p);
+
+/* ------------------------------------------------------------------ */
+/* swiotlb                                                             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * struct dml_swiotlb_stats - the platform's bounce-buffer pool
+ * @phys: emulated physical start of the pool (0 until first used)
+ * @nslabs: 2 KiB slots in the pool
+ * @nareas: areas, each with its own lock
+ * @used: slots in use now (summed without locks, so approximate while
+ *	other threads bounce, as the kernel's mem_used())
+ * @maps: successful bounce mappings since creation
+ * @bounced_bytes: bytes copied between buffers and bounce buffers (map,
+ *	sync and unmap, both directions)
+ * @full: mappings refused because no run of slots fitted
+ */
+struct dml_swiotlb_stats {
+	phys_addr_t phys;
+	u64 nslabs;
+	unsigned int nareas;
+	u64 used;
+	u64 maps;
+	u64 bounced_bytes;
+	u64 full;
+};
+
+/**
+ * dml_swiotlb_get_stats - copy the counters of @p's swiotlb pool into @st
+ * Return: 0 (all zero but @nslabs before the pool's first use); -ENODEV
+ * if @p has no pool (swiotlb_off, or not emulated); -EINVAL.
+ */
+int dml_swiotlb_get_stats(struct dml_platform *p, struct dml_swiotlb_stats *st);
 
 /* ------------------------------------------------------------------ */
 /* Fault injection (reference/style.md C11)                            */

@@ -135,6 +135,33 @@ int dma_map_sgtable(struct dml_device *dev, struct sg_table *sgt,
 void dma_unmap_sgtable(struct dml_device *dev, struct sg_table *sgt,
 		       enum dma_data_direction dir, unsigned long attrs);
 
+/**
+ * dma_sync_sg_for_cpu - dma_sync_single_for_cpu() over a mapped list
+ * @dev: device
+ * @sg: the list given to dma_map_sg_attrs()
+ * @nelems: the CPU entry count given to dma_map_sg_attrs() (not its result)
+ * @dir: the mapping's direction
+ *
+ * dma-direct: each entry at its DMA address for its length.  dma-iommu:
+ * each entry's physical range (non-coherent devices), or each entry's own
+ * bounce buffer when the list was mapped entry by entry through swiotlb
+ * (untrusted device, unaligned entries).
+ */
+void dma_sync_sg_for_cpu(struct dml_device *dev, struct scatterlist *sg,
+			 int nelems, enum dma_data_direction dir);
+
+/** dma_sync_sg_for_device - dma_sync_single_for_device() over a mapped list */
+void dma_sync_sg_for_device(struct dml_device *dev, struct scatterlist *sg,
+			    int nelems, enum dma_data_direction dir);
+
+/** dma_sync_sgtable_for_cpu - dma_sync_sg_for_cpu() of @sgt's CPU entries */
+void dma_sync_sgtable_for_cpu(struct dml_device *dev, struct sg_table *sgt,
+			      enum dma_data_direction dir);
+
+/** dma_sync_sgtable_for_device - dma_sync_sg_for_device() of @sgt's entries */
+void dma_sync_sgtable_for_device(struct dml_device *dev, struct sg_table *sgt,
+				 enum dma_data_direction dir);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,11 @@ struct dml_platform {
 	atomic_ullong direct_faults;
 	void *backend;			/* VFIO: container state */
 	void (*backend_fini)(struct dml_platform *p);
+	/* EMU, created on first use, released by dml_platform_destroy() */
+	u64 swiotlb_size;		/* bytes; 0: no bounce buffers */
+	struct dml_swiotlb *_Atomic swiotlb;	/* src/dma/swiotlb.c */
+	struct dml_cache *_Atomic cache;	/* src/mem/cache.c */
+	struct dml_coherent *_Atomic coherent;	/* src/dma/coherent.c */
 };
 
 struct dml_device {
@@ -42,6 +47,8 @@ struct dml_device {
 	bool pci;
 	bool non_coherent;
 	bool untrusted;
+	bool force_bounce;		/* dma-direct: bounce every mapping */
+	unsigned int min_align_mask;	/* dma_get_min_align_mask() */
 	u64 dma_mask;
 	u64 coherent_dma_mask;
 	u64 bus_dma_limit;		/* 0: none */
@@ -68,6 +75,12 @@ typedef void (*dml_cpu_access_fn)(struct dml_platform *p, phys_addr_t phys,
 				  u64 len);
 extern _Atomic(dml_cpu_access_fn) dml__cpu_access_hook
 	__attribute__((visibility("hidden")));
+
+/* per-platform state torn down by dml_platform_destroy() */
+void dml__swiotlb_destroy(struct dml_platform *p);
+void dml__cache_destroy(struct dml_platform *p);
+void dml__coherent_destroy(struct dml_platform *p);
+int dml__cache_prepare(struct dml_platform *p);
 
 /* dml__device_add - link a device the backend built into its platform */
 void dml__device_add(struct dml_platform *p, struct dml_device *dev);

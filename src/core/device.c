@@ -57,6 +57,12 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 	    !dml__is_pow2((u64)o.seg_boundary_mask + 1))
 		return -EINVAL;
 
+	/* the cache model's memory views exist before any DMA (cache.c) */
+	if (o.non_coherent) {
+		ret = dml__cache_prepare(p);
+		if (ret)
+			return ret;
+	}
 	dev = dml__zalloc(sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
@@ -68,6 +74,10 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 	dev->pci = o.pci;
 	dev->non_coherent = o.non_coherent;
 	dev->untrusted = o.untrusted;
+	dev->force_bounce = o.force_bounce;
+	dev->min_align_mask = o.dma_min_align_mask;
+	/* dma_setup_need_sync(): a forced bounce always needs syncs, unmaps */
+	atomic_init(&dev->dma_skip_sync_off, o.force_bounce);
 	dev->dma_mask = o.dma_mask;
 	dev->coherent_dma_mask = o.coherent_dma_mask;
 	dev->max_segment_size = o.max_segment_size;

@@ -25,11 +25,18 @@ int dml_platform_create_emu(const struct dml_emu_opts *opts,
 		o.ram_size = DEFAULT_RAM_SIZE;
 	if (!IS_ALIGNED(o.ram_size, SZ_2M))
 		return -EINVAL;
+	if (!o.swiotlb_size)
+		o.swiotlb_size = DML_SWIOTLB_DEFAULT_SIZE;
+	if (o.swiotlb_off)
+		o.swiotlb_size = 0;
+	else if (!IS_ALIGNED(o.swiotlb_size, SZ_2M) || o.swiotlb_size > o.ram_size)
+		return -EINVAL;
 	p = dml__zalloc(sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->kind = DML_PLATFORM_EMU;
 	p->seed = o.seed ? o.seed : 1;
+	p->swiotlb_size = o.swiotlb_size;
 	dml_spin_init(&p->mem.lock);
 	pthread_mutex_init(&p->lock, NULL);
 	ret = dml__mem_add(&p->mem, 0, o.ram_size, DML_REGION_RAM, "ram");
@@ -54,6 +61,9 @@ void dml_platform_destroy(struct dml_platform *p)
 		dml__emu_iommu_destroy(p->iommus[i]);
 	if (p->backend_fini)
 		p->backend_fini(p);
+	dml__coherent_destroy(p);
+	dml__swiotlb_destroy(p);
+	dml__cache_destroy(p);
 	dml__mem_fini(&p->mem);
 	pthread_mutex_destroy(&p->lock);
 	dml__free(p);

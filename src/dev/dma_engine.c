@@ -12,6 +12,7 @@
 
 #include "../core/core.h"
 #include "../dma/debug.h"
+#include "../mem/cache.h"
 
 /* translate one piece of a transfer; 0 with *phys and *contig, or -EFAULT */
 static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
@@ -47,7 +48,11 @@ static int dma_access(struct dml_device *dev, dma_addr_t addr, void *buf,
 		if (translate(dev, addr, write, &phys, &contig))
 			goto fault;
 		chunk = (size_t)min((u64)len, contig);
-		host = dml__mem_host(&dev->plat->mem, phys, chunk);
+		/* non-coherent: memory, not the CPU's cached view (cache.c) */
+		if (unlikely(dev->non_coherent))
+			host = dml__cache_dev_host(dev->plat, phys, &chunk);
+		else
+			host = dml__mem_host(&dev->plat->mem, phys, chunk);
 		if (!host) {
 			if (!dev->domain)
 				atomic_fetch_add(&dev->plat->direct_faults, 1);

@@ -2,22 +2,15 @@
 /*
  * direct.c - dma-direct (kernel/dma/direct.c) for devices without an
  * IOMMU: the DMA address is the physical address, checked against the
- * device's mask and bus limit.  An unreachable address is an error with
- * the kernel's "overflow" message (swiotlb bouncing comes with issue 4).
+ * device's mask and bus limit.  An address the device cannot reach is
+ * bounced through swiotlb when the platform has a pool, else it is an
+ * error with the kernel's "overflow" message; a force_bounce device
+ * bounces everything (MMIO then fails: it cannot be bounced).  On a
+ * non-coherent device the CPU cache is cleaned on map and invalidated on
+ * unmap (src/mem/cache.c), unless DMA_ATTR_SKIP_CPU_SYNC or MMIO.
  */
-#include "dma.h"
-
-/* dma_capable(): does [addr, addr + size) fit the device's limit? */
-static bool dma_capable(const struct dml_device *dev, dma_addr_t addr,
-			size_t size)
-{
-	u64 limit = dev->dma_mask;
-	dma_addr_t end = addr + size - 1;
-
-	if (dev->bus_dma_limit && dev->bus_dma_limit < limit)
-		limit = dev->bus_dma_limit;
-	return end >= addr && end <= limit;
-}
+#include "swiotlb.h"
+#include "../mem/cache.h"
 
 dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
 				size_t size, enum dma_data_direction dir,
@@ -25,16 +18,51 @@ dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
 {
 	dma_addr_t dma_addr = (dma_addr_t)phys;
 
-	(void)dir;
-	(void)attrs;
-	if (unlikely(!dma_capable(dev, dma_addr, size))) {
+	if (unlikely(dev->force_bounce)) {
+		if (attrs & DMA_ATTR_MMIO)
+			return DMA_MAPPING_ERROR;
+		return dml__swiotlb_map(dev, phys, size, dir, attrs);
+	}
+	if (unlikely(!dml__dma_capable(dev, dma_addr, size))) {
+		if (!(attrs & DMA_ATTR_MMIO) && dml__swiotlb_active(dev->plat))
+			return dml__swiotlb_map(dev, phys, size, dir, attrs);
 		dml__warn("%s: DMA addr %#llx+%zu overflow (mask %llx, bus limit %llx).",
 			  dev->name, (unsigned long long)dma_addr, size,
 			  (unsigned long long)dev->dma_mask,
 			  (unsigned long long)dev->bus_dma_limit);
 		return DMA_MAPPING_ERROR;
 	}
+	if (unlikely(dev->non_coherent) &&
+	    !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)))
+		dml__arch_sync_dma_for_device(dev->plat, phys, size, dir);
 	return dma_addr;
+}
+
+void dml__direct_unmap_phys(struct dml_device *dev, dma_addr_t addr,
+			    size_t size, enum dma_data_direction dir,
+			    unsigned long attrs)
+{
+	phys_addr_t phys = (phys_addr_t)addr;
+
+	if (attrs & DMA_ATTR_MMIO)
+		return;
+	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		dml__arch_sync_dma_for_cpu(dev->plat, phys, size, dir);
+	if (unlikely(dml__is_swiotlb_buffer(dev->plat, phys)))
+		dml__swiotlb_tbl_unmap_single(dev, phys, size, dir, attrs);
+}
+
+void dml__direct_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
+			  int nents, enum dma_data_direction dir,
+			  unsigned long attrs)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i)
+		if (sg_dma_len(sg))
+			dml__direct_unmap_phys(dev, sg->dma_address,
+					       sg_dma_len(sg), dir, attrs);
 }
 
 int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
@@ -47,8 +75,12 @@ int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	for_each_sg(sgl, sg, nents, i) {
 		sg->dma_address = dml__direct_map_phys(dev, sg_phys(sg),
 						       sg->length, dir, attrs);
-		if (sg->dma_address == DMA_MAPPING_ERROR)
+		if (sg->dma_address == DMA_MAPPING_ERROR) {
+			/* dma_direct_map_sg(): undo what this call mapped */
+			dml__direct_unmap_sg(dev, sgl, i, dir,
+					     attrs | DMA_ATTR_SKIP_CPU_SYNC);
 			return -EIO;
+		}
 		sg->dma_length = sg->length;
 	}
 	return nents;

@@ -17,7 +17,10 @@
  * Locking: none here; the IOVA allocator and the backend's page table are
  * safe for concurrent calls on disjoint ranges.
  */
-#include "dma.h"
+#include <string.h>
+
+#include "swiotlb.h"
+#include "../mem/cache.h"
 
 static inline size_t iova_offset(const struct dml_domain *d, u64 x)
 {
@@ -40,16 +43,17 @@ static inline unsigned long iova_len(const struct dml_domain *d, size_t size)
 }
 
 /*
- * iommu_dma_alloc_iova(): @size bytes (granule aligned) below the device's
- * limit; PCI devices try below 4 GiB first until that fails once.
+ * iommu_dma_alloc_iova(): @size bytes (granule aligned) below @dma_mask
+ * and the device's bus limit; PCI devices try below 4 GiB first until
+ * that fails once.
  * Return: the IOVA, or 0.
  */
-static dml_iova_t alloc_iova(struct dml_device *dev, struct dml_domain *d,
-			     size_t size)
+static dml_iova_t alloc_iova_mask(struct dml_device *dev, struct dml_domain *d,
+				  size_t size, u64 dma_mask)
 {
 	unsigned int shift = d->granule_shift;
 	unsigned long len = iova_len(d, size), pfn;
-	u64 limit = dev->dma_mask;
+	u64 limit = dma_mask;
 
 	if (dev->bus_dma_limit && dev->bus_dma_limit < limit)
 		limit = dev->bus_dma_limit;
@@ -67,6 +71,13 @@ static dml_iova_t alloc_iova(struct dml_device *dev, struct dml_domain *d,
 	}
 	pfn = dml__iova_alloc(d->iovad, len, (unsigned long)(limit >> shift), true);
 	return (dml_iova_t)pfn << shift;
+}
+
+/* streaming mappings: below the streaming DMA mask */
+static dml_iova_t alloc_iova(struct dml_device *dev, struct dml_domain *d,
+			     size_t size)
+{
+	return alloc_iova_mask(dev, d, size, dev->dma_mask);
 }
 
 static void free_iova(struct dml_domain *d, dml_iova_t iova, size_t size)
@@ -103,9 +114,12 @@ static int unmap_and_free(struct dml_domain *d, dml_iova_t iova, size_t size,
 /* dma_map_phys                                                        */
 /* ------------------------------------------------------------------ */
 
-dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
-			       size_t size, enum dma_data_direction dir,
-			       unsigned long attrs)
+/*
+ * __iommu_dma_map(): IOVA below @dma_mask for [phys, +size) rounded out to
+ * granules, mapped with @prot as one link, with one iotlb_sync_map.
+ */
+static dma_addr_t __iommu_dma_map(struct dml_device *dev, phys_addr_t phys,
+				  size_t size, int prot, u64 dma_mask)
 {
 	struct dml_domain *d = dev->domain;
 	size_t pad = iova_offset(d, phys), len;
@@ -115,11 +129,10 @@ dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 	if (size > SIZE_MAX - pad - d->granule)
 		return DMA_MAPPING_ERROR;
 	len = iova_align(d, size + pad);
-	iova = alloc_iova(dev, d, len);
+	iova = alloc_iova_mask(dev, d, len, dma_mask);
 	if (!iova)
 		return DMA_MAPPING_ERROR;
-	ret = d->ops->map(d, iova, phys - pad, len,
-			  dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK_HEAD);
+	ret = d->ops->map(d, iova, phys - pad, len, prot, DML_MAP_LINK_HEAD);
 	if (ret)
 		goto err_free;
 	if (d->ops->iotlb_sync_map) {
@@ -141,24 +154,108 @@ err_free:
 	return DMA_MAPPING_ERROR;
 }
 
+/*
+ * iommu_dma_map_swiotlb(): bounce [phys, +size) into a buffer with the same
+ * offset in its granule (alloc_align_mask = granule - 1), and for an
+ * untrusted device zero the rest of the buffer's granules so the device
+ * sees no stale data.  On a non-coherent device the zeroed padding is
+ * cleaned too (the caller cleans the data).
+ */
+static phys_addr_t map_swiotlb(struct dml_device *dev, phys_addr_t phys,
+			       size_t size, enum dma_data_direction dir,
+			       unsigned long attrs, unsigned int min_align_mask)
+{
+	struct dml_domain *d = dev->domain;
+	phys_addr_t start, end;
+	u8 *host;
+
+	if (!dml__swiotlb_active(dev->plat)) {
+		dml__warn_once("%s: DMA bounce buffers are inactive, unable to map unaligned transaction.",
+			       dev->name);
+		return (phys_addr_t)DMA_MAPPING_ERROR;
+	}
+	phys = dml__swiotlb_tbl_map_single(dev, phys, size, d->granule - 1,
+					   min_align_mask, dir, attrs);
+	if (phys == (phys_addr_t)DMA_MAPPING_ERROR || !dev->untrusted)
+		return phys;
+	start = ALIGN_DOWN(phys, (phys_addr_t)d->granule);
+	end = ALIGN(phys + size, (phys_addr_t)d->granule);
+	host = dml__mem_host(&dev->plat->mem, start, end - start);
+	memset(host, 0, phys - start);
+	memset(host + (phys + size - start), 0, end - phys - size);
+	if (dev->non_coherent) {
+		dml__cache_clean(dev->plat, start, phys - start);
+		dml__cache_clean(dev->plat, phys + size, end - phys - size);
+	}
+	return phys;
+}
+
+dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
+			       size_t size, enum dma_data_direction dir,
+			       unsigned long attrs)
+{
+	struct dml_domain *d = dev->domain;
+	bool bounced = false;
+	dma_addr_t addr;
+
+	/* dev_use_swiotlb() && iova_unaligned(): bounce the whole buffer */
+	if (unlikely(dev->untrusted) && iova_offset(d, phys | size)) {
+		if (attrs & DMA_ATTR_MMIO)
+			return DMA_MAPPING_ERROR;
+		phys = map_swiotlb(dev, phys, size, dir, attrs,
+				   dev->min_align_mask);
+		if (phys == (phys_addr_t)DMA_MAPPING_ERROR)
+			return DMA_MAPPING_ERROR;
+		bounced = true;
+	}
+	if (unlikely(dev->non_coherent) &&
+	    !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)))
+		dml__arch_sync_dma_for_device(dev->plat, phys, size, dir);
+	addr = __iommu_dma_map(dev, phys, size,
+			       dml__dir_to_prot(dev, dir, attrs), dev->dma_mask);
+	if (addr == DMA_MAPPING_ERROR && bounced)
+		dml__swiotlb_tbl_unmap_single(dev, phys, size, dir,
+					      attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	return addr;
+}
+
+dma_addr_t dml__iommu_map_coherent(struct dml_device *dev, phys_addr_t phys,
+				   size_t size)
+{
+	return __iommu_dma_map(dev, phys, size,
+			       dml__dir_to_prot(dev, DMA_BIDIRECTIONAL, 0),
+			       dev->coherent_dma_mask);
+}
+
 void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 			   size_t size, enum dma_data_direction dir,
 			   unsigned long attrs)
 {
 	struct dml_domain *d = dev->domain;
 	size_t pad = iova_offset(d, addr), len;
+	phys_addr_t phys = 0;
 
-	(void)dir;
-	(void)attrs;
 	if (addr == DMA_MAPPING_ERROR || size > SIZE_MAX - pad - d->granule) {
 		dml__warn("%s: dma_unmap_phys of an invalid address %#llx+%zu",
 			  dev->name, (unsigned long long)addr, size);
 		return;
 	}
+	/* only these devices can have a cache to sync or a bounce buffer */
+	if (unlikely(dev->untrusted || dev->non_coherent) &&
+	    !(attrs & DMA_ATTR_MMIO)) {
+		phys = d->ops->iova_to_phys(d, (dml_iova_t)addr);
+		if (phys && dev->non_coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+			dml__arch_sync_dma_for_cpu(dev->plat, phys, size, dir);
+	}
 	len = iova_align(d, size + pad);
-	if (unmap_and_free(d, addr - pad, len, len, DML_UNMAP_EXACT))
+	if (unmap_and_free(d, addr - pad, len, len, DML_UNMAP_EXACT)) {
 		dml__warn("%s: dma_unmap_phys: [%#llx, +%zu) is not a mapping; nothing unmapped",
 			  dev->name, (unsigned long long)addr, size);
+		return;
+	}
+	/* copy back and free the bounce buffer once the device lost it */
+	if (phys && dml__is_swiotlb_buffer(dev->plat, phys))
+		dml__swiotlb_tbl_unmap_single(dev, phys, size, dir, attrs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -207,6 +304,69 @@ static int finalise_sg(struct dml_device *dev, struct scatterlist *sgl,
 	return count;
 }
 
+/*
+ * iommu_dma_map_sg_swiotlb(): an untrusted device maps each entry on its
+ * own, so unaligned entries can be bounced; the list is marked so unmap
+ * and sync treat it the same way.
+ */
+static void unmap_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
+			     int nents, enum dma_data_direction dir,
+			     unsigned long attrs)
+{
+	struct scatterlist *s;
+	int i;
+
+	for_each_sg(sgl, s, nents, i)
+		if (sg_dma_len(s))
+			dml__iommu_unmap_phys(dev, sg_dma_address(s),
+					      sg_dma_len(s), dir, attrs);
+	sgl->dma_flags &= ~DML_SG_DMA_SWIOTLB;
+}
+
+static int map_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
+			  int nents, enum dma_data_direction dir,
+			  unsigned long attrs)
+{
+	struct scatterlist *s;
+	int i;
+
+	for_each_sg(sgl, s, nents, i) {
+		sg_dma_address(s) = dml__iommu_map_phys(dev, sg_phys(s),
+							 s->length, dir, attrs);
+		if (sg_dma_address(s) == DMA_MAPPING_ERROR)
+			goto out_unmap;
+		sg_dma_len(s) = s->length;
+	}
+	sgl->dma_flags |= DML_SG_DMA_SWIOTLB;
+	return nents;
+
+out_unmap:
+	sg_dma_len(s) = 0;
+	unmap_sg_swiotlb(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	for_each_sg(sgl, s, nents, i) {
+		sg_dma_address(s) = DMA_MAPPING_ERROR;
+		sg_dma_len(s) = 0;
+	}
+	return -EIO;
+}
+
+/* iommu_dma_sync_sg_for_{device,cpu}() of a list mapped in one IOVA block */
+static void sync_sg_phys(struct dml_device *dev, struct scatterlist *sgl,
+			 int nents, enum dma_data_direction dir, bool for_cpu)
+{
+	struct scatterlist *s;
+	int i;
+
+	for_each_sg(sgl, s, nents, i) {
+		if (for_cpu)
+			dml__arch_sync_dma_for_cpu(dev->plat, sg_phys(s),
+						   s->length, dir);
+		else
+			dml__arch_sync_dma_for_device(dev->plat, sg_phys(s),
+						      s->length, dir);
+	}
+}
+
 int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		      int nents, enum dma_data_direction dir,
 		      unsigned long attrs)
@@ -218,6 +378,12 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	size_t iova_total = 0, off;
 	dml_iova_t iova;
 	int i, ret;
+
+	sgl->dma_flags &= ~DML_SG_DMA_SWIOTLB;
+	if (unlikely(dev->untrusted))
+		return map_sg_swiotlb(dev, sgl, nents, dir, attrs);
+	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		sync_sg_phys(dev, sgl, nents, dir, false);
 
 	/* pass 1: each entry's footprint, boundary padding, total IOVA */
 	for_each_sg(sgl, s, nents, i) {
@@ -295,8 +461,12 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 	size_t len;
 	int i;
 
-	(void)dir;
-	(void)attrs;
+	if (sgl->dma_flags & DML_SG_DMA_SWIOTLB) {
+		unmap_sg_swiotlb(dev, sgl, nents, dir, attrs);
+		return;
+	}
+	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		sync_sg_phys(dev, sgl, nents, dir, true);
 	/* the DMA segments are in order inside one allocation */
 	for_each_sg(sgl, s, nents, i) {
 		if (!sg_dma_len(s))
@@ -396,6 +566,199 @@ void dml__iommu_iova_free(struct dml_device *dev, struct dma_iova_state *state)
 	state->__size = 0;
 }
 
+/*
+ * The swiotlb side of unlink (iommu_dma_iova_unlink_range_slow): before
+ * the unmap, walk [addr, +size) granule by granule, invalidate the CPU
+ * cache (non-coherent devices) and note the bounce buffers met; after the
+ * unmap succeeded, release_bounced() copies them back (FROM_DEVICE,
+ * BIDIRECTIONAL) and frees them.  Nothing is freed if the unmap is
+ * refused, so a refused unlink leaves every mapping and buffer in place.
+ */
+struct bounced {
+	phys_addr_t phys;
+	size_t len;
+};
+
+#define BOUNCED_ON_STACK 16
+
+/* Return: bounce buffers met (only the first @max are stored) */
+static unsigned int unlink_slow_walk(struct dml_device *dev, dma_addr_t addr,
+				     size_t size, enum dma_data_direction dir,
+				     unsigned long attrs, struct bounced *bb,
+				     unsigned int max)
+{
+	struct dml_domain *d = dev->domain;
+	dma_addr_t end = addr + size;
+	unsigned int n = 0;
+
+	while (addr < end) {
+		size_t len = min((size_t)(end - addr),
+				 d->granule - iova_offset(d, addr));
+		phys_addr_t phys = d->ops->iova_to_phys(d, (dml_iova_t)addr);
+
+		if (!phys)
+			break;	/* not all linked: the unmap will refuse */
+		if (dev->non_coherent &&
+		    !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)))
+			dml__arch_sync_dma_for_cpu(dev->plat, phys, len, dir);
+		if (dml__is_swiotlb_buffer(dev->plat, phys)) {
+			if (n < max) {
+				bb[n].phys = phys;
+				bb[n].len = len;
+			}
+			n++;
+		}
+		addr += len;
+	}
+	return n;
+}
+
+/*
+ * The bounce buffers of [addr, +size) in *@bbp (@stack, or an allocation
+ * when there are more than BOUNCED_ON_STACK).  Return: how many, or -1
+ * when the list could not be allocated (nothing must change then).
+ */
+static int unlink_prepare(struct dml_device *dev, struct dma_iova_state *state,
+			  dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir, unsigned long attrs,
+			  struct bounced *stack, struct bounced **bbp)
+{
+	unsigned int n;
+
+	*bbp = stack;
+	if (!(state->__size & DMA_IOVA_USE_SWIOTLB) &&
+	    !(dev->non_coherent &&
+	      !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO))))
+		return 0;
+	n = unlink_slow_walk(dev, addr, size, dir, attrs, stack,
+			     BOUNCED_ON_STACK);
+	if (n <= BOUNCED_ON_STACK)
+		return (int)n;
+	*bbp = dml__zalloc(n * sizeof(**bbp));
+	if (!*bbp)
+		return -1;
+	return (int)unlink_slow_walk(dev, addr, size, dir, attrs, *bbp, n);
+}
+
+static void release_bounced(struct dml_device *dev, struct bounced *bb,
+			    int n, struct bounced *stack,
+			    enum dma_data_direction dir, unsigned long attrs)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		dml__swiotlb_tbl_unmap_single(dev, bb[i].phys, bb[i].len, dir,
+					      attrs);
+	if (bb != stack)
+		dml__free(bb);
+}
+
+/*
+ * iommu_dma_iova_bounce_and_link(): bounce [phys, +len) keeping its offset
+ * in the granule (the device's min_align_mask widened to the granule) and
+ * map the bounce buffer's granules at IOVA @addr - @pad.
+ */
+static int bounce_and_link(struct dml_device *dev, dml_iova_t addr,
+			   phys_addr_t phys, size_t len, size_t pad,
+			   enum dma_data_direction dir, unsigned long attrs,
+			   unsigned int flags)
+{
+	struct dml_domain *d = dev->domain;
+	size_t map_len = iova_align(d, len + pad);
+	phys_addr_t bphys;
+	int ret;
+
+	bphys = map_swiotlb(dev, phys, len, dir, attrs,
+			    dev->min_align_mask | (unsigned int)(d->granule - 1));
+	if (bphys == (phys_addr_t)DMA_MAPPING_ERROR)
+		return -ENOMEM;
+	if (dev->non_coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		dml__arch_sync_dma_for_device(dev->plat, bphys, len, dir);
+	ret = d->ops->map(d, addr - pad, bphys - pad, map_len,
+			  dml__dir_to_prot(dev, dir, attrs), flags);
+	if (ret)
+		dml__swiotlb_tbl_unmap_single(dev, bphys, len, dir,
+					      attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	return ret;
+}
+
+/*
+ * iommu_dma_iova_link_swiotlb(): an untrusted device's unaligned range is
+ * linked as a bounced head (the partial first granule), the aligned
+ * middle, and a bounced tail (the partial last granule).  Only the first
+ * piece is a link head, so the caller still unlinks one link.  On a
+ * failure what this call linked is unlinked (and its bounce buffers
+ * freed) before returning.
+ */
+static int iova_link_swiotlb(struct dml_device *dev,
+			     struct dma_iova_state *state, phys_addr_t phys,
+			     size_t offset, size_t size,
+			     enum dma_data_direction dir, unsigned long attrs)
+{
+	struct dml_domain *d = dev->domain;
+	size_t start_pad = iova_offset(d, phys);
+	size_t end_pad = iova_offset(d, phys + size);
+	dml_iova_t addr = state->addr + offset;
+	unsigned int flags = DML_MAP_LINK_HEAD;
+	size_t mapped = 0, len, unmapped;
+	struct bounced stack[2], *bb;
+	int ret, n;
+
+	if (!dml__swiotlb_active(dev->plat)) {
+		dml__warn_once("%s: DMA bounce buffers are inactive, unable to map unaligned transaction.",
+			       dev->name);
+		return -ENOMEM;
+	}
+	if (start_pad) {
+		len = min(size, d->granule - start_pad);
+		ret = bounce_and_link(dev, addr, phys, len, start_pad, dir,
+				      attrs, flags);
+		if (ret)
+			return ret;
+		state->__size |= DMA_IOVA_USE_SWIOTLB;
+		flags = 0;
+		mapped = len;
+		if (mapped == size)
+			return 0;
+	}
+	len = size - mapped - end_pad;
+	if (len) {
+		if (dev->non_coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+			dml__arch_sync_dma_for_device(dev->plat, phys + mapped,
+						      len, dir);
+		ret = d->ops->map(d, addr + mapped, phys + mapped, len,
+				  dml__dir_to_prot(dev, dir, attrs), flags);
+		if (ret)
+			goto err_unlink;
+		flags = 0;
+		mapped += len;
+	}
+	if (end_pad) {
+		ret = bounce_and_link(dev, addr + mapped, phys + mapped,
+				      end_pad, 0, dir, attrs, flags);
+		if (ret)
+			goto err_unlink;
+		state->__size |= DMA_IOVA_USE_SWIOTLB;
+	}
+	return 0;
+
+err_unlink:
+	if (!mapped)
+		return ret;
+	/* at most the head buffer: the tail is the piece that failed */
+	n = (int)unlink_slow_walk(dev, addr, mapped, dir,
+				  attrs | DMA_ATTR_SKIP_CPU_SYNC, stack, 2);
+	bb = stack;
+	len = iova_align(d, mapped + start_pad);
+	if (!DML_WARN_ON(d->ops->unmap(d, addr - start_pad, len,
+				       DML_UNMAP_EXACT, &unmapped))) {
+		d->ops->iotlb_sync(d, addr - start_pad, len);
+		release_bounced(dev, bb, min(n, 2), stack, dir,
+				attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	}
+	return ret;
+}
+
 int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 			 phys_addr_t phys, size_t offset, size_t size,
 			 enum dma_data_direction dir, unsigned long attrs)
@@ -419,6 +782,16 @@ int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 	/* the rounded mapping must stay granule aligned and inside */
 	if (iova_offset(d, iova) || iova < base || iova - base + len > res_len)
 		return -EINVAL;
+	/* dev_use_swiotlb() && iova_unaligned(): bounce head and tail */
+	if (unlikely(dev->untrusted) && iova_offset(d, phys | size)) {
+		if (attrs & DMA_ATTR_MMIO)
+			return -EPERM;
+		return iova_link_swiotlb(dev, state, phys, offset, size, dir,
+					 attrs);
+	}
+	if (unlikely(dev->non_coherent) &&
+	    !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)))
+		dml__arch_sync_dma_for_device(dev->plat, phys - pad, len, dir);
 	return d->ops->map(d, iova, phys - pad, len,
 			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK_HEAD);
 }
@@ -454,23 +827,30 @@ int dml__iommu_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
 			   enum dma_data_direction dir, unsigned long attrs)
 {
 	struct dml_domain *d = dev->domain;
+	struct bounced stack[BOUNCED_ON_STACK], *bb;
 	dml_iova_t iova;
 	size_t len, unmapped;
-	int ret;
+	int ret, n;
 
-	(void)dir;
-	(void)attrs;
 	if (!dma_use_iova(state) || !state_fits(state, offset, size))
 		return -EINVAL;
 	link_range(d, state, offset, size, &iova, &len);
+	n = unlink_prepare(dev, state, state->addr + offset, size, dir, attrs,
+			   stack, &bb);
+	if (n < 0)
+		return -ENOMEM;
 	ret = d->ops->unmap(d, iova, len, DML_UNMAP_EXACT, &unmapped);
 	if (ret == -ENOENT)
 		dml__warn("%s: dma_iova_unlink of [%zu, +%zu) is not made of whole links; nothing unlinked",
 			  dev->name, offset, size);
-	if (ret)
+	if (ret) {
+		release_bounced(dev, bb, 0, stack, dir, attrs);
 		return ret;
+	}
 	/* synchronous: the IOVA may be relinked at once */
 	d->ops->iotlb_sync(d, iova, len);
+	/* the device lost the range: copy bounce buffers back, free them */
+	release_bounced(dev, bb, n, stack, dir, attrs);
 	return 0;
 }
 
@@ -479,11 +859,11 @@ void dml__iommu_iova_destroy(struct dml_device *dev,
 			     enum dma_data_direction dir, unsigned long attrs)
 {
 	struct dml_domain *d = dev->domain;
+	struct bounced stack[BOUNCED_ON_STACK], *bb;
 	dml_iova_t iova, base;
 	size_t len, res_len;
+	int n;
 
-	(void)dir;
-	(void)attrs;
 	if (!mapped_len) {
 		dml__iommu_iova_free(dev, state);
 		return;
@@ -494,11 +874,20 @@ void dml__iommu_iova_destroy(struct dml_device *dev,
 	}
 	link_range(d, state, 0, mapped_len, &iova, &len);
 	state_range(d, state, &base, &res_len);
+	n = unlink_prepare(dev, state, state->addr, mapped_len, dir, attrs,
+			   stack, &bb);
+	if (n < 0) {
+		dml__warn("%s: dma_iova_destroy: no memory to list the bounce buffers; nothing destroyed",
+			  dev->name);
+		return;
+	}
 	if (unmap_and_free(d, iova, len, res_len, DML_UNMAP_EXACT)) {
 		dml__warn("%s: dma_iova_destroy of [0, +%zu) is not made of whole links; nothing destroyed",
 			  dev->name, mapped_len);
+		release_bounced(dev, bb, 0, stack, dir, attrs);
 		return;
 	}
+	release_bounced(dev, bb, n, stack, dir, attrs);
 	state->addr = 0;
 	state->__size = 0;
 }

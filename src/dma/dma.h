@@ -52,6 +52,13 @@ dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
 int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		       int nents, enum dma_data_direction dir,
 		       unsigned long attrs);
+/* dma_direct_unmap_phys(): cache invalidate, bounce buffer copied back */
+void dml__direct_unmap_phys(struct dml_device *dev, dma_addr_t addr,
+			    size_t size, enum dma_data_direction dir,
+			    unsigned long attrs);
+void dml__direct_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
+			  int nents, enum dma_data_direction dir,
+			  unsigned long attrs);
 
 /* dma-iommu.c */
 dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
@@ -60,6 +67,9 @@ dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 			   size_t size, enum dma_data_direction dir,
 			   unsigned long attrs);
+/* coherent memory (coherent.c): IOVA below the coherent mask, read/write */
+dma_addr_t dml__iommu_map_coherent(struct dml_device *dev, phys_addr_t phys,
+				   size_t size);
 int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		      int nents, enum dma_data_direction dir,
 		      unsigned long attrs);

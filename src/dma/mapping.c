@@ -122,7 +122,8 @@ static inline void unmap_phys(struct dml_device *dev, dma_addr_t addr,
 {
 	if (dml__use_dma_iommu(dev))
 		dml__iommu_unmap_phys(dev, addr, size, dir, attrs);
-	/* dma-direct: nothing was set up (swiotlb: issue 4) */
+	else
+		dml__direct_unmap_phys(dev, addr, size, dir, attrs);
 }
 
 static DEBUG_PATH void debug_unmap_phys(struct dml_device *dev, dma_addr_t addr,
@@ -202,14 +203,24 @@ int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
 	return ret < 0 ? 0 : ret;
 }
 
+static inline void unmap_sg_path(struct dml_device *dev,
+				 struct scatterlist *sg, int nents,
+				 enum dma_data_direction dir,
+				 unsigned long attrs)
+{
+	if (dml__use_dma_iommu(dev))
+		dml__iommu_unmap_sg(dev, sg, nents, dir, attrs);
+	else
+		dml__direct_unmap_sg(dev, sg, nents, dir, attrs);
+}
+
 static DEBUG_PATH void debug_unmap_sg(struct dml_device *dev,
 				      struct scatterlist *sg, int nents,
 				      enum dma_data_direction dir,
 				      unsigned long attrs)
 {
 	dml__dma_debug_unmap_sg(dev, sg, nents, dir);
-	if (dml__use_dma_iommu(dev))
-		dml__iommu_unmap_sg(dev, sg, nents, dir, attrs);
+	unmap_sg_path(dev, sg, nents, dir, attrs);
 }
 
 void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
@@ -220,8 +231,8 @@ void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
 		return;
 	if (dml__dma_debug_active())
 		debug_unmap_sg(dev, sg, nents, dir, attrs);
-	else if (dml__use_dma_iommu(dev))
-		dml__iommu_unmap_sg(dev, sg, nents, dir, attrs);
+	else
+		unmap_sg_path(dev, sg, nents, dir, attrs);
 }
 
 int dma_map_sgtable(struct dml_device *dev, struct sg_table *sgt,

@@ -23,6 +23,7 @@ struct fx_opts {
 	bool lazy;
 	u64 dma_mask;
 	unsigned int levels;
+	bool swiotlb_off;	/* no bounce buffers: beyond the mask is an error */
 };
 
 static inline struct fx *fx_create(const struct fx_opts *fo)
@@ -42,9 +43,13 @@ static inline struct fx *fx_create(const struct fx_opts *fo)
 		.pci = true,
 		.dma_mask = fo && fo->dma_mask ? fo->dma_mask : DMA_BIT_MASK(64),
 	};
+	struct dml_emu_opts eo = {
+		.size = DML_SIZEOF(&eo, swiotlb_off),
+		.swiotlb_off = fo && fo->swiotlb_off,
+	};
 
 	assert_non_null(f);
-	assert_int_equal(dml_platform_create_emu(NULL, &f->p), 0);
+	assert_int_equal(dml_platform_create_emu(&eo, &f->p), 0);
 	if (!fo || !fo->no_iommu) {
 		assert_int_equal(dml_iommu_create(f->p, &io, &f->iommu), 0);
 		dop.iommu = f->iommu;
