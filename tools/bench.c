@@ -26,6 +26,7 @@ static const struct dml_bench_case *const tables[] = {
 	dml_bench_iova_cases,
 	dml_bench_pgtable_cases,
 	dml_bench_dma_cases,
+	dml_bench_swiotlb_cases,
 };
 
 struct bench_opts {

@@ -41,6 +41,7 @@ struct dml_bench_case {
 extern const struct dml_bench_case dml_bench_iova_cases[];
 extern const struct dml_bench_case dml_bench_pgtable_cases[];
 extern const struct dml_bench_case dml_bench_dma_cases[];
+extern const struct dml_bench_case dml_bench_swiotlb_cases[];
 
 /* Keep the compiler from optimising a benchmarked value away. */
 #define dml_bench_keep(x) __asm__ volatile("" : : "r"(x) : "memory")
