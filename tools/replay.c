@@ -13,6 +13,13 @@
  * checks.  Cost is the CPU time of map + unmap per request, plus the
  * invalidations, IOVA allocations, page-table pages and metadata each
  * strategy needed.  Faults must be 0 and every byte must verify.
+ *
+ * --bounce measures swiotlb: the device is a force_bounce dma-direct one
+ * (swiotlb=force, a confidential guest), so every mapping is copied
+ * through bounce buffers, and ranges are split at dma_max_mapping_size()
+ * (256 KiB) as drivers do.  An untrusted device behind the IOMMU would
+ * bounce nothing here, since layouts are page aligned.  The table then
+ * also shows the bytes copied per request.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +41,7 @@ struct strat_stats {
 	u64 requests, bytes, segments, fallbacks;
 	u64 inval, iova_allocs, pt_touched, meta_bytes, faults;
 	u64 verified, mismatches;
+	u64 bounced;			/* --bounce: bytes copied by swiotlb */
 	u64 *ns;			/* map + unmap per request */
 	size_t nr_ns, cap_ns;
 };
@@ -43,7 +51,7 @@ struct replay_opts {
 	const char *layout;
 	bool json;
 	u64 limit;
-	bool lazy, caching_mode, no_iommu;
+	bool lazy, caching_mode, no_iommu, bounce;
 	unsigned int levels;
 	u64 seed;
 	u64 max_request;
@@ -136,7 +144,7 @@ static void record_ns(struct strat_stats *s, u64 ns)
 }
 
 struct counters {
-	u64 inval, allocs, pt_touched, faults;
+	u64 inval, allocs, pt_touched, faults, bounced;
 };
 
 static void read_counters(struct replay *r, struct counters *c)
@@ -146,7 +154,13 @@ static void read_counters(struct replay *r, struct counters *c)
 	dml_dev_get_stats(r->dev, &ds);
 	c->allocs = ds.iova_allocs;
 	c->faults = ds.faults;
-	c->inval = c->pt_touched = 0;
+	c->inval = c->pt_touched = c->bounced = 0;
+	if (r->o.bounce) {
+		struct dml_swiotlb_stats ss;
+
+		if (!dml_swiotlb_get_stats(r->p, &ss))
+			c->bounced = ss.bounced_bytes;
+	}
 	if (r->iommu) {
 		struct dml_iommu_stats is;
 
@@ -289,6 +303,7 @@ static int run_one(struct replay *r, enum strategy s, unsigned int nr,
 	st->iova_allocs += c1.allocs - c0.allocs;
 	st->pt_touched += c1.pt_touched - c0.pt_touched;
 	st->faults += c1.faults - c0.faults;
+	st->bounced += c1.bounced - c0.bounced;
 	st->meta_bytes += s == S_SG ? sizeof(struct sg_table) +
 				      nr * sizeof(struct scatterlist) :
 			  use_iova ? sizeof(struct dma_iova_state) :
@@ -343,10 +358,11 @@ static void report(struct replay *r, const char *path, const char *fmt,
 	if (r->o.json) {
 		printf("{\"trace\":\"%s\",\"format\":\"%s\",\"layout\":\"%s\","
 		       "\"iommu\":%s,\"mode\":\"%s\",\"caching_mode\":%s,"
-		       "\"levels\":%u,\"seconds\":%.3f,\"strategies\":[",
+		       "\"levels\":%u,\"bounce\":%s,\"seconds\":%.3f,\"strategies\":[",
 		       path, fmt, r->o.layout, r->o.no_iommu ? "false" : "true",
 		       r->o.lazy ? "lazy" : "strict",
-		       r->o.caching_mode ? "true" : "false", r->o.levels, secs);
+		       r->o.caching_mode ? "true" : "false", r->o.levels,
+		       r->o.bounce ? "true" : "false", secs);
 		for (s = 0; s < S_NR; s++) {
 			struct strat_stats *st = &r->st[s];
 
@@ -357,7 +373,8 @@ static void report(struct replay *r, const char *path, const char *fmt,
 			       "\"invalidations_per_req\":%.3f,\"iova_allocs_per_req\":%.3f,"
 			       "\"pt_pages_touched_per_req\":%.3f,\"meta_bytes_per_req\":%.1f,"
 			       "\"segments_per_req\":%.3f,\"fallbacks\":%llu,\"faults\":%llu,"
-			       "\"verified\":%llu,\"mismatches\":%llu}",
+			       "\"verified\":%llu,\"mismatches\":%llu,"
+			       "\"bounced_bytes_per_req\":%.1f}",
 			       first ? "" : ",", strategy_name[s],
 			       (unsigned long long)st->requests,
 			       (unsigned long long)st->bytes, sum[s].mean, sum[s].p50,
@@ -369,7 +386,8 @@ static void report(struct replay *r, const char *path, const char *fmt,
 			       (unsigned long long)st->fallbacks,
 			       (unsigned long long)st->faults,
 			       (unsigned long long)st->verified,
-			       (unsigned long long)st->mismatches);
+			       (unsigned long long)st->mismatches,
+			       per_req(st->bounced, st->requests));
 			first = false;
 		}
 		printf("]}\n");
@@ -377,6 +395,7 @@ static void report(struct replay *r, const char *path, const char *fmt,
 	}
 	printf("trace    %s (%s)\n", path, fmt);
 	printf("platform emulated, layout %s, %s\n", r->o.layout,
+	       r->o.bounce ? "no IOMMU (dma-direct), every mapping bounced through swiotlb" :
 	       r->o.no_iommu ? "no IOMMU (dma-direct)" :
 	       r->o.lazy ? "VT-d IOMMU, lazy (flush queue)" : "VT-d IOMMU, strict");
 	printf("\n%-8s %9s %9s %9s %8s %8s %9s %8s %8s %9s %8s %7s %9s\n",
@@ -405,6 +424,12 @@ static void report(struct replay *r, const char *path, const char *fmt,
 		printf("two-step (iova) vs page: %.2fx, vs sg: %.2fx (mean map+unmap, same run)\n",
 		       sum[S_PAGE].mean / sum[S_IOVA].mean,
 		       sum[S_SG].mean / sum[S_IOVA].mean);
+	for (s = 0; r->o.bounce && s < S_NR; s++)
+		if (r->o.strategies & (1u << s))
+			printf("%s: swiotlb copied %.1f KiB per request (%.2f x the request)\n",
+			       strategy_name[s],
+			       per_req(r->st[s].bounced, r->st[s].requests) / 1024,
+			       per_req(r->st[s].bounced, r->st[s].bytes));
 	if (r->st[S_IOVA].fallbacks)
 		printf("iova: %llu requests fell back to dma_map_phys per range\n",
 		       (unsigned long long)r->st[S_IOVA].fallbacks);
@@ -440,6 +465,8 @@ static void usage(FILE *f)
 		"      --caching-mode       virtualised IOMMU: unsynced links fault\n"
 		"      --levels 4|5         page-table levels (default 4)\n"
 		"      --no-iommu           dma-direct device (no translation)\n"
+		"      --bounce             dma-direct device that bounces every mapping\n"
+		"                           through swiotlb; reports the copies' cost\n"
 		"      --max-request BYTES  largest request accepted (default 67108864)\n"
 		"      --seed N             layout seed (default 1)\n"
 		"  -j, --json               one JSON object on stdout\n"
@@ -468,6 +495,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "caching-mode", no_argument, NULL, 'C' },
 		{ "levels", required_argument, NULL, 'v' },
 		{ "no-iommu", no_argument, NULL, 'D' },
+		{ "bounce", no_argument, NULL, 'B' },
 		{ "max-request", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
@@ -515,6 +543,9 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		case 'D':
 			o->no_iommu = true;
 			break;
+		case 'B':
+			o->bounce = o->no_iommu = true;
+			break;
 		case 'm':
 			if (parse_u64(optarg, &o->max_request) ||
 			    o->max_request < 4096 || o->max_request > (1ULL << 30))
@@ -545,9 +576,14 @@ bad_number:
 static int setup(struct replay *r)
 {
 	struct dml_emu_opts eo = {
-		.size = DML_SIZEOF(&eo, seed),
+		.size = DML_SIZEOF(&eo, swiotlb_size),
 		.ram_size = 64ULL << 30,	/* reserved lazily */
 		.seed = r->o.seed,
+		/* room for a whole request in flight, in 256 KiB pieces */
+		.swiotlb_size = !r->o.bounce ? 0 :
+			2 * r->o.max_request > DML_SWIOTLB_DEFAULT_SIZE ?
+			(2 * r->o.max_request + (2ULL << 20) - 1) & ~((2ULL << 20) - 1) :
+			DML_SWIOTLB_DEFAULT_SIZE,
 	};
 	struct dml_iommu_opts io = {
 		.size = DML_SIZEOF(&io, superpages),
@@ -557,11 +593,12 @@ static int setup(struct replay *r)
 		.superpages = true,
 	};
 	struct dml_device_opts dop = {
-		.size = DML_SIZEOF(&dop, untrusted),
+		.size = DML_SIZEOF(&dop, force_bounce),
 		.name = "replay-dma",
 		.source_id = 0x0300,
 		.pci = true,
 		.max_segment_size = 65536,
+		.force_bounce = r->o.bounce,
 	};
 	int ret;
 
@@ -588,6 +625,34 @@ static int setup(struct replay *r)
 	if (!r->ranges || !r->addrs || !r->devbuf || !r->expect)
 		return -ENOMEM;
 	return 0;
+}
+
+/*
+ * --bounce: split ranges longer than what one bounce buffer holds
+ * (dma_max_mapping_size()), as drivers cap their segments; the pieces of
+ * a range stay in order, so dml_layout_free() frees the same pages.
+ * There is room: a piece is at least 4 KiB of the request.
+ */
+static unsigned int split_ranges(struct replay *r, unsigned int nr)
+{
+	u64 cap = dma_max_mapping_size(r->dev);
+	unsigned int i, n = 0, out;
+
+	for (i = 0; i < nr; i++)
+		n += (unsigned int)((r->ranges[i].len + cap - 1) / cap);
+	if (n == nr || n > r->max_ranges)
+		return nr;
+	out = n;
+	for (i = nr; i-- > 0;) {
+		struct dml_phys_range rg = r->ranges[i];
+		u64 k = (rg.len + cap - 1) / cap;
+
+		while (k--) {
+			r->ranges[--n].phys = rg.phys + k * cap;
+			r->ranges[n].len = min(cap, rg.len - k * cap);
+		}
+	}
+	return out;
 }
 
 static void teardown(struct replay *r)
@@ -647,6 +712,8 @@ int dml_cmd_replay(int argc, char **argv)
 			ret = 2;
 			goto out;
 		}
+		if (r.o.bounce)
+			nr = split_ranges(&r, nr);
 		for (s = 0; s < S_NR; s++) {
 			if (!(r.o.strategies & (1u << s)))
 				continue;

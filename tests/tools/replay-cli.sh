@@ -42,6 +42,8 @@ replay_ok "replay, lazy + caching mode + 5-level" --limit 2000 --lazy --caching-
 	--levels 5 "$root/data/traces/mqsim/tpcc-small.trace"
 replay_ok "replay, no IOMMU (two-step falls back)" --limit 2000 --no-iommu \
 	"$root/data/traces/mqsim/tpcc-small.trace"
+replay_ok "replay, every mapping bounced through swiotlb, thp ranges split" \
+	--limit 2000 --bounce --layout thp "$root/data/traces/mqsim/wsrch-small.trace"
 
 # malformed input: exit 2 and FILE:LINE in the message, never a crash
 bad() {
