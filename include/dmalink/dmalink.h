@@ -242,7 +242,10 @@ int dml_iommu_create(struct dml_platform *p, const struct dml_iommu_opts *opts,
  * @stale_hits: translations that hit an IOTLB entry no longer in the page
  *	table (use after unmap without invalidation; reported as a fault too)
  * @faults: faults logged
- * @pt_pages: page-table pages in use now (4 KiB each)
+ * @pt_pages: page-table pages held now (4 KiB each), including the empty
+ *	tables kept linked for reuse (at most 4 leaf and 2 level-2 tables per
+ *	1 GiB stripe of 64, per domain) until dml_iommu_trim() or a
+ *	domain-wide flush frees them
  * @pt_pages_peak: high-water mark of @pt_pages
  * @pt_pages_touched: page-table pages written by map/unmap (summed per call)
  */
@@ -259,8 +262,27 @@ struct dml_iommu_stats {
 	u64 pt_pages_touched;
 };
 
-/** dml_iommu_get_stats - copy the unit's counters into @st */
+/**
+ * dml_iommu_get_stats - copy the unit's counters into @st
+ * @iommu: unit
+ * @st: out
+ *
+ * Reading changes nothing: empty tables kept for reuse stay (and count in
+ * @st->pt_pages); dml_iommu_trim() frees them.
+ */
 void dml_iommu_get_stats(struct dml_iommu *iommu, struct dml_iommu_stats *st);
+
+/**
+ * dml_iommu_trim - free every empty page table the unit keeps for reuse
+ * @iommu: unit
+ *
+ * Unmap leaves emptied tables linked (bounded, see struct dml_iommu_stats)
+ * so the next map there allocates nothing; a domain-wide IOTLB flush and
+ * domain destroy trim too (the kernel frees gathered tables after the
+ * flush).  After everything is unmapped and trimmed, pt_pages is back to
+ * one root per domain.  Cannot fail.
+ */
+void dml_iommu_trim(struct dml_iommu *iommu);
 
 /** enum dml_fault_reason - why a device access faulted */
 enum dml_fault_reason {

@@ -338,6 +338,18 @@ int dml__emu_translate(struct dml_iommu *iommu, struct dml_domain *dom,
 
 /* ---- statistics ---- */
 
+void dml_iommu_trim(struct dml_iommu *iommu)
+{
+	struct emu_domain *d;
+
+	if (!iommu)
+		return;
+	pthread_mutex_lock(&iommu->list_lock);
+	for (d = iommu->domains; d; d = d->next)
+		emu_pt_trim(d);
+	pthread_mutex_unlock(&iommu->list_lock);
+}
+
 void dml_iommu_get_stats(struct dml_iommu *iommu, struct dml_iommu_stats *st)
 {
 	struct emu_domain *d;
@@ -346,9 +358,6 @@ void dml_iommu_get_stats(struct dml_iommu *iommu, struct dml_iommu_stats *st)
 	if (!iommu)
 		return;
 	pthread_mutex_lock(&iommu->list_lock);
-	/* pt_pages is memory held: reclaim the idle tables before counting */
-	for (d = iommu->domains; d; d = d->next)
-		emu_pt_trim(d);
 	*st = iommu->retired;
 	for (d = iommu->domains; d; d = d->next)
 		domain_stats(d, st);

@@ -353,7 +353,7 @@ static void test_map_dma_layer_memory(void **state)
 	const phys_addr_t top = (4ULL << 30) - G;
 	dma_addr_t a;
 
-	assert_true(fx_stats(f).pt_pages >= 1);
+	assert_true(fx_pt_pages(f) >= 1);
 	a = map_ok(f, top, G, DMA_TO_DEVICE, 0);
 	first_says("device driver maps memory from kernel text or rodata");
 	take(DML_DMA_DEBUG_MAP_BAD_MEMORY, 1);

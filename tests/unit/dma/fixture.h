@@ -105,6 +105,16 @@ static inline u64 fx_faults(struct fx *f)
 			: dml_platform_fault_count(f->p);
 }
 
+/* page-table pages held once the empty tables kept for reuse are freed */
+static inline u64 fx_pt_pages(struct fx *f)
+{
+	struct dml_iommu_stats st;
+
+	dml_iommu_trim(f->iommu);
+	dml_iommu_get_stats(f->iommu, &st);
+	return st.pt_pages;
+}
+
 static inline struct dml_iommu_stats fx_stats(struct fx *f)
 {
 	struct dml_iommu_stats st;

@@ -38,7 +38,7 @@ static struct snap snap_of(struct fx *f)
 
 	dml_dev_get_stats(f->dev, &ds);
 	if (f->iommu)
-		s.pt_pages = fx_stats(f).pt_pages;
+		s.pt_pages = fx_pt_pages(f);
 	s.iova_live = ds.iova_allocs - ds.iova_frees;
 	s.mappings = dml_dma_debug_mapping_count(f->dev);
 	s.faults = fx_faults(f);
@@ -315,7 +315,7 @@ static void test_sweep_fresh_domain(void **state)
 		(void)seq_two_step(f);
 		dml_fail_nth(0);
 		assert_int_equal(seq_two_step(f), 0);
-		assert_int_equal(fx_stats(f).pt_pages, 1);
+		assert_int_equal(fx_pt_pages(f), 1);
 		assert_int_equal(dml_dma_debug_mapping_count(f->dev), 0);
 		fx_destroy(f);
 	}
