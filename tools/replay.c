@@ -35,6 +35,10 @@
 #include "trace.h"
 
 enum strategy { S_PAGE, S_SG, S_IOVA, S_NR };
+
+/* the replay device's max DMA segment, bytes (the kernel's 64 KiB default) */
+#define REPLAY_MAX_SEGMENT 65536U
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 static const char *const strategy_name[S_NR] = { "page", "sg", "iova" };
 
 struct strat_stats {
@@ -171,6 +175,28 @@ static void read_counters(struct replay *r, struct counters *c)
 }
 
 /*
+ * The scatterlist a block driver would build (blk_rq_map_sg): one entry per
+ * physical range, split so no entry exceeds the device's max segment size.
+ * Return: 0 or -ENOMEM.
+ */
+static int build_sgt(struct replay *r, unsigned int nr, struct sg_table *sgt)
+{
+	unsigned int i, n = 0, k = 0;
+	u64 off;
+
+	for (i = 0; i < nr; i++)
+		n += (unsigned int)DIV_ROUND_UP(r->ranges[i].len, REPLAY_MAX_SEGMENT);
+	if (sg_alloc_table(sgt, n))
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		for (off = 0; off < r->ranges[i].len; off += REPLAY_MAX_SEGMENT)
+			sg_set_phys(&sgt->sgl[k++], r->ranges[i].phys + off,
+				    (unsigned int)min((u64)REPLAY_MAX_SEGMENT,
+						      r->ranges[i].len - off));
+	return 0;
+}
+
+/*
  * Map the request's ranges with @s, let the device transfer, unmap.
  * Return: 0, or -errno when mapping failed (counted, not fatal).
  */
@@ -208,12 +234,8 @@ static int run_one(struct replay *r, enum strategy s, unsigned int nr,
 		cpu_copy(r, nr, r->devbuf, true);
 		memcpy(r->devbuf, r->expect, bytes);
 	}
-	if (s == S_SG && sg_alloc_table(&sgt, nr))
+	if (s == S_SG && build_sgt(r, nr, &sgt))
 		return -ENOMEM;
-	if (s == S_SG)
-		for (i = 0; i < nr; i++)
-			sg_set_phys(&sgt.sgl[i], r->ranges[i].phys,
-				    (unsigned int)r->ranges[i].len);
 	read_counters(r, &c0);
 
 	t0 = now_ns();
@@ -305,7 +327,7 @@ static int run_one(struct replay *r, enum strategy s, unsigned int nr,
 	st->faults += c1.faults - c0.faults;
 	st->bounced += c1.bounced - c0.bounced;
 	st->meta_bytes += s == S_SG ? sizeof(struct sg_table) +
-				      nr * sizeof(struct scatterlist) :
+				      sgt.orig_nents * sizeof(struct scatterlist) :
 			  use_iova ? sizeof(struct dma_iova_state) :
 				     nr * (sizeof(dma_addr_t) + sizeof(u64));
 	record_ns(st, (t1 - t0) + (t3 - t2));
@@ -597,7 +619,7 @@ static int setup(struct replay *r)
 		.name = "replay-dma",
 		.source_id = 0x0300,
 		.pci = true,
-		.max_segment_size = 65536,
+		.max_segment_size = REPLAY_MAX_SEGMENT,
 		.force_bounce = r->o.bounce,
 	};
 	int ret;
