@@ -87,7 +87,9 @@ unsigned long dma_get_merge_boundary(struct dml_device *dev);
  * @dev: device
  *
  * False only for dma-direct devices that are coherent and have never
- * bounced (ref §1.4); callers may then skip storing addresses.
+ * bounced, and only while the checker (dmalink/dma-debug.h) is off, as
+ * the kernel's is with CONFIG_DMA_API_DEBUG (ref §1.4); callers may then
+ * skip storing addresses.
  */
 bool dma_need_unmap(struct dml_device *dev);
 

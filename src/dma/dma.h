@@ -22,6 +22,13 @@ static inline bool dml__valid_dir(enum dma_data_direction dir)
 	return (unsigned int)dir <= DMA_NONE;
 }
 
+/* dma_need_unmap() without the checker's term: IOMMU, non-coherent, bounced */
+static inline bool dml__need_unmap_nodebug(struct dml_device *dev)
+{
+	return dml__use_dma_iommu(dev) || dev->non_coherent ||
+	       atomic_load(&dev->dma_skip_sync_off);
+}
+
 /* dma_info_to_prot(): direction and attributes -> IOMMU_* bits */
 static inline int dml__dir_to_prot(const struct dml_device *dev,
 				   enum dma_data_direction dir,

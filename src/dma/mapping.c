@@ -61,9 +61,8 @@ unsigned long dma_get_merge_boundary(struct dml_device *dev)
 
 bool dma_need_unmap(struct dml_device *dev)
 {
-	if (dml__use_dma_iommu(dev))
-		return true;
-	return dev->non_coherent || atomic_load(&dev->dma_skip_sync_off);
+	/* the checker must see every unmap, as with CONFIG_DMA_API_DEBUG */
+	return dml__need_unmap_nodebug(dev) || dml__dma_debug_active();
 }
 
 static bool map_args_ok(struct dml_device *dev, size_t size,

@@ -31,6 +31,8 @@
 
 #include <dmalink/dma-debug.h>
 
+#include "dma/dma.h"
+
 #include "debug/expected.h"
 
 /* Messages since the last dml_test_log_reset(); the last one is kept. */
@@ -163,6 +165,15 @@ static inline int dml_test_run_group(const struct CMUnitTest *tests, size_t n,
 	ret = _cmocka_run_group_tests("tests", w, n, NULL, NULL);
 	free(w);
 	return ret;
+}
+
+/*
+ * dma_need_unmap() as a program without the checker sees it: the harness
+ * runs with the checker on, and then every unmap is needed (ref §1.4).
+ */
+static inline bool dml_test_need_unmap_unchecked(struct dml_device *dev)
+{
+	return dml__need_unmap_nodebug(dev);
 }
 
 /* DML_TEST_MAIN - run @tests with TAP output, the log captured, the checker on */
