@@ -1174,8 +1174,16 @@ void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	dbg_unlock(&c);
 }
 
-void dml__dma_debug_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
-			     int nents, enum dma_data_direction dir)
+/*
+ * Walk the DMA segments of a mapped list as dma-debug does: the first
+ * entry tells how many segments the map made (sg_mapped_ents); each one
+ * is checked by @check (unmap or sync), under the checker's lock.
+ */
+static void sg_walk(struct dml_device *dev, struct scatterlist *sgl,
+		    int nents, enum dma_data_direction dir,
+		    void (*check)(struct ctx *c, struct dbg_dev *dd,
+				  const struct ref *ref, bool to_cpu),
+		    bool to_cpu)
 {
 	struct ctx c = CTX_INIT;
 	struct scatterlist *s;
@@ -1200,11 +1208,24 @@ void dml__dma_debug_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 		}
 		if (mapped_ents && i >= mapped_ents)
 			break;
-		check_unmap(&c, dd, &ref);
+		check(&c, dd, &ref, to_cpu);
 		if (!mapped_ents)
 			break;
 	}
 	dbg_unlock(&c);
+}
+
+static void check_unmap_sg(struct ctx *c, struct dbg_dev *dd,
+			   const struct ref *ref, bool to_cpu)
+{
+	(void)to_cpu;
+	check_unmap(c, dd, ref);
+}
+
+void dml__dma_debug_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
+			     int nents, enum dma_data_direction dir)
+{
+	sg_walk(dev, sgl, nents, dir, check_unmap_sg, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1329,34 +1350,7 @@ void dml__dma_debug_sync_sg(struct dml_device *dev, struct scatterlist *sgl,
 			    int nelems, enum dma_data_direction dir,
 			    bool to_cpu)
 {
-	struct ctx c = CTX_INIT;
-	struct scatterlist *s;
-	struct dbg_dev *dd = dd_get(dev);
-	int i, mapped_ents = 0;
-
-	if (!dd)
-		return;
-	for_each_sg(sgl, s, nelems, i) {
-		struct ref ref = {
-			.type = T_SG,
-			.dev_addr = (u64)sg_dma_address(s),
-			.size = sg_dma_len(s),
-			.dir = dir,
-			.sg_call_ents = nelems,
-		};
-
-		if (!i) {
-			struct dbg_entry *e = find_exact(dd, &ref);
-
-			mapped_ents = e ? e->sg_mapped_ents : 0;
-		}
-		if (mapped_ents && i >= mapped_ents)
-			break;
-		check_sync(&c, dd, &ref, to_cpu);
-		if (!mapped_ents)
-			break;
-	}
-	dbg_unlock(&c);
+	sg_walk(dev, sgl, nelems, dir, check_sync, to_cpu);
 }
 
 /* ------------------------------------------------------------------ */
