@@ -25,7 +25,8 @@
 #include <stdlib.h>
 
 #include "bench.h"
-#include "core/core.h"
+#include "base/device.h"
+#include "iommu/iommu.h"
 
 #define RW (IOMMU_READ | IOMMU_WRITE)
 #define BASE (7 * SZ_1G)		/* a window of its own */

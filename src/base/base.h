@@ -14,6 +14,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+typedef unsigned __int128 u128;
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -37,6 +39,24 @@ static inline unsigned int dml__ffs64(u64 x) { return (unsigned int)__builtin_ct
 static inline unsigned int dml__fls64(u64 x) { return x ? 64 - (unsigned int)__builtin_clzll(x) : 0; }
 static inline bool dml__is_pow2(u64 x) { return x && !(x & (x - 1)); }
 static inline u64 dml__roundup_pow2(u64 x) { return x <= 1 ? 1 : 1ULL << dml__fls64(x - 1); }
+
+/*
+ * dml__bit_runs - bit i of the result is set iff bits i .. i + @n - 1 of
+ * @x are all set (@n in 1..128): the start of every run of @n free slots
+ * in a bitmap of free bits, found in log2(@n) shifts
+ */
+static inline u128 dml__bit_runs(u128 x, unsigned int n)
+{
+	unsigned int have = 1;
+
+	while (have < n) {
+		unsigned int s = min(have, n - have);
+
+		x &= x >> s;
+		have += s;
+	}
+	return x;
+}
 
 /* ---- messages (src/base/log.c) ---- */
 

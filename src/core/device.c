@@ -3,31 +3,16 @@
  * device.c - struct dml_device on the emulated platform: its masks, segment
  * limits and coherency, and its DMA domain when it sits behind an IOMMU
  * (one default domain per device, as the kernel gives each group).  The
- * vfio backend builds its devices itself and registers them with
- * dml__device_add().
+ * vfio backend builds its devices itself (src/vfio/device.c); every
+ * device, whoever built it, is destroyed here.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "core.h"
+#include "../base/device.h"
 #include "../dma/debug.h"
-
-void dml__device_add(struct dml_platform *p, struct dml_device *dev)
-{
-	dev->plat = p;
-	pthread_mutex_lock(&p->lock);
-	dev->next = p->devices;
-	p->devices = dev;
-	pthread_mutex_unlock(&p->lock);
-	if (dml__dma_debug_active())
-		dml__dma_debug_device_add(dev);
-}
-
-void dml__domain_destroy(struct dml_domain *d)
-{
-	dml__domain_fini(d);
-	d->ops->free(d);
-}
+#include "../iommu/iommu.h"
+#include "../mem/cache.h"
 
 int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts,
 		      struct dml_device **out)
@@ -93,28 +78,19 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 		dev->owns_domain = true;
 	}
 	dml__device_add(p, dev);
+	if (dml__dma_debug_active())
+		dml__dma_debug_device_add(dev);
 	*out = dev;
 	return 0;
 }
 
 void dml_device_destroy(struct dml_device *dev)
 {
-	struct dml_platform *p;
-	struct dml_device **pp;
-
 	if (!dev)
 		return;
 	if (dml__dma_debug_active())
 		dml__dma_debug_device_remove(dev);
-	p = dev->plat;
-	pthread_mutex_lock(&p->lock);
-	for (pp = &p->devices; *pp; pp = &(*pp)->next) {
-		if (*pp == dev) {
-			*pp = dev->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&p->lock);
+	dml__device_del(dev);
 	if (dev->domain && dev->owns_domain)
 		dml__domain_destroy(dev->domain);
 	if (dev->backend_fini)

@@ -3,11 +3,14 @@
  * platform.c - the root object: an emulated machine (memory, IOMMU units,
  * devices) or, through src/vfio/, the VFIO host.  Everything a platform
  * owns is released by dml_platform_destroy(); nothing is global.
- * Locking: p->lock guards the device and IOMMU lists.
+ * Locking: p->lock guards the device and IOMMU lists.  This is the top
+ * wiring layer: it calls down into every layer and nothing calls it.
  */
 #include <string.h>
 
-#include "core.h"
+#include "../base/device.h"
+#include "../iommu/iommu.h"
+#include "../mem/mem.h"
 
 #define DEFAULT_RAM_SIZE (4ULL << 30)
 
@@ -37,10 +40,12 @@ int dml_platform_create_emu(const struct dml_emu_opts *opts,
 	p->kind = DML_PLATFORM_EMU;
 	p->seed = o.seed ? o.seed : 1;
 	p->swiotlb_size = o.swiotlb_size;
-	dml_spin_init(&p->mem.lock);
 	pthread_mutex_init(&p->lock, NULL);
-	ret = dml__mem_add(&p->mem, 0, o.ram_size, DML_REGION_RAM, "ram");
+	ret = dml__mem_create(&p->mem);
+	if (!ret)
+		ret = dml__mem_add(p->mem, 0, o.ram_size, DML_REGION_RAM, "ram");
 	if (ret) {
+		dml__mem_destroy(p->mem);
 		pthread_mutex_destroy(&p->lock);
 		dml__free(p);
 		return ret;
@@ -61,10 +66,8 @@ void dml_platform_destroy(struct dml_platform *p)
 		dml__emu_iommu_destroy(p->iommus[i]);
 	if (p->backend_fini)
 		p->backend_fini(p);
-	dml__coherent_destroy(p);
-	dml__swiotlb_destroy(p);
-	dml__cache_destroy(p);
-	dml__mem_fini(&p->mem);
+	dml__platform_release_slots(p);
+	dml__mem_destroy(p->mem);
 	pthread_mutex_destroy(&p->lock);
 	dml__free(p);
 }

@@ -10,8 +10,9 @@
  */
 #include <string.h>
 
-#include "../core/core.h"
+#include "../base/device.h"
 #include "../dma/debug.h"
+#include "../iommu/domain.h"
 #include "../mem/cache.h"
 
 /* translate one piece of a transfer; 0 with *phys and *contig, or -EFAULT */
@@ -19,8 +20,8 @@ static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
 		     phys_addr_t *phys, u64 *contig)
 {
 	if (dev->domain)
-		return dml__emu_translate(dev->iommu, dev->domain, dev->source_id,
-					  addr, write, phys, contig);
+		return dev->domain->ops->translate(dev->domain, dev->source_id,
+						   addr, write, phys, contig);
 	if (addr > dev->dma_mask) {
 		atomic_fetch_add(&dev->plat->direct_faults, 1);
 		return -EFAULT;
@@ -52,7 +53,7 @@ static int dma_access(struct dml_device *dev, dma_addr_t addr, void *buf,
 		if (unlikely(dev->non_coherent))
 			host = dml__cache_dev_host(dev->plat, phys, &chunk);
 		else
-			host = dml__mem_host(&dev->plat->mem, phys, chunk);
+			host = dml__mem_host(dev->plat->mem, phys, chunk);
 		if (!host) {
 			if (!dev->domain)
 				atomic_fetch_add(&dev->plat->direct_faults, 1);

@@ -64,33 +64,21 @@ struct dml_coherent {
 	unsigned int nr, cap;
 };
 
-static struct dml_coherent *coherent_get(struct dml_platform *p, bool create)
+static void *coherent_create(struct dml_platform *p)
 {
-	struct dml_coherent *co = atomic_load_explicit(&p->coherent,
-						       memory_order_acquire);
+	struct dml_coherent *co = dml__zalloc(sizeof(*co));
 
-	if (co || !create)
-		return co;
-	pthread_mutex_lock(&p->lock);
-	co = atomic_load_explicit(&p->coherent, memory_order_relaxed);
-	if (!co) {
-		co = dml__zalloc(sizeof(*co));
-		if (co) {
-			pthread_mutex_init(&co->lock, NULL);
-			atomic_store_explicit(&p->coherent, co, memory_order_release);
-		}
-	}
-	pthread_mutex_unlock(&p->lock);
+	(void)p;
+	if (co)
+		pthread_mutex_init(&co->lock, NULL);
 	return co;
 }
 
-void dml__coherent_destroy(struct dml_platform *p)
+static void coherent_release(void *obj)
 {
-	struct dml_coherent *co = atomic_exchange(&p->coherent, NULL);
+	struct dml_coherent *co = obj;
 	unsigned int i;
 
-	if (!co)
-		return;
 	/* the frames go with the RAM region; only the bookkeeping is ours */
 	for (i = 0; i < co->nr; i++)
 		dml__free(co->chunks[i]);
@@ -167,19 +155,6 @@ static void put_frames(struct dml_mem *m, phys_addr_t phys, u64 bytes)
 
 /* ---- the buddy bitmap of one chunk ---- */
 
-static inline u64 runs64(u64 x, unsigned int n)
-{
-	unsigned int have = 1;
-
-	while (have < n) {
-		unsigned int s = min(have, n - have);
-
-		x &= x >> s;
-		have += s;
-	}
-	return x;
-}
-
 /* 2^@order pages, naturally aligned: the first page index, or -1 */
 static int chunk_take(struct chunk *ch, unsigned int order)
 {
@@ -191,7 +166,7 @@ static int chunk_take(struct chunk *ch, unsigned int order)
 		for (k = 0; k < 64; k += n)
 			every |= 1ULL << k;
 		for (w = 0; w < CHUNK_PAGES / 64; w++) {
-			u64 c = runs64(~ch->used[w], n) & every;
+			u64 c = (u64)dml__bit_runs(~ch->used[w], n) & every;
 
 			if (c) {
 				k = dml__ffs64(c);
@@ -280,7 +255,7 @@ static int arena_alloc(struct dml_platform *p, struct dml_coherent *co,
 		dml__free(ch);
 		return -ENOMEM;
 	}
-	if (take_frames(&p->mem, ch->bytes, ch->bytes, limit, &ch->phys,
+	if (take_frames(p->mem, ch->bytes, ch->bytes, limit, &ch->phys,
 			&ch->host)) {
 		co->nr--;
 		dml__free(ch);
@@ -323,7 +298,7 @@ static void arena_free(struct dml_platform *p, struct dml_coherent *co,
 		chunk_put(ch, first, order);
 		return;
 	}
-	put_frames(&p->mem, ch->phys, ch->bytes);
+	put_frames(p->mem, ch->phys, ch->bytes);
 	co->chunks[slot] = co->chunks[--co->nr];
 	dml__free(ch);
 }
@@ -363,7 +338,8 @@ void *dma_alloc_attrs(struct dml_device *dev, size_t size,
 		if (dev->bus_dma_limit && dev->bus_dma_limit < limit)
 			limit = dev->bus_dma_limit;
 	}
-	co = coherent_get(p, true);
+	co = dml__platform_slot_get(p, DML_SLOT_COHERENT, coherent_create,
+				    coherent_release);
 	if (!co)
 		goto err_warn;
 	pthread_mutex_lock(&co->lock);
@@ -423,7 +399,7 @@ void dma_free_attrs(struct dml_device *dev, size_t size, void *cpu_addr,
 	if (dev && dml__dma_debug_active())
 		dml__dma_debug_free_coherent(dev, size, cpu_addr, dma_handle,
 					     false, DMA_BIDIRECTIONAL);
-	co = dev ? coherent_get(dev->plat, false) : NULL;
+	co = dev ? dml__platform_slot(dev->plat, DML_SLOT_COHERENT) : NULL;
 	if (!co || !size) {
 		dml__warn("dma_free_attrs: %p was not allocated by dma_alloc_attrs()",
 			  cpu_addr);

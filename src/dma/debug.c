@@ -803,7 +803,7 @@ static void check_source(struct ctx *c, struct dbg_dev *dd, u64 phys, u64 len,
 	if ((attrs & DMA_ATTR_MMIO) || !len)
 		return;
 	if (p->kind == DML_PLATFORM_EMU) {
-		struct dml_mem_region *r = dml__mem_find(&p->mem, (phys_addr_t)phys, len);
+		struct dml_mem_region *r = dml__mem_find(p->mem, (phys_addr_t)phys, len);
 
 		if (!r || !(r->flags & DML_REGION_RAM)) {
 			report(c, dd, DML_DMA_DEBUG_MAP_BAD_MEMORY, NULL, phys, len, NULL,

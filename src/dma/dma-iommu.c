@@ -180,7 +180,7 @@ static phys_addr_t map_swiotlb(struct dml_device *dev, phys_addr_t phys,
 		return phys;
 	start = ALIGN_DOWN(phys, (phys_addr_t)d->granule);
 	end = ALIGN(phys + size, (phys_addr_t)d->granule);
-	host = dml__mem_host(&dev->plat->mem, start, end - start);
+	host = dml__mem_host(dev->plat->mem, start, end - start);
 	memset(host, 0, phys - start);
 	memset(host + (phys + size - start), 0, end - phys - size);
 	if (dev->non_coherent) {

@@ -10,7 +10,9 @@
 
 #include <dmalink/scatterlist.h>
 
-#include "../core/core.h"
+#include "../base/device.h"
+#include "../iommu/domain.h"
+#include "../mem/mem.h"
 
 static inline bool dml__use_dma_iommu(const struct dml_device *dev)
 {

@@ -53,8 +53,6 @@
 #include "swiotlb.h"
 #include "../mem/cache.h"
 
-typedef unsigned __int128 u128;
-
 /*
  * struct dml_swiotlb_slot - per-slot metadata (io_tlb_slot)
  * @orig: original address of the bytes at this slot's data start
@@ -125,8 +123,10 @@ static unsigned int default_nareas(unsigned long nslabs)
 	return n;
 }
 
-static struct dml_swiotlb *pool_create(struct dml_platform *p, u64 bytes)
+/* the pool of struct dml_emu_opts.swiotlb_size bytes (a platform slot) */
+static void *pool_create(struct dml_platform *p)
 {
+	u64 bytes = p->swiotlb_size;
 	struct dml_swiotlb *sw;
 	unsigned long i, nsegs;
 	u128 *segs;
@@ -148,7 +148,7 @@ static struct dml_swiotlb *pool_create(struct dml_platform *p, u64 bytes)
 	if (!sw->slots || !sw->areas || !segs)
 		goto err_free;
 	/* carve last: carved RAM is never given back */
-	if (dml__mem_carve(&p->mem, bytes, &phys, &host))
+	if (dml__mem_carve(p->mem, bytes, &phys, &host))
 		goto err_free;
 	sw->start = phys;
 	sw->end = phys + bytes;
@@ -171,34 +171,23 @@ err_free:
 	return NULL;
 }
 
-struct dml_swiotlb *dml__swiotlb_create(struct dml_platform *p)
+static void pool_release(void *obj)
 {
-	struct dml_swiotlb *sw;
+	struct dml_swiotlb *sw = obj;
 
-	if (p->kind != DML_PLATFORM_EMU || !p->swiotlb_size)
-		return NULL;
-	pthread_mutex_lock(&p->lock);
-	sw = atomic_load_explicit(&p->swiotlb, memory_order_relaxed);
-	if (!sw) {
-		sw = pool_create(p, p->swiotlb_size);
-		if (sw)
-			atomic_store_explicit(&p->swiotlb, sw, memory_order_release);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return sw;
-}
-
-void dml__swiotlb_destroy(struct dml_platform *p)
-{
-	struct dml_swiotlb *sw = atomic_exchange(&p->swiotlb, NULL);
-
-	if (!sw)
-		return;
 	if (sw->areas)
 		dml__free(sw->areas[0].free);
 	dml__free(sw->areas);
 	dml__free(sw->slots);
 	dml__free(sw);
+}
+
+struct dml_swiotlb *dml__swiotlb_create(struct dml_platform *p)
+{
+	if (p->kind != DML_PLATFORM_EMU || !p->swiotlb_size)
+		return NULL;
+	return dml__platform_slot_get(p, DML_SLOT_SWIOTLB, pool_create,
+				      pool_release);
 }
 
 static unsigned long pool_used(const struct dml_swiotlb *sw)
@@ -248,20 +237,6 @@ static const u128 every_nth[8] = {
 	EVERY(0x0001000100010001ULL), EVERY(0x0000000100000001ULL),
 	EVERY(0x0000000000000001ULL), (u128)1,
 };
-
-/* bit i set iff bits i .. i + n - 1 of @x are all set (n in 1..128) */
-static inline u128 runs_of(u128 x, unsigned int n)
-{
-	unsigned int have = 1;
-
-	while (have < n) {
-		unsigned int s = min(have, n - have);
-
-		x &= x >> s;
-		have += s;
-	}
-	return x;
-}
 
 /*
  * What a search must satisfy, in slot terms.  The slot address must match
@@ -377,7 +352,7 @@ static long area_search(struct dml_swiotlb *sw, unsigned int ai,
 
 		if (!w)
 			continue;
-		cand = runs_of(w, q->nslots) & q->boundary &
+		cand = dml__bit_runs(w, q->nslots) & q->boundary &
 		       align_positions(q, gbase + s);
 		if (unlikely(!q->contiguous) && cand)
 			cand = filter_slow(sw, q, gbase + s, cand);
@@ -487,7 +462,7 @@ phys_addr_t dml__swiotlb_tbl_map_single(struct dml_device *dev, phys_addr_t orig
 				  dev->name);
 		return (phys_addr_t)DMA_MAPPING_ERROR;
 	}
-	src = mapping_size ? dml__mem_host(&p->mem, orig, mapping_size) : NULL;
+	src = mapping_size ? dml__mem_host(p->mem, orig, mapping_size) : NULL;
 	if (unlikely(!src)) {
 		dml__warn("%s: swiotlb: nothing backs %#llx+%zu", dev->name,
 			  (unsigned long long)orig, mapping_size);
@@ -558,7 +533,7 @@ static size_t bounce(struct dml_device *dev, struct dml_swiotlb *sw,
 			return 0;
 		size = (size_t)left;
 	}
-	oh = dml__mem_host(&dev->plat->mem, orig, size);
+	oh = dml__mem_host(dev->plat->mem, orig, size);
 	if (!oh)
 		return 0;
 	th = sw->host + (tlb - sw->start);
@@ -585,8 +560,7 @@ void dml__swiotlb_tbl_unmap_single(struct dml_device *dev, phys_addr_t tlb,
 				   enum dma_data_direction dir,
 				   unsigned long attrs)
 {
-	struct dml_swiotlb *sw = atomic_load_explicit(&dev->plat->swiotlb,
-						      memory_order_acquire);
+	struct dml_swiotlb *sw = dml__platform_slot(dev->plat, DML_SLOT_SWIOTLB);
 	struct dml_swiotlb_slot *s;
 	size_t copied = 0;
 	u64 idx;
@@ -610,8 +584,7 @@ void dml__swiotlb_tbl_unmap_single(struct dml_device *dev, phys_addr_t tlb,
 void dml__swiotlb_sync_for_device(struct dml_device *dev, phys_addr_t tlb,
 				  size_t size, enum dma_data_direction dir)
 {
-	struct dml_swiotlb *sw = atomic_load_explicit(&dev->plat->swiotlb,
-						      memory_order_acquire);
+	struct dml_swiotlb *sw = dml__platform_slot(dev->plat, DML_SLOT_SWIOTLB);
 
 	if (sw && (dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL))
 		sync_bounce(dev, sw, tlb, size, true);
@@ -620,8 +593,7 @@ void dml__swiotlb_sync_for_device(struct dml_device *dev, phys_addr_t tlb,
 void dml__swiotlb_sync_for_cpu(struct dml_device *dev, phys_addr_t tlb,
 			       size_t size, enum dma_data_direction dir)
 {
-	struct dml_swiotlb *sw = atomic_load_explicit(&dev->plat->swiotlb,
-						      memory_order_acquire);
+	struct dml_swiotlb *sw = dml__platform_slot(dev->plat, DML_SLOT_SWIOTLB);
 
 	if (sw && (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL))
 		sync_bounce(dev, sw, tlb, size, false);
@@ -684,9 +656,9 @@ static u64 ram_end(struct dml_platform *p)
 	u64 end = 0;
 	unsigned int i;
 
-	for (i = 0; i < p->mem.nr; i++)
-		if (p->mem.r[i].flags & DML_REGION_RAM)
-			end = max(end, p->mem.r[i].base + p->mem.r[i].size);
+	for (i = 0; i < p->mem->nr; i++)
+		if (p->mem->r[i].flags & DML_REGION_RAM)
+			end = max(end, p->mem->r[i].base + p->mem->r[i].size);
 	return end;
 }
 
@@ -716,7 +688,7 @@ int dml_swiotlb_get_stats(struct dml_platform *p, struct dml_swiotlb_stats *st)
 	if (!p || !st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
-	sw = atomic_load_explicit(&p->swiotlb, memory_order_acquire);
+	sw = dml__platform_slot(p, DML_SLOT_SWIOTLB);
 	if (!sw) {
 		if (p->kind != DML_PLATFORM_EMU || !p->swiotlb_size)
 			return -ENODEV;

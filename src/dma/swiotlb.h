@@ -48,21 +48,16 @@ struct dml_swiotlb *dml__swiotlb_create(struct dml_platform *p);
  */
 static inline struct dml_swiotlb *dml__swiotlb_get(struct dml_platform *p)
 {
-	struct dml_swiotlb *sw = atomic_load_explicit(&p->swiotlb,
-						      memory_order_acquire);
+	struct dml_swiotlb *sw = dml__platform_slot(p, DML_SLOT_SWIOTLB);
 
 	return likely(sw) ? sw : dml__swiotlb_create(p);
 }
-
-/* dml__swiotlb_destroy - release the pool's metadata (platform teardown) */
-void dml__swiotlb_destroy(struct dml_platform *p);
 
 /* is_swiotlb_buffer(): @phys lies in @p's pool; never creates the pool */
 static inline bool dml__is_swiotlb_buffer(struct dml_platform *p,
 					  phys_addr_t phys)
 {
-	struct dml_swiotlb *sw = atomic_load_explicit(&p->swiotlb,
-						      memory_order_acquire);
+	struct dml_swiotlb *sw = dml__platform_slot(p, DML_SLOT_SWIOTLB);
 
 	return sw && phys >= sw->start && phys < sw->end;
 }

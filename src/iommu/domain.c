@@ -53,3 +53,9 @@ void dml__domain_fini(struct dml_domain *d)
 	d->fq = NULL;
 	d->iovad = NULL;
 }
+
+void dml__domain_destroy(struct dml_domain *d)
+{
+	dml__domain_fini(d);
+	d->ops->free(d);
+}

@@ -53,6 +53,11 @@ struct dml_fq;
  * @iotlb_sync_map: after maps, make them visible (caching mode; the VFIO
  *	kernel already did it).  May be NULL.
  * @iova_to_phys: translation of one IOVA, 0 when not mapped.
+ * @translate: one access of an emulated device at @iova, as the unit's
+ *	hardware makes it (IOTLB, then the page walk): *@phys gets the
+ *	address and *@contig the bytes from @iova to the end of the
+ *	translated page.  Return 0; -EFAULT after logging and counting a
+ *	fault.  NULL for backends whose devices are real (VFIO).
  * @free: release the backend domain (after every mapping is gone).
  */
 struct dml_iommu_ops {
@@ -64,6 +69,8 @@ struct dml_iommu_ops {
 	void (*flush_iotlb_all)(struct dml_domain *d);
 	int (*iotlb_sync_map)(struct dml_domain *d, dml_iova_t iova, size_t size);
 	phys_addr_t (*iova_to_phys)(struct dml_domain *d, dml_iova_t iova);
+	int (*translate)(struct dml_domain *d, u16 source_id, dml_iova_t iova,
+			 bool write, phys_addr_t *phys, u64 *contig);
 	void (*free)(struct dml_domain *d);
 };
 
@@ -97,6 +104,9 @@ int dml__domain_init(struct dml_domain *d, bool lazy);
 
 /* dml__domain_fini - release what dml__domain_init() made (drains the fq) */
 void dml__domain_fini(struct dml_domain *d);
+
+/* dml__domain_destroy - dml__domain_fini(), then the backend's @free */
+void dml__domain_destroy(struct dml_domain *d);
 
 /* ---- flush queue (src/iommu/fq.c): lazy invalidation, ref §1.3 ---- */
 

@@ -38,7 +38,7 @@
  * their fast path in dma_engine.c is unchanged.
  *
  * Locking: c->lock serialises creating views; a view, once published
- * (release store of c->nr), never moves until dml__cache_destroy().
+ * (release store of c->nr), never moves until the platform releases its slots.
  * Maintenance of overlapping ranges from two threads at once is a caller
  * race, as on hardware; disjoint ranges need no lock.  Uncached bits are
  * atomic.
@@ -48,7 +48,6 @@
 #include <sys/mman.h>
 
 #include "cache.h"
-#include "../core/core.h"
 
 struct shadow {
 	phys_addr_t base;
@@ -68,23 +67,28 @@ struct dml_cache {
 	atomic_ullong discarded;
 };
 
-static struct dml_cache *cache_get(struct dml_platform *p, bool create)
+static void *cache_create(struct dml_platform *p)
 {
-	struct dml_cache *c = atomic_load_explicit(&p->cache, memory_order_acquire);
+	struct dml_cache *c = dml__zalloc(sizeof(*c));
 
-	if (c || !create)
-		return c;
-	pthread_mutex_lock(&p->lock);
-	c = atomic_load_explicit(&p->cache, memory_order_relaxed);
-	if (!c) {
-		c = dml__zalloc(sizeof(*c));
-		if (c) {
-			pthread_mutex_init(&c->lock, NULL);
-			atomic_store_explicit(&p->cache, c, memory_order_release);
-		}
-	}
-	pthread_mutex_unlock(&p->lock);
+	(void)p;
+	if (c)
+		pthread_mutex_init(&c->lock, NULL);
 	return c;
+}
+
+static void cache_release(void *obj)
+{
+	struct dml_cache *c = obj;
+	unsigned int i;
+
+	for (i = 0; i < atomic_load(&c->nr); i++) {
+		munmap(c->sh[i].mem, c->sh[i].size);
+		munmap(c->sh[i].snap, c->sh[i].size);
+		dml__free(c->sh[i].uncached);
+	}
+	pthread_mutex_destroy(&c->lock);
+	dml__free(c);
 }
 
 static struct shadow *find_shadow(struct dml_cache *c, phys_addr_t phys)
@@ -112,7 +116,8 @@ static void *map_view(u64 size)
 static struct shadow *region_shadow(struct dml_platform *p,
 				    struct dml_mem_region *r)
 {
-	struct dml_cache *c = cache_get(p, true);
+	struct dml_cache *c = dml__platform_slot_get(p, DML_SLOT_CACHE,
+						     cache_create, cache_release);
 	struct shadow *s;
 	unsigned int nr;
 
@@ -153,13 +158,13 @@ static struct shadow *region_shadow(struct dml_platform *p,
 /* the shadow holding @phys, creating it for RAM; NULL for MMIO/unbacked */
 static struct shadow *shadow_for(struct dml_platform *p, phys_addr_t phys)
 {
-	struct dml_cache *c = atomic_load_explicit(&p->cache, memory_order_acquire);
+	struct dml_cache *c = dml__platform_slot(p, DML_SLOT_CACHE);
 	struct dml_mem_region *r;
 	struct shadow *s;
 
 	if (likely(c) && (s = find_shadow(c, phys)))
 		return s;
-	r = dml__mem_find(&p->mem, phys, 1);
+	r = dml__mem_find(p->mem, phys, 1);
 	if (!r || !(r->flags & DML_REGION_RAM))
 		return NULL;
 	return region_shadow(p, r);
@@ -169,30 +174,13 @@ int dml__cache_prepare(struct dml_platform *p)
 {
 	unsigned int i;
 
-	for (i = 0; i < p->mem.nr; i++) {
-		struct dml_mem_region *r = &p->mem.r[i];
+	for (i = 0; i < p->mem->nr; i++) {
+		struct dml_mem_region *r = &p->mem->r[i];
 
 		if ((r->flags & DML_REGION_RAM) && !region_shadow(p, r))
 			return -ENOMEM;
 	}
 	return 0;
-}
-
-void dml__cache_destroy(struct dml_platform *p)
-{
-	struct dml_cache *c = atomic_load(&p->cache);
-	unsigned int i;
-
-	if (!c)
-		return;
-	for (i = 0; i < atomic_load(&c->nr); i++) {
-		munmap(c->sh[i].mem, c->sh[i].size);
-		munmap(c->sh[i].snap, c->sh[i].size);
-		dml__free(c->sh[i].uncached);
-	}
-	pthread_mutex_destroy(&c->lock);
-	dml__free(c);
-	atomic_store(&p->cache, NULL);
 }
 
 static inline bool frame_uncached(const struct shadow *s, u64 off)
@@ -304,7 +292,7 @@ static void maintain(struct dml_platform *p, phys_addr_t phys, size_t size,
 			continue;
 		}
 		off = line - s->base;
-		c = atomic_load_explicit(&p->cache, memory_order_relaxed);
+		c = dml__platform_slot(p, DML_SLOT_CACHE);
 		if (inval)
 			inval_lines(c, s, off, stop - s->base,
 				    phys > s->base ? phys - s->base : 0,
@@ -314,7 +302,7 @@ static void maintain(struct dml_platform *p, phys_addr_t phys, size_t size,
 		line = stop;
 	}
 	if (wb) {
-		c = atomic_load_explicit(&p->cache, memory_order_relaxed);
+		c = dml__platform_slot(p, DML_SLOT_CACHE);
 		atomic_fetch_add_explicit(&c->written_back, wb,
 					  memory_order_relaxed);
 	}
@@ -342,7 +330,7 @@ int dml__cache_set_uncached(struct dml_platform *p, phys_addr_t phys,
 		u64 off, f, bit;
 
 		if (!s) {
-			struct dml_mem_region *r = dml__mem_find(&p->mem, phys, 1);
+			struct dml_mem_region *r = dml__mem_find(p->mem, phys, 1);
 
 			if (r && (r->flags & DML_REGION_RAM))
 				return -ENOMEM;
@@ -377,7 +365,7 @@ void *dml__cache_dev_host(struct dml_platform *p, phys_addr_t phys, size_t *len)
 	s = shadow_for(p, phys);
 	if (!s) {
 		/* MMIO is uncached: the device sees what the CPU sees */
-		r = dml__mem_find(&p->mem, phys, *len);
+		r = dml__mem_find(p->mem, phys, *len);
 		if (!r || (r->flags & DML_REGION_RAM))
 			return NULL;
 		return r->host + (phys - r->base);
@@ -390,7 +378,7 @@ void *dml__cache_dev_host(struct dml_platform *p, phys_addr_t phys, size_t *len)
 
 void dml__cache_get_stats(struct dml_platform *p, struct dml__cache_stats *st)
 {
-	struct dml_cache *c = cache_get(p, false);
+	struct dml_cache *c = dml__platform_slot(p, DML_SLOT_CACHE);
 
 	memset(st, 0, sizeof(*st));
 	if (!c)

@@ -25,8 +25,6 @@ struct dml_cache;
  */
 int dml__cache_prepare(struct dml_platform *p);
 
-/* dml__cache_destroy - release the memory views (platform teardown) */
-void dml__cache_destroy(struct dml_platform *p);
 
 /*
  * dml__cache_clean - write back the CPU-dirty lines of [@phys, +@size)

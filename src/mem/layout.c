@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/core.h"
 #include "layout_file.h"
+#include "mem.h"
 
 enum layout_kind { L_RANDOM, L_DESC, L_THP, L_FILE };
 
@@ -162,9 +162,9 @@ int dml_layout_create(struct dml_platform *p, const char *spec,
 	if (!l)
 		return -ENOMEM;
 	l->p = p;
-	for (i = 0; i < p->mem.nr && !l->r; i++)
-		if (p->mem.r[i].flags & DML_REGION_RAM)
-			l->r = &p->mem.r[i];
+	for (i = 0; i < p->mem->nr && !l->r; i++)
+		if (p->mem->r[i].flags & DML_REGION_RAM)
+			l->r = &p->mem->r[i];
 	l->rng = p->seed ? p->seed : 1;
 	dml_spin_init(&l->lock);
 	if (!strcmp(spec, "4k-random")) {

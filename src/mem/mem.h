@@ -9,7 +9,7 @@
 #ifndef DML_MEM_H
 #define DML_MEM_H
 
-#include "../base/base.h"
+#include "../base/device.h"
 
 #define DML_MAX_REGIONS 16
 
@@ -41,9 +41,17 @@ struct dml_mem {
 	dml_spinlock_t lock; /* adding regions, carving */
 };
 
+/* dml__mem_create - an empty physical address space; 0 or -ENOMEM */
+int dml__mem_create(struct dml_mem **out);
+/* dml__mem_destroy - unmap every region and free @m (NULL: nothing) */
+void dml__mem_destroy(struct dml_mem *m);
+/*
+ * dml__mem_add - a region of @size bytes at @base (RAM: 2 MiB aligned,
+ * MMIO: 4 KiB), DML_REGION_* @flags.  Return: 0; -EINVAL (misaligned,
+ * empty, wrapping or overlapping); -ENOSPC (DML_MAX_REGIONS); -ENOMEM.
+ */
 int dml__mem_add(struct dml_mem *m, phys_addr_t base, u64 size,
 		 unsigned int flags, const char *name);
-void dml__mem_fini(struct dml_mem *m);
 struct dml_mem_region *dml__mem_find(struct dml_mem *m, phys_addr_t phys, u64 len);
 
 /* host pointer for [phys, +len) within one region, NULL if unbacked */
@@ -69,5 +77,15 @@ int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t *phys, void **host)
 /* frame ownership for the page allocator (src/mem/layout.c) */
 bool dml__frame_take(struct dml_mem_region *r, u64 frame);
 void dml__frame_put(struct dml_mem_region *r, u64 frame);
+
+/*
+ * dml__cpu_access_hook - called by dml_kmap_local_phys() for every CPU
+ * mapping of emulated memory while it is set (by the DMA checker while it
+ * is on, to catch CPU access to memory a device owns); NULL otherwise.
+ */
+typedef void (*dml_cpu_access_fn)(struct dml_platform *p, phys_addr_t phys,
+				  u64 len);
+extern _Atomic(dml_cpu_access_fn) dml__cpu_access_hook
+	__attribute__((visibility("hidden")));
 
 #endif /* DML_MEM_H */

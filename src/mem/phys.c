@@ -10,7 +10,7 @@
  * Invariants: regions never overlap and are sorted by base; r[0] is the RAM
  * at physical 0 on an emulated platform, which the fast path of
  * dml__mem_host() checks first.  Regions are only added, never removed,
- * until dml__mem_fini(), so host pointers stay valid for the platform's
+ * until dml__mem_destroy(), so host pointers stay valid for the platform's
  * lifetime.  Locking: m->lock for adding regions and carving; frame bits
  * are atomic.
  */
@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "../core/core.h"
 
 struct dml_mem_region *dml__mem_find(struct dml_mem *m, phys_addr_t phys, u64 len)
 {
@@ -95,15 +94,28 @@ out_unlock:
 	return ret;
 }
 
-void dml__mem_fini(struct dml_mem *m)
+int dml__mem_create(struct dml_mem **out)
+{
+	struct dml_mem *m = dml__zalloc(sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	dml_spin_init(&m->lock);
+	*out = m;
+	return 0;
+}
+
+void dml__mem_destroy(struct dml_mem *m)
 {
 	unsigned int i;
 
+	if (!m)
+		return;
 	for (i = 0; i < m->nr; i++) {
 		munmap(m->r[i].host, m->r[i].size);
 		dml__free(m->r[i].frames);
 	}
-	m->nr = 0;
+	dml__free(m);
 }
 
 bool dml__frame_take(struct dml_mem_region *r, u64 frame)
@@ -168,7 +180,7 @@ int dml_ram_add(struct dml_platform *p, phys_addr_t base, u64 size,
 {
 	if (!mem_args_ok(p) || (flags & ~DML_RAM_NO_MEMMAP))
 		return -EINVAL;
-	return dml__mem_add(&p->mem, base, size, DML_REGION_RAM |
+	return dml__mem_add(p->mem, base, size, DML_REGION_RAM |
 			    ((flags & DML_RAM_NO_MEMMAP) ? DML_REGION_NO_MEMMAP : 0),
 			    "ram");
 }
@@ -178,7 +190,7 @@ int dml_mmio_add(struct dml_platform *p, phys_addr_t base, u64 size,
 {
 	if (!mem_args_ok(p))
 		return -EINVAL;
-	return dml__mem_add(&p->mem, base, size, DML_REGION_MMIO, name);
+	return dml__mem_add(p->mem, base, size, DML_REGION_MMIO, name);
 }
 
 bool dml_phys_is_ram(struct dml_platform *p, phys_addr_t phys, u64 len)
@@ -187,7 +199,7 @@ bool dml_phys_is_ram(struct dml_platform *p, phys_addr_t phys, u64 len)
 
 	if (!mem_args_ok(p))
 		return false;
-	r = dml__mem_find(&p->mem, phys, len ? len : 1);
+	r = dml__mem_find(p->mem, phys, len ? len : 1);
 	return r && (r->flags & DML_REGION_RAM);
 }
 
@@ -199,7 +211,7 @@ kmap_hooked(dml_cpu_access_fn hook, struct dml_platform *p, phys_addr_t phys,
 	    u64 len)
 {
 	hook(p, phys, len);
-	return dml__mem_host(&p->mem, phys, len);
+	return dml__mem_host(p->mem, phys, len);
 }
 
 void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len)
@@ -211,5 +223,5 @@ void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len)
 	hook = atomic_load_explicit(&dml__cpu_access_hook, memory_order_relaxed);
 	if (unlikely(hook))
 		return kmap_hooked(hook, p, phys, len ? len : 1);
-	return dml__mem_host(&p->mem, phys, len ? len : 1);
+	return dml__mem_host(p->mem, phys, len ? len : 1);
 }

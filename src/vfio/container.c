@@ -125,7 +125,6 @@ int dml_platform_create_vfio(const struct dml_vfio_opts *opts,
 	}
 	p->kind = DML_PLATFORM_VFIO;
 	p->seed = 1;
-	dml_spin_init(&p->mem.lock);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	c->plat = p;

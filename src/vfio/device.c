@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "vfio.h"
+#include "../dma/debug.h"
 
 #define PCI_COMMAND		0x04
 #define PCI_COMMAND_MEMORY	0x2
@@ -157,6 +158,8 @@ int dml_vfio_device_open(struct dml_platform *p, const char *bdf,
 	dev->backend = vdev;
 	dev->backend_fini = vfio_device_fini;
 	dml__device_add(p, dev);
+	if (dml__dma_debug_active())
+		dml__dma_debug_device_add(dev);
 	pthread_mutex_unlock(&c->lock);
 	*out = dev;
 	return 0;

@@ -25,7 +25,8 @@
 
 #include <dmalink/vfio.h>
 
-#include "../core/core.h"
+#include "../base/device.h"
+#include "../iommu/domain.h"
 
 /* an IOMMU group attached to the container */
 struct dml_vfio_group {

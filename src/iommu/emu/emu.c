@@ -47,6 +47,14 @@ static void emu_flush_iotlb_all(struct dml_domain *dom)
 }
 
 /* Outside caching mode new leaves are visible at once: no iotlb_sync_map. */
+static int emu_translate(struct dml_domain *dom, u16 source_id,
+			 dml_iova_t iova, bool write, phys_addr_t *phys,
+			 u64 *contig)
+{
+	return dml__emu_translate(to_emu(dom)->iommu, dom, source_id, iova,
+				  write, phys, contig);
+}
+
 const struct dml_iommu_ops emu_ops = {
 	.map = emu_map,
 	.unmap = emu_unmap,
@@ -54,6 +62,7 @@ const struct dml_iommu_ops emu_ops = {
 	.flush_iotlb_all = emu_flush_iotlb_all,
 	.iotlb_sync_map = NULL,
 	.iova_to_phys = emu_iova_to_phys,
+	.translate = emu_translate,
 	.free = emu_domain_free,
 };
 
@@ -64,6 +73,7 @@ const struct dml_iommu_ops emu_ops_cm = {
 	.flush_iotlb_all = emu_flush_iotlb_all,
 	.iotlb_sync_map = emu_iotlb_sync_map,
 	.iova_to_phys = emu_iova_to_phys,
+	.translate = emu_translate,
 	.free = emu_domain_free,
 };
 
@@ -109,13 +119,13 @@ int dml__emu_iommu_create(struct dml_platform *p, const struct dml_iommu_opts *o
 	if (!iommu)
 		return -ENOMEM;
 	iommu->plat = p;
-	iommu->mem = &p->mem;
+	iommu->mem = p->mem;
 	iommu->levels = opts.levels;
 	iommu->caching_mode = opts.caching_mode;
 	iommu->lazy = opts.lazy;
 	iommu->superpages = opts.superpages;
 	atomic_init(&iommu->next_id, 0);
-	emu_pool_init(&iommu->pool, &p->mem);
+	emu_pool_init(&iommu->pool, p->mem);
 	dml_spin_init(&iommu->faults.lock);
 	ret = emu_tlb_init(&iommu->tlb, opts.iotlb_sets, opts.iotlb_ways);
 	if (ret) {
@@ -263,7 +273,7 @@ static int fault(struct dml_iommu *iommu, u16 source_id, u64 iova, bool write,
 }
 
 /**
- * dml__emu_translate - translate one device access (see src/core/core.h)
+ * dml__emu_translate - translate one device access (ops->translate)
  * @iommu: the device's unit
  * @dom: the device's domain (emulated)
  * @source_id: requester id, for the fault log

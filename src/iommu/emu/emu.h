@@ -3,9 +3,9 @@
  * emu.h - the emulated Intel VT-d unit, internal to src/iommu/emu/: the
  * unit (struct dml_iommu), its DMA domains, the second-level page-table
  * format, the pool of table pages carved from emulated RAM, the IOTLB model
- * and the fault log.  Nothing outside this folder includes it; the rest of
- * the library sees the unit through src/core/core.h and struct
- * dml_iommu_ops only.
+ * and the fault log.  Nothing outside this folder includes it but the
+ * white-box tests; the rest of the library sees the unit through
+ * src/iommu/iommu.h and struct dml_iommu_ops only.
  *
  * Files:
  *   ptes.c    loops over runs of entries (generic and AVX2)
@@ -40,7 +40,8 @@
 
 #include <pthread.h>
 
-#include "../../core/core.h"
+#include "../../mem/mem.h"
+#include "../iommu.h"
 
 /* ---- entry format ---- */
 
@@ -316,6 +317,10 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 int emu_unmap(struct dml_domain *dom, dml_iova_t iova, size_t size,
 	      unsigned int flags, size_t *unmapped);
 int emu_iotlb_sync_map(struct dml_domain *dom, dml_iova_t iova, size_t size);
+/* one device access through the IOTLB and the page walk (emu.c) */
+int dml__emu_translate(struct dml_iommu *iommu, struct dml_domain *d,
+		       u16 source_id, dml_iova_t iova, bool write,
+		       phys_addr_t *phys, u64 *contig);
 void emu_pt_trim(struct emu_domain *d);
 phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova);
 
