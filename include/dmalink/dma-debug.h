@@ -47,6 +47,9 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 /**
  * enum dml_dma_debug_category - what a report is about
  *
@@ -296,6 +299,8 @@ u64 dml_dma_debug_mapping_count(struct dml_device *dev);
  * Return: the number of lines printed.
  */
 unsigned long dml_dma_debug_dump(struct dml_device *dev);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

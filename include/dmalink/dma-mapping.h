@@ -23,6 +23,9 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 /** enum dma_data_direction - who writes the memory (kernel values) */
 enum dma_data_direction {
 	DMA_BIDIRECTIONAL = 0,
@@ -420,6 +423,8 @@ static inline void dma_free_coherent(struct dml_device *dev, size_t size,
 {
 	dma_free_attrs(dev, size, cpu_addr, dma_handle, 0);
 }
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

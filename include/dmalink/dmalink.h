@@ -16,10 +16,14 @@
 #define DMALINK_DMALINK_H
 
 #include <dmalink/types.h>
+#include <dmalink/version.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
 
 struct dml_platform;
 struct dml_iommu;
@@ -527,6 +531,8 @@ void dml_set_log(dml_log_fn fn, void *arg);
  * (the WARN/WARN_ONCE sites of the kernel code we mirror), process-wide
  */
 u64 dml_warn_count(void);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
