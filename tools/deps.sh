@@ -3,7 +3,7 @@
 # installed: install them with apt-get when run as root, otherwise print
 # exactly what is missing and exit 2.  Usage: deps.sh [extra packages...]
 set -u
-need="gcc meson ninja-build pkg-config libcmocka-dev $*"
+need="gcc binutils meson ninja-build pkg-config libcmocka-dev $*"
 missing=""
 for p in $need; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

@@ -2,8 +2,7 @@
 /*
  * dmalink/dma-debug.h - the DMA-API checker: dmalink's twin of the kernel's
  * CONFIG_DMA_API_DEBUG (kernel/dma/debug.c, Documentation/core-api/
- * dma-api.rst "Part II - DMA-API debugging"; contract:
- * shared/reference/kernel-dma-semantics.md §6, cited below as "ref §6").
+ * dma-api.rst "Part II - DMA-API debugging").
  *
  * While the checker is on, every mapping made through the DMA API is
  * tracked per device (dma_map_phys and dma_map_resource, scatterlists,
@@ -14,8 +13,9 @@
  * and every misuse is reported in the kernel's words with the mapping's
  * backtrace ("Mapped at:") and the offending call's ("Called at:").
  *
- * Beyond the kernel, which has no hooks in the dma_iova_* calls (ref §6
- * last item), the checker follows the two-step state machine, and on the
+ * Beyond the kernel, which has no hooks in the dma_iova_* calls
+ * (drivers/iommu/dma-iommu.c dma_iova_link() and the rest call no
+ * debug_dma_* function), the checker follows the two-step state machine, and on the
  * emulated platform it watches the device and the CPU at the moment they
  * touch memory: a device access outside what it was given, to reserved
  * IOVA not linked or not yet synced, against the mapping's direction; a
@@ -47,10 +47,13 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 /**
  * enum dml_dma_debug_category - what a report is about
  *
- * Kernel classes (ref §6, kernel/dma/debug.c; the message starts with the
+ * Kernel classes (kernel/dma/debug.c err_printk() and its callers; the message starts with the
  * kernel's words, given here):
  * @DML_DMA_DEBUG_FREE_NOT_ALLOCATED: "device driver tries to free DMA
  *	memory it has not allocated" (no mapping at that DMA address, or
@@ -98,7 +101,8 @@ extern "C" {
  *	released from device" (at dml_device_destroy() or
  *	dml_platform_destroy(); the report lists what is still mapped)
  *
- * The two-step API (no kernel twin; ref §1.3, §9 items 4 and 10):
+ * The two-step API (no kernel twin; the caller contract of
+ * Documentation/core-api/dma-api.rst "Part Ie"):
  * @DML_DMA_DEBUG_IOVA_BAD_STATE: a dma_iova_* call with a state that
  *	dma_iova_try_alloc() did not fill for this device
  * @DML_DMA_DEBUG_IOVA_USE_AFTER_FREE: a dma_iova_* call with a state
@@ -241,7 +245,7 @@ void dml_dma_debug_set_trace_depth(unsigned int frames);
  * @num_errors: print the next @num_errors reports; -1 prints all of them
  *
  * The kernel's debugfs dma-api/num_errors and all_errors; the default is
- * 1: only the first report is printed (ref §6).  Every report is counted
+ * 1: only the first report is printed (show_num_errors).  Every report is counted
  * and kept whether printed or not.
  */
 void dml_dma_debug_set_show(long num_errors);
@@ -295,6 +299,8 @@ u64 dml_dma_debug_mapping_count(struct dml_device *dev);
  * Return: the number of lines printed.
  */
 unsigned long dml_dma_debug_dump(struct dml_device *dev);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -2,14 +2,13 @@
 /*
  * dmalink/dma-mapping.h - the kernel's DMA-mapping API with its names,
  * argument order and return conventions (include/linux/dma-mapping.h,
- * kernel/dma/mapping.c, drivers/iommu/dma-iommu.c; contract:
- * shared/reference/kernel-dma-semantics.md, cited below as "ref §N").
+ * kernel/dma/mapping.c, drivers/iommu/dma-iommu.c).
  *
  * struct device becomes struct dml_device.  phys_addr_t is the backend's
  * memory address: the emulated physical address on the emulated platform,
  * the process virtual address that VFIO pins on the vfio backend.
  *
- * Returns follow coding-style §16: 0 or -errno for actions, bool for
+ * Returns follow Documentation/process/coding-style.rst §16: 0 or -errno for actions, bool for
  * predicates, DMA_MAPPING_ERROR for addresses.  The one deliberate
  * difference: dma_iova_unlink() returns int, because an unlink that would
  * split an earlier link is refused on every backend (VFIO cannot split a
@@ -24,6 +23,9 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 /** enum dma_data_direction - who writes the memory (kernel values) */
 enum dma_data_direction {
 	DMA_BIDIRECTIONAL = 0,
@@ -32,7 +34,7 @@ enum dma_data_direction {
 	DMA_NONE = 3,		/* no access */
 };
 
-/* DMA_ATTR_* - attribute bits, kernel values (ref §2). */
+/* DMA_ATTR_* - attribute bits, kernel values (include/linux/dma-mapping.h). */
 #define DMA_ATTR_WEAK_ORDERING		(1UL << 1)
 #define DMA_ATTR_WRITE_COMBINE		(1UL << 2)
 #define DMA_ATTR_NO_KERNEL_MAPPING	(1UL << 4)
@@ -50,7 +52,8 @@ enum dma_data_direction {
  * dma_mapping_error - test an address returned by a map call
  * @dev: device
  * @dma_addr: the address
- * Return: -ENOMEM if @dma_addr is DMA_MAPPING_ERROR, else 0 (ref §2).
+ * Return: -ENOMEM if @dma_addr is DMA_MAPPING_ERROR, else 0
+ * (include/linux/dma-mapping.h dma_mapping_error()).
  */
 int dma_mapping_error(struct dml_device *dev, dma_addr_t dma_addr);
 
@@ -78,7 +81,7 @@ u64 dma_get_mask(struct dml_device *dev);
 
 /**
  * dma_get_merge_boundary - granule - 1 for IOMMU devices, 0 (cannot merge)
- * for dma-direct (ref §1.2)
+ * for dma-direct (kernel/dma/mapping.c dma_get_merge_boundary())
  */
 unsigned long dma_get_merge_boundary(struct dml_device *dev);
 
@@ -88,13 +91,14 @@ unsigned long dma_get_merge_boundary(struct dml_device *dev);
  *
  * False only for dma-direct devices that are coherent and have never
  * bounced, and only while the checker (dmalink/dma-debug.h) is off, as
- * the kernel's is with CONFIG_DMA_API_DEBUG (ref §1.4); callers may then
+ * the kernel's is with CONFIG_DMA_API_DEBUG (kernel/dma/mapping.c
+ * dma_need_unmap()); callers may then
  * skip storing addresses.
  */
 bool dma_need_unmap(struct dml_device *dev);
 
 /* ------------------------------------------------------------------ */
-/* Streaming mappings by physical address (6.18, ref §2)               */
+/* Streaming mappings by physical address (6.18, kernel/dma/mapping.c) */
 /* ------------------------------------------------------------------ */
 
 /**
@@ -129,7 +133,7 @@ void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
 		    enum dma_data_direction dir, unsigned long attrs);
 
 /**
- * dma_map_resource - dma_map_phys() with DMA_ATTR_MMIO (ref §2)
+ * dma_map_resource - dma_map_phys() with DMA_ATTR_MMIO
  * @phys: the BAR address (emu: emulated physical address; vfio: the process
  *	virtual address of the BAR's mmap, which VFIO maps)
  * Return: as dma_map_phys(); DMA_MAPPING_ERROR too if @phys is RAM.
@@ -143,7 +147,7 @@ void dma_unmap_resource(struct dml_device *dev, dma_addr_t addr, size_t size,
 			enum dma_data_direction dir, unsigned long attrs);
 
 /* ------------------------------------------------------------------ */
-/* The two-step IOVA API (6.16, ref §1)                                */
+/* The two-step IOVA API (6.16, drivers/iommu/dma-iommu.c)            */
 /* ------------------------------------------------------------------ */
 
 /**
@@ -183,7 +187,8 @@ static inline size_t dma_iova_size(const struct dma_iova_state *state)
  * @size: bytes the transaction will link, > 0
  *
  * Reserves iova_align(size + iova_offset(phys)) bytes, size-aligned below
- * the device's limit (32-bit first for PCI); maps nothing (ref §1.3).
+ * the device's limit (32-bit first for PCI); maps nothing
+ * (drivers/iommu/dma-iommu.c dma_iova_try_alloc()).
  * Return: true on success (state->addr % granule == phys % granule); false
  * when the device has no IOMMU (no warning), for @size 0 or with bit 63 set
  * (warning), or when IOVA space is exhausted.  On false use
@@ -219,7 +224,8 @@ void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state);
  *
  * Maps IOVA [addr + offset - pad, +iova_align(size + pad)) to phys - pad,
  * pad = iova_offset(@phys), *without* making it visible: call
- * dma_iova_sync() before the device uses it (ref §1.3).
+ * dma_iova_sync() before the device uses it
+ * (drivers/iommu/dma-iommu.c dma_iova_link()).
  * Return: 0; -EIO if @phys is not granule aligned and @offset > 0;
  * -EINVAL if the range lies outside the reservation, @size is 0, @dir is
  * invalid or @state was not allocated; -EEXIST if part of the range is
@@ -238,7 +244,7 @@ int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
  * @size: bytes
  *
  * One IOTLB sync (iotlb_sync_map) for the whole range, however many links
- * it covers (ref §1.3).
+ * it covers (drivers/iommu/dma-iommu.c dma_iova_sync()).
  * Return: 0; -EINVAL if the range is outside the reservation;
  * -EOPNOTSUPP without an IOMMU.
  */
@@ -273,7 +279,8 @@ int dma_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
  * @dir, @attrs: as given to dma_iova_link()
  *
  * In lazy mode the invalidation and the IOVA release go through the flush
- * queue, so the IOVA is not reused before the batched flush (ref §1.3).
+ * queue, so the IOVA is not reused before the batched flush
+ * (drivers/iommu/dma-iommu.c dma_iova_destroy()).
  * @state is zeroed afterwards, as by dma_iova_free().  If [0, @mapped_len)
  * is not made of whole links, nothing is changed and a warning is printed.
  */
@@ -325,7 +332,7 @@ void dma_sync_single_range_for_device(struct dml_device *dev, dma_addr_t addr,
 				      enum dma_data_direction dir);
 
 /* ------------------------------------------------------------------ */
-/* Bounce buffers (kernel/dma/swiotlb.c, ref §5)                       */
+/* Bounce buffers (kernel/dma/swiotlb.c)                              */
 /* ------------------------------------------------------------------ */
 
 /**
@@ -416,6 +423,8 @@ static inline void dma_free_coherent(struct dml_device *dev, size_t size,
 {
 	dma_free_attrs(dev, size, cpu_addr, dma_handle, 0);
 }
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

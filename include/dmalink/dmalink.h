@@ -6,20 +6,24 @@
  * message log.  Everything here has no kernel twin, hence the dml_ prefix.
  * The kernel's DMA API itself is in dmalink/dma-mapping.h.
  *
- * Ownership (shared/DESIGN.md "Objects and ownership"): a platform owns its
+ * Ownership: a platform owns its
  * memory, IOMMU units and devices; nothing is global.  Long-lived objects are
  * opaque handles created with dml_*_create() and released with the matching
  * dml_*_destroy(), which cannot fail.  Options structs start with their size
- * (DML_SIZEOF) so they can grow at the end (reference/style.md C5).
+ * (DML_SIZEOF) so they can grow at the end.
  */
 #ifndef DMALINK_DMALINK_H
 #define DMALINK_DMALINK_H
 
 #include <dmalink/types.h>
+#include <dmalink/version.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
 
 struct dml_platform;
 struct dml_iommu;
@@ -28,7 +32,9 @@ struct dml_layout;
 
 /*
  * DML_SIZEOF - the size of an options struct up to and including @field, for
- * the leading size member of every dml_*_opts (reference/style.md C5).
+ * the leading size member of every dml_*_opts: fields the caller does not
+ * cover take their defaults, a non-zero field beyond what the library knows
+ * is -E2BIG (as include/linux/uaccess.h copy_struct_from_user()).
  */
 #define DML_SIZEOF(ptr, field) \
 	(offsetof(__typeof__(*(ptr)), field) + sizeof((ptr)->field))
@@ -47,7 +53,7 @@ struct dml_layout;
  * @swiotlb_size: bytes of the swiotlb bounce-buffer pool, a multiple of
  *	2 MiB and at most @ram_size (0 = DML_SWIOTLB_DEFAULT_SIZE, the
  *	kernel's 64 MiB).  The pool is carved from the top of RAM on first
- *	use (kernel/dma/swiotlb.c; reference §5).
+ *	use (kernel/dma/swiotlb.c swiotlb_init_remap()).
  * @swiotlb_off: no pool at all (the kernel without swiotlb, or
  *	swiotlb=noforce with no memory for it): whatever would bounce fails
  */
@@ -81,7 +87,7 @@ int dml_platform_create_emu(const struct dml_emu_opts *opts,
  * @p: platform, may be NULL
  *
  * Devices, IOMMU units and memory are released.  Mappings still present are
- * reported by the checker (issue 4) and then dropped.
+ * reported by the checker (dmalink/dma-debug.h) and then dropped.
  */
 void dml_platform_destroy(struct dml_platform *p);
 
@@ -155,7 +161,7 @@ struct dml_phys_range {
  * @p: emulated platform; pages come from its first RAM region
  * @spec: "4k-random" (fragmented: each 4 KiB page anywhere),
  *	"4k-descending" (runs of pages in descending physical order, as Linux
- *	hands out anonymous memory: reference/real-inputs.md 1b),
+ *	hands out anonymous memory),
  *	"thp" (2 MiB-aligned runs of 512 pages) or "file:PATH" (a layout
  *	captured by `dmalink layout capture`, replayed in order, cycling)
  * @out: the allocator
@@ -487,7 +493,7 @@ struct dml_swiotlb_stats {
 int dml_swiotlb_get_stats(struct dml_platform *p, struct dml_swiotlb_stats *st);
 
 /* ------------------------------------------------------------------ */
-/* Fault injection (reference/style.md C11)                            */
+/* Fault injection (the kernel's fail-nth, fault-injection.rst)       */
 /* ------------------------------------------------------------------ */
 
 /**
@@ -525,6 +531,8 @@ void dml_set_log(dml_log_fn fn, void *arg);
  * (the WARN/WARN_ONCE sites of the kernel code we mirror), process-wide
  */
 u64 dml_warn_count(void);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

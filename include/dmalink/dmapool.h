@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 struct dma_pool;
 
 /**
@@ -81,6 +84,8 @@ static inline void *dma_pool_zalloc(struct dma_pool *pool, gfp_t mem_flags,
  * "bad vaddr", "bad dma", "already free") and nothing changes.
  */
 void dma_pool_free(struct dma_pool *pool, void *vaddr, dma_addr_t dma);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,9 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 /**
  * struct scatterlist - one CPU-side segment and, after mapping, one DMA
  * segment
@@ -161,6 +164,8 @@ void dma_sync_sgtable_for_cpu(struct dml_device *dev, struct sg_table *sgt,
 /** dma_sync_sgtable_for_device - dma_sync_sg_for_device() of @sgt's entries */
 void dma_sync_sgtable_for_device(struct dml_device *dev, struct sg_table *sgt,
 				 enum dma_data_direction dir);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

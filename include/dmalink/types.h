@@ -4,7 +4,7 @@
  * dmalink header uses, with the kernel's names.
  *
  * Three address spaces meet in this library and mixing them is *the* bug
- * class of DMA code (reference/style.md C6):
+ * class of DMA code:
  *   phys_addr_t  - a backend memory address.  On the emulated platform it is
  *                  the emulated physical address; on the vfio backend it is
  *                  the process virtual address that VFIO pins.

@@ -45,6 +45,9 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 /**
  * struct dml_vfio_opts - options of the VFIO host platform
  * @size: DML_SIZEOF(opts, last field used); 0 = all defaults
@@ -280,6 +283,8 @@ struct dml_vfio_stats {
  * is open.
  */
 int dml_vfio_get_stats(struct dml_platform *p, struct dml_vfio_stats *st);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
