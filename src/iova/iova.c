@@ -50,7 +50,7 @@
  * owner may take the depot or tree lock inside its in_op window, and the
  * flusher holds flush_mutex throughout):
  *  - the tree lock (tree_lock()): the tree, the node pool, live/reserved
- *    and the tree counters.  A plain test-and-set lock.  (A lock biased
+ *    and the tree counters.  A dml_spinlock_t.  (A lock biased
  *    to a lone thread saved 3-7 ns per tree operation but raced under
  *    UBSan in a hand-off test; it was removed.)
  *  - depot_lock: the depot.
@@ -131,7 +131,7 @@ struct dml_iova_domain {
 	_Atomic(struct iova_slot *) slots[IOVA_MAX_SLOTS];
 
 	/* the tree, under lock (tree_lock()) */
-	alignas(64) atomic_int lock;
+	alignas(64) dml_spinlock_t lock;
 	struct iova_gap *root;
 	struct iova_gap *pool;		/* free nodes, linked by ->left */
 	struct iova_chunk *chunks;	/* all chunks, oldest first */
@@ -145,7 +145,7 @@ struct dml_iova_domain {
 	u64 tree_allocs, tree_frees;	/* calls served by the tree */
 
 	/* the depot, under depot_lock */
-	alignas(64) atomic_int depot_lock;
+	alignas(64) dml_spinlock_t depot_lock;
 	atomic_uint depot_nfull[IOVA_NR_CLASSES];	/* read unlocked */
 	struct iova_mag *depot_full[IOVA_NR_CLASSES][IOVA_DEPOT_MAX];
 	struct iova_mag *depot_empty[IOVA_DEPOT_EMPTY_MAX];
@@ -158,45 +158,12 @@ struct dml_iova_domain {
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static void __attribute__((noinline)) iova_lock_spin(atomic_int *l)
-{
-	unsigned int spins = 0;
-
-	do {
-		do {
-			if (++spins < 128) {
-				dml__cpu_relax();
-			} else {
-				spins = 0;
-				sched_yield();
-			}
-		} while (atomic_load_explicit(l, memory_order_relaxed));
-	} while (atomic_exchange_explicit(l, 1, memory_order_acquire));
-}
-
-/* test-and-set, spinning politely, yielding when the holder is preempted */
-static inline void iova_lock_acquire(atomic_int *l)
-{
-	if (unlikely(atomic_exchange_explicit(l, 1, memory_order_acquire)))
-		iova_lock_spin(l);
-}
-
-static inline void iova_lock_release(atomic_int *l)
-{
-	atomic_store_explicit(l, 0, memory_order_release);
-}
-
 /* An owner-only counter: a plain load and store, no locked instruction. */
 static inline void stat_inc_own(atomic_ullong *c)
 {
 	u64 v = atomic_load_explicit(c, memory_order_relaxed);
 
 	atomic_store_explicit(c, v + 1, memory_order_relaxed);
-}
-
-static inline unsigned int order_base_2(unsigned long x)
-{
-	return x <= 1 ? 0 : dml__fls64(x - 1);
 }
 
 /* The size class of a cacheable length, or -1. */
@@ -569,15 +536,15 @@ static void heavy_barrier(struct dml_iova_domain *d)
 
 static unsigned int tid_register(void);
 
-/* The tree lock: a plain test-and-set lock (see the locking notes above). */
+/* The tree lock (see the locking notes above). */
 static inline void tree_lock(struct dml_iova_domain *d)
 {
-	iova_lock_acquire(&d->lock);
+	dml_spin_lock(&d->lock);
 }
 
 static inline void tree_unlock(struct dml_iova_domain *d)
 {
-	iova_lock_release(&d->lock);
+	dml_spin_unlock(&d->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -961,10 +928,10 @@ static struct iova_mag *mag_get_empty(struct dml_iova_domain *d)
 {
 	struct iova_mag *m = NULL;
 
-	iova_lock_acquire(&d->depot_lock);
+	dml_spin_lock(&d->depot_lock);
 	if (d->depot_nempty)
 		m = d->depot_empty[--d->depot_nempty];
-	iova_lock_release(&d->depot_lock);
+	dml_spin_unlock(&d->depot_lock);
 	if (!m)
 		m = dml__zalloc(sizeof(*m));
 	return m;
@@ -973,12 +940,12 @@ static struct iova_mag *mag_get_empty(struct dml_iova_domain *d)
 static void mag_put_empty(struct dml_iova_domain *d, struct iova_mag *m)
 {
 	m->size = 0;
-	iova_lock_acquire(&d->depot_lock);
+	dml_spin_lock(&d->depot_lock);
 	if (d->depot_nempty < IOVA_DEPOT_EMPTY_MAX) {
 		d->depot_empty[d->depot_nempty++] = m;
 		m = NULL;
 	}
-	iova_lock_release(&d->depot_lock);
+	dml_spin_unlock(&d->depot_lock);
 	dml__free(m);
 }
 
@@ -1026,7 +993,7 @@ static unsigned long slot_pop_slow(struct dml_iova_domain *d,
 	}
 	if (!atomic_load_explicit(&d->depot_nfull[c], memory_order_relaxed))
 		return 0;
-	iova_lock_acquire(&d->depot_lock);
+	dml_spin_lock(&d->depot_lock);
 	nf = atomic_load_explicit(&d->depot_nfull[c], memory_order_relaxed);
 	if (nf) {
 		full = d->depot_full[c][nf - 1];
@@ -1037,7 +1004,7 @@ static unsigned long slot_pop_slow(struct dml_iova_domain *d,
 			old = NULL;
 		}
 	}
-	iova_lock_release(&d->depot_lock);
+	dml_spin_unlock(&d->depot_lock);
 	if (!full)
 		return 0;
 	dml__free(old);
@@ -1089,7 +1056,7 @@ static bool slot_push_slow(struct dml_iova_domain *d, struct iova_slot *s,
 		/* both full: loaded goes to the depot, or back to the tree */
 		unsigned int nf;
 
-		iova_lock_acquire(&d->depot_lock);
+		dml_spin_lock(&d->depot_lock);
 		nf = atomic_load_explicit(&d->depot_nfull[c],
 					  memory_order_relaxed);
 		if (nf < IOVA_DEPOT_MAX) {
@@ -1100,7 +1067,7 @@ static bool slot_push_slow(struct dml_iova_domain *d, struct iova_slot *s,
 			m = d->depot_nempty ?
 				d->depot_empty[--d->depot_nempty] : NULL;
 		}
-		iova_lock_release(&d->depot_lock);
+		dml_spin_unlock(&d->depot_lock);
 		if (parked) {
 			if (!m)
 				m = dml__zalloc(sizeof(*m));
@@ -1163,7 +1130,7 @@ static void flush_all(struct dml_iova_domain *d)
 		}
 	}
 
-	iova_lock_acquire(&d->depot_lock);
+	dml_spin_lock(&d->depot_lock);
 	for (c = 0; c < IOVA_NR_CLASSES; c++) {
 		nf[c] = atomic_load_explicit(&d->depot_nfull[c],
 					     memory_order_relaxed);
@@ -1172,7 +1139,7 @@ static void flush_all(struct dml_iova_domain *d)
 		atomic_store_explicit(&d->depot_nfull[c], 0,
 				      memory_order_relaxed);
 	}
-	iova_lock_release(&d->depot_lock);
+	dml_spin_unlock(&d->depot_lock);
 
 	tree_lock(d);
 	for (i = 0; i < IOVA_MAX_SLOTS; i++) {
