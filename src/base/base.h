@@ -39,6 +39,8 @@ static inline unsigned int dml__ffs64(u64 x) { return (unsigned int)__builtin_ct
 static inline unsigned int dml__fls64(u64 x) { return x ? 64 - (unsigned int)__builtin_clzll(x) : 0; }
 static inline bool dml__is_pow2(u64 x) { return x && !(x & (x - 1)); }
 static inline u64 dml__roundup_pow2(u64 x) { return x <= 1 ? 1 : 1ULL << dml__fls64(x - 1); }
+/* order_base_2 - ceil(log2(@x)), 0 for @x <= 1 (include/linux/log2.h) */
+static inline unsigned int order_base_2(u64 x) { return x <= 1 ? 0 : dml__fls64(x - 1); }
 
 /*
  * dml__bit_runs - bit i of the result is set iff bits i .. i + @n - 1 of
@@ -108,17 +110,36 @@ static inline void dml__cpu_relax(void)
 #endif
 }
 
-typedef struct { atomic_flag f; } dml_spinlock_t;
-#define DML_SPINLOCK_INIT { ATOMIC_FLAG_INIT }
-static inline void dml_spin_init(dml_spinlock_t *l) { atomic_flag_clear(&l->f); }
+/*
+ * dml_spinlock_t - the library's one spinlock (include/linux/spinlock.h
+ * semantics, without preemption or irq control): test-and-test-and-set.
+ * The uncontended lock is one exchange inline; a waiter spins out of line
+ * (dml__spin_lock_slow()) on a plain load, with a pause each round, and
+ * tries the exchange again only when the lock looks free, so waiters do
+ * not bounce the cache line among themselves.  After a while spinning it
+ * yields the CPU, as a preempted holder cannot release it meanwhile.
+ * Zeroed memory is an unlocked lock.
+ */
+typedef struct { atomic_int v; } dml_spinlock_t;
+#define DML_SPINLOCK_INIT { 0 }
+
+/* the contended side of dml_spin_lock(): returns with @l held */
+void dml__spin_lock_slow(dml_spinlock_t *l);
+
+static inline void dml_spin_init(dml_spinlock_t *l)
+{
+	atomic_store_explicit(&l->v, 0, memory_order_relaxed);
+}
+
 static inline void dml_spin_lock(dml_spinlock_t *l)
 {
-	while (atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire))
-		dml__cpu_relax();
+	if (unlikely(atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+		dml__spin_lock_slow(l);
 }
+
 static inline void dml_spin_unlock(dml_spinlock_t *l)
 {
-	atomic_flag_clear_explicit(&l->f, memory_order_release);
+	atomic_store_explicit(&l->v, 0, memory_order_release);
 }
 
 /*

@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rcache.c - the IOVA allocator's per-thread caches: thread indices, one
+ * slot of magazines per thread and domain, the depot and the flush (the
+ * iova_rcache part of drivers/iommu/iova.c: iova_rcache_get(),
+ * iova_rcache_insert(), free_cpu_cached_iovas(), free_global_cached_iovas()).
+ * The fast paths (rcache_get_fast(), rcache_put_fast()) are inline in
+ * iova-internal.h.
+ *
+ * Caches.  A process-wide registry gives every thread a small index (like
+ * a CPU number) on first use, released by a thread-exit destructor and then
+ * reused by later threads, so a dead thread's cache is inherited, never
+ * leaked; everything is reclaimed at domain destroy.  Each domain has one
+ * slot per index with a "loaded" and a "prev" magazine per size class
+ * (1..32 granules) and a shared depot of full magazines (Bonwick, like the
+ * kernel's rcache).  Threads beyond IOVA_MAX_SLOTS go straight to the tree.
+ *
+ * Invariant (checked by dml__iova_rcache_check_locked()): a cached range
+ * (in a thread magazine or the depot) is allocated as far as the tree
+ * knows, size-aligned, and of a power-of-two size <= 32.
+ *
+ * Locking (no function holds two of these at once, except that a slot's
+ * owner may take the depot or tree lock inside its in_op window, and the
+ * flusher holds flush_mutex throughout):
+ *  - depot_lock (a dml_spinlock_t): the depot.
+ *  - flush_mutex: serialises cache flushes (exhaustion, reserve).
+ *  - a slot's magazines are touched only by its owner, between setting and
+ *    clearing slot->in_op, and by a flusher, which sets flush_pending on
+ *    every slot, issues a process-wide barrier (membarrier(2) private
+ *    expedited) and waits for in_op to drop.  An owner that sees
+ *    flush_pending leaves and waits on flush_mutex.  The fast path thus
+ *    takes no lock and issues no atomic read-modify-write.  Without
+ *    membarrier the owner's side uses seq_cst accesses (a full fence).
+ *  - draining a magazine into the tree takes the tree lock (tree.c).
+ *
+ * Statistics: cache hits and cached frees are counted in the owner's slot
+ * (written only by it).
+ */
+#include "iova-internal.h"
+
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The size class of a cacheable length, or -1. */
+static inline int size_class(unsigned long size)
+{
+	if (size > DML_IOVA_CACHE_MAX_GRANULES || (size & (size - 1)) || !size)
+		return -1;
+	return (int)dml__ffs64(size);
+}
+
+/* ------------------------------------------------------------------ */
+/* Thread indices and the heavy barrier                                */
+/* ------------------------------------------------------------------ */
+
+#define TID_NONE 0u		/* not registered yet */
+#define TID_NO_SLOT (~0u)	/* registry full, or thread exiting */
+
+static pthread_mutex_t tid_mutex = PTHREAD_MUTEX_INITIALIZER;
+static u64 tid_used[IOVA_MAX_SLOTS / 64];
+static pthread_key_t tid_key;
+static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
+static bool tid_key_ok;
+static bool membarrier_ok;
+
+/* index + 1, TID_NONE or TID_NO_SLOT */
+_Thread_local unsigned int dml__iova_tid
+	__attribute__((tls_model("initial-exec")));
+
+/* The slow side of the in_op / flush_pending handshake. */
+static void heavy_barrier(struct dml_iova_domain *d)
+{
+	if (d->asym)
+		DML_WARN_ON(syscall(__NR_membarrier,
+				    MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* Thread slots                                                        */
+/* ------------------------------------------------------------------ */
+
+static void tid_release(void *v)
+{
+	unsigned int idx = (unsigned int)(uintptr_t)v - 1;
+
+	pthread_mutex_lock(&tid_mutex);
+	tid_used[idx / 64] &= ~(1ULL << (idx % 64));
+	pthread_mutex_unlock(&tid_mutex);
+	dml__iova_tid = TID_NO_SLOT;
+}
+
+static void tid_init_once(void)
+{
+	long q;
+
+	tid_key_ok = !pthread_key_create(&tid_key, tid_release);
+	q = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    !syscall(__NR_membarrier,
+		     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
+		membarrier_ok = true;
+}
+
+static unsigned int tid_register(void)
+{
+	unsigned int i, idx = TID_NO_SLOT;
+
+	if (!tid_key_ok)
+		return dml__iova_tid = TID_NO_SLOT;
+	pthread_mutex_lock(&tid_mutex);
+	for (i = 0; i < ARRAY_SIZE(tid_used); i++) {
+		if (~tid_used[i]) {
+			idx = i * 64 + dml__ffs64(~tid_used[i]);
+			tid_used[i] |= 1ULL << (idx % 64);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tid_mutex);
+	if (idx == TID_NO_SLOT)
+		return dml__iova_tid = TID_NO_SLOT;
+	if (pthread_setspecific(tid_key, (void *)(uintptr_t)(idx + 1))) {
+		tid_release((void *)(uintptr_t)(idx + 1));
+		return TID_NO_SLOT;
+	}
+	return dml__iova_tid = idx + 1;
+}
+
+static struct iova_slot *slot_get_slow(struct dml_iova_domain *d)
+{
+	unsigned int t = dml__iova_tid;
+	struct iova_slot *s;
+
+	if (t == TID_NONE)
+		t = tid_register();
+	if (t == TID_NO_SLOT)
+		return NULL;
+	s = atomic_load_explicit(&d->slots[t - 1], memory_order_relaxed);
+	if (s)
+		return s;
+	s = dml__zalloc_aligned(64, sizeof(*s));
+	if (!s)
+		return NULL;
+	atomic_store_explicit(&d->slots[t - 1], s, memory_order_release);
+	return s;
+}
+
+/* this thread's slot in @d, or NULL: use the tree */
+static inline struct iova_slot *slot_get(struct dml_iova_domain *d)
+{
+	unsigned int t = dml__iova_tid - 1;
+	struct iova_slot *s;
+
+	if (likely(t < IOVA_MAX_SLOTS)) {
+		s = atomic_load_explicit(&d->slots[t], memory_order_relaxed);
+		if (likely(s))
+			return s;
+	}
+	return slot_get_slow(d);
+}
+
+static void flush_wait(struct dml_iova_domain *d)
+{
+	pthread_mutex_lock(&d->flush_mutex);
+	pthread_mutex_unlock(&d->flush_mutex);
+}
+
+/* Enter the owner's side; false (after the flush is over) while one runs. */
+static inline bool slot_enter(struct dml_iova_domain *d, struct iova_slot *s)
+{
+	if (likely(slot_try_enter(d, s)))
+		return true;
+	flush_wait(d);
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Magazines and the depot                                             */
+/* ------------------------------------------------------------------ */
+
+static struct iova_mag *mag_get_empty(struct dml_iova_domain *d)
+{
+	struct iova_mag *m = NULL;
+
+	dml_spin_lock(&d->depot_lock);
+	if (d->depot_nempty)
+		m = d->depot_empty[--d->depot_nempty];
+	dml_spin_unlock(&d->depot_lock);
+	if (!m)
+		m = dml__zalloc(sizeof(*m));
+	return m;
+}
+
+static void mag_put_empty(struct dml_iova_domain *d, struct iova_mag *m)
+{
+	m->size = 0;
+	dml_spin_lock(&d->depot_lock);
+	if (d->depot_nempty < IOVA_DEPOT_EMPTY_MAX) {
+		d->depot_empty[d->depot_nempty++] = m;
+		m = NULL;
+	}
+	dml_spin_unlock(&d->depot_lock);
+	dml__free(m);
+}
+
+/* return every range in @m to the tree (d->lock held) */
+static void mag_drain_locked(struct dml_iova_domain *d, struct iova_mag *m,
+			     int cls)
+{
+	unsigned long i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->size; i++)
+		dml__iova_tree_free_locked(d, m->pfns[i], 1UL << cls);
+	m->size = 0;
+}
+
+/* pop a range ending at or below @limit from @m, or 0 */
+static inline unsigned long mag_pop(struct iova_mag *m, int cls,
+				    unsigned long limit)
+{
+	unsigned long i = m->size, pfn, last = (1UL << cls) - 1;
+
+	while (i--) {
+		pfn = m->pfns[i];
+		if (pfn + last <= limit) {
+			m->pfns[i] = m->pfns[--m->size];
+			return pfn;
+		}
+	}
+	return 0;
+}
+
+/* loaded[c] is empty: try prev, then a full magazine from the depot */
+static unsigned long slot_pop_slow(struct dml_iova_domain *d,
+				   struct iova_slot *s, int c,
+				   unsigned long limit)
+{
+	struct iova_mag *full = NULL, *old = s->loaded[c];
+	unsigned int nf;
+
+	if (s->prev[c] && s->prev[c]->size) {
+		s->loaded[c] = s->prev[c];
+		s->prev[c] = old;
+		return mag_pop(s->loaded[c], c, limit);
+	}
+	if (!atomic_load_explicit(&d->depot_nfull[c], memory_order_relaxed))
+		return 0;
+	dml_spin_lock(&d->depot_lock);
+	nf = atomic_load_explicit(&d->depot_nfull[c], memory_order_relaxed);
+	if (nf) {
+		full = d->depot_full[c][nf - 1];
+		atomic_store_explicit(&d->depot_nfull[c], nf - 1,
+				      memory_order_relaxed);
+		if (old && d->depot_nempty < IOVA_DEPOT_EMPTY_MAX) {
+			d->depot_empty[d->depot_nempty++] = old;
+			old = NULL;
+		}
+	}
+	dml_spin_unlock(&d->depot_lock);
+	if (!full)
+		return 0;
+	dml__free(old);
+	s->loaded[c] = full;
+	return mag_pop(full, c, limit);
+}
+
+/* a cached range for class @c ending at or below @limit, or 0 */
+static inline unsigned long slot_pop(struct dml_iova_domain *d,
+				     struct iova_slot *s, int c,
+				     unsigned long limit)
+{
+	struct iova_mag *m = s->loaded[c];
+	unsigned long pfn;
+
+	if (likely(m && m->size)) {
+		/* as the kernel: only the loaded magazine is searched */
+		pfn = m->pfns[m->size - 1];
+		if (likely(pfn + ((1UL << c) - 1) <= limit)) {
+			m->size--;
+			return pfn;
+		}
+		return mag_pop(m, c, limit);
+	}
+	return slot_pop_slow(d, s, c, limit);
+}
+
+/* Park @pfn in class @c of @s.  False when no magazine memory: use the tree. */
+static bool slot_push_slow(struct dml_iova_domain *d, struct iova_slot *s,
+			   int c, unsigned long pfn)
+{
+	struct iova_mag *m = s->loaded[c], *p = s->prev[c];
+	bool parked = false;
+
+	if (!m) {
+		m = s->loaded[c] = mag_get_empty(d);
+		if (!m)
+			return false;
+	} else if (!p || p->size < IOVA_MAG_SIZE) {
+		/* loaded is full: swap in prev, or a new empty one */
+		if (!p) {
+			p = mag_get_empty(d);
+			if (!p)
+				return false;
+		}
+		s->prev[c] = m;
+		s->loaded[c] = m = p;
+	} else {
+		/* both full: loaded goes to the depot, or back to the tree */
+		unsigned int nf;
+
+		dml_spin_lock(&d->depot_lock);
+		nf = atomic_load_explicit(&d->depot_nfull[c],
+					  memory_order_relaxed);
+		if (nf < IOVA_DEPOT_MAX) {
+			d->depot_full[c][nf] = m;
+			atomic_store_explicit(&d->depot_nfull[c], nf + 1,
+					      memory_order_relaxed);
+			parked = true;
+			m = d->depot_nempty ?
+				d->depot_empty[--d->depot_nempty] : NULL;
+		}
+		dml_spin_unlock(&d->depot_lock);
+		if (parked) {
+			if (!m)
+				m = dml__zalloc(sizeof(*m));
+			s->loaded[c] = m;
+			if (!m)
+				return false;
+		} else {
+			tree_lock(d);
+
+			mag_drain_locked(d, m, c);
+			tree_unlock(d);
+		}
+	}
+	m->pfns[m->size++] = pfn;
+	return true;
+}
+
+static inline bool slot_push(struct dml_iova_domain *d, struct iova_slot *s,
+			     int c, unsigned long pfn)
+{
+	struct iova_mag *m = s->loaded[c];
+
+	if (likely(m && m->size < IOVA_MAG_SIZE)) {
+		m->pfns[m->size++] = pfn;
+		return true;
+	}
+	return slot_push_slow(d, s, c, pfn);
+}
+
+/**
+ * dml__iova_rcache_flush - return every cached range to the tree
+ * @d: domain
+ *
+ * All threads' magazines and the depot: free_cpu_cached_iovas() for every
+ * CPU plus free_global_cached_iovas().  Waits for slot owners inside their
+ * in_op window; owners arriving meanwhile wait on flush_mutex.
+ */
+void dml__iova_rcache_flush(struct dml_iova_domain *d)
+{
+	struct iova_mag *mags[IOVA_NR_CLASSES][IOVA_DEPOT_MAX];
+	unsigned int nf[IOVA_NR_CLASSES], i, spins;
+	struct iova_slot *s;
+	int c;
+
+	pthread_mutex_lock(&d->flush_mutex);
+	for (i = 0; i < IOVA_MAX_SLOTS; i++) {
+		s = atomic_load_explicit(&d->slots[i], memory_order_acquire);
+		if (s)
+			atomic_store_explicit(&s->flush_pending, 1,
+					      memory_order_seq_cst);
+	}
+	heavy_barrier(d);
+	for (i = 0; i < IOVA_MAX_SLOTS; i++) {
+		s = atomic_load_explicit(&d->slots[i], memory_order_acquire);
+		if (!s || !atomic_load_explicit(&s->flush_pending,
+						memory_order_relaxed))
+			continue;
+		spins = 0;
+		while (atomic_load_explicit(&s->in_op, memory_order_seq_cst)) {
+			if (++spins < 128)
+				dml__cpu_relax();
+			else
+				sched_yield();
+		}
+	}
+
+	dml_spin_lock(&d->depot_lock);
+	for (c = 0; c < IOVA_NR_CLASSES; c++) {
+		nf[c] = atomic_load_explicit(&d->depot_nfull[c],
+					     memory_order_relaxed);
+		for (i = 0; i < nf[c]; i++)
+			mags[c][i] = d->depot_full[c][i];
+		atomic_store_explicit(&d->depot_nfull[c], 0,
+				      memory_order_relaxed);
+	}
+	dml_spin_unlock(&d->depot_lock);
+
+	tree_lock(d);
+	for (i = 0; i < IOVA_MAX_SLOTS; i++) {
+		s = atomic_load_explicit(&d->slots[i], memory_order_acquire);
+		if (!s || !atomic_load_explicit(&s->flush_pending,
+						memory_order_relaxed))
+			continue;
+		for (c = 0; c < IOVA_NR_CLASSES; c++) {
+			mag_drain_locked(d, s->loaded[c], c);
+			mag_drain_locked(d, s->prev[c], c);
+		}
+	}
+	for (c = 0; c < IOVA_NR_CLASSES; c++)
+		for (i = 0; i < nf[c]; i++)
+			mag_drain_locked(d, mags[c][i], c);
+	tree_unlock(d);
+
+	for (c = 0; c < IOVA_NR_CLASSES; c++)
+		for (i = 0; i < nf[c]; i++)
+			mag_put_empty(d, mags[c][i]);
+	for (i = 0; i < IOVA_MAX_SLOTS; i++) {
+		s = atomic_load_explicit(&d->slots[i], memory_order_acquire);
+		if (s)
+			atomic_store_explicit(&s->flush_pending, 0,
+					      memory_order_release);
+	}
+	pthread_mutex_unlock(&d->flush_mutex);
+}
+
+/* ------------------------------------------------------------------ */
+/* What iova.c calls                                                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * dml__iova_rcache_init - set up the caches of a new domain
+ * @d: domain, zeroed
+ *
+ * Registers the thread-exit destructor and the membarrier(2) barrier on
+ * first use in the process, and picks @d's side of the handshake.
+ */
+void dml__iova_rcache_init(struct dml_iova_domain *d)
+{
+	pthread_once(&tid_once, tid_init_once);
+	d->asym = membarrier_ok;
+	dml_spin_init(&d->depot_lock);
+	pthread_mutex_init(&d->flush_mutex, NULL);
+}
+
+/**
+ * dml__iova_rcache_fini - free every slot and magazine of @d
+ * @d: domain; no call on it may be running or follow
+ *
+ * The cached ranges are not returned to the tree: it goes too.
+ */
+void dml__iova_rcache_fini(struct dml_iova_domain *d)
+{
+	unsigned int i, j;
+	int c;
+
+	for (i = 0; i < IOVA_MAX_SLOTS; i++) {
+		struct iova_slot *s = atomic_load(&d->slots[i]);
+
+		if (!s)
+			continue;
+		for (c = 0; c < IOVA_NR_CLASSES; c++) {
+			dml__free(s->loaded[c]);
+			dml__free(s->prev[c]);
+		}
+		dml__free(s);
+	}
+	for (c = 0; c < IOVA_NR_CLASSES; c++)
+		for (j = 0; j < atomic_load(&d->depot_nfull[c]); j++)
+			dml__free(d->depot_full[c][j]);
+	for (j = 0; j < d->depot_nempty; j++)
+		dml__free(d->depot_empty[j]);
+	pthread_mutex_destroy(&d->flush_mutex);
+}
+
+/**
+ * dml__iova_rcache_get - a cached range, past the fast path
+ * @d: domain
+ * @size: granules
+ * @limit_pfn: the last pfn the range may use (inclusive)
+ *
+ * Registers the thread and creates its slot on first use; waits out a
+ * running flush.  Searches the loaded magazine, then prev, then takes a
+ * full magazine from the depot.
+ * Return: the first pfn of a size-aligned range, or 0.
+ */
+unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
+				   unsigned long size, unsigned long limit_pfn)
+{
+	struct iova_slot *s;
+	unsigned long pfn;
+	int c = size_class(size);
+
+	if (c < 0 || !(s = slot_get(d)))
+		return 0;
+	while (!slot_enter(d, s))
+		;
+	pfn = slot_pop(d, s, c, limit_pfn);
+	slot_leave(s);
+	if (pfn)
+		stat_inc_own(&s->hits);
+	return pfn;
+}
+
+/**
+ * dml__iova_rcache_put - park a freed range in this thread's cache
+ * @d: domain
+ * @pfn: first pfn
+ * @size: granules
+ *
+ * Only size-aligned ranges of a cacheable size inside the cached span are
+ * parked.  A full loaded and prev send a magazine to the depot, or, when
+ * the depot is full, back to the tree.
+ * Return: true when parked; false: the caller frees it to the tree.
+ */
+bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
+			  unsigned long size)
+{
+	struct iova_slot *s;
+	int c = size_class(size);
+	bool ok;
+
+	if (c < 0 || !IS_ALIGNED(pfn, size) ||
+	    pfn - d->start_pfn > d->cache_span || !(s = slot_get(d)))
+		return false;
+	while (!slot_enter(d, s))
+		;
+	ok = slot_push(d, s, c, pfn);
+	slot_leave(s);
+	if (ok)
+		stat_inc_own(&s->frees);
+	return ok;
+}
+
+/**
+ * dml__iova_rcache_stats - the cache counters of @d
+ * @d: domain
+ * @hits: set to the allocations served by a cache
+ * @frees: set to the frees parked in a cache
+ *
+ * Exact when no other thread is using the domain; a close snapshot else.
+ */
+void dml__iova_rcache_stats(struct dml_iova_domain *d, u64 *hits, u64 *frees)
+{
+	unsigned int i;
+
+	*hits = 0;
+	*frees = 0;
+	for (i = 0; i < IOVA_MAX_SLOTS; i++) {
+		struct iova_slot *s;
+
+		s = atomic_load_explicit(&d->slots[i], memory_order_acquire);
+		if (!s)
+			continue;
+		*frees += atomic_load_explicit(&s->frees, memory_order_relaxed);
+		*hits += atomic_load_explicit(&s->hits, memory_order_relaxed);
+	}
+}
+
+static bool check_cached(struct dml_iova_domain *d, const struct iova_mag *m,
+			 int c)
+{
+	unsigned long i, size = 1UL << c;
+
+	if (!m)
+		return true;
+	if (m->size > IOVA_MAG_SIZE)
+		return dml__iova_check_fail("magazine size", NULL);
+	for (i = 0; i < m->size; i++) {
+		unsigned long pfn = m->pfns[i];
+
+		if (!IS_ALIGNED(pfn, size) || pfn < d->start_pfn)
+			return dml__iova_check_fail("cached range misaligned",
+						    NULL);
+		if (!dml__iova_tree_check_busy_locked(d, pfn, size))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * dml__iova_rcache_check_locked - verify every cached range
+ * @d: domain, tree lock held, no other thread using it
+ *
+ * Every range in a slot's magazines or the depot is size-aligned, inside
+ * the space and not free in the tree.  O(n log n).
+ * Return: true when all hold; the first broken one is reported.
+ */
+bool dml__iova_rcache_check_locked(struct dml_iova_domain *d)
+{
+	bool ok = true;
+	unsigned int i, j;
+	int c;
+
+	for (i = 0; ok && i < IOVA_MAX_SLOTS; i++) {
+		struct iova_slot *s = atomic_load(&d->slots[i]);
+
+		for (c = 0; ok && s && c < IOVA_NR_CLASSES; c++)
+			ok = check_cached(d, s->loaded[c], c) &&
+			     check_cached(d, s->prev[c], c);
+	}
+	for (c = 0; ok && c < IOVA_NR_CLASSES; c++)
+		for (j = 0; ok && j < atomic_load(&d->depot_nfull[c]); j++)
+			ok = check_cached(d, d->depot_full[c][j], c);
+	return ok;
+}

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_iova_rcache.c - the IOVA allocator's per-thread caches
+ * (src/iova/rcache.c) through the domain API, against the kernel's
+ * semantics (reference/kernel-dma-semantics.md §1.2): reuse of freed
+ * ranges, reservations vs cached ranges, the flush on exhaustion
+ * (alloc_iova_fast with flush_rcache), the depot, statistics and bad
+ * frees, concurrent use, more threads than cache slots, and fault
+ * injection.  Every test checks results against a shadow map of the
+ * granules it holds and ends with dml__iova_check().  No test asserts a
+ * timing.
+ */
+#include "testutil.h"
+
+#include "iova-test.h"
+
+/* ------------------------------------------------------------------ */
+/* caches                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A reservation flushes the caches first: a range parked in a cache inside
+ * the window is not handed out again.  A range allocated when the window
+ * is reserved stays its owner's and becomes free when freed (as with the
+ * kernel's reserve_iova(), which merges into an existing node).
+ */
+static void test_reserve_vs_cached_and_allocated_ranges(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	struct dml_iova_stats st;
+	unsigned long cached, held, pfn;
+
+	(void)state;
+	cached = dml__iova_alloc(d, 4, LIMIT32, true);
+	held = dml__iova_alloc(d, 4, LIMIT32, true);
+	dml__iova_free(d, cached, 4);		/* parked in this thread */
+	assert_int_equal(dml__iova_reserve(d, held, cached + 3), 0);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.ranges, 2);		/* @held and the freed piece */
+	pfn = dml__iova_alloc(d, 4, LIMIT32, true);
+	assert_true(pfn + 3 < held);
+	dml__iova_free_nocache(d, held, 4);
+	/* @held is free again; the rest of the window is not */
+	assert_int_equal(dml__iova_alloc_nocache(d, 4, cached + 3, true),
+			 held);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+}
+
+static void test_free_then_alloc_reuses(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	unsigned long a, b, c;
+
+	(void)state;
+	a = dml__iova_alloc(d, 8, LIMIT32, true);
+	b = dml__iova_alloc(d, 8, LIMIT32, true);
+	assert_int_not_equal(a, b);
+	dml__iova_free(d, a, 8);
+	assert_int_equal(dml__iova_alloc(d, 8, LIMIT32, true), a);
+	/* uncached sizes come back from the tree at the same place */
+	c = dml__iova_alloc(d, 100, LIMIT32, true);
+	dml__iova_free(d, c, 100);
+	assert_int_equal(dml__iova_alloc(d, 100, LIMIT32, true), c);
+	dml__iova_free(d, b, 8);
+	dml__iova_free(d, a, 8);
+	dml__iova_free(d, c, 100);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+}
+
+/* fill what the tree has left below @limit with single granules */
+static unsigned long fill_tree(struct dml_iova_domain *d, unsigned long limit)
+{
+	unsigned long n = 0;
+
+	while (dml__iova_alloc_nocache(d, 1, limit, false))
+		n++;
+	return n;
+}
+
+struct parker {
+	struct dml_iova_domain *d;
+	unsigned long pfn;
+	pthread_barrier_t *bar;	/* NULL: exit after parking */
+};
+
+static void *park_range(void *arg)
+{
+	struct parker *p = arg;
+
+	p->pfn = dml__iova_alloc(p->d, 4, 255, true);
+	dml__iova_free(p->d, p->pfn, 4);	/* into this thread's cache */
+	if (p->bar) {
+		pthread_barrier_wait(p->bar);	/* parked */
+		pthread_barrier_wait(p->bar);	/* main is done */
+	}
+	return NULL;
+}
+
+/*
+ * A range parked in a thread cache is found when the tree is full
+ * (alloc_iova_fast: flush the rcaches and retry once): this thread's own
+ * cache, a live thread's cache, and the cache of a thread that exited.
+ */
+static void test_cache_flush_on_exhaustion(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	pthread_barrier_t bar;
+	struct parker p;
+	pthread_t t;
+	unsigned long pfn;
+	int round;
+
+	(void)state;
+	/* own cache: a 4-granule range parked, then a 2-granule request */
+	pfn = dml__iova_alloc(d, 4, 255, true);
+	dml__iova_free(d, pfn, 4);
+	fill_tree(d, 255);
+	assert_int_equal(dml__iova_alloc_nocache(d, 2, 255, true), 0);
+	assert_int_equal(dml__iova_alloc(d, 2, 255, true), pfn + 2);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+
+	pthread_barrier_init(&bar, NULL, 2);
+	for (round = 0; round < 2; round++) {
+		d = mkdom(1);
+		p.d = d;
+		p.bar = round ? NULL : &bar;
+		pthread_create(&t, NULL, park_range, &p);
+		if (round)
+			pthread_join(t, NULL);	/* the thread is gone */
+		else
+			pthread_barrier_wait(&bar);	/* alive, idle */
+		assert_int_equal(fill_tree(d, 255), 255 - 4);
+		assert_int_equal(dml__iova_alloc_nocache(d, 4, 255, true), 0);
+		/* this thread's cache is empty: the other one is flushed */
+		assert_int_equal(dml__iova_alloc(d, 4, 255, true), p.pfn);
+		assert_true(dml__iova_check(d));
+		if (!round) {
+			pthread_barrier_wait(&bar);
+			pthread_join(t, NULL);
+		}
+		dml__iova_domain_destroy(d);
+	}
+	pthread_barrier_destroy(&bar);
+}
+
+/* the depot: many more frees than two magazines hold, all found again */
+static void test_cache_bursts_through_depot(void **state)
+{
+	enum { N = 5000 };
+	struct dml_iova_domain *d = mkdom(1);
+	static unsigned long pfns[N];
+	struct dml_iova_stats st;
+	struct shadow sh;
+	int i, round;
+
+	(void)state;
+	shadow_init(&sh, LIMIT32 + 1);
+	for (round = 0; round < 4; round++) {
+		for (i = 0; i < N; i++) {
+			pfns[i] = dml__iova_alloc(d, 2, LIMIT32, true);
+			assert_int_not_equal(pfns[i], 0);
+			assert_true(shadow_claim(&sh, pfns[i], 2));
+		}
+		for (i = 0; i < N; i++) {
+			assert_true(shadow_release(&sh, pfns[i], 2));
+			dml__iova_free(d, pfns[i], 2);
+		}
+		assert_true(dml__iova_check(d));
+	}
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.allocs, 4 * N);
+	assert_int_equal(st.frees, 4 * N);
+	assert_true(st.cache_hits > 2 * N);
+	/* a limit below every cached range: served by the tree */
+	assert_int_equal(dml__iova_alloc(d, 2, 0xfff, true), 0xffe);
+	/* everything comes back: the whole space below the limit in one */
+	assert_int_equal(dml__iova_alloc(d, LIMIT32 - 0xfff, LIMIT32, false),
+			 0x1000);
+	shadow_fini(&sh);
+	dml__iova_domain_destroy(d);
+}
+
+static void test_stats_and_bad_frees(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	struct dml_iova_stats st;
+	unsigned long a, b;
+	unsigned int warns;
+
+	(void)state;
+	a = dml__iova_alloc(d, 1, LIMIT32, true);
+	b = dml__iova_alloc(d, 64, LIMIT32, true);
+	dml__iova_free(d, a, 1);
+	assert_int_equal(dml__iova_alloc(d, 1, LIMIT32, true), a);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.allocs, 3);
+	assert_int_equal(st.frees, 1);
+	assert_int_equal(st.cache_hits, 1);
+	assert_int_equal(st.ranges, 2);
+
+	/* freeing free space, or outside the space: reported, ignored */
+	dml_test_log_reset();
+	warns = dml_test_log.count;
+	dml__iova_free_nocache(d, 0x1000, 4);
+	dml__iova_free_nocache(d, b, 128);	/* runs into free space */
+	dml__iova_free_nocache(d, 0, 1);
+	dml__iova_free(d, 0, 1);
+	dml__iova_free(d, 5, 0);
+	assert_true(dml_test_log.count >= warns + 5);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.frees, 1);
+	assert_int_equal(st.ranges, 2);
+	assert_true(dml__iova_check(d));
+	dml__iova_free_nocache(d, b, 64);
+	dml__iova_free_nocache(d, b, 64);	/* double free */
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.frees, 2);
+	assert_int_equal(st.ranges, 1);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* concurrency                                                         */
+/* ------------------------------------------------------------------ */
+
+static void test_concurrent_alloc_free_no_overlap(void **state)
+{
+	(void)state;
+	run_workers(2, 0xfffff, 500, 200000, false, false);
+	run_workers(4, 0xfffff, 500, 100000, false, false);
+}
+
+/* a space so small that threads exhaust it and flush each other's caches */
+#define MANY 300	/* more threads than the registry's 256 slots */
+
+struct many {
+	struct dml_iova_domain *d;
+	struct shadow *sh;
+	pthread_barrier_t *bar;
+	atomic_uint *errors;
+};
+
+static void *many_run(void *arg)
+{
+	struct many *m = arg;
+	unsigned long p[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		p[i] = dml__iova_alloc(m->d, 1UL << i, LIMIT32, true);
+		if (!p[i] || !shadow_claim(m->sh, p[i], 1UL << i))
+			atomic_fetch_add(m->errors, 1);
+	}
+	pthread_barrier_wait(m->bar);	/* all MANY threads alive at once */
+	for (i = 0; i < 4; i++) {
+		shadow_release(m->sh, p[i], 1UL << i);
+		dml__iova_free(m->d, p[i], 1UL << i);
+	}
+	return NULL;
+}
+
+/*
+ * More live threads than cache slots: the ones without a slot use the
+ * tree under its lock; slots of exited threads go to the next wave.
+ */
+static void test_more_threads_than_cache_slots(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	static pthread_t t[MANY];
+	struct dml_iova_stats st;
+	pthread_barrier_t bar;
+	atomic_uint errors = 0;
+	struct shadow sh;
+	struct many m;
+	int wave, i;
+
+	(void)state;
+	shadow_init(&sh, LIMIT32 + 1);
+	m = (struct many){ .d = d, .sh = &sh, .bar = &bar, .errors = &errors };
+	for (wave = 0; wave < 2; wave++) {
+		pthread_barrier_init(&bar, NULL, MANY);
+		for (i = 0; i < MANY; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, many_run,
+							&m), 0);
+		for (i = 0; i < MANY; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&bar);
+		assert_int_equal(atomic_load(&errors), 0);
+		assert_true(dml__iova_check(d));
+	}
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.allocs, 2 * 4 * MANY);
+	assert_int_equal(st.frees, 2 * 4 * MANY);
+	assert_int_equal(dml__iova_alloc(d, LIMIT32, LIMIT32, false), 1);
+	shadow_fini(&sh);
+	dml__iova_domain_destroy(d);
+}
+
+static void test_concurrent_exhaustion_and_flush(void **state)
+{
+	(void)state;
+	run_workers(4, 2047, 200, 50000, true, false);
+	run_workers(3, 511, 100, 50000, true, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* fault injection (reference/style.md C11)                            */
+/* ------------------------------------------------------------------ */
+
+struct held {
+	unsigned long pfn, size;
+};
+
+/*
+ * Run a fixed sequence with the @n-th allocation failing.  Each failure
+ * must be clean (0 or -ENOMEM, only the injected one), leave the domain
+ * consistent (check, stats, shadow), and the same step must succeed when
+ * retried.  Returns whether the injected failure was reached.
+ */
+static bool fail_nth_step(long n)
+{
+	static const unsigned long sizes[] = { 1, 2, 32, 64, 1, 4, 100, 8 };
+	struct dml_iova_domain *d = NULL;
+	struct dml_iova_stats st;
+	static struct held h[1200];
+	unsigned int nh = 0, i, failed = 0;
+	struct shadow sh;
+	u64 allocs = 0, frees = 0;
+	bool hit;
+	int rc;
+
+	dml_fail_nth(n);
+	rc = dml__iova_domain_create(G4K, 1, &d);
+	if (rc) {
+		hit = dml_fail_nth_hit();
+		dml_fail_nth(0);
+		assert_int_equal(rc, -ENOMEM);
+		assert_null(d);
+		assert_true(hit);
+		d = mkdom(1);	/* the retry */
+		dml__iova_domain_destroy(d);
+		return true;
+	}
+	shadow_init(&sh, LIMIT32 + 1);
+	rc = dml__iova_reserve(d, MSI_LO, MSI_HI);
+	if (rc) {
+		assert_int_equal(rc, -ENOMEM);
+		assert_true(dml_fail_nth_hit());
+		failed++;
+		dml__iova_get_stats(d, &st);
+		assert_int_equal(st.ranges, 0);
+		assert_int_equal(dml__iova_reserve(d, MSI_LO, MSI_HI), 0);
+	}
+	for (i = 0; i < 1100; i++) {
+		unsigned long sz = sizes[i % ARRAY_SIZE(sizes)];
+		unsigned long pfn;
+
+		if (i % 3 == 2 && nh) {
+			/* frees never fail; they may take the tree path */
+			nh--;
+			assert_true(shadow_release(&sh, h[nh].pfn, h[nh].size));
+			dml__iova_free(d, h[nh].pfn, h[nh].size);
+			frees++;
+			continue;
+		}
+		pfn = dml__iova_alloc(d, sz, LIMIT32, true);
+		if (!pfn) {
+			assert_true(dml_fail_nth_hit());
+			assert_int_equal(failed, 0);
+			failed++;
+			dml__iova_get_stats(d, &st);
+			assert_int_equal(st.allocs, allocs);
+			assert_true(dml__iova_check(d));
+			pfn = dml__iova_alloc(d, sz, LIMIT32, true);
+			assert_int_not_equal(pfn, 0);
+		}
+		assert_true(pfn < MSI_LO || pfn > MSI_HI);
+		assert_true(shadow_claim(&sh, pfn, sz));
+		h[nh].pfn = pfn;
+		h[nh++].size = sz;
+		allocs++;
+	}
+	hit = dml_fail_nth_hit();
+	dml_fail_nth(0);
+	assert_true(dml__iova_check(d));
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.allocs, allocs);
+	assert_int_equal(st.frees, frees);
+	assert_true(st.ranges >= nh + 1);
+	while (nh--)
+		dml__iova_free(d, h[nh].pfn, h[nh].size);
+	/* and nothing was lost: the space below the window is whole again */
+	assert_int_equal(dml__iova_alloc(d, MSI_LO - 1, MSI_LO - 1, false), 1);
+	assert_true(dml__iova_check(d));
+	shadow_fini(&sh);
+	dml__iova_domain_destroy(d);
+	return hit;
+}
+
+static void test_fault_injection_sweep(void **state)
+{
+	long n;
+
+	(void)state;
+	for (n = 1; n < 10000; n++)
+		if (!fail_nth_step(n))
+			break;
+	/* at least the domain, a slot, magazines and a few node chunks */
+	assert_true(n > 8);
+	assert_true(n < 10000);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_reserve_vs_cached_and_allocated_ranges),
+	cmocka_unit_test(test_free_then_alloc_reuses),
+	cmocka_unit_test(test_cache_flush_on_exhaustion),
+	cmocka_unit_test(test_cache_bursts_through_depot),
+	cmocka_unit_test(test_stats_and_bad_frees),
+	cmocka_unit_test(test_concurrent_alloc_free_no_overlap),
+	cmocka_unit_test(test_concurrent_exhaustion_and_flush),
+	cmocka_unit_test(test_more_threads_than_cache_slots),
+	cmocka_unit_test(test_fault_injection_sweep),
+};
+
+DML_TEST_MAIN(tests)
