@@ -24,7 +24,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "bench.h"
+#include "internal.h"
 #include "core/core.h"
 
 #define RW (IOMMU_READ | IOMMU_WRITE)
