@@ -38,6 +38,7 @@ check-qemu: all
 
 bench: all
 	$(DMALINK) bench
+	$(BUILD)/bench/dml-bench-internal
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

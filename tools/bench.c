@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench.c - `dmalink bench`: runs the cases of bench_*.c and prints ns per
+ * bench.c - the benchmark framework behind `dmalink bench` (the cases of
+ * tools/bench_*.c) and bench/dml-bench-internal (the white-box cases of
+ * bench/): runs the case tables it is given and prints ns per
  * operation as mean +- stddev over samples, with a ratio: to the case's
  * baseline measured in this same run when it has one, else to the
  * published anchor of reference/perf-anchors.md (> 1: we are faster).
@@ -21,13 +23,6 @@
 
 #include "bench.h"
 #include "tools.h"
-
-static const struct dml_bench_case *const tables[] = {
-	dml_bench_iova_cases,
-	dml_bench_pgtable_cases,
-	dml_bench_dma_cases,
-	dml_bench_swiotlb_cases,
-};
 
 struct bench_opts {
 	double seconds;
@@ -161,10 +156,10 @@ static const struct result *find(const struct result *res, unsigned int n,
 	return NULL;
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: dmalink bench [options]\n"
+		"usage: %s [options]\n"
 		"  Micro-benchmarks in ns per operation (mean +- stddev over samples),\n"
 		"  each with its ratio to the in-run baseline or to the published anchor\n"
 		"  of reference/perf-anchors.md (ratio > 1: dmalink is faster).\n"
@@ -173,10 +168,11 @@ static void usage(FILE *f)
 		"  -t, --threads N    concurrent threads per case (default 1)\n"
 		"  -f, --filter STR   only cases whose name contains STR\n"
 		"  -l, --list         list the cases\n"
-		"  -j, --json         one JSON object on stdout\n");
+		"  -j, --json         one JSON object on stdout\n", prog);
 }
 
-static int parse_opts(int argc, char **argv, struct bench_opts *o)
+static int parse_opts(const char *prog, int argc, char **argv,
+		      struct bench_opts *o)
 {
 	static const struct option lo[] = {
 		{ "seconds", required_argument, NULL, 's' },
@@ -189,7 +185,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ 0 }
 	};
 	char *end;
-	long v;
+	u64 v;
 	int c;
 
 	*o = (struct bench_opts){ .seconds = 1.0, .repeat = 5, .threads = 1 };
@@ -203,8 +199,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'r':
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > (c == 'r' ? 64 : 1024))
+			if (dml_tool_parse_u64(optarg, 10, &v) || v < 1 ||
+			    v > (c == 'r' ? 64 : 1024))
 				goto bad;
 			if (c == 'r')
 				o->repeat = (unsigned int)v;
@@ -221,24 +217,26 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			o->json = true;
 			break;
 		case 'h':
-			usage(stdout);
+			usage(stdout, prog);
 			exit(0);
 		default:
-			usage(stderr);
+			usage(stderr, prog);
 			return -EINVAL;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		usage(stderr, prog);
 		return -EINVAL;
 	}
 	return 0;
 bad:
-	fprintf(stderr, "dmalink bench: bad value '%s'\n", optarg);
+	fprintf(stderr, "%s: bad value '%s'\n", prog, optarg);
 	return -EINVAL;
 }
 
-int dml_cmd_bench(int argc, char **argv)
+int dml_bench_main(const char *prog, int argc, char **argv,
+		   const struct dml_bench_case *const *tables,
+		   unsigned int nr_tables)
 {
 	struct result res[128];
 	struct bench_opts o;
@@ -246,9 +244,9 @@ int dml_cmd_bench(int argc, char **argv)
 	const struct dml_bench_case *c;
 	int ret = 0;
 
-	if (parse_opts(argc, argv, &o))
+	if (parse_opts(prog, argc, argv, &o))
 		return 2;
-	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+	for (t = 0; t < nr_tables; t++) {
 		for (c = tables[t]; c->name && n < 128; c++) {
 			if (o.filter && !strstr(c->name, o.filter))
 				continue;

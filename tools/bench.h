@@ -7,8 +7,10 @@
  * case's baseline measured in the same run (reference/perf-anchors.md §8,
  * the kernel's dma_map_benchmark columns where they overlap).
  *
- * Cases are grouped in tables, one per source file (bench_*.c), each a
- * NULL-terminated array registered in bench.c.
+ * Cases are grouped in tables, one per source file, each a NULL-terminated
+ * array: tools/bench_*.c for `dmalink bench` (public API only), bench/ for
+ * the white-box benchmarks of internals.  Each program passes its tables
+ * to dml_bench_main(); the framework (bench.c) is linked by both.
  */
 #ifndef DML_BENCH_H
 #define DML_BENCH_H
@@ -38,10 +40,25 @@ struct dml_bench_case {
 	void (*teardown)(void *priv);
 };
 
-extern const struct dml_bench_case dml_bench_iova_cases[];
-extern const struct dml_bench_case dml_bench_pgtable_cases[];
+/* The tables of `dmalink bench`: tools/bench_dma.c, tools/bench_swiotlb.c. */
 extern const struct dml_bench_case dml_bench_dma_cases[];
 extern const struct dml_bench_case dml_bench_swiotlb_cases[];
+
+/**
+ * dml_bench_main - parse a benchmark program's options, run its cases and
+ * print the table (or --json)
+ * @prog: the program's name for usage and messages ("dmalink bench")
+ * @argc: number of entries in @argv
+ * @argv: argv[0] is the program or subcommand name, then the options
+ * @tables: the case tables, run in order
+ * @nr_tables: entries in @tables
+ *
+ * Return: the exit status: 0; 1 when a case failed (its setup or run
+ * returned an error); 2 for bad usage.
+ */
+int dml_bench_main(const char *prog, int argc, char **argv,
+		   const struct dml_bench_case *const *tables,
+		   unsigned int nr_tables);
 
 /* Keep the compiler from optimising a benchmarked value away. */
 #define dml_bench_keep(x) __asm__ volatile("" : : "r"(x) : "memory")

@@ -5,7 +5,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench.h"
 #include "tools.h"
+
+/* the public-API cases; bench/dml-bench-internal runs the white-box ones */
+static const struct dml_bench_case *const bench_tables[] = {
+	dml_bench_dma_cases,
+	dml_bench_swiotlb_cases,
+};
+
+/**
+ * dml_cmd_bench - the `dmalink bench` command
+ * @argc: number of entries in @argv
+ * @argv: argv[0] is "bench", then the options (dml_bench_main())
+ *
+ * Return: the exit status of dml_bench_main().
+ */
+int dml_cmd_bench(int argc, char **argv)
+{
+	return dml_bench_main("dmalink bench", argc, argv, bench_tables,
+			      ARRAY_SIZE(bench_tables));
+}
 
 static const struct {
 	const char *name;
@@ -22,7 +42,7 @@ static void usage(FILE *f)
 	unsigned int i;
 
 	fprintf(f, "usage: dmalink COMMAND [options]\n\ncommands:\n");
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
 	fprintf(f, "\n'dmalink COMMAND --help' for a command's options.\n");
 }
@@ -39,7 +59,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "dmalink: unknown command '%s'\n", argv[1]);

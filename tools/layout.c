@@ -4,8 +4,8 @@
  * gives a process buffer, and describe a captured layout.  Owns the
  * capture method of shared/reference/real-inputs.md §1b (mmap, madvise,
  * touch every page, one pread of /proc/self/pagemap) and the writer of
- * the layout file format (src/mem/layout_file.h), whose reader is in the
- * library.
+ * the layout file format (dmalink/dmalink.h), whose reader is in the
+ * library: dml_layout_file_load().
  *
  *	dmalink layout capture --mode 4k|thp --size MIB [-o FILE]
  *	dmalink layout show FILE
@@ -21,9 +21,11 @@
  * malformed layout file) or missing privilege (PFNs read as 0 without
  * CAP_SYS_ADMIN).
  */
-#include "mem/layout_file.h"
+#include <dmalink/dmalink.h>
+
 #include "tools.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PAGE_SIZE 4096ULL		/* pagemap's frames */
+#define SZ_2M 0x200000ULL		/* a THP: the buffer's alignment */
 #define PM_PRESENT (1ULL << 63)
 #define PM_PFN_MASK ((1ULL << DML_LAYOUT_PFN_BITS) - 1)
 #define KPF_HUGE 17
@@ -253,19 +257,14 @@ static int capture(int argc, char **argv)
 		case 'm':
 			mode = optarg;
 			break;
-		case 's': {
-			char *end;
-
-			errno = 0;
-			mib = strtoull(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' || errno || *end ||
+		case 's':
+			if (dml_tool_parse_u64(optarg, 10, &mib) ||
 			    !mib || mib > CAPTURE_MAX_MIB) {
 				fprintf(stderr, "dmalink layout: --size must be 1 to %llu (MiB), not '%s'\n",
 					CAPTURE_MAX_MIB, optarg);
 				return 2;
 			}
 			break;
-		}
 		case 'o':
 			out = optarg;
 			break;
@@ -292,7 +291,7 @@ static int capture(int argc, char **argv)
 			(unsigned long long)mib, strerror(errno));
 		return 1;
 	}
-	buf = (char *)ALIGN((uintptr_t)map, SZ_2M);
+	buf = (char *)(((uintptr_t)map + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1));
 	if (madvise(buf, bytes, strcmp(mode, "thp") ? MADV_NOHUGEPAGE
 						    : MADV_HUGEPAGE)) {
 		fprintf(stderr, "dmalink layout: madvise(%s): %s%s\n",
@@ -406,7 +405,7 @@ static int show(int argc, char **argv)
 		fprintf(stderr, "usage: dmalink layout show FILE\n");
 		return 2;
 	}
-	rc = dml__layout_file_load(argv[1], &lf);
+	rc = dml_layout_file_load(argv[1], &lf);
 	if (rc)
 		return 2;	/* the loader said why */
 
@@ -422,7 +421,7 @@ static int show(int argc, char **argv)
 	run_stats(lf.pfn, lf.npages, lf.nr_runs, &st);
 	print_stats(stdout, &st);
 	printf("highest pfn: 0x%llx\n", (unsigned long long)lf.max_pfn);
-	dml__layout_file_free(&lf);
+	dml_layout_file_free(&lf);
 	return 0;
 }
 
@@ -441,7 +440,7 @@ static void layout_usage(FILE *f)
  * capture: allocate --size MiB (1 to 65536) 2 MiB aligned, madvise it for
  * --mode (4k: MADV_NOHUGEPAGE, thp: MADV_HUGEPAGE), write one byte to
  * every 4 KiB page, read the PFNs with one pread(2) of /proc/self/pagemap
- * and write the layout (src/mem/layout_file.h) to -o FILE or stdout, the
+ * and write the layout (format in dmalink/dmalink.h) to -o FILE or stdout, the
  * statistics to stderr.  show: load FILE, print its header and statistics.
  *
  * Return: the exit status: 0; 1 when the capture fails (mmap, madvise,

@@ -38,7 +38,6 @@ enum strategy { S_PAGE, S_SG, S_IOVA, S_NR };
 
 /* the replay device's max DMA segment, bytes (the kernel's 64 KiB default) */
 #define REPLAY_MAX_SEGMENT 65536U
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 static const char *const strategy_name[S_NR] = { "page", "sg", "iova" };
 
 struct strat_stats {
@@ -495,17 +494,6 @@ static void usage(FILE *f)
 		"exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
 
-static int parse_u64(const char *s, u64 *v)
-{
-	char *end;
-
-	errno = 0;
-	if (!s || *s == '-' || !*s)
-		return -EINVAL;
-	*v = strtoull(s, &end, 0);
-	return errno || *end ? -EINVAL : 0;
-}
-
 static int parse_opts(int argc, char **argv, struct replay_opts *o)
 {
 	static const struct option lo[] = {
@@ -545,7 +533,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			o->layout = optarg;
 			break;
 		case 'n':
-			if (parse_u64(optarg, &o->limit))
+			if (dml_tool_parse_u64(optarg, 0, &o->limit))
 				goto bad_number;
 			break;
 		case 'j':
@@ -558,7 +546,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			o->caching_mode = true;
 			break;
 		case 'v':
-			if (parse_u64(optarg, &v) || (v != 4 && v != 5))
+			if (dml_tool_parse_u64(optarg, 0, &v) || (v != 4 && v != 5))
 				goto bad_number;
 			o->levels = (unsigned int)v;
 			break;
@@ -569,12 +557,12 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			o->bounce = o->no_iommu = true;
 			break;
 		case 'm':
-			if (parse_u64(optarg, &o->max_request) ||
+			if (dml_tool_parse_u64(optarg, 0, &o->max_request) ||
 			    o->max_request < 4096 || o->max_request > (1ULL << 30))
 				goto bad_number;
 			break;
 		case 'S':
-			if (parse_u64(optarg, &o->seed))
+			if (dml_tool_parse_u64(optarg, 0, &o->seed))
 				goto bad_number;
 			break;
 		case 'h':

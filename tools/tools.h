@@ -4,18 +4,38 @@
  * replay.c, bench.c, layout.c.  Each takes its own argv (argv[0] is the
  * subcommand) and returns the process exit code: 0 success, 1 a failed
  * check (fault, mismatch), 2 bad usage or input.
+ *
+ * Also the few helpers every tool shares (util.c): the tools see only the
+ * library's public headers, so they keep their own.
  */
 #ifndef DML_TOOLS_H
 #define DML_TOOLS_H
 
 #include <dmalink/dma-mapping.h>
 
-#ifndef min
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 #define min(a, b) ((a) < (b) ? (a) : (b))
-#endif
+#define max(a, b) ((a) > (b) ? (a) : (b))
 
 int dml_cmd_replay(int argc, char **argv);
 int dml_cmd_bench(int argc, char **argv);
 int dml_cmd_layout(int argc, char **argv);
+
+/**
+ * dml_tool_parse_u64 - strict unsigned number, the one parser of the tools
+ * @s: the text; all of it must be the number
+ * @base: 10 for decimal only (trace fields: "0x10" and "010" are refused
+ *	or read as decimal), 0 for strtoull()'s C forms (options: 4096,
+ *	0x1000, 010 in octal)
+ * @val: out: the number, written only on success
+ *
+ * Unlike strtoull() alone, refuses a sign, leading white space, an empty
+ * string and trailing characters, and never wraps a negative number.
+ *
+ * Return: 0; -ERANGE if the number does not fit in 64 bits; -EINVAL for
+ * anything else that is not a number in @base.
+ */
+int dml_tool_parse_u64(const char *s, int base, u64 *val);
 
 #endif /* DML_TOOLS_H */

@@ -14,9 +14,7 @@
  * garbage: both are errors, never a silent truncation.
  *
  * Numbers are decimal, unsigned, without sign or base prefix, and must fit
- * in 64 bits (strtoull with ERANGE and end-pointer checks, after checking
- * that the token starts with a digit, since strtoull itself accepts a
- * leading '-' and wraps it).  Every product or sum is checked for
+ * in 64 bits (dml_tool_parse_u64() in base 10).  Every product or sum is checked for
  * overflow before it is formed.
  *
  * Errors are sticky: the first one is kept in t->msg and repeated.
@@ -25,8 +23,7 @@
  * their sample files; no code of either is used here.
  */
 #include "trace.h"
-
-#include "base/base.h"
+#include "tools.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -170,25 +167,18 @@ static unsigned int split(char *line, char **tok, unsigned int max)
 static int parse_u64(struct dml_trace *t, const char *tok, const char *what,
 		     u64 *val)
 {
-	unsigned long long v;
+	int rc = dml_tool_parse_u64(tok, 10, val);
 	char s[32];
-	char *end;
 
+	if (!rc)
+		return 0;
 	if (tok[0] == '-')
 		return bad_line(t, "%s is negative ('%s')", what, show(tok, s));
-	if (!isdigit((unsigned char)tok[0]))
-		return bad_line(t, "%s is not a decimal number ('%s')", what,
-				show(tok, s));
-	errno = 0;
-	v = strtoull(tok, &end, 10);
-	if (errno == ERANGE)
+	if (rc == -ERANGE)
 		return bad_line(t, "%s does not fit in 64 bits ('%s')", what,
 				show(tok, s));
-	if (errno || *end)
-		return bad_line(t, "%s is not a decimal number ('%s')", what,
-				show(tok, s));
-	*val = v;
-	return 0;
+	return bad_line(t, "%s is not a decimal number ('%s')", what,
+			show(tok, s));
 }
 
 /* Check a request size in bytes against 1..max_bytes and its end. */
@@ -347,17 +337,17 @@ static int fio_add(struct dml_trace *t, const char *name)
 		return bad_line(t, "more than %u files", DML_TRACE_MAX_FILES);
 	if (t->nr_files == t->cap_files) {
 		cap = t->cap_files ? 2 * t->cap_files : 8;
-		files = dml__zalloc(cap * sizeof(*files));
+		files = calloc(cap, sizeof(*files));
 		if (!files)
 			return bad_file(t, -ENOMEM, "out of memory");
 		if (t->nr_files)
 			memcpy(files, t->files, t->nr_files * sizeof(*files));
-		dml__free(t->files);
+		free(t->files);
 		t->files = files;
 		t->cap_files = cap;
 	}
 	len = strlen(name);
-	t->files[t->nr_files] = dml__zalloc(len + 1);
+	t->files[t->nr_files] = calloc(1, len + 1);
 	if (!t->files[t->nr_files])
 		return bad_file(t, -ENOMEM, "out of memory");
 	memcpy(t->files[t->nr_files], name, len + 1);
@@ -527,7 +517,7 @@ int dml_trace_open(const char *path, u64 max_bytes, struct dml_trace **out,
 		copy_err(err, errlen, "maximum request size is 0");
 		return -EINVAL;
 	}
-	t = dml__zalloc(sizeof(*t));
+	t = calloc(1, sizeof(*t));
 	if (!t) {
 		copy_err(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -535,7 +525,7 @@ int dml_trace_open(const char *path, u64 max_bytes, struct dml_trace **out,
 	t->fd = -1;
 	t->state = DML_TRACE_RUNNING;
 	len = strlen(path);
-	t->path = dml__zalloc(len + 1);
+	t->path = calloc(1, len + 1);
 	if (!t->path) {
 		copy_err(err, errlen, "out of memory");
 		rc = -ENOMEM;
@@ -612,10 +602,10 @@ void dml_trace_close(struct dml_trace *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	for (i = 0; i < t->nr_files; i++)
-		dml__free(t->files[i]);
-	dml__free(t->files);
-	dml__free(t->path);
-	dml__free(t);
+		free(t->files[i]);
+	free(t->files);
+	free(t->path);
+	free(t);
 }
 
 const char *dml_trace_format_name(const struct dml_trace *t)

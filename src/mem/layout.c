@@ -175,7 +175,7 @@ int dml_layout_create(struct dml_platform *p, const char *spec,
 		l->kind = L_THP;
 	} else if (!strncmp(spec, "file:", 5)) {
 		l->kind = L_FILE;
-		ret = dml__layout_file_load(spec + 5, &l->lf);
+		ret = dml_layout_file_load(spec + 5, &l->lf);
 		if (ret) {
 			dml__free(l);
 			return ret;
@@ -199,7 +199,7 @@ void dml_layout_destroy(struct dml_layout *l)
 	if (!l)
 		return;
 	if (l->kind == L_FILE)
-		dml__layout_file_free(&l->lf);
+		dml_layout_file_free(&l->lf);
 	dml__free(l);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * layout_file.c - loads captured physical layouts (format in
- * layout_file.h).  Owns the parser and the two run arrays it fills; the
+ * dmalink/dmalink.h).  Owns the parser and the two run arrays it fills; the
  * page allocator (layout.c) replays them.
  *
  * The file is trusted for nothing: every line is checked for shape,
@@ -225,7 +225,7 @@ static int lf_comment(struct lf_parser *p, struct dml_layout_file *lf)
 	return 0;
 }
 
-int dml__layout_file_load(const char *path, struct dml_layout_file *out)
+int dml_layout_file_load(const char *path, struct dml_layout_file *out)
 {
 	struct lf_parser *p;
 	int rc;
@@ -290,11 +290,11 @@ out_close:
 out_free:
 	dml__free(p);
 	if (rc)
-		dml__layout_file_free(out);
+		dml_layout_file_free(out);
 	return rc;
 }
 
-void dml__layout_file_free(struct dml_layout_file *lf)
+void dml_layout_file_free(struct dml_layout_file *lf)
 {
 	dml__free(lf->pfn);
 	dml__free(lf->npages);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_layout_file.c - the captured-layout loader (src/mem/layout_file.c):
- * the shipped captures in data/layouts load; a good file gives exactly its
- * runs; each malformed file (one table row each: header, run lines,
- * numbers out of range, zero pages, a file cut short) gives -EINVAL and
- * one warning "PATH:LINE: what" with the right line; allocation failures
+ * test_layout_file.c - the captured-layout loader dml_layout_file_load()
+ * (src/mem/layout_file.c): the shipped captures in data/layouts load; a
+ * good file gives exactly its runs; each malformed file (one table row
+ * each: header, run lines, numbers out of range, zero pages, a file cut
+ * short) gives -EINVAL and one warning "PATH:LINE: what" with the right line; allocation failures
  * give -ENOMEM and leave nothing behind.
  *
  * Runs with the project root as the working directory.
@@ -14,7 +14,7 @@
 
 #include "testutil.h"
 
-#include "mem/layout_file.h"
+#include <dmalink/dmalink.h>
 
 #define HDR "# dmalink layout 1\n# mode: 4k\n"
 
@@ -66,7 +66,7 @@ static void test_good_file(void **state)
 		     "0X7fffffffffffff 1\n"
 		     "0x1 519\n");
 	dml_test_log_reset();
-	assert_int_equal(dml__layout_file_load(tf.path, &lf), 0);
+	assert_int_equal(dml_layout_file_load(tf.path, &lf), 0);
 	assert_int_equal(dml_test_log.count, 0);
 	assert_string_equal(lf.mode, "thp");
 	assert_int_equal(lf.nr_runs, 4);
@@ -80,9 +80,9 @@ static void test_good_file(void **state)
 	assert_int_equal(lf.npages[3], 519);
 	assert_int_equal(lf.total_pages, 2056);
 	assert_int_equal(lf.max_pfn, (1ULL << 55) - 1);
-	dml__layout_file_free(&lf);
+	dml_layout_file_free(&lf);
 	assert_zeroed(&lf);
-	dml__layout_file_free(&lf);	/* a second free is a no-op */
+	dml_layout_file_free(&lf);	/* a second free is a no-op */
 	unlink(tf.path);
 }
 
@@ -93,10 +93,10 @@ static void test_no_final_newline(void **state)
 
 	(void)state;
 	tmp_str(&tf, HDR "# bytes: 12288\n0x100 2\n0xff 1");
-	assert_int_equal(dml__layout_file_load(tf.path, &lf), 0);
+	assert_int_equal(dml_layout_file_load(tf.path, &lf), 0);
 	assert_int_equal(lf.nr_runs, 2);
 	assert_int_equal(lf.max_pfn, 0x101);
-	dml__layout_file_free(&lf);
+	dml_layout_file_free(&lf);
 	unlink(tf.path);
 }
 
@@ -106,7 +106,7 @@ static void check_shipped(const char *path, const char *mode)
 	u64 pages = 0;
 	unsigned int i;
 
-	assert_int_equal(dml__layout_file_load(path, &lf), 0);
+	assert_int_equal(dml_layout_file_load(path, &lf), 0);
 	assert_string_equal(lf.mode, mode);
 	assert_int_equal(lf.total_pages, 16384);	/* 64 MiB */
 	for (i = 0; i < lf.nr_runs; i++) {
@@ -125,7 +125,7 @@ static void check_shipped(const char *path, const char *mode)
 			assert_int_equal(lf.npages[i] % 512, 0);
 		}
 	}
-	dml__layout_file_free(&lf);
+	dml_layout_file_free(&lf);
 }
 
 static void test_shipped_layouts(void **state)
@@ -209,7 +209,7 @@ static void test_malformed(void **state)
 
 		tmp_write(&tf, b->text, b->len ? b->len : strlen(b->text));
 		dml_test_log_reset();
-		rc = dml__layout_file_load(tf.path, &lf);
+		rc = dml_layout_file_load(tf.path, &lf);
 		if (rc != -EINVAL)
 			fail_msg("%s: returned %d", b->name, rc);
 		assert_zeroed(&lf);
@@ -238,7 +238,7 @@ static void test_line_too_long(void **state)
 	buf[n + 1100] = '\n';
 	tmp_write(&tf, buf, n + 1101);
 	dml_test_log_reset();
-	assert_int_equal(dml__layout_file_load(tf.path, &lf), -EINVAL);
+	assert_int_equal(dml_layout_file_load(tf.path, &lf), -EINVAL);
 	assert_true(strstr(dml_test_log.last, ":3: line longer than 1023 bytes"));
 	unlink(tf.path);
 }
@@ -249,13 +249,13 @@ static void test_cannot_open(void **state)
 
 	(void)state;
 	dml_test_log_reset();
-	assert_int_equal(dml__layout_file_load("data/layouts/no-such.layout", &lf),
+	assert_int_equal(dml_layout_file_load("data/layouts/no-such.layout", &lf),
 			 -ENOENT);
 	assert_zeroed(&lf);
 	assert_true(strstr(dml_test_log.last, "data/layouts/no-such.layout: cannot open"));
 	/* a directory opens but cannot be read */
 	dml_test_log_reset();
-	assert_int_equal(dml__layout_file_load("data/layouts", &lf), -ENOENT);
+	assert_int_equal(dml_layout_file_load("data/layouts", &lf), -ENOENT);
 	assert_zeroed(&lf);
 	assert_true(strstr(dml_test_log.last, "read error"));
 }
@@ -280,7 +280,7 @@ static void test_fail_nth(void **state)
 
 	for (n = 1;; n++) {
 		dml_fail_nth(n);
-		if (!dml__layout_file_load(tf.path, &lf))
+		if (!dml_layout_file_load(tf.path, &lf))
 			break;
 		assert_true(dml_fail_nth_hit());
 		assert_zeroed(&lf);
@@ -290,7 +290,7 @@ static void test_fail_nth(void **state)
 	assert_int_equal(lf.nr_runs, 600);
 	assert_int_equal(lf.pfn[599], 401);
 	assert_int_equal(lf.max_pfn, 1000);
-	dml__layout_file_free(&lf);
+	dml_layout_file_free(&lf);
 	unlink(tf.path);
 }
 

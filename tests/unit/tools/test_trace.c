@@ -13,7 +13,14 @@
 
 #include "testutil.h"
 
+/*
+ * The reader allocates with calloc(); route it through the library's
+ * fault-injection hook so test_fail_nth can fail each allocation in turn.
+ */
+#define calloc(n, size) (dml__should_fail() ? NULL : calloc(n, size))
 #include "../../../tools/trace.c"
+#undef calloc
+#include "../../../tools/util.c"
 
 #define MAX_REQ (64ULL << 20)	/* what replay passes: 64 MiB */
 
@@ -573,7 +580,44 @@ static void test_random_inputs(void **state)
 	}
 }
 
+/* The tools' one number parser: decimal for traces, C forms for options. */
+static void test_parse_u64(void **state)
+{
+	static const struct {
+		const char *s;
+		int base, rc;
+		u64 val;
+	} cases[] = {
+		{ "0", 10, 0, 0 },
+		{ "18446744073709551615", 10, 0, UINT64_MAX },
+		{ "18446744073709551616", 10, -ERANGE, 0 },
+		{ "010", 10, 0, 10 },
+		{ "0x10", 10, -EINVAL, 0 },
+		{ "0x10", 0, 0, 16 },
+		{ "010", 0, 0, 8 },
+		{ "4096", 0, 0, 4096 },
+		{ "-1", 0, -EINVAL, 0 },
+		{ "+1", 0, -EINVAL, 0 },
+		{ " 1", 0, -EINVAL, 0 },
+		{ "1 ", 0, -EINVAL, 0 },
+		{ "", 0, -EINVAL, 0 },
+		{ "12k", 10, -EINVAL, 0 },
+	};
+	unsigned int i;
+	u64 v;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		v = 12345;
+		assert_int_equal(dml_tool_parse_u64(cases[i].s, cases[i].base, &v),
+				 cases[i].rc);
+		assert_true(v == (cases[i].rc ? 12345 : cases[i].val));
+	}
+	assert_int_equal(dml_tool_parse_u64(NULL, 0, &v), -EINVAL);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_parse_u64),
 	cmocka_unit_test(test_tpcc_small),
 	cmocka_unit_test(test_wsrch_small_no_final_newline),
 	cmocka_unit_test(test_wsrch_small_max_bytes),

@@ -21,7 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "bench.h"
+#include "internal.h"
 #include "iova/iova.h"
 
 #define LIMIT32 0xfffffUL

@@ -24,7 +24,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "bench.h"
+#include "internal.h"
 #include "base/device.h"
 #include "iommu/iommu.h"
 
