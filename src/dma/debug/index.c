@@ -90,11 +90,6 @@ void dml__rix_fini(struct rix *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/*
- * rix_prev_overlap - walk the items that may overlap [@a, @b) backwards:
- * start from *@i (initially dml__rix_lower(r, b)) and return the next index
- * whose item overlaps, or (size_t)-1 when none is left.
- */
 size_t dml__rix_prev_overlap(const struct rix *r, size_t *i, u64 a, u64 b)
 {
 	while (*i > 0) {

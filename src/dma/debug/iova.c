@@ -153,9 +153,10 @@ static const struct iova_op op_free = {
  * iova_op_begin - the preamble of the dma_iova_{link,sync,unlink,destroy,
  * free} hooks: the device's record (lock taken), a state never filled by
  * dma_iova_try_alloc, the reservation the state names (find_state()) and
- * [@offset, +@size) inside it (bytes; destroy: @size is mapped_len).  *@ddp: the record, NULL when the device is
- * not watched (nothing to unlock).  Inlined so that a report's call trace
- * is cut at the same depth as from the hook itself.
+ * [@offset, +@size) inside it (bytes; destroy: @size is mapped_len).
+ * *@ddp: the record, NULL when the device is not watched (nothing to
+ * unlock).  Inlined so that a report's call trace is cut at the same depth
+ * as from the hook itself.
  * Return: the reservation, or NULL (reported, or nothing to check).
  */
 static inline __attribute__((always_inline)) struct dbg_entry *
@@ -178,8 +179,7 @@ iova_op_begin(struct ctx *c, struct dml_device *dev,
 	if (!dma_use_iova(state)) {
 		if (op->unfilled == UNFILLED_RANGE)
 			snprintf(detail, sizeof(detail),
-				 " [offset=%zu] [size=%zu bytes]", offset,
-				 size);
+				 " [offset=%zu] [size=%zu bytes]", offset, size);
 		else if (op->unfilled == UNFILLED_LEN)
 			snprintf(detail, sizeof(detail), " [mapped_len=%zu]",
 				 size);
@@ -192,8 +192,7 @@ iova_op_begin(struct ctx *c, struct dml_device *dev,
 	st = find_state(c, dd, state, op->fn);
 	if (!st || !op->outside_what)
 		return st;
-	if (!size || offset >= st->o.size ||
-	    size > st->o.size - offset) {
+	if (!size || offset >= st->o.size || size > st->o.size - offset) {
 		dml__dbg_report(c, dd, op->outside, &st->o.made,
 				st->o.dev_addr + offset, size, NULL,
 				"%s IOVA outside the reserved size [iova address=0x%016llx] [offset=%zu] [size=%zu bytes] [reserved size=%llu bytes]",

@@ -214,7 +214,6 @@ struct dbg_dev *dml__dbg_dev_get(struct dml_device *dev)
 	return dd;
 }
 
-
 void dml__dbg_obj_init(struct ctx *c, struct dbg_obj *o, struct dbg_dev *dd,
 		       enum dbg_type type, u64 dev_addr, u64 size,
 		       enum dma_data_direction dir, unsigned long attrs)
@@ -247,7 +246,6 @@ struct dbg_entry *dml__dbg_entry_new(struct ctx *c, struct dbg_dev *dd,
 	}
 	return e;
 }
-
 
 /* the CPU access hook mem/phys.c calls while the checker is on */
 static void cpu_access_hook(struct dml_platform *p, phys_addr_t phys, u64 len)

@@ -162,12 +162,6 @@ static void keep_error(const struct dml_dma_debug_error *e)
 	kept[nr_kept++] = *e;
 }
 
-/*
- * report - count and keep one report, and queue its text for printing if
- * the show count allows.  @map: the mapping concerned, or NULL.  @extra:
- * more lines for the printed text only (the leak list), or NULL.
- * Called with dbg_lock held.
- */
 void dml__dbg_report(struct ctx *c, const struct dbg_dev *dd,
 		     enum dml_dma_debug_category cat, const struct trace *map,
 		     u64 addr, u64 size, const char *extra, const char *fmt,
@@ -273,7 +267,6 @@ void dml__dbg_unlock(struct ctx *c)
 		abort();
 	}
 }
-
 
 void dml_dma_debug_set_abort(bool on)
 {

@@ -166,8 +166,6 @@ void dml__dma_debug_alloc_coherent(struct dml_device *dev, size_t size,
 	dml__dbg_unlock(&c);
 }
 
-
-
 /* what an unmap, free or sync says about the mapping it means */
 struct ref {
 	enum dbg_type type;
@@ -354,7 +352,6 @@ void dml__dma_debug_mapping_error(struct dml_device *dev, dma_addr_t addr)
 	dml__dbg_unlock(&c);
 }
 
-
 void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 			   int nents, int mapped_ents,
 			   enum dma_data_direction dir, unsigned long attrs)
@@ -488,8 +485,6 @@ void dml__dma_debug_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 {
 	sg_walk(dev, sgl, nents, dir, check_unmap_sg, false);
 }
-
-
 
 /*
  * The entry containing [addr, +size), best fit (kernel/dma/debug.c:

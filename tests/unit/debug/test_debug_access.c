@@ -11,7 +11,6 @@
 /* The CPU touching memory the device owns                             */
 /* ------------------------------------------------------------------ */
 
-
 /*
  * The CPU may not look at a DMA_FROM_DEVICE buffer while the device owns
  * it: before unmap or dma_sync_*_for_cpu, and again after
@@ -72,7 +71,6 @@ static void test_cpu_device_owned(void **state)
 	dma_unmap_resource(f->dev, a, G, DMA_FROM_DEVICE, 0);
 	none();
 }
-
 
 /* ------------------------------------------------------------------ */
 /* The device touching memory                                          */
