@@ -10,6 +10,10 @@
 
 #include "internal.h"
 
+/* ------------------------------------------------------------------ */
+/* Recording mappings                                                 */
+/* ------------------------------------------------------------------ */
+
 /*
  * Add a CPU range of @o to the phys index, after the kernel's cacheline
  * check: another live mapping the device may write sharing a cache line
@@ -54,8 +58,8 @@ int dml__dbg_phys_add(struct ctx *c, struct dbg_obj *o, u64 phys, u64 len)
  * e.g. page-table pages (our twin of "kernel text or rodata"); on the
  * vfio backend, where phys is a process address, the caller's stack.
  */
-void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys, u64 len,
-			   unsigned long attrs)
+void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys,
+			   u64 len, unsigned long attrs)
 {
 	struct dml_platform *p = dd->plat;
 	u64 top;
@@ -165,6 +169,10 @@ void dml__dma_debug_alloc_coherent(struct dml_device *dev, size_t size,
 		e->phys = (u64)(uintptr_t)cpu_addr;
 	dml__dbg_unlock(&c);
 }
+
+/* ------------------------------------------------------------------ */
+/* Unmap and free: check_unmap with best-fit matching                 */
+/* ------------------------------------------------------------------ */
 
 /* what an unmap, free or sync says about the mapping it means */
 struct ref {
@@ -352,6 +360,10 @@ void dml__dma_debug_mapping_error(struct dml_device *dev, dma_addr_t addr)
 	dml__dbg_unlock(&c);
 }
 
+/* ------------------------------------------------------------------ */
+/* Scatterlists                                                       */
+/* ------------------------------------------------------------------ */
+
 void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 			   int nents, int mapped_ents,
 			   enum dma_data_direction dir, unsigned long attrs)
@@ -485,6 +497,10 @@ void dml__dma_debug_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 {
 	sg_walk(dev, sgl, nents, dir, check_unmap_sg, false);
 }
+
+/* ------------------------------------------------------------------ */
+/* Syncs                                                              */
+/* ------------------------------------------------------------------ */
 
 /*
  * The entry containing [addr, +size), best fit (kernel/dma/debug.c:
