@@ -24,7 +24,7 @@
  * (src/mem/cache.c), so the device and the CPU see the same bytes with no
  * sync.  Memory is zeroed.
  *
- * The checker (debug.c) records each allocation after it is made and
+ * The checker (src/dma/debug/) records each allocation after it is made and
  * checks each free before it happens (debug_dma_alloc_coherent and
  * debug_dma_free_coherent in kernel/dma/mapping.c).
  *

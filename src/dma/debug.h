@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * debug.h - the hooks of the DMA-API checker (debug.c), the twins of the
+ * debug.h - the hooks of the DMA-API checker (debug/), the twins of the
  * kernel's debug_dma_*() calls in include/linux/dma-mapping.h's callers
  * (kernel/dma/mapping.c).  The front door (mapping.c) calls them, and the
  * emulated DMA engine and CPU access path call the access checks; each

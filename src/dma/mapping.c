@@ -77,7 +77,7 @@ static bool map_args_ok(struct dml_device *dev, size_t size,
 }
 
 /*
- * The checker (debug.c) sits here.  Each call tests its switch once; when
+ * The checker (src/dma/debug/) sits here.  Each call tests its switch once; when
  * it is on, the call goes to an out-of-line twin (debug_*) that does the
  * same work with the checker's hooks around it, so that the path taken
  * when it is off keeps its shape (tail calls, no registers saved for the

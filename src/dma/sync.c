@@ -15,7 +15,7 @@
  * dma-iommu translates the DMA address granule by granule (a mapping need
  * not be physically contiguous); dma-direct's DMA address is the physical
  * address.  No locking: syncing a mapping while it is torn down is a
- * caller bug, as in the kernel.  The checker (debug.c) hears of every
+ * caller bug, as in the kernel.  The checker (src/dma/debug/) hears of every
  * sync after it is done, as debug_dma_sync_*() in kernel/dma/mapping.c.
  */
 #include "debug.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * env_probe.c - a program for test_debug's test_env_variable: it makes
+ * env_probe.c - a program for test_debug_report's test_env_variable: it makes
  * one DMA-API misuse (an unmap of memory never mapped) on a dma-direct
  * device and exits with 10 + the number of reports when the checker is on
  * (DMALINK_DMA_DEBUG read at program start), 0 when it is off, 1 when the

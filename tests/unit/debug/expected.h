@@ -7,7 +7,7 @@
  * dml_test_expect_dma_debug() (every listed category must occur; any other
  * report fails the test).  New tests should announce what they expect in
  * their own body; this table covers the tests written before the checker.
- * Owner of this file: the checker (src/dma/debug.c).
+ * Owner of this file: the checker (src/dma/debug/).
  */
 #ifndef DML_TEST_DEBUG_EXPECTED_H
 #define DML_TEST_DEBUG_EXPECTED_H
