@@ -74,8 +74,10 @@ static int ib_setup_n(void **priv, unsigned long npfns)
 	return 0;
 }
 
-static int ib_setup(void **priv)
+static int ib_setup(void *shared, unsigned int idx, void **priv)
 {
+	(void)shared;
+	(void)idx;
 	return ib_setup_n(priv, BURST);
 }
 
@@ -127,8 +129,10 @@ static int run_burst(void *priv, unsigned long iters)
 	return 0;
 }
 
-static int fill_setup(void **priv)
+static int fill_setup(void *shared, unsigned int idx, void **priv)
 {
+	(void)shared;
+	(void)idx;
 	return ib_setup_n(priv, 0);
 }
 
@@ -168,8 +172,10 @@ static int frag_fill(struct ib *b)
 	return 0;
 }
 
-static int frag_setup(void **priv)
+static int frag_setup(void *shared, unsigned int idx, void **priv)
 {
+	(void)shared;
+	(void)idx;
 	int ret = ib_setup_n(priv, FRAG_LIVE);
 
 	if (!ret && (ret = frag_fill(*priv)))
@@ -193,11 +199,11 @@ static int run_frag(void *priv, unsigned long iters)
 }
 
 /* 300k singles, every other one freed: b->pfns[0..n) are the live ones */
-static int holes_setup(void **priv)
+static int holes_setup(void *shared, unsigned int idx, void **priv)
 {
 	struct ib *b;
 	unsigned long i;
-	int ret = frag_setup(priv);
+	int ret = frag_setup(shared, idx, priv);
 
 	if (ret)
 		return ret;
@@ -227,20 +233,26 @@ static int run_frag_holes(void *priv, unsigned long iters)
 	return 0;
 }
 
+/* every thread has its own domain: no shared setup */
+#define IB_CASE(nm, wh, gl, an, tsu, rn)				\
+	{ .name = nm, .what = wh, .goal = gl, .anchor_ns = an,		\
+	  .thread_setup = tsu, .thread_teardown = ib_teardown, .run = rn }
+
 const struct dml_bench_case dml_bench_iova_cases[] = {
-	{ "iova-1", "IOVA alloc+free, 1 granule, cached", "G1", 14.5, NULL,
-	  ib_setup, run_1, ib_teardown },
-	{ "iova-32", "IOVA alloc+free, 32 granules, cached", NULL, 14.4, NULL,
-	  ib_setup, run_32, ib_teardown },
-	{ "iova-512", "IOVA alloc+free, 512 granules, uncached", "G3", 44,
-	  NULL, ib_setup, run_512, ib_teardown },
-	{ "iova-burst", "IOVA 1024 allocs then 1024 frees, per pair", "G2",
-	  15.0, NULL, ib_setup, run_burst, ib_teardown },
-	{ "iova-fill", "IOVA fill 300k single granules, per alloc", "G6", 110,
-	  NULL, fill_setup, run_fill, ib_teardown },
-	{ "iova-frag", "IOVA 300k live, random free+alloc, per op",
-	  "G5", 226000, NULL, frag_setup, run_frag, ib_teardown },
-	{ "iova-frag-holes", "IOVA 150k holes, free+alloc below random limit",
-	  NULL, 0, NULL, holes_setup, run_frag_holes, ib_teardown },
+	IB_CASE("iova-1", "IOVA alloc+free, 1 granule, cached", "G1", 14.5,
+		ib_setup, run_1),
+	IB_CASE("iova-32", "IOVA alloc+free, 32 granules, cached", NULL, 14.4,
+		ib_setup, run_32),
+	IB_CASE("iova-512", "IOVA alloc+free, 512 granules, uncached", "G3", 44,
+		ib_setup, run_512),
+	IB_CASE("iova-burst", "IOVA 1024 allocs then 1024 frees, per pair",
+		"G2", 15.0, ib_setup, run_burst),
+	IB_CASE("iova-fill", "IOVA fill 300k single granules, per alloc", "G6",
+		110, fill_setup, run_fill),
+	IB_CASE("iova-frag", "IOVA 300k live, random free+alloc, per op", "G5",
+		226000, frag_setup, run_frag),
+	IB_CASE("iova-frag-holes",
+		"IOVA 150k holes, free+alloc below random limit", NULL, 0,
+		holes_setup, run_frag_holes),
 	{ .name = NULL }
 };

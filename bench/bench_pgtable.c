@@ -66,13 +66,17 @@ static int pt_setup_pin(void **priv, dml_iova_t pin)
 }
 
 /* level-3/2 tables resident; the 1-page cases pin their leaf table too */
-static int pt_setup(void **priv)
+static int pt_setup(void *shared, unsigned int idx, void **priv)
 {
+	(void)shared;
+	(void)idx;
 	return pt_setup_pin(priv, 0);
 }
 
-static int pt_setup_leaf(void **priv)
+static int pt_setup_leaf(void *shared, unsigned int idx, void **priv)
 {
+	(void)shared;
+	(void)idx;
 	return pt_setup_pin(priv, BASE + 511 * SZ_4K);
 }
 
@@ -213,18 +217,23 @@ static int run_unmap_2m(void *priv, unsigned long iters)
 	return 0;
 }
 
+/* every thread has its own platform and domain: no shared setup */
+#define PT_CASE(nm, wh, gl, an, tsu, rn)				\
+	{ .name = nm, .what = wh, .goal = gl, .anchor_ns = an,		\
+	  .thread_setup = tsu, .thread_teardown = pt_teardown, .run = rn }
+
 const struct dml_bench_case dml_bench_pgtable_cases[] = {
-	{ "pt-map-1", "VT-d map 1 x 4 KiB", "G7", 53, NULL,
-	  pt_setup_leaf, run_map_1, pt_teardown },
-	{ "pt-unmap-1", "VT-d unmap 1 x 4 KiB", "G10", 67, NULL,
-	  pt_setup_leaf, run_unmap_1, pt_teardown },
-	{ "pt-map-256", "VT-d map 256 x 4 KiB contiguous", "G8", 384, NULL,
-	  pt_setup, run_map_256, pt_teardown },
-	{ "pt-unmap-256", "VT-d unmap 256 x 4 KiB (+ refill 256)", "G10", 216,
-	  NULL, pt_setup, run_unmap_256, pt_teardown },
-	{ "pt-map-2M", "VT-d map 1 x 2 MiB superpage", "G9", 59, NULL,
-	  pt_setup, run_map_2m, pt_teardown },
-	{ "pt-unmap-2M", "VT-d unmap 1 x 2 MiB superpage", NULL, 64, NULL,
-	  pt_setup, run_unmap_2m, pt_teardown },
+	PT_CASE("pt-map-1", "VT-d map 1 x 4 KiB", "G7", 53, pt_setup_leaf,
+		run_map_1),
+	PT_CASE("pt-unmap-1", "VT-d unmap 1 x 4 KiB", "G10", 67, pt_setup_leaf,
+		run_unmap_1),
+	PT_CASE("pt-map-256", "VT-d map 256 x 4 KiB contiguous", "G8", 384,
+		pt_setup, run_map_256),
+	PT_CASE("pt-unmap-256", "VT-d unmap 256 x 4 KiB (+ refill 256)", "G10",
+		216, pt_setup, run_unmap_256),
+	PT_CASE("pt-map-2M", "VT-d map 1 x 2 MiB superpage", "G9", 59, pt_setup,
+		run_map_2m),
+	PT_CASE("pt-unmap-2M", "VT-d unmap 1 x 2 MiB superpage", NULL, 64,
+		pt_setup, run_unmap_2m),
 	{ NULL },
 };

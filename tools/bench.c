@@ -2,15 +2,22 @@
 /*
  * bench.c - the benchmark framework behind `dmalink bench` (the cases of
  * tools/bench_*.c) and bench/dml-bench-internal (the white-box cases of
- * bench/): runs the case tables it is given and prints ns per
- * operation as mean +- stddev over samples, with a ratio: to the case's
- * baseline measured in this same run when it has one, else to the
- * published anchor of reference/perf-anchors.md (> 1: we are faster).
+ * bench/): runs the case tables it is given and prints, per case:
+ *   ns/op   per-thread latency: mean +- stddev over threads and samples
+ *   ops/s   aggregate throughput of all threads
+ *   eff     scaling efficiency ops(N) / (N x ops(1)), ops(1) measured in
+ *           the same run (1.00: N threads do N times the work of one)
+ *   ratio   the baseline's ns / this case's ns when the case has a
+ *           baseline in this run, else the published anchor's ns / this
+ *           case's ns (reference/perf-anchors.md); > 1: this case is faster
  * Each sample is a batch of operations sized to last --seconds / --repeat,
- * so clock reads never dominate.  With --threads N every thread runs its
- * own setup and the same batches concurrently; the figure is the mean of
- * the threads' ns per operation (the kernel's dma_map_benchmark reports
- * per-thread latency the same way).
+ * so clock reads never dominate.  With --threads N, as the kernel's
+ * dma_map_benchmark does, the case's shared setup runs once (one platform,
+ * one IOMMU unit, one device) and N threads run the same batches on it,
+ * each sample started in all threads at once by a barrier; the sample's
+ * throughput is the threads' operations over the slowest thread's time.
+ * --sweep measures N = 1, 2, 4, ... up to the core count (or --threads),
+ * and --plot FILE.svg draws throughput against threads with gnuplot.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,22 +27,60 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "tools.h"
 
+#define MAX_REPEAT 64
+#define MAX_THREADS 1024
+#define MAX_POINTS 13		/* 1, 2, 4, ... 512, and a top of up to 1024 */
+#define MAX_CASES 128
+
 struct bench_opts {
 	double seconds;
 	unsigned int repeat;
-	unsigned int threads;
+	unsigned int threads;	/* --threads, or the top of a sweep */
+	bool threads_set;
+	bool sweep;
+	const char *plot;
 	const char *filter;
 	bool json;
 	bool list;
 };
 
+/* one case measured at one thread count */
+struct point {
+	unsigned int threads;
+	double mean, sd;	/* ns per operation per thread */
+	double ops;		/* operations per second, all threads */
+	double eff;		/* ops / (threads x ops at 1 thread) */
+	int err;
+};
+
 struct result {
 	const struct dml_bench_case *c;
-	double mean, sd;
+	struct point pt[MAX_POINTS];	/* pt[0] is 1 thread */
+	unsigned int npts;
+	int err;			/* the first point's error, or 0 */
+};
+
+/* what the threads of one measurement share */
+struct run_ctx {
+	const struct dml_bench_case *c;
+	const struct bench_opts *o;
+	void *shared;
+	pthread_mutex_t lock;		/* the gate: every thread was created */
+	pthread_cond_t cond;
+	int gate;			/* 0 closed, 1 go, -1 abort */
+	pthread_barrier_t bar;
+};
+
+struct worker {
+	struct run_ctx *ctx;
+	unsigned int idx;
+	unsigned long iters;		/* operations per sample */
+	double secs[MAX_REPEAT];	/* one per sample */
 	int err;
 };
 
@@ -47,15 +92,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-struct worker {
-	const struct dml_bench_case *c;
-	const struct bench_opts *o;
-	pthread_barrier_t *bar;
-	double ns_per_op[64];		/* one per sample */
-	int err;
-};
-
-/* time @iters operations; returns seconds, or a negative value on error */
+/* time @iters operations; returns seconds, *@err the run's result */
 static double timed_run(const struct dml_bench_case *c, void *priv,
 			unsigned long iters, int *err)
 {
@@ -65,83 +102,169 @@ static double timed_run(const struct dml_bench_case *c, void *priv,
 	return now_s() - t0;
 }
 
+/*
+ * One thread: past the gate, its own state, a calibration, then the
+ * samples.  A thread that failed still meets every barrier, so the others
+ * never wait forever.
+ */
 static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
-	const struct bench_opts *o = w->o;
+	struct run_ctx *ctx = w->ctx;
+	const struct dml_bench_case *c = ctx->c;
+	const struct bench_opts *o = ctx->o;
+	double t = 0, target = o->seconds / o->repeat;
+	void *priv = ctx->shared;
 	unsigned long iters = 1;
-	double t, target = o->seconds / o->repeat;
-	void *priv = NULL;
 	unsigned int i;
-	int err = w->c->setup ? w->c->setup(&priv) : 0;
+	int err = 0, gate;
 
-	pthread_barrier_wait(w->bar);
-	if (err)
-		goto out;
-	/* calibrate: double until a batch lasts 2 ms, then scale */
-	for (;;) {
-		t = timed_run(w->c, priv, iters, &err);
-		if (err)
-			goto out;
-		if (t > 0.002 || iters > (1UL << 40))
+	pthread_mutex_lock(&ctx->lock);
+	while (!ctx->gate)
+		pthread_cond_wait(&ctx->cond, &ctx->lock);
+	gate = ctx->gate;
+	pthread_mutex_unlock(&ctx->lock);
+	if (gate < 0)
+		return NULL;
+	if (c->thread_setup)
+		err = c->thread_setup(ctx->shared, w->idx, &priv);
+	pthread_barrier_wait(&ctx->bar);
+	/*
+	 * Calibrate: double until a batch lasts 2 ms, time that batch once
+	 * more and scale by the faster of the two, so one preemption during
+	 * calibration does not shrink every sample to a handful of operations.
+	 */
+	while (!err) {
+		t = timed_run(c, priv, iters, &err);
+		if (err || t > 0.002 || iters > (1UL << 40))
 			break;
 		iters *= 2;
 	}
-	iters = (unsigned long)((double)iters * target / t);
-	if (!iters)
-		iters = 1;
-	for (i = 0; i < o->repeat; i++) {
-		t = timed_run(w->c, priv, iters, &err);
-		if (err)
-			goto out;
-		w->ns_per_op[i] = t * 1e9 / (double)iters;
+	if (!err)
+		t = fmin(t, timed_run(c, priv, iters, &err));
+	if (!err) {
+		iters = (unsigned long)((double)iters * target / fmax(t, 1e-9));
+		if (!iters)
+			iters = 1;
 	}
-out:
+	for (i = 0; i < o->repeat; i++) {
+		/* every sample starts in all threads at once */
+		pthread_barrier_wait(&ctx->bar);
+		if (!err)
+			w->secs[i] = timed_run(c, priv, iters, &err);
+	}
+	w->iters = iters;
 	w->err = err;
-	if (w->c->teardown && priv)
-		w->c->teardown(priv);
+	if (c->thread_setup && c->thread_teardown && priv)
+		c->thread_teardown(priv);
 	return NULL;
+}
+
+/* run @c with @threads threads on one shared setup */
+static struct point measure(const struct dml_bench_case *c,
+			    const struct bench_opts *o, unsigned int threads)
+{
+	struct worker *w = calloc(threads, sizeof(*w));
+	pthread_t *tid = calloc(threads, sizeof(*tid));
+	struct point p = { .threads = threads };
+	struct run_ctx ctx = {
+		.c = c, .o = o,
+		.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	};
+	double sum = 0, sq = 0, ops = 0;
+	unsigned int i, j, n = 0, started;
+
+	if (!w || !tid) {
+		p.err = -ENOMEM;
+		goto out;
+	}
+	if (c->setup) {
+		p.err = c->setup(threads, &ctx.shared);
+		if (p.err)
+			goto out;
+	}
+	pthread_barrier_init(&ctx.bar, NULL, threads);
+	for (started = 0; started < threads; started++) {
+		w[started].ctx = &ctx;
+		w[started].idx = started;
+		if (pthread_create(&tid[started], NULL, worker_fn, &w[started]))
+			break;
+	}
+	/* the barrier counts every thread: all of them, or none goes on */
+	pthread_mutex_lock(&ctx.lock);
+	ctx.gate = started == threads ? 1 : -1;
+	pthread_cond_broadcast(&ctx.cond);
+	pthread_mutex_unlock(&ctx.lock);
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&ctx.bar);
+	if (started < threads)
+		p.err = -EAGAIN;
+	if (c->teardown)
+		c->teardown(ctx.shared);
+	for (i = 0; i < started; i++)
+		if (w[i].err && !p.err)
+			p.err = w[i].err;
+	if (p.err)
+		goto out;
+	for (j = 0; j < o->repeat; j++) {
+		double slowest = 0, total = 0;
+
+		for (i = 0; i < threads; i++) {
+			double ns = w[i].secs[j] * 1e9 / (double)w[i].iters;
+
+			sum += ns;
+			sq += ns * ns;
+			n++;
+			total += (double)w[i].iters;
+			slowest = fmax(slowest, w[i].secs[j]);
+		}
+		ops += total / fmax(slowest, 1e-9);
+	}
+	p.mean = sum / n;
+	p.sd = n > 1 ? sqrt(fmax(0, (sq - sum * sum / n) / (n - 1))) : 0;
+	p.ops = ops / o->repeat;
+out:
+	free(w);
+	free(tid);
+	return p;
+}
+
+/* the thread counts to measure: 1 first, the one asked for last */
+static unsigned int thread_counts(const struct bench_opts *o,
+				  unsigned int counts[MAX_POINTS])
+{
+	unsigned int n = 0, t;
+
+	counts[n++] = 1;
+	if (o->sweep)
+		for (t = 2; t < o->threads; t *= 2)
+			counts[n++] = t;
+	if (o->threads > 1)
+		counts[n++] = o->threads;
+	return n;
 }
 
 static struct result run_case(const struct dml_bench_case *c,
 			      const struct bench_opts *o)
 {
-	struct worker *w = calloc(o->threads, sizeof(*w));
-	pthread_t *tid = calloc(o->threads, sizeof(*tid));
+	unsigned int counts[MAX_POINTS], i;
 	struct result r = { .c = c };
-	pthread_barrier_t bar;
-	double sum = 0, sq = 0;
-	unsigned int i, j, n = 0;
 
-	if (!w || !tid) {
-		free(w);
-		free(tid);
-		r.err = -ENOMEM;
-		return r;
-	}
-	pthread_barrier_init(&bar, NULL, o->threads);
-	for (i = 0; i < o->threads; i++) {
-		w[i].c = c;
-		w[i].o = o;
-		w[i].bar = &bar;
-		pthread_create(&tid[i], NULL, worker_fn, &w[i]);
-	}
-	for (i = 0; i < o->threads; i++)
-		pthread_join(tid[i], NULL);
-	pthread_barrier_destroy(&bar);
-	for (i = 0; i < o->threads; i++) {
-		if (w[i].err)
-			r.err = w[i].err;
-		for (j = 0; j < o->repeat; j++) {
-			sum += w[i].ns_per_op[j];
-			sq += w[i].ns_per_op[j] * w[i].ns_per_op[j];
-			n++;
+	r.npts = thread_counts(o, counts);
+	for (i = 0; i < r.npts; i++) {
+		if (!o->json)
+			fprintf(stderr, "\r%-24s %4u thread%s  ", c->name, counts[i],
+				counts[i] > 1 ? "s" : "");
+		r.pt[i] = measure(c, o, counts[i]);
+		if (r.pt[i].err) {
+			r.err = r.pt[i].err;
+			r.npts = i + 1;
+			break;
 		}
+		r.pt[i].eff = r.pt[0].ops > 0 ?
+			      r.pt[i].ops / (counts[i] * r.pt[0].ops) : 0;
 	}
-	r.mean = sum / n;
-	r.sd = n > 1 ? sqrt(fmax(0, (sq - sum * sum / n) / (n - 1))) : 0;
-	free(w);
-	free(tid);
 	return r;
 }
 
@@ -156,19 +279,196 @@ static const struct result *find(const struct result *res, unsigned int n,
 	return NULL;
 }
 
+/* "12.3M": operations per second in 5 characters or so */
+static const char *fmt_rate(double v, char buf[16])
+{
+	static const char unit[] = " kMGT";
+	unsigned int u = 0;
+
+	while (v >= 999.5 && u < sizeof(unit) - 2) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, 16, "%.*f%c", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v,
+		 unit[u]);
+	return buf;
+}
+
+/*
+ * The ratio of @r's last point: to its baseline's point at the same thread
+ * count when it has one in this run, else to the anchor; 0 when neither.
+ */
+static double ratio_of(const struct result *r, const struct result *res,
+		       unsigned int n, char *vs, size_t vs_len)
+{
+	const struct result *b = find(res, n, r->c->baseline);
+	const struct point *p = &r->pt[r->npts - 1];
+
+	vs[0] = 0;
+	if (p->mean <= 0)
+		return 0;
+	if (b && !b->err && b->npts == r->npts && b->pt[b->npts - 1].mean > 0) {
+		snprintf(vs, vs_len, "%s (same run)", b->c->name);
+		return b->pt[b->npts - 1].mean / p->mean;
+	}
+	if (r->c->anchor_ns > 0) {
+		snprintf(vs, vs_len, "anchor %.1f ns%s%s", r->c->anchor_ns,
+			 r->c->goal ? ", " : "", r->c->goal ? r->c->goal : "");
+		return r->c->anchor_ns / p->mean;
+	}
+	return 0;
+}
+
+static void print_json(const struct bench_opts *o, const struct result *res,
+		       unsigned int n)
+{
+	unsigned int i, k, printed = 0;
+	char vs[64];
+
+	printf("{\"threads\":%u,\"sweep\":%s,\"seconds\":%.3f,\"repeat\":%u,"
+	       "\"cases\":[", o->threads, o->sweep ? "true" : "false",
+	       o->seconds, o->repeat);
+	for (i = 0; i < n; i++) {
+		const struct result *r = &res[i];
+		const struct point *p = &r->pt[r->npts - 1];
+		double ratio;
+
+		if (r->err)
+			continue;
+		ratio = ratio_of(r, res, n, vs, sizeof(vs));
+		printf("%s{\"name\":\"%s\",\"what\":\"%s\",\"threads\":%u,"
+		       "\"mean_ns\":%.3f,\"stddev_ns\":%.3f,\"ops_per_s\":%.1f,"
+		       "\"efficiency\":%.3f,\"ratio\":%.3f,\"vs\":\"%s\",\"points\":[",
+		       printed++ ? "," : "", r->c->name, r->c->what, p->threads,
+		       p->mean, p->sd, p->ops, p->eff, ratio, vs);
+		for (k = 0; k < r->npts; k++)
+			printf("%s{\"threads\":%u,\"mean_ns\":%.3f,\"stddev_ns\":%.3f,"
+			       "\"ops_per_s\":%.1f,\"efficiency\":%.3f}",
+			       k ? "," : "", r->pt[k].threads, r->pt[k].mean,
+			       r->pt[k].sd, r->pt[k].ops, r->pt[k].eff);
+		printf("]}");
+	}
+	printf("]}\n");
+}
+
+static void print_table(const struct bench_opts *o, const struct result *res,
+			unsigned int n)
+{
+	unsigned int i, k;
+	char vs[64], rate[16];
+
+	printf("%-17s %-46s %7s %10s %8s %8s %5s %9s  %s\n", "case", "what",
+	       "threads", "ns/op", "stddev", "ops/s", "eff", "ratio", "vs");
+	for (i = 0; i < n; i++) {
+		const struct result *r = &res[i];
+		double ratio;
+
+		if (r->err) {
+			printf("%-17s %-46s failed: %s\n", r->c->name, r->c->what,
+			       strerror(-r->err));
+			continue;
+		}
+		/* a sweep shows every point, otherwise the one asked for */
+		for (k = o->sweep ? 0 : r->npts - 1; k < r->npts; k++) {
+			const struct point *p = &r->pt[k];
+
+			printf("%-17s %-46s %7u %10.2f %8.2f %8s %5.2f",
+			       k && o->sweep ? "" : r->c->name,
+			       k && o->sweep ? "" : r->c->what, p->threads,
+			       p->mean, p->sd, fmt_rate(p->ops, rate), p->eff);
+			if (k != r->npts - 1) {
+				printf("\n");
+				continue;
+			}
+			ratio = ratio_of(r, res, n, vs, sizeof(vs));
+			if (ratio > 0)
+				printf(" %8.2fx  %s\n", ratio, vs);
+			else
+				printf(" %9s\n", "-");
+		}
+	}
+	printf("\nns/op: per-thread latency, mean and stddev over threads and samples.\n"
+	       "ops/s: all threads together, all on one platform, IOMMU unit and device.\n"
+	       "eff:   ops/s(N) / (N x ops/s(1)), ops/s(1) from this run; 1.00 is perfect.\n"
+	       "ratio: the baseline's ns/op (same run, same threads) or the anchor's,\n"
+	       "       divided by this case's; > 1: this case is faster.\n");
+}
+
+/*
+ * --plot: throughput against threads, one line per case, drawn by gnuplot
+ * into an SVG.  Return: 0, or -errno / the failed gnuplot's status (> 0).
+ */
+static int plot(const char *prog, const char *path, const struct result *res,
+		unsigned int n)
+{
+	unsigned int i, k, first = 1;
+	FILE *g = popen("gnuplot", "w");
+	int st;
+
+	if (!g)
+		return -errno;
+	fprintf(g, "set terminal svg size 900,560 dynamic noenhanced font 'sans,11'\n"
+		   "set output '%s'\n"
+		   "set title 'aggregate throughput, all threads on one device'\n"
+		   "set xlabel 'threads'\nset ylabel 'operations/s'\n"
+		   "set logscale x 2\nset logscale y 10\nset format y '%%.1s%%c'\n"
+		   "set grid\n"
+		   "set key outside right\nplot ", path);
+	for (i = 0; i < n; i++) {
+		if (res[i].err)
+			continue;
+		fprintf(g, "%s'-' using 1:2 with linespoints title '%s'",
+			first ? "" : ", ", res[i].c->name);
+		first = 0;
+	}
+	if (first)
+		fprintf(g, "0 notitle");
+	fprintf(g, "\n");
+	for (i = 0; i < n; i++) {
+		if (res[i].err)
+			continue;
+		for (k = 0; k < res[i].npts; k++)
+			fprintf(g, "%u %.1f\n", res[i].pt[k].threads,
+				res[i].pt[k].ops);
+		fprintf(g, "e\n");
+	}
+	st = pclose(g);
+	if (st) {
+		fprintf(stderr, "%s: gnuplot failed (status %d); it comes with the "
+			"Debian package gnuplot-nox (tools/deps.sh installs it)\n",
+			prog, st);
+		return st < 0 ? -errno : st;
+	}
+	return 0;
+}
+
+static unsigned int nr_cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned int)n;
+}
+
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"usage: %s [options]\n"
-		"  Micro-benchmarks in ns per operation (mean +- stddev over samples),\n"
-		"  each with its ratio to the in-run baseline or to the published anchor\n"
-		"  of reference/perf-anchors.md (ratio > 1: dmalink is faster).\n"
-		"  -s, --seconds S    time per case, split over the samples (default 1.0)\n"
-		"  -r, --repeat N     samples per case (default 5, at most 64)\n"
-		"  -t, --threads N    concurrent threads per case (default 1)\n"
+		"  Micro-benchmarks: per-thread ns per operation (mean +- stddev over\n"
+		"  samples), aggregate ops/s of all threads on one device, scaling\n"
+		"  efficiency, and the ratio to the in-run baseline or to the published\n"
+		"  anchor of reference/perf-anchors.md (ratio > 1: this case is faster).\n"
+		"  -s, --seconds S    time per case and thread count, split over the\n"
+		"                     samples (default 1.0)\n"
+		"  -r, --repeat N     samples per case (default 5, at most %d)\n"
+		"  -t, --threads N    threads on the one device (default 1); ops/s(1)\n"
+		"                     is measured too, for the efficiency\n"
+		"  -w, --sweep        N = 1, 2, 4, ... up to the core count (or -t N)\n"
+		"  -p, --plot FILE    with --sweep: draw ops/s against threads into the\n"
+		"                     SVG FILE with gnuplot (Debian: gnuplot-nox)\n"
 		"  -f, --filter STR   only cases whose name contains STR\n"
 		"  -l, --list         list the cases\n"
-		"  -j, --json         one JSON object on stdout\n", prog);
+		"  -j, --json         one JSON object on stdout\n",
+		prog, MAX_REPEAT);
 }
 
 static int parse_opts(const char *prog, int argc, char **argv,
@@ -178,6 +478,8 @@ static int parse_opts(const char *prog, int argc, char **argv,
 		{ "seconds", required_argument, NULL, 's' },
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "sweep", no_argument, NULL, 'w' },
+		{ "plot", required_argument, NULL, 'p' },
 		{ "filter", required_argument, NULL, 'f' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
@@ -190,7 +492,7 @@ static int parse_opts(const char *prog, int argc, char **argv,
 
 	*o = (struct bench_opts){ .seconds = 1.0, .repeat = 5, .threads = 1 };
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:r:t:f:ljh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:t:wp:f:ljh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->seconds = strtod(optarg, &end);
@@ -200,12 +502,23 @@ static int parse_opts(const char *prog, int argc, char **argv,
 		case 'r':
 		case 't':
 			if (dml_tool_parse_u64(optarg, 10, &v) || v < 1 ||
-			    v > (c == 'r' ? 64 : 1024))
+			    v > (c == 'r' ? MAX_REPEAT : MAX_THREADS))
 				goto bad;
-			if (c == 'r')
+			if (c == 'r') {
 				o->repeat = (unsigned int)v;
-			else
+			} else {
 				o->threads = (unsigned int)v;
+				o->threads_set = true;
+			}
+			break;
+		case 'w':
+			o->sweep = true;
+			break;
+		case 'p':
+			/* it goes into a quoted gnuplot string */
+			if (!*optarg || strpbrk(optarg, "'\n"))
+				goto bad;
+			o->plot = optarg;
 			break;
 		case 'f':
 			o->filter = optarg;
@@ -224,10 +537,14 @@ static int parse_opts(const char *prog, int argc, char **argv,
 			return -EINVAL;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (o->plot && !o->sweep)) {
+		if (o->plot && !o->sweep)
+			fprintf(stderr, "%s: --plot draws a --sweep\n", prog);
 		usage(stderr, prog);
 		return -EINVAL;
 	}
+	if (o->sweep && !o->threads_set)
+		o->threads = nr_cores();
 	return 0;
 bad:
 	fprintf(stderr, "%s: bad value '%s'\n", prog, optarg);
@@ -238,72 +555,42 @@ int dml_bench_main(const char *prog, int argc, char **argv,
 		   const struct dml_bench_case *const *tables,
 		   unsigned int nr_tables)
 {
-	struct result res[128];
 	struct bench_opts o;
-	unsigned int n = 0, i, t, printed = 0;
+	struct result *res;
+	unsigned int n = 0, i, t;
 	const struct dml_bench_case *c;
 	int ret = 0;
 
 	if (parse_opts(prog, argc, argv, &o))
 		return 2;
+	res = calloc(MAX_CASES, sizeof(*res));
+	if (!res)
+		return 1;
 	for (t = 0; t < nr_tables; t++) {
-		for (c = tables[t]; c->name && n < 128; c++) {
+		for (c = tables[t]; c->name && n < MAX_CASES; c++) {
 			if (o.filter && !strstr(c->name, o.filter))
 				continue;
 			if (o.list) {
 				printf("%-18s %s\n", c->name, c->what);
 				continue;
 			}
-			if (!o.json)
-				fprintf(stderr, "\r%-40s", c->name);
 			res[n++] = run_case(c, &o);
 		}
 	}
 	if (o.list)
-		return 0;
+		goto out;
 	if (!o.json)
-		fprintf(stderr, "\r%40s\r", "");
-
+		fprintf(stderr, "\r%50s\r", "");
 	if (o.json)
-		printf("{\"threads\":%u,\"seconds\":%.3f,\"repeat\":%u,\"cases\":[",
-		       o.threads, o.seconds, o.repeat);
+		print_json(&o, res, n);
 	else
-		printf("%-17s %-46s %10s %8s %9s  %s\n", "case", "what", "mean ns",
-		       "stddev", "ratio", "vs");
-	for (i = 0; i < n; i++) {
-		const struct result *r = &res[i], *b = find(res, n, r->c->baseline);
-		double ratio = 0;
-		char vs[64] = "";
-
-		if (r->err) {
+		print_table(&o, res, n);
+	for (i = 0; i < n; i++)
+		if (res[i].err)
 			ret = 1;
-			if (!o.json)
-				printf("%-17s %-46s failed: %s\n", r->c->name, r->c->what,
-				       strerror(-r->err));
-			continue;
-		}
-		if (b && !b->err && r->mean > 0) {
-			ratio = b->mean / r->mean;
-			snprintf(vs, sizeof(vs), "%s (same run)", b->c->name);
-		} else if (r->c->anchor_ns > 0 && r->mean > 0) {
-			ratio = r->c->anchor_ns / r->mean;
-			snprintf(vs, sizeof(vs), "anchor %.1f ns%s%s", r->c->anchor_ns,
-				 r->c->goal ? ", " : "", r->c->goal ? r->c->goal : "");
-		}
-		if (o.json) {
-			printf("%s{\"name\":\"%s\",\"what\":\"%s\",\"mean_ns\":%.3f,"
-			       "\"stddev_ns\":%.3f,\"ratio\":%.3f,\"vs\":\"%s\"}",
-			       printed++ ? "," : "", r->c->name, r->c->what, r->mean, r->sd,
-			       ratio, vs);
-		} else if (ratio > 0) {
-			printf("%-17s %-46s %10.2f %8.2f %8.2fx  %s\n", r->c->name,
-			       r->c->what, r->mean, r->sd, ratio, vs);
-		} else {
-			printf("%-17s %-46s %10.2f %8.2f %9s\n", r->c->name,
-			       r->c->what, r->mean, r->sd, "-");
-		}
-	}
-	if (o.json)
-		printf("]}\n");
+	if (o.plot && plot(prog, o.plot, res, n))
+		ret = 1;
+out:
+	free(res);
 	return ret;
 }

@@ -3,7 +3,8 @@
 # installed: install them with apt-get when run as root, otherwise print
 # exactly what is missing and exit 2.  Usage: deps.sh [extra packages...]
 set -u
-need="gcc binutils meson ninja-build pkg-config libcmocka-dev $*"
+# gnuplot-nox: `dmalink bench --sweep --plot`, which tests/tools/bench-cli.sh runs
+need="gcc binutils meson ninja-build pkg-config libcmocka-dev gnuplot-nox $*"
 missing=""
 for p in $need; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

@@ -759,40 +759,77 @@ err_unlink:
 	return ret;
 }
 
-int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
-			 phys_addr_t phys, size_t offset, size_t size,
-			 enum dma_data_direction dir, unsigned long attrs)
+/*
+ * The refusals of dml__iommu_iova_link(), out of line: which error a link
+ * that failed the one combined check gets, in the kernel's order.
+ */
+static __attribute__((noinline, cold)) int
+iova_link_refuse(const struct dma_iova_state *state, phys_addr_t phys,
+		 size_t offset, size_t size, enum dma_data_direction dir,
+		 size_t pad)
 {
-	struct dml_domain *d = dev->domain;
-	dml_iova_t base, iova;
-	size_t pad, res_len, len;
-
 	if (!dma_use_iova(state) || !dml__valid_dir(dir) ||
 	    !state_fits(state, offset, size))
 		return -EINVAL;
-	pad = iova_offset(d, phys);
 	if (pad && offset) {
 		dml__warn_once("dma_iova_link: unaligned phys %#llx at offset %zu",
 			       (unsigned long long)phys, offset);
 		return -EIO;
 	}
-	state_range(d, state, &base, &res_len);
-	iova = state->addr + offset - pad;
-	len = iova_align(d, size + pad);
-	/* the rounded mapping must stay granule aligned and inside */
-	if (iova_offset(d, iova) || iova < base || iova - base + len > res_len)
-		return -EINVAL;
-	/* dev_use_swiotlb() && iova_unaligned(): bounce head and tail */
-	if (unlikely(dev->untrusted) && iova_offset(d, phys | size)) {
+	return -EINVAL;		/* the rounded link would not be granule aligned */
+}
+
+/*
+ * The links that need more than a page-table fill, out of line: an
+ * untrusted device's unaligned range (dev_use_swiotlb() &&
+ * iova_unaligned(): bounce head and tail) and a non-coherent device's
+ * cache maintenance before the device may read.
+ */
+static __attribute__((noinline)) int
+iova_link_slow(struct dml_device *dev, struct dma_iova_state *state,
+	       phys_addr_t phys, size_t offset, size_t size,
+	       enum dma_data_direction dir, unsigned long attrs)
+{
+	struct dml_domain *d = dev->domain;
+	size_t pad = iova_offset(d, phys), len = iova_align(d, size + pad);
+
+	if (dev->untrusted && iova_offset(d, phys | size)) {
 		if (attrs & DMA_ATTR_MMIO)
 			return -EPERM;
 		return iova_link_swiotlb(dev, state, phys, offset, size, dir,
 					 attrs);
 	}
-	if (unlikely(dev->non_coherent) &&
+	if (dev->non_coherent &&
 	    !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)))
 		dml__arch_sync_dma_for_device(dev->plat, phys - pad, len, dir);
-	return d->ops->map(d, iova, phys - pad, len,
+	return d->ops->map(d, state->addr + offset - pad, phys - pad, len,
+			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK_HEAD);
+}
+
+/*
+ * The common case is one range check and one page-table fill.  The range
+ * check: [offset, +size) inside the requested size, and the granule-rounded
+ * link starting on a granule (phys has the state's pad at offset 0, no pad
+ * after).  Together they keep the rounded link inside the reservation:
+ * at offset 0 it starts at the reservation's base and ends by
+ * iova_align(size + pad) <= iova_align(total + pad); further on it ends by
+ * iova_align(pad + offset + size) <= the reservation's length.
+ */
+int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
+			 phys_addr_t phys, size_t offset, size_t size,
+			 enum dma_data_direction dir, unsigned long attrs)
+{
+	struct dml_domain *d = dev->domain;
+	size_t pad = iova_offset(d, phys);
+	dml_iova_t iova = state->addr + offset - pad;
+
+	if (unlikely(!dma_use_iova(state) || !dml__valid_dir(dir) ||
+		     !state_fits(state, offset, size) || (pad && offset) ||
+		     iova_offset(d, iova)))
+		return iova_link_refuse(state, phys, offset, size, dir, pad);
+	if (unlikely(dev->untrusted || dev->non_coherent))
+		return iova_link_slow(dev, state, phys, offset, size, dir, attrs);
+	return d->ops->map(d, iova, phys - pad, iova_align(d, size + pad),
 			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK_HEAD);
 }
 

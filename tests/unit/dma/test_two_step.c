@@ -196,6 +196,32 @@ static void test_9_4_link_bounds(void **state)
 	dma_iova_free(f->dev, &st);
 }
 
+/* §9.4: a link whose granule-rounded start is not a granule is refused */
+static void test_9_4_link_misaligned(void **state)
+{
+	struct fx *f = *state;
+	struct dma_iova_state st;
+	u8 buf[8];
+
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_IOVA_LINK_ALIGN);
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_LINKED);
+	assert_true(dma_iova_try_alloc(f->dev, &st, 0x800, 4 * G));
+	/* at offset 0, a pad other than the state's */
+	assert_int_equal(dma_iova_link(f->dev, &st, 0x40000100, 0, G,
+				       DMA_TO_DEVICE, 0), -EINVAL);
+	/* further on, an offset that leaves the link off a granule */
+	assert_int_equal(dma_iova_link(f->dev, &st, 0x40000000, G, G,
+				       DMA_TO_DEVICE, 0), -EINVAL);
+	/* nothing was linked: the device faults */
+	assert_int_equal(dml_dev_dma_read(f->dev, st.addr, buf, 8), -EFAULT);
+	/* the offset that reaches the next granule links */
+	assert_int_equal(dma_iova_link(f->dev, &st, 0x40000000, G - 0x800, G,
+				       DMA_TO_DEVICE, 0), 0);
+	assert_int_equal(dma_iova_unlink(f->dev, &st, G - 0x800, G,
+					 DMA_TO_DEVICE, 0), 0);
+	dma_iova_free(f->dev, &st);
+}
+
 /* §9.5: in caching mode a link is invisible until dma_iova_sync */
 static void test_9_5_link_needs_sync(void **state)
 {
@@ -499,6 +525,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_9_3_reservation_alignment, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_9_4_unaligned_middle_eio, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_9_4_overlap_eexist, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_9_4_link_misaligned, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_9_4_link_bounds, fx_setup, fx_teardown),
 	cmocka_unit_test(test_9_5_link_needs_sync),
 	cmocka_unit_test_setup_teardown(test_9_6_direction_protection, fx_setup, fx_teardown),
