@@ -126,6 +126,19 @@ int dml_pci_switch_add(struct dml_pci_dev *port, u8 devfn, u16 vendor,
 		       struct dml_pci_dev **up, struct dml_pci_dev **down);
 
 /**
+ * dml_pci_bridge_set_bus - give a bridge the secondary bus number it has
+ * on a real machine, instead of the next free one
+ * @bridge: a root port or switch port with nothing below it yet
+ * @secondary: bus number, above its host bridge's root bus
+ *
+ * Bridges added afterwards are numbered above the highest number used.
+ * Return: 0; -EINVAL for a host bridge, an endpoint, a bridge with
+ * functions below it, or a number not above the root bus; -EEXIST if
+ * another bridge of the host bridge has that number.
+ */
+int dml_pci_bridge_set_bus(struct dml_pci_dev *bridge, u8 secondary);
+
+/**
  * dml_pci_port_set_acs - give a function an ACS capability and set its
  * control register (PCI_ACS_CTRL)
  * @pdev: a port, or an endpoint (a multi-function device's ACS)
@@ -244,11 +257,23 @@ struct dml_pci_dev *dml_pci_dev_of(const struct dml_device *dev);
  * @err: out: the message naming FILE:LINE of the first error, or ""
  * @errlen: bytes of @err (0: no message)
  *
- * The format is documented in docs/topology.md.  A "cpu" line sets the
- * platform's CPU (the option of struct dml_emu_opts).  Parsing stops at
- * the first error; what was added before it stays.
- * Return: 0; -EINVAL for a malformed description (the message says
- * where); -ENOSPC, -ENOMEM as the calls it makes.
+ * One statement per line, '#' comments, blank-separated fields:
+ *   cpu      intel|amd|other FAMILY
+ *   host     NAME DOMAIN:BUS VENDOR:DEVICE
+ *   rootport NAME PARENT DEV.FN VENDOR:DEVICE [acs=FLAGS]
+ *   switch   NAME PARENT DEV.FN VENDOR:DEVICE PORTS [acs=FLAGS]
+ *   endpoint NAME PARENT DEV.FN VENDOR:DEVICE [acs=FLAGS]
+ *   acs      NAME FLAGS
+ *   bar      NAME INDEX PHYS SIZE [offset=BUS_OFFSET]
+ * each a call of this header (a switch's downstream ports are NAME.d0,
+ * NAME.d1, ...; FLAGS: none or a comma list of sv,tb,rr,cr,uf,ec,dt; a
+ * BAR is added with its MMIO region); the dmalink distribution documents
+ * it in full (docs/topology.md).  A "cpu" line sets the platform's CPU
+ * (the option of struct dml_emu_opts).  Parsing stops at the first error;
+ * what was added before it stays.
+ * Return: 0; -EINVAL for a malformed description; or the error of the
+ * call the line made (-EEXIST, -ENOSPC, -ENOMEM); @err names FILE:LINE
+ * and what is wrong.
  */
 int dml_pci_topology_parse(struct dml_platform *p, const char *buf, size_t len,
 			   const char *fname, char *err, size_t errlen);

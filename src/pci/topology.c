@@ -262,6 +262,38 @@ int dml_pci_switch_add(struct dml_pci_dev *port, u8 devfn, u16 vendor,
 	return ret;
 }
 
+/* a bridge of host bridge @h, other than @self, with secondary bus @bus */
+static bool bus_taken(struct dml_pci_dev *h, struct dml_pci_dev *self, u8 bus)
+{
+	struct dml_pci_dev *n;
+
+	for (n = h->child; n && n->host == h; n = dml_pci_walk(h->plat, n))
+		if (n != self && n->type != DML_PCI_ENDPOINT && n->secondary == bus)
+			return true;
+	return false;
+}
+
+int dml_pci_bridge_set_bus(struct dml_pci_dev *bridge, u8 secondary)
+{
+	struct dml_pci_root *root;
+	int ret = 0;
+
+	if (!bridge || bridge->type == DML_PCI_HOST_BRIDGE ||
+	    bridge->type == DML_PCI_ENDPOINT || bridge->child ||
+	    secondary <= bridge->host->bus)
+		return -EINVAL;
+	root = dml__platform_slot(bridge->plat, DML_SLOT_PCI);
+	pthread_mutex_lock(&root->lock);
+	if (bus_taken(bridge->host, bridge, secondary)) {
+		ret = -EEXIST;
+	} else {
+		bridge->secondary = secondary;
+		bridge->host->next_bus = max(bridge->host->next_bus, secondary + 1u);
+	}
+	pthread_mutex_unlock(&root->lock);
+	return ret;
+}
+
 int dml_pci_port_set_acs(struct dml_pci_dev *pdev, u16 ctrl)
 {
 	if (!pdev || pdev->type == DML_PCI_HOST_BRIDGE || (ctrl & ~0x7fu))
