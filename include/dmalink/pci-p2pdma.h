@@ -31,6 +31,9 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 /**
  * struct p2pdma_provider - peer-to-peer memory of one BAR
  * @owner: the PCI function whose BAR it is (the kernel: its struct device)
@@ -115,8 +118,8 @@ struct p2pdma_provider *pcim_p2pdma_provider(struct dml_pci_dev *pdev, int bar);
  * whitelist (some entries only when both sit below the same host bridge),
  * else NOT_SUPPORTED.
  * Return: the map type; PCI_P2PDMA_MAP_NOT_SUPPORTED when @dev is not a
- * PCI device or the provider's function was not initialised.  Costs a
- * lock and a scan of the provider's cache once computed.
+ * PCI device or the provider's function was not initialised.  Once
+ * computed, a lock-free hash lookup in the provider's cache.
  */
 enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
 					     struct dml_device *dev);
@@ -207,6 +210,8 @@ static inline int pci_p2pdma_distance(struct dml_pci_dev *provider,
 {
 	return pci_p2pdma_distance_many(provider, &client, 1, verbose);
 }
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,9 @@
 extern "C" {
 #endif
 
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
 struct dml_pci_dev;
 
 /** enum dml_pci_type - what a PCI function is (the PCIe port types) */
@@ -277,6 +280,8 @@ struct dml_pci_dev *dml_pci_dev_of(const struct dml_device *dev);
  */
 int dml_pci_topology_parse(struct dml_platform *p, const char *buf, size_t len,
 			   const char *fname, char *err, size_t errlen);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

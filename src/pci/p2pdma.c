@@ -14,9 +14,8 @@
  * The cache (struct dml_pci_map_cache) belongs to the provider function,
  * keyed by the client function's id; it is filled by the first
  * classification of a pair and never invalidated (see
- * dmalink/pci-p2pdma.h).  Its mutex is the only lock on these paths, and
- * pci_p2pdma_state() does not reach it while the caller's state holds the
- * provider.
+ * dmalink/pci-p2pdma.h).  Lookups are lock-free; its mutex orders the
+ * stores, the only lock on these paths.
  */
 #include <stdio.h>
 #include <string.h>
@@ -159,15 +158,44 @@ through_host_bridge:
 	return PCI_P2PDMA_MAP_THRU_HOST_BRIDGE;
 }
 
-/* the cached entry of @client in @c, NULL if none; c->lock held */
-static struct dml_pci_map_entry *cache_find(struct dml_pci_map_cache *c, u32 client)
+static unsigned int map_hash(u32 client, unsigned int mask)
 {
+	return (client * 0x9e3779b1u) & mask;
+}
+
+/* the cached map type of @client, PCI_P2PDMA_MAP_UNKNOWN if none; lock-free */
+static enum pci_p2pdma_map_type cache_lookup(struct dml_pci_map_cache *c, u32 client)
+{
+	struct dml_pci_map_table *t = atomic_load_explicit(&c->tab, memory_order_acquire);
+	u64 key = (u64)(client + 1) << 32;
 	unsigned int i;
 
-	for (i = 0; i < c->nr; i++)
-		if (c->ent[i].client == client)
-			return &c->ent[i];
-	return NULL;
+	if (!t)
+		return PCI_P2PDMA_MAP_UNKNOWN;
+	for (i = map_hash(client, t->mask);; i = (i + 1) & t->mask) {
+		u64 v = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+
+		if (!v)
+			return PCI_P2PDMA_MAP_UNKNOWN;
+		if ((v & ~0xffffffffULL) == key)
+			return (enum pci_p2pdma_map_type)(v & 0xff);
+	}
+}
+
+/* put @v (key and map) into @t, which has room; c->lock held */
+static void table_put(struct dml_pci_map_table *t, u64 v)
+{
+	unsigned int i = map_hash((u32)(v >> 32) - 1, t->mask);
+
+	for (;; i = (i + 1) & t->mask) {
+		u64 old = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+
+		if (!old || (old & ~0xffffffffULL) == (v & ~0xffffffffULL)) {
+			t->nr += !old;
+			atomic_store_explicit(&t->slot[i], v, memory_order_release);
+			return;
+		}
+	}
 }
 
 /*
@@ -177,28 +205,29 @@ static struct dml_pci_map_entry *cache_find(struct dml_pci_map_cache *c, u32 cli
 static void cache_store(struct dml_pci_map_cache *c, u32 client,
 			enum pci_p2pdma_map_type map)
 {
-	struct dml_pci_map_entry *e;
+	struct dml_pci_map_table *t, *n;
+	unsigned int i, size;
 
 	pthread_mutex_lock(&c->lock);
-	e = cache_find(c, client);
-	if (!e && c->nr == c->cap) {
-		unsigned int cap = c->cap ? 2 * c->cap : 8;
-		struct dml_pci_map_entry *n = dml__zalloc(cap * sizeof(*n));
+	t = atomic_load_explicit(&c->tab, memory_order_relaxed);
+	if (!t || 2 * (t->nr + 1) > t->mask + 1) {
+		size = t ? 2 * (t->mask + 1) : 16;
+		n = dml__zalloc(sizeof(*n) + size * sizeof(n->slot[0]));
+		if (!n)
+			goto out;
+		n->mask = size - 1;
+		for (i = 0; t && i <= t->mask; i++) {
+			u64 v = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
 
-		if (n) {
-			if (c->nr)
-				memcpy(n, c->ent, c->nr * sizeof(*n));
-			dml__free(c->ent);
-			c->ent = n;
-			c->cap = cap;
+			if (v)
+				table_put(n, v);
 		}
+		n->retired = t;
+		atomic_store_explicit(&c->tab, n, memory_order_release);
+		t = n;
 	}
-	if (!e && c->nr < c->cap)
-		e = &c->ent[c->nr++];
-	if (e) {
-		e->client = client;
-		e->map = map;
-	}
+	table_put(t, (u64)(client + 1) << 32 | map);
+out:
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -249,20 +278,15 @@ enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
 					     struct dml_device *dev)
 {
 	struct dml_pci_dev *pdev = provider->owner, *client;
-	enum pci_p2pdma_map_type map = PCI_P2PDMA_MAP_UNKNOWN;
+	enum pci_p2pdma_map_type map;
 	struct dml_pci_map_cache *c;
-	struct dml_pci_map_entry *e;
 	int dist;
 
 	c = atomic_load_explicit(&pdev->p2pdma, memory_order_acquire);
 	if (!c || !dev || !dev->pci_dev || dev->plat != pdev->plat)
 		return PCI_P2PDMA_MAP_NOT_SUPPORTED;
 	client = dev->pci_dev;
-	pthread_mutex_lock(&c->lock);
-	e = cache_find(c, client->id);
-	if (e)
-		map = e->map;
-	pthread_mutex_unlock(&c->lock);
+	map = cache_lookup(c, client->id);
 	if (map == PCI_P2PDMA_MAP_UNKNOWN)
 		map = calc_and_store(pdev, client, &dist, true);
 	return map;

@@ -9,8 +9,8 @@
  * What the layers above use (cost in brackets):
  *  - pci_p2pdma_state() [one comparison and a load when the state holds
  *    the provider; else __pci_p2pdma_update_state(): a lock-free lookup of
- *    the BAR table, then pci_p2pdma_map_type(): a mutex and a scan of the
- *    provider's cache];
+ *    the BAR table, then pci_p2pdma_map_type(): a lock-free hash lookup in
+ *    the provider's cache];
  *  - dml__pci_bar_find() / dml__pci_bar_find_bus() [lock-free: bounds
  *    check, then a binary search of the BAR table];
  *  - dml__pci_upstream_bridge(), dml__pci_acs_redirects() [a load each]:
@@ -39,16 +39,26 @@ struct dml_pci_bar {
 };
 
 /*
+ * struct dml_pci_map_table - an open-addressing hash of client id -> map
+ * type; each slot is (client id + 1) << 32 | map type, 0 when empty, so a
+ * reader sees a whole entry or none
+ */
+struct dml_pci_map_table {
+	struct dml_pci_map_table *retired;	/* the smaller one it replaced */
+	unsigned int mask;			/* slots - 1 */
+	unsigned int nr;			/* slots in use */
+	_Atomic u64 slot[];
+};
+
+/*
  * struct dml_pci_map_cache - the kernel's struct pci_p2pdma: a provider
- * function's map types, keyed by client function id
+ * function's map types, keyed by client function id.  Lookups are
+ * lock-free (acquire load of @tab); stores take @lock and grow the table
+ * by copy, keeping replaced tables until the platform goes.
  */
 struct dml_pci_map_cache {
 	pthread_mutex_t lock;
-	unsigned int nr, cap;
-	struct dml_pci_map_entry {
-		u32 client;
-		enum pci_p2pdma_map_type map;
-	} *ent;
+	struct dml_pci_map_table *_Atomic tab;
 };
 
 /*
@@ -131,9 +141,36 @@ static inline bool dml__pci_acs_redirects(const struct dml_pci_dev *pdev)
 
 /*
  * dml__pci_bar_find - the BAR of @p holding CPU physical address @phys,
- * NULL if none; lock-free
+ * NULL if none; lock-free: a bounds check (all that RAM costs), then a
+ * binary search
  */
-struct dml_pci_bar *dml__pci_bar_find(struct dml_platform *p, phys_addr_t phys);
+static inline struct dml_pci_bar *dml__pci_bar_find(struct dml_platform *p,
+						    phys_addr_t phys)
+{
+	struct dml_pci_root *root = dml__platform_slot(p, DML_SLOT_PCI);
+	struct dml_pci_bar_table *t;
+	unsigned int lo, hi;
+
+	if (!root)
+		return NULL;
+	t = atomic_load_explicit(&root->bars, memory_order_acquire);
+	if (!t || phys < t->lo || phys >= t->hi)
+		return NULL;
+	/* the last BAR starting at or below @phys */
+	lo = 0;
+	hi = t->nr;
+	while (hi - lo > 1) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (t->bar[mid]->provider.phys <= phys)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (phys - t->bar[lo]->provider.phys < t->bar[lo]->provider.size)
+		return t->bar[lo];
+	return NULL;
+}
 
 /*
  * dml__pci_bar_find_bus - the BAR of @p that answers PCI bus address

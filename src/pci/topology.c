@@ -46,11 +46,18 @@ struct dml_pci_root *dml__pci_root(struct dml_platform *p)
 static void free_cache(struct dml_pci_dev *pdev)
 {
 	struct dml_pci_map_cache *c = atomic_load(&pdev->p2pdma);
+	struct dml_pci_map_table *t;
 
 	if (!c)
 		return;
+	t = atomic_load(&c->tab);
+	while (t) {
+		struct dml_pci_map_table *old = t->retired;
+
+		dml__free(t);
+		t = old;
+	}
 	pthread_mutex_destroy(&c->lock);
-	dml__free(c->ent);
 	dml__free(c);
 }
 
@@ -390,33 +397,6 @@ int dml_pci_bar_add(struct dml_pci_dev *pdev, int bar, phys_addr_t phys,
 out:
 	pthread_mutex_unlock(&root->lock);
 	return ret;
-}
-
-struct dml_pci_bar *dml__pci_bar_find(struct dml_platform *p, phys_addr_t phys)
-{
-	struct dml_pci_root *root = dml__platform_slot(p, DML_SLOT_PCI);
-	struct dml_pci_bar_table *t;
-	unsigned int lo, hi;
-
-	if (!root)
-		return NULL;
-	t = atomic_load_explicit(&root->bars, memory_order_acquire);
-	if (!t || !t->nr || phys < t->lo || phys >= t->hi)
-		return NULL;
-	/* the last BAR starting at or below @phys */
-	lo = 0;
-	hi = t->nr;
-	while (hi - lo > 1) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (t->bar[mid]->provider.phys <= phys)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (phys - t->bar[lo]->provider.phys < t->bar[lo]->provider.size)
-		return t->bar[lo];
-	return NULL;
 }
 
 struct dml_pci_bar *dml__pci_bar_find_bus(struct dml_platform *p, dma_addr_t addr)
