@@ -163,6 +163,25 @@ static unsigned int map_hash(u32 client, unsigned int mask)
 	return (client * 0x9e3779b1u) & mask;
 }
 
+bool dml__pci_host_allows_p2p(struct dml_pci_dev *a, struct dml_pci_dev *b)
+{
+	return dml__pci_cpu_supports_p2pdma(a->plat) || hosts_whitelisted(a, b, false);
+}
+
+enum dml_pci_route dml__pci_route(struct dml_device *dev, dma_addr_t addr,
+				  struct dml_pci_bar **bar)
+{
+	struct dml_pci_bar *b = dev->pci_dev ? dml__pci_bar_find_bus(dev->plat, addr) : NULL;
+	int dist;
+
+	*bar = NULL;
+	if (!b || dml__pci_calc_map_type(b->pdev, dev->pci_dev, &dist, false) !=
+		  PCI_P2PDMA_MAP_BUS_ADDR)
+		return DML_PCI_ROUTE_UPSTREAM;
+	*bar = b;
+	return DML_PCI_ROUTE_PEER;
+}
+
 /* the cached map type of @client, PCI_P2PDMA_MAP_UNKNOWN if none; lock-free */
 static enum pci_p2pdma_map_type cache_lookup(struct dml_pci_map_cache *c, u32 client)
 {

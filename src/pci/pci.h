@@ -13,8 +13,11 @@
  *    the provider's cache];
  *  - dml__pci_bar_find() / dml__pci_bar_find_bus() [lock-free: bounds
  *    check, then a binary search of the BAR table];
- *  - dml__pci_upstream_bridge(), dml__pci_acs_redirects() [a load each]:
- *    the route of a request up the tree, for the device model;
+ *  - dml__pci_route() [a scan of the BAR table, a topology walk when a
+ *    BAR answers] and dml__pci_host_allows_p2p(): where the fabric takes
+ *    a device's request at a bus address (peer BAR or root complex), and
+ *    whether the root complex passes peer traffic, for the device model;
+ *  - dml__pci_upstream_bridge(), dml__pci_acs_redirects() [a load each];
  *  - dml__pci_calc_map_type() [a topology walk: slow path only].
  */
 #ifndef DML_PCI_PCI_H
@@ -188,6 +191,39 @@ struct dml_pci_bar *dml__pci_bar_find_bus(struct dml_platform *p, dma_addr_t add
 enum pci_p2pdma_map_type dml__pci_calc_map_type(struct dml_pci_dev *provider,
 						struct dml_pci_dev *client,
 						int *dist, bool verbose);
+
+/*
+ * enum dml_pci_route - where the fabric takes a memory request a device
+ * makes at a bus address
+ * @DML_PCI_ROUTE_UPSTREAM: up to the root complex: the IOMMU translates it
+ *	(or, for dma-direct, it is a CPU physical address); a peer BAR reached
+ *	this way needs dml__pci_host_allows_p2p()
+ * @DML_PCI_ROUTE_PEER: claimed on the way up by a peer's BAR below a
+ *	common bridge with no ACS redirect on the path: it never reaches the
+ *	root complex or the IOMMU
+ */
+enum dml_pci_route {
+	DML_PCI_ROUTE_UPSTREAM,
+	DML_PCI_ROUTE_PEER,
+};
+
+/*
+ * dml__pci_route - route a request of @dev to bus address @addr as the
+ * switches would now (ACS as it is set now, not as classified and cached)
+ * @bar: out: the peer BAR for DML_PCI_ROUTE_PEER (the byte is at CPU
+ *	physical address @addr - bar->provider.bus_offset), else NULL
+ * Costs a scan of the BAR table and, when a BAR answers @addr, a walk of
+ * the topology: for the device model, not the mapping paths.
+ */
+enum dml_pci_route dml__pci_route(struct dml_device *dev, dma_addr_t addr,
+				  struct dml_pci_bar **bar);
+
+/*
+ * dml__pci_host_allows_p2p - whether the root complex passes peer traffic
+ * between @a and @b (AMD Zen or later, or whitelisted host bridge(s));
+ * otherwise it drops it.  No warning.
+ */
+bool dml__pci_host_allows_p2p(struct dml_pci_dev *a, struct dml_pci_dev *b);
 
 /*
  * dml__pci_bind - bind @dev to a function: @pdev (an endpoint of @dev's

@@ -405,6 +405,47 @@ static void test_19_bus_offset_and_state(void **state)
 	assert_non_null(dml_kmap_local_phys(f->p, 0xb00000000ULL, 4096));
 }
 
+/*
+ * the route the device model will take: a bus address of a peer BAR below
+ * the same switch is claimed by it unless ACS redirects now (whatever the
+ * cache says); anything else goes up to the root complex, which passes
+ * peer traffic only when the host bridge allows it
+ */
+static void test_route(void **state)
+{
+	struct fx *f = *state, *g;
+	struct dml_pci_bar *bar;
+
+	assert_int_equal(dml__pci_route(f->nic_dev, GPU_BAR + 0x40, &bar), DML_PCI_ROUTE_PEER);
+	assert_ptr_equal(bar, &f->gpu->bar[0]);
+	assert_int_equal(dml__pci_route(f->nic_dev, 0x1000, &bar), DML_PCI_ROUTE_UPSTREAM);
+	assert_null(bar);
+	/* another root port: up to the root complex, which allows it here */
+	assert_int_equal(dml__pci_route(f->nic_dev, SSD_BAR, &bar), DML_PCI_ROUTE_UPSTREAM);
+	assert_true(dml__pci_host_allows_p2p(f->ssd, f->nic));
+	/* classified (and cached) as a bus address, then ACS turned on */
+	assert_int_equal(pci_p2pdma_map_type(bar0(f->gpu), f->nic_dev), PCI_P2PDMA_MAP_BUS_ADDR);
+	assert_int_equal(dml_pci_port_set_acs(f->down[1], PCI_ACS_RR), 0);
+	assert_int_equal(dml__pci_route(f->nic_dev, GPU_BAR + 0x40, &bar), DML_PCI_ROUTE_UPSTREAM);
+	assert_int_equal(pci_p2pdma_map_type(bar0(f->gpu), f->nic_dev), PCI_P2PDMA_MAP_BUS_ADDR);
+	/* a device without a PCI function is routed nowhere but up */
+	{
+		struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci), .pci = false };
+		struct dml_device *d;
+
+		assert_int_equal(dml_device_create(f->p, &o, &d), 0);
+		assert_int_equal(dml__pci_route(d, GPU_BAR, &bar), DML_PCI_ROUTE_UPSTREAM);
+		dml_device_destroy(d);
+	}
+	g = fx_build(NOT_LISTED, DML_CPU_INTEL, 6);
+	assert_false(dml__pci_host_allows_p2p(g->ssd, g->nic));
+	assert_int_equal(dml_test_log.count, 0);
+	fx_teardown((void **)&g);
+	g = fx_build(NOT_LISTED, DML_CPU_AMD, 0x19);
+	assert_true(dml__pci_host_allows_p2p(g->ssd, g->nic));
+	fx_teardown((void **)&g);
+}
+
 /* a BAR of a function without pcim_p2pdma_init() is no provider */
 static void test_provider_needs_init(void **state)
 {
@@ -578,6 +619,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_19_non_pci, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_19_cache_per_client, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_19_bus_offset_and_state, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_route, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_provider_needs_init, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_topology_rules, fx_setup, fx_teardown),
 	cmocka_unit_test(test_default_place),
