@@ -117,8 +117,9 @@ struct p2pdma_provider *pcim_p2pdma_provider(struct dml_pci_dev *pdev, int bar);
  * is AMD family 0x17 (Zen) or later or the host bridge(s) are on the
  * whitelist (some entries only when both sit below the same host bridge),
  * else NOT_SUPPORTED.
- * Return: the map type; PCI_P2PDMA_MAP_NOT_SUPPORTED when @dev is not a
- * PCI device or the provider's function was not initialised.  Once
+ * Return: the map type; PCI_P2PDMA_MAP_NOT_SUPPORTED when @provider is
+ * NULL, @dev is not a PCI device of the provider's platform, or the
+ * provider's function was not initialised.  Once
  * computed, a lock-free hash lookup in the provider's cache.
  */
 enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,

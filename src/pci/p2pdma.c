@@ -296,11 +296,14 @@ struct p2pdma_provider *pcim_p2pdma_provider(struct dml_pci_dev *pdev, int bar)
 enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
 					     struct dml_device *dev)
 {
-	struct dml_pci_dev *pdev = provider->owner, *client;
+	struct dml_pci_dev *pdev, *client;
 	enum pci_p2pdma_map_type map;
 	struct dml_pci_map_cache *c;
 	int dist;
 
+	if (!provider)
+		return PCI_P2PDMA_MAP_NOT_SUPPORTED;
+	pdev = provider->owner;
 	c = atomic_load_explicit(&pdev->p2pdma, memory_order_acquire);
 	if (!c || !dev || !dev->pci_dev || dev->plat != pdev->plat)
 		return PCI_P2PDMA_MAP_NOT_SUPPORTED;

@@ -314,6 +314,10 @@ static void test_19_non_pci(void **state)
 	assert_null(dml_pci_dev_of(plat_dev));
 	assert_int_equal(pci_p2pdma_map_type(bar0(f->gpu), plat_dev),
 			 PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	assert_int_equal(pci_p2pdma_map_type(bar0(f->gpu), NULL),
+			 PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	assert_int_equal(pci_p2pdma_map_type(NULL, f->nic_dev),
+			 PCI_P2PDMA_MAP_NOT_SUPPORTED);
 	assert_int_equal(pci_p2pdma_distance(f->gpu, plat_dev, true), -1);
 	assert_non_null(strstr(dml_test_log.last, "not a PCI device"));
 	clients[0] = f->nic_dev;
