@@ -8,6 +8,7 @@
  * bus_offset), and the topology calls those rows stand on (§4).
  */
 #include <dmalink/pci-p2pdma.h>
+#include <pthread.h>
 
 #include "pci/pci.h"
 #include "testutil.h"
@@ -566,6 +567,67 @@ static void test_default_place(void **state)
 	dml_platform_destroy(p);
 }
 
+#define NR_CLIENTS 96
+#define NR_THREADS 4
+
+struct race {
+	struct p2pdma_provider *pr;
+	struct dml_device **dev;
+	unsigned int seed;
+	unsigned int wrong;
+};
+
+static void *race_fn(void *arg)
+{
+	struct race *r = arg;
+	unsigned int i, k;
+
+	for (k = 0; k < 20; k++) {
+		for (i = 0; i < NR_CLIENTS; i++) {
+			unsigned int c = (i * 7 + r->seed * 13 + k) % NR_CLIENTS;
+			struct pci_p2pdma_map_state st = { 0 };
+
+			if (pci_p2pdma_map_type(r->pr, r->dev[c]) != PCI_P2PDMA_MAP_BUS_ADDR ||
+			    pci_p2pdma_state(&st, r->dev[c], GPU_BAR + c) != PCI_P2PDMA_MAP_BUS_ADDR)
+				r->wrong++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * the cache is read without a lock while other threads fill it and grow
+ * it: every reader sees a whole entry or none, never a wrong map type
+ */
+static void test_cache_concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct dml_device *dev[NR_CLIENTS];
+	struct race r[NR_THREADS];
+	pthread_t th[NR_THREADS];
+	struct dml_pci_dev *sw_up, *sw_down[3], *fn;
+	unsigned int i;
+
+	/* 96 functions: 3 downstream ports of a second switch below d1 */
+	assert_int_equal(dml_pci_switch_add(f->down[1], PCI_DEVFN(1, 0), 0x10b5, 0x8747,
+					    NULL, 3, &sw_up, sw_down), 0);
+	for (i = 0; i < NR_CLIENTS; i++) {
+		assert_int_equal(dml_pci_dev_add(sw_down[i / 32], DML_PCI_ENDPOINT,
+						 (u8)(i % 32 * 8), 0x8086, 0x0a54, NULL, &fn), 0);
+		dev[i] = bind(f, fn);
+	}
+	for (i = 0; i < NR_THREADS; i++) {
+		r[i] = (struct race){ .pr = bar0(f->gpu), .dev = dev, .seed = i };
+		assert_int_equal(pthread_create(&th[i], NULL, race_fn, &r[i]), 0);
+	}
+	for (i = 0; i < NR_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(r[i].wrong, 0);
+	}
+	/* gpu: 2 links up to the first switch; the client: 4 */
+	assert_int_equal(pci_p2pdma_distance(f->gpu, dev[95], false), 6);
+}
+
 /* every allocation of the topology calls fails cleanly and can be retried */
 static void test_fail_nth(void **state)
 {
@@ -626,6 +688,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_route, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_provider_needs_init, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_topology_rules, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_cache_concurrent, fx_setup, fx_teardown),
 	cmocka_unit_test(test_default_place),
 	cmocka_unit_test(test_fail_nth),
 };
