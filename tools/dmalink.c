@@ -35,6 +35,7 @@ static const struct {
 	{ "replay", dml_cmd_replay, "replay a block trace through each mapping strategy" },
 	{ "bench", dml_cmd_bench, "micro-benchmarks in ns, with ratios to anchors" },
 	{ "layout", dml_cmd_layout, "capture or show a physical memory layout" },
+	{ "topo", dml_cmd_topo, "PCI topology and peer-to-peer matrix (file or sysfs)" },
 };
 
 static void usage(FILE *f)

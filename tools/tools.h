@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tools.h - the subcommands of the dmalink command, one file each:
- * replay.c, bench.c, layout.c.  Each takes its own argv (argv[0] is the
+ * replay.c, bench.c, layout.c, topo.c.  Each takes its own argv (argv[0] is the
  * subcommand) and returns the process exit code: 0 success, 1 a failed
  * check (fault, mismatch), 2 bad usage or input.
  *
@@ -21,6 +21,7 @@
 int dml_cmd_replay(int argc, char **argv);
 int dml_cmd_bench(int argc, char **argv);
 int dml_cmd_layout(int argc, char **argv);
+int dml_cmd_topo(int argc, char **argv);
 
 /**
  * dml_tool_parse_u64 - strict unsigned number, the one parser of the tools

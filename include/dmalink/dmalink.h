@@ -29,6 +29,7 @@ struct dml_platform;
 struct dml_iommu;
 struct dml_device;
 struct dml_layout;
+struct dml_pci_dev;
 
 /*
  * DML_SIZEOF - the size of an options struct up to and including @field, for
@@ -56,6 +57,11 @@ struct dml_layout;
  *	use (kernel/dma/swiotlb.c swiotlb_init_remap()).
  * @swiotlb_off: no pool at all (the kernel without swiotlb, or
  *	swiotlb=noforce with no memory for it): whatever would bounce fails
+ * @cpu_vendor: the CPU's vendor, DML_CPU_* of dmalink/pci.h (default
+ *	DML_CPU_OTHER)
+ * @cpu_family: the CPU's x86 family number: an AMD CPU of family 0x17
+ *	(Zen) or later lets peer-to-peer DMA through any host bridge
+ *	(cpu_supports_p2pdma() in drivers/pci/p2pdma.c)
  */
 struct dml_emu_opts {
 	size_t size;
@@ -63,6 +69,8 @@ struct dml_emu_opts {
 	u64 seed;
 	u64 swiotlb_size;
 	bool swiotlb_off;
+	unsigned int cpu_vendor;
+	unsigned int cpu_family;
 };
 
 /* DML_SWIOTLB_DEFAULT_SIZE - IO_TLB_DEFAULT_SIZE, bytes */
@@ -438,6 +446,14 @@ const char *dml_fault_reason_str(enum dml_fault_reason r);
  *	then fail
  * @dma_min_align_mask: the device's dma_min_align_mask (NVMe: 4 KiB - 1):
  *	a bounce buffer keeps the original address's bits under it
+ * @pci_dev: the endpoint function of the platform's PCI topology that
+ *	this device is (dmalink/pci.h; at most one device per function); it
+ *	implies @pci and sets the requester id @source_id to the function's
+ *	bus/devfn.  NULL: a PCI device is placed as an integrated endpoint
+ *	at bus/devfn @source_id on the root bus of the first host bridge
+ *	(one with ids 0000:0000, on no P2PDMA whitelist, is made at
+ *	0000:00 if the platform has none yet); bus/devfn is not checked for
+ *	uniqueness there
  */
 struct dml_device_opts {
 	size_t size;
@@ -453,6 +469,7 @@ struct dml_device_opts {
 	bool untrusted;
 	bool force_bounce;
 	unsigned int dma_min_align_mask;
+	struct dml_pci_dev *pci_dev;
 };
 
 /**
@@ -464,7 +481,8 @@ struct dml_device_opts {
  * A device behind an IOMMU gets its own DMA domain, whose IOVA space is
  * [granule, min(aperture, mask)] minus the reserved regions (the x86 MSI
  * window 0xfee00000-0xfeefffff).
- * Return: 0; -EINVAL for bad options; -ENOMEM.
+ * Return: 0; -EINVAL for bad options (a @pci_dev that is not an endpoint
+ * of @p); -EBUSY if @pci_dev already has a device; -ENOMEM.
  */
 int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts,
 		      struct dml_device **out);

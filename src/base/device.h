@@ -23,6 +23,7 @@
 struct dml_mem;
 struct dml_iommu;
 struct dml_domain;
+struct dml_pci_dev;
 
 enum dml_platform_kind {
 	DML_PLATFORM_EMU,
@@ -38,6 +39,7 @@ enum dml_platform_kind {
 enum dml_platform_slot_id {
 	DML_SLOT_CACHE,		/* src/mem/cache.c: the non-coherent cache model */
 	DML_SLOT_SWIOTLB,	/* src/dma/swiotlb.c: the bounce-buffer pool */
+	DML_SLOT_PCI,		/* src/pci/: the PCI topology and its providers */
 	DML_SLOT_COHERENT,	/* src/dma/coherent.c: coherent allocations */
 	DML_NR_SLOTS,
 };
@@ -63,6 +65,8 @@ struct dml_platform {
 	void *backend;			/* VFIO: container state */
 	void (*backend_fini)(struct dml_platform *p);
 	u64 swiotlb_size;		/* bytes; 0: no bounce buffers */
+	unsigned int cpu_vendor;	/* DML_CPU_* (dmalink/pci.h) */
+	unsigned int cpu_family;	/* x86 family (0x17: AMD Zen) */
 	struct dml_platform_slot slot[DML_NR_SLOTS];
 };
 
@@ -83,6 +87,7 @@ struct dml_device {
 	unsigned long seg_boundary_mask;
 	struct dml_iommu *iommu;	/* EMU: unit; NULL for direct */
 	struct dml_domain *domain;	/* NULL: dma-direct */
+	struct dml_pci_dev *pci_dev;	/* its PCI function; NULL: not PCI */
 	bool owns_domain;
 	atomic_bool pci_32bit_workaround;	/* try below 4 GiB first */
 	atomic_bool dma_skip_sync_off;	/* dma_need_unmap(): ever bounced */

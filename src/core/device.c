@@ -13,6 +13,7 @@
 #include "../dma/debug.h"
 #include "../iommu/iommu.h"
 #include "../mem/cache.h"
+#include "../pci/pci.h"
 
 int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts,
 		      struct dml_device **out)
@@ -27,7 +28,7 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 	ret = dml__opts_copy(&o, sizeof(o), opts);
 	if (ret)
 		return ret;
-	if (!opts)
+	if (!opts || o.pci_dev)
 		o.pci = true;
 	if (!o.dma_mask)
 		o.dma_mask = DMA_BIT_MASK(64);
@@ -68,12 +69,16 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 	dev->max_segment_size = o.max_segment_size;
 	dev->seg_boundary_mask = o.seg_boundary_mask;
 	atomic_init(&dev->pci_32bit_workaround, o.pci);
+	dev->plat = p;
+	if (o.pci) {
+		ret = dml__pci_bind(dev, o.pci_dev);
+		if (ret)
+			goto err_free;
+	}
 	if (o.iommu) {
 		ret = dml__emu_domain_alloc(o.iommu, &dev->domain);
-		if (ret) {
-			dml__free(dev);
-			return ret;
-		}
+		if (ret)
+			goto err_unbind;
 		dev->iommu = o.iommu;
 		dev->owns_domain = true;
 	}
@@ -82,6 +87,12 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 		dml__dma_debug_device_add(dev);
 	*out = dev;
 	return 0;
+
+err_unbind:
+	dml__pci_unbind(dev);
+err_free:
+	dml__free(dev);
+	return ret;
 }
 
 void dml_device_destroy(struct dml_device *dev)
@@ -93,6 +104,7 @@ void dml_device_destroy(struct dml_device *dev)
 	dml__device_del(dev);
 	if (dev->domain && dev->owns_domain)
 		dml__domain_destroy(dev->domain);
+	dml__pci_unbind(dev);
 	if (dev->backend_fini)
 		dev->backend_fini(dev);
 	dml__free(dev);

@@ -40,6 +40,8 @@ int dml_platform_create_emu(const struct dml_emu_opts *opts,
 	p->kind = DML_PLATFORM_EMU;
 	p->seed = o.seed ? o.seed : 1;
 	p->swiotlb_size = o.swiotlb_size;
+	p->cpu_vendor = o.cpu_vendor;
+	p->cpu_family = o.cpu_family;
 	pthread_mutex_init(&p->lock, NULL);
 	ret = dml__mem_create(&p->mem);
 	if (!ret)
