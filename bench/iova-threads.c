@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iova-threads.c - alloc+free pairs on ONE shared IOVA domain from 1..N
+ * threads (reference/perf-anchors.md G1, G3, G4): sizes of 1, 8, 64 and
+ * 512 granules (4 KiB), size-aligned, below a 32-bit and a 48-bit limit.
+ * Prints ns per alloc+free pair per thread (the median of the runs, each
+ * run the mean over its threads) and the efficiency of N threads,
+ * ops(N) / (N * ops(T)) with T the first thread count of -t (1 by default).  The machine's other load makes the numbers noisy:
+ * repeat runs (-r).
+ *
+ *   iova-threads [-t 1,2,...] [-n pairs per thread] [-r runs]
+ *                [-s 1,8,...] [-l 32,48] [-p 32|0] [-k keep]
+ *
+ * -p 32 emulates dma-iommu's PCI workaround (iommu_dma_alloc_iova()): try
+ * below 4 GiB first, then the full limit.  -k keeps that many ranges of
+ * the size live per thread around the pairs (a working set).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iova/iova.h"
+
+#define MAX_THREADS 64
+#define MAX_LIST 16
+
+struct run {
+	struct dml_iova_domain *d;
+	unsigned long size, limit, first_limit, pairs, keep;
+	pthread_barrier_t bar;
+};
+
+struct thr {
+	struct run *r;
+	pthread_t t;
+	double ns;		/* per pair */
+	int err;
+};
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+static inline unsigned long alloc_one(const struct run *r)
+{
+	unsigned long pfn = 0;
+
+	if (r->first_limit)
+		pfn = dml__iova_alloc(r->d, r->size, r->first_limit, true);
+	if (!pfn)
+		pfn = dml__iova_alloc(r->d, r->size, r->limit, true);
+	return pfn;
+}
+
+static void *thr_run(void *arg)
+{
+	struct thr *t = arg;
+	struct run *r = t->r;
+	unsigned long *kept = calloc(r->keep + 1, sizeof(*kept));
+	unsigned long i, pfn;
+	u64 t0;
+
+	if (!kept) {
+		t->err = -ENOMEM;
+		pthread_barrier_wait(&r->bar);
+		return NULL;
+	}
+	for (i = 0; i < r->keep; i++)
+		kept[i] = alloc_one(r);
+	/* warm this thread's caches before the clock starts */
+	for (i = 0; i < 1000; i++) {
+		pfn = alloc_one(r);
+		if (pfn)
+			dml__iova_free(r->d, pfn, r->size);
+	}
+	pthread_barrier_wait(&r->bar);
+	t0 = now_ns();
+	for (i = 0; i < r->pairs; i++) {
+		pfn = alloc_one(r);
+		if (!pfn) {
+			t->err = -ENOSPC;
+			break;
+		}
+		__asm__ volatile("" : : "r"(pfn) : "memory");
+		dml__iova_free(r->d, pfn, r->size);
+	}
+	t->ns = (double)(now_ns() - t0) / (double)r->pairs;
+	for (i = 0; i < r->keep; i++)
+		if (kept[i])
+			dml__iova_free(r->d, kept[i], r->size);
+	free(kept);
+	return NULL;
+}
+
+/* one run: the mean ns per pair over @n threads, or a negative errno */
+static double run_once(unsigned int n, unsigned long size,
+		       unsigned long limit, unsigned long first_limit,
+		       unsigned long pairs, unsigned long keep)
+{
+	struct thr t[MAX_THREADS];
+	struct run r = { .size = size, .limit = limit,
+			 .first_limit = first_limit, .pairs = pairs,
+			 .keep = keep };
+	double sum = 0;
+	unsigned int i;
+	int err = 0;
+
+	if (dml__iova_domain_create(4096, 1, &r.d))
+		return -ENOMEM;
+	pthread_barrier_init(&r.bar, NULL, n);
+	for (i = 0; i < n; i++) {
+		t[i] = (struct thr){ .r = &r };
+		if (pthread_create(&t[i].t, NULL, thr_run, &t[i]))
+			abort();
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i].t, NULL);
+		sum += t[i].ns;
+		if (t[i].err)
+			err = t[i].err;
+	}
+	pthread_barrier_destroy(&r.bar);
+	if (!err && !dml__iova_check(r.d))
+		err = -EIO;
+	dml__iova_domain_destroy(r.d);
+	return err ? err : sum / n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static unsigned int parse_list(const char *s, unsigned long *out)
+{
+	unsigned int n = 0;
+	char *end;
+
+	while (*s && n < MAX_LIST) {
+		out[n++] = strtoul(s, &end, 0);
+		if (*end != ',')
+			break;
+		s = end + 1;
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long threads[MAX_LIST] = { 1, 2 }, sizes[MAX_LIST] = { 1, 8, 64, 512 };
+	unsigned long bits[MAX_LIST] = { 32, 48 };
+	unsigned int nthr = 2, nsz = 4, nbits = 2, runs = 5, i, j, k, x;
+	unsigned long pairs = 2000000, keep = 0, pci = 0;
+	double res[32], base = 0;
+	int c;
+
+	while ((c = getopt(argc, argv, "t:n:r:s:l:p:k:")) != -1) {
+		switch (c) {
+		case 't': nthr = parse_list(optarg, threads); break;
+		case 'n': pairs = strtoul(optarg, NULL, 0); break;
+		case 'r': runs = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 's': nsz = parse_list(optarg, sizes); break;
+		case 'l': nbits = parse_list(optarg, bits); break;
+		case 'p': pci = strtoul(optarg, NULL, 0); break;
+		case 'k': keep = strtoul(optarg, NULL, 0); break;
+		default:
+			fprintf(stderr, "usage: %s [-t 1,2] [-n pairs] [-r runs] [-s 1,8,64,512] [-l 32,48] [-p 32] [-k keep]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (!pairs || runs < 1 || runs > ARRAY_SIZE(res))
+		return 2;
+	printf("%-6s %-6s %-8s %12s %12s %10s\n", "limit", "size", "threads",
+	       "ns/pair/thr", "Mpairs/s", "efficiency");
+	for (k = 0; k < nbits; k++) {
+		unsigned long limit = (1UL << (bits[k] - 12)) - 1;
+		unsigned long first = pci && pci < bits[k] ?
+			(1UL << (pci - 12)) - 1 : 0;
+
+		for (j = 0; j < nsz; j++) {
+			for (i = 0; i < nthr; i++) {
+				unsigned int n = (unsigned int)threads[i];
+				double med, thr;
+
+				if (n < 1 || n > MAX_THREADS)
+					return 2;
+				for (x = 0; x < runs; x++) {
+					res[x] = run_once(n, sizes[j], limit,
+							  first, pairs, keep);
+					if (res[x] < 0) {
+						fprintf(stderr, "run failed: %d\n",
+							(int)res[x]);
+						return 1;
+					}
+				}
+				qsort(res, runs, sizeof(res[0]), cmp_double);
+				med = res[runs / 2];
+				thr = n * 1000.0 / med;
+				if (i == 0)
+					base = thr / n;
+				printf("%-6lu %-6lu %-8u %12.2f %12.1f %10.2f\n",
+				       bits[k], sizes[j], n, med, thr,
+				       thr / (n * base));
+				fflush(stdout);
+			}
+		}
+	}
+	return 0;
+}
