@@ -22,6 +22,15 @@
 #define IOVA_DEPOT_MAX 32	/* full magazines per class in the depot */
 #define IOVA_DEPOT_EMPTY_MAX 32	/* spare empty magazines kept */
 #define IOVA_MAX_SLOTS 256	/* threads with a cache, process-wide */
+#define IOVA_LARGE_NR 16	/* large ranges one thread may hold */
+#define IOVA_LARGE_MAX 8192	/* ... and their granules in total */
+
+/*
+ * Alignment in bytes of what one thread writes on its fast path (its slot,
+ * its magazines): a pair of cache lines, as the L2 adjacent-line
+ * prefetcher moves them together, so no two threads' data share one.
+ */
+#define IOVA_OWN_ALIGN 128
 
 _Static_assert(DML_IOVA_CACHE_MAX_GRANULES == 1 << (IOVA_NR_CLASSES - 1),
 	       "size classes must cover 1..DML_IOVA_CACHE_MAX_GRANULES");
@@ -35,6 +44,12 @@ struct iova_mag {
 	unsigned long pfns[IOVA_MAG_SIZE];
 };
 
+/* A cached range above the size classes: its exact length. */
+struct iova_large {
+	unsigned long pfn;
+	unsigned long size;		/* granules */
+};
+
 /* One thread's caches in one domain (rcache.c). */
 struct iova_slot {
 	atomic_uint in_op;
@@ -42,7 +57,10 @@ struct iova_slot {
 	struct iova_mag *loaded[IOVA_NR_CLASSES];
 	struct iova_mag *prev[IOVA_NR_CLASSES];
 	atomic_ullong hits, frees;	/* cache traffic; owner-written */
-};
+	unsigned int nlarge;		/* large[0..nlarge): oldest first */
+	unsigned long large_granules;	/* their sizes summed */
+	struct iova_large large[IOVA_LARGE_NR];
+} __attribute__((aligned(IOVA_OWN_ALIGN)));
 
 struct dml_iova_domain {
 	/* read-mostly */
@@ -55,7 +73,7 @@ struct dml_iova_domain {
 	_Atomic(struct iova_slot *) slots[IOVA_MAX_SLOTS];
 
 	/* the tree, under lock (tree_lock()) */
-	alignas(64) dml_spinlock_t lock;
+	alignas(IOVA_OWN_ALIGN) dml_spinlock_t lock;
 	struct iova_gap *root;
 	struct iova_gap *pool;		/* free nodes, linked by ->left */
 	struct iova_chunk *chunks;	/* all chunks, oldest first */
@@ -69,7 +87,7 @@ struct dml_iova_domain {
 	u64 tree_allocs, tree_frees;	/* calls served by the tree */
 
 	/* the depot, under depot_lock */
-	alignas(64) dml_spinlock_t depot_lock;
+	alignas(IOVA_OWN_ALIGN) dml_spinlock_t depot_lock;
 	atomic_uint depot_nfull[IOVA_NR_CLASSES];	/* read unlocked */
 	struct iova_mag *depot_full[IOVA_NR_CLASSES][IOVA_DEPOT_MAX];
 	struct iova_mag *depot_empty[IOVA_DEPOT_EMPTY_MAX];
@@ -260,7 +278,8 @@ void dml__iova_rcache_fini(struct dml_iova_domain *d);
 
 /*
  * dml__iova_rcache_get - the cache path of an allocation past the fast
- * path: loaded, prev, then a depot magazine (iova_rcache_get()).
+ * path: loaded, prev, then a depot magazine (iova_rcache_get()); for sizes
+ * above the classes, this thread's large ranges.
  * @size: granules; @limit_pfn: last usable pfn.
  * Return: a cached pfn, or 0 (not cacheable, no slot, nothing below the
  * limit).
@@ -270,7 +289,7 @@ unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
 
 /*
  * dml__iova_rcache_put - park a freed range in this thread's cache
- * (iova_rcache_insert()).  Return: true when parked; false when the range
+ * (iova_rcache_insert(); large sizes too).  Return: true when parked; false when the range
  * is not cacheable or no cache memory is left: free it to the tree.
  */
 bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,

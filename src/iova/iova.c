@@ -51,7 +51,7 @@ int dml__iova_domain_create(unsigned long granule, unsigned long start_pfn,
 	if (start_pfn > min(~0ULL >> dml__ffs64(granule), (u64)~0UL))
 		return -EINVAL;
 
-	d = dml__zalloc_aligned(64, sizeof(*d));
+	d = dml__zalloc_aligned(IOVA_OWN_ALIGN, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->granule = granule;
@@ -136,7 +136,9 @@ alloc_slow(struct dml_iova_domain *d, unsigned long size,
  * @size_aligned: align the start to roundup_pow_of_two(@size)
  *
  * Power-of-two sizes up to 32 granules come from this thread's cache when
- * it holds one below the limit (cached ranges are always size-aligned).
+ * it holds one below the limit, and so do larger lengths up to
+ * IOVA_LARGE_MAX granules this thread freed (cached ranges are always
+ * size-aligned).
  * Otherwise the highest fitting range below the limit is taken from the
  * tree; when none fits, all caches are flushed and the tree is searched
  * once more (alloc_iova_fast() with flush_rcache).
@@ -189,8 +191,9 @@ free_slow(struct dml_iova_domain *d, unsigned long pfn, unsigned long size)
  * @pfn: first pfn
  * @size: the length it was allocated with
  *
- * Size-aligned ranges of a cacheable size go to this thread's cache; the
- * rest to the tree.  A range that is (partly) free already, or out of the
+ * Size-aligned ranges of a cacheable size (up to IOVA_LARGE_MAX granules)
+ * go to this thread's cache, which may return its oldest large ranges to
+ * the tree; the rest to the tree.  A range that is (partly) free already, or out of the
  * space, is reported and ignored once it reaches the tree.
  */
 void dml__iova_free(struct dml_iova_domain *iovad, unsigned long pfn,

@@ -15,23 +15,59 @@
  * (1..32 granules) and a shared depot of full magazines (Bonwick, like the
  * kernel's rcache).  Threads beyond IOVA_MAX_SLOTS go straight to the tree.
  *
- * Invariant (checked by dml__iova_rcache_check_locked()): a cached range
- * (in a thread magazine or the depot) is allocated as far as the tree
- * knows, size-aligned, and of a power-of-two size <= 32.
+ * Large ranges.  Lengths above the size classes (33..IOVA_LARGE_MAX
+ * granules: more than 128 KiB with 4 KiB granules) would otherwise all go
+ * to the tree under its one lock, which collapses under two threads.  So
+ * each slot also keeps a short list of freed large ranges with their exact
+ * lengths (dma-iommu does not round these, so a range can only serve a
+ * request of the same length: the caller frees with the length it asked
+ * for).  An allocation takes the newest one of its length below the limit;
+ * a free appends, first returning the oldest ones to the tree until the
+ * list holds at most IOVA_LARGE_NR ranges and IOVA_LARGE_MAX granules.
+ * Only size-aligned ranges are kept, so a cached range serves aligned and
+ * unaligned requests alike, as the magazines do.  A thread that repeats
+ * its sizes thus allocates and frees without a shared lock; one whose
+ * sizes never repeat pays one tree-lock round for the eviction, as it did
+ * for the free.  There is no depot for them: a range freed by another
+ * thread than the one that allocated it stays with the freeing one.
  *
+ * Memory bound: what the caches may hold away from the tree, per domain:
+ * per thread two magazines per class (2 x 127 x (1+2+...+32) = 16002
+ * granules at most) and IOVA_LARGE_MAX = 8192 large granules; in the depot
+ * IOVA_DEPOT_MAX full magazines per class (at most 256032 granules).  No
+ * memory is allocated for large ranges: the list is part of the slot.
+ *
+ * Running short: nothing cached is lost to the space.  When the tree has
+ * no room for a request (or a window is reserved), iova.c calls
+ * dml__iova_rcache_flush(), which returns every thread's magazines and
+ * large ranges and the depot to the tree, where they merge with their free
+ * neighbours, and retries once (free_cpu_cached_iovas() and
+ * free_global_cached_iovas() before the kernel's retry).
+ *
+ * Invariants (checked by dml__iova_rcache_check_locked()): a cached range
+ * (in a thread magazine, the depot or a large list) is allocated as far as
+ * the tree knows and size-aligned; magazine ranges are of their class's
+ * power-of-two size <= 32; a large list holds disjoint ranges whose
+ * lengths sum to large_granules <= IOVA_LARGE_MAX.
+ *
+ * False sharing: a slot and each magazine are aligned to IOVA_OWN_ALIGN
+ * (a cache line pair), so what one thread writes on its fast path shares
+ * no line pair with another thread's.
+
  * Locking (no function holds two of these at once, except that a slot's
  * owner may take the depot or tree lock inside its in_op window, and the
  * flusher holds flush_mutex throughout):
  *  - depot_lock (a dml_spinlock_t): the depot.
  *  - flush_mutex: serialises cache flushes (exhaustion, reserve).
- *  - a slot's magazines are touched only by its owner, between setting and
- *    clearing slot->in_op, and by a flusher, which sets flush_pending on
- *    every slot, issues a process-wide barrier (membarrier(2) private
- *    expedited) and waits for in_op to drop.  An owner that sees
+ *  - a slot's magazines and large list are touched only by its owner,
+ *    between setting and clearing slot->in_op, and by a flusher, which
+ *    sets flush_pending on every slot, issues a process-wide barrier
+ *    (membarrier(2) private expedited) and waits for in_op to drop.  An owner that sees
  *    flush_pending leaves and waits on flush_mutex.  The fast path thus
  *    takes no lock and issues no atomic read-modify-write.  Without
  *    membarrier the owner's side uses seq_cst accesses (a full fence).
- *  - draining a magazine into the tree takes the tree lock (tree.c).
+ *  - draining a magazine or large ranges into the tree takes the tree
+ *    lock (tree.c).
  *
  * Statistics: cache hits and cached frees are counted in the owner's slot
  * (written only by it).
@@ -40,6 +76,7 @@
 
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -139,7 +176,7 @@ static struct iova_slot *slot_get_slow(struct dml_iova_domain *d)
 	s = atomic_load_explicit(&d->slots[t - 1], memory_order_relaxed);
 	if (s)
 		return s;
-	s = dml__zalloc_aligned(64, sizeof(*s));
+	s = dml__zalloc_aligned(IOVA_OWN_ALIGN, sizeof(*s));
 	if (!s)
 		return NULL;
 	atomic_store_explicit(&d->slots[t - 1], s, memory_order_release);
@@ -179,6 +216,12 @@ static inline bool slot_enter(struct dml_iova_domain *d, struct iova_slot *s)
 /* Magazines and the depot                                             */
 /* ------------------------------------------------------------------ */
 
+/* a zeroed magazine that shares no cache line pair with anything else */
+static inline struct iova_mag *mag_alloc(void)
+{
+	return dml__zalloc_aligned(IOVA_OWN_ALIGN, sizeof(struct iova_mag));
+}
+
 static struct iova_mag *mag_get_empty(struct dml_iova_domain *d)
 {
 	struct iova_mag *m = NULL;
@@ -188,7 +231,7 @@ static struct iova_mag *mag_get_empty(struct dml_iova_domain *d)
 		m = d->depot_empty[--d->depot_nempty];
 	dml_spin_unlock(&d->depot_lock);
 	if (!m)
-		m = dml__zalloc(sizeof(*m));
+		m = mag_alloc();
 	return m;
 }
 
@@ -325,7 +368,7 @@ static bool slot_push_slow(struct dml_iova_domain *d, struct iova_slot *s,
 		dml_spin_unlock(&d->depot_lock);
 		if (parked) {
 			if (!m)
-				m = dml__zalloc(sizeof(*m));
+				m = mag_alloc();
 			s->loaded[c] = m;
 			if (!m)
 				return false;
@@ -350,6 +393,78 @@ static inline bool slot_push(struct dml_iova_domain *d, struct iova_slot *s,
 		return true;
 	}
 	return slot_push_slow(d, s, c, pfn);
+}
+
+/* ------------------------------------------------------------------ */
+/* Large ranges                                                        */
+/* ------------------------------------------------------------------ */
+
+/* a length above the size classes that a thread may cache */
+static inline bool large_size(unsigned long size)
+{
+	return size > DML_IOVA_CACHE_MAX_GRANULES && size <= IOVA_LARGE_MAX;
+}
+
+/* return large[0..n) of @s to the tree and drop them (d->lock held) */
+static void large_drain_locked(struct dml_iova_domain *d, struct iova_slot *s,
+			       unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		dml__iova_tree_free_locked(d, s->large[i].pfn,
+					   s->large[i].size);
+		s->large_granules -= s->large[i].size;
+	}
+	s->nlarge -= n;
+	memmove(s->large, s->large + n, s->nlarge * sizeof(s->large[0]));
+}
+
+/*
+ * The newest cached range of exactly @size granules ending at or below
+ * @limit, taken out; or 0.  Owner side, in_op set.
+ */
+static unsigned long large_pop(struct iova_slot *s, unsigned long size,
+			       unsigned long limit)
+{
+	unsigned int i = s->nlarge;
+	unsigned long pfn;
+
+	while (i--) {
+		struct iova_large *e = &s->large[i];
+
+		if (e->size != size || e->pfn + (size - 1) > limit)
+			continue;
+		pfn = e->pfn;
+		s->nlarge--;
+		s->large_granules -= size;
+		for (; i < s->nlarge; i++)	/* keep the age order */
+			s->large[i] = s->large[i + 1];
+		return pfn;
+	}
+	return 0;
+}
+
+/*
+ * Park [@pfn, +@size) in @s, first returning the oldest ranges to the tree
+ * until both bounds (IOVA_LARGE_NR ranges, IOVA_LARGE_MAX granules) hold.
+ * Owner side, in_op set.  Never allocates.
+ */
+static void large_push(struct dml_iova_domain *d, struct iova_slot *s,
+		       unsigned long pfn, unsigned long size)
+{
+	unsigned int n = 0;
+	unsigned long g = s->large_granules;
+
+	while (s->nlarge - n == IOVA_LARGE_NR || g + size > IOVA_LARGE_MAX)
+		g -= s->large[n++].size;
+	if (n) {
+		tree_lock(d);
+		large_drain_locked(d, s, n);
+		tree_unlock(d);
+	}
+	s->large[s->nlarge++] = (struct iova_large){ .pfn = pfn, .size = size };
+	s->large_granules += size;
 }
 
 /**
@@ -410,6 +525,7 @@ void dml__iova_rcache_flush(struct dml_iova_domain *d)
 			mag_drain_locked(d, s->loaded[c], c);
 			mag_drain_locked(d, s->prev[c], c);
 		}
+		large_drain_locked(d, s, s->nlarge);
 	}
 	for (c = 0; c < IOVA_NR_CLASSES; c++)
 		for (i = 0; i < nf[c]; i++)
@@ -495,11 +611,12 @@ unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
 	unsigned long pfn;
 	int c = size_class(size);
 
-	if (c < 0 || !(s = slot_get(d)))
+	if ((c < 0 && !large_size(size)) || !(s = slot_get(d)))
 		return 0;
 	while (!slot_enter(d, s))
 		;
-	pfn = slot_pop(d, s, c, limit_pfn);
+	pfn = c >= 0 ? slot_pop(d, s, c, limit_pfn) :
+		       large_pop(s, size, limit_pfn);
 	slot_leave(s);
 	if (pfn)
 		stat_inc_own(&s->hits);
@@ -522,14 +639,25 @@ bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 {
 	struct iova_slot *s;
 	int c = size_class(size);
-	bool ok;
+	bool ok = true;
 
-	if (c < 0 || !IS_ALIGNED(pfn, size) ||
-	    pfn - d->start_pfn > d->cache_span || !(s = slot_get(d)))
+	if (c >= 0) {
+		if (!IS_ALIGNED(pfn, size) || pfn - d->start_pfn > d->cache_span)
+			return false;
+	} else if (!large_size(size) || pfn < d->start_pfn ||
+		   !IS_ALIGNED(pfn, dml__roundup_pow2(size)) ||
+		   pfn + (size - 1) > d->top_pfn) {
+		return false;
+	}
+	s = slot_get(d);
+	if (!s)
 		return false;
 	while (!slot_enter(d, s))
 		;
-	ok = slot_push(d, s, c, pfn);
+	if (c >= 0)
+		ok = slot_push(d, s, c, pfn);
+	else
+		large_push(d, s, pfn, size);
 	slot_leave(s);
 	if (ok)
 		stat_inc_own(&s->frees);
@@ -582,6 +710,35 @@ static bool check_cached(struct dml_iova_domain *d, const struct iova_mag *m,
 	return true;
 }
 
+/* @s's large ranges: aligned, inside the space, accounted, disjoint, busy */
+static bool check_large(struct dml_iova_domain *d, const struct iova_slot *s)
+{
+	unsigned long g = 0;
+	unsigned int i, j;
+
+	if (s->nlarge > IOVA_LARGE_NR)
+		return dml__iova_check_fail("large range count", NULL);
+	for (i = 0; i < s->nlarge; i++) {
+		const struct iova_large *e = &s->large[i];
+
+		if (!large_size(e->size) || e->pfn < d->start_pfn ||
+		    e->pfn + (e->size - 1) > d->top_pfn ||
+		    !IS_ALIGNED(e->pfn, dml__roundup_pow2(e->size)))
+			return dml__iova_check_fail("large cached range", NULL);
+		for (j = 0; j < i; j++)
+			if (e->pfn < s->large[j].pfn + s->large[j].size &&
+			    s->large[j].pfn < e->pfn + e->size)
+				return dml__iova_check_fail("large cached ranges overlap",
+							    NULL);
+		if (!dml__iova_tree_check_busy_locked(d, e->pfn, e->size))
+			return false;
+		g += e->size;
+	}
+	if (g != s->large_granules || g > IOVA_LARGE_MAX)
+		return dml__iova_check_fail("large cached granules", NULL);
+	return true;
+}
+
 /**
  * dml__iova_rcache_check_locked - verify every cached range
  * @d: domain, tree lock held, no other thread using it
@@ -602,6 +759,8 @@ bool dml__iova_rcache_check_locked(struct dml_iova_domain *d)
 		for (c = 0; ok && s && c < IOVA_NR_CLASSES; c++)
 			ok = check_cached(d, s->loaded[c], c) &&
 			     check_cached(d, s->prev[c], c);
+		if (ok && s)
+			ok = check_large(d, s);
 	}
 	for (c = 0; ok && c < IOVA_NR_CLASSES; c++)
 		for (j = 0; ok && j < atomic_load(&d->depot_nfull[c]); j++)

@@ -183,6 +183,157 @@ static void test_cache_bursts_through_depot(void **state)
 	dml__iova_domain_destroy(d);
 }
 
+/*
+ * Lengths above the size classes are cached per thread with their exact
+ * length: the newest one of that length below the limit is handed out
+ * again (to aligned and unaligned requests); other lengths, lower limits
+ * and misaligned ranges go to the tree; a thread keeps at most 16 ranges
+ * and 8192 granules, returning its oldest ones to the tree.
+ */
+static void test_large_ranges_cached_per_thread(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	struct dml_iova_stats st;
+	unsigned long r[20], a, b, c, p;
+	int i;
+
+	(void)state;
+	a = dml__iova_alloc(d, 512, LIMIT32, true);
+	assert_int_equal(a, LIMIT32 + 1 - 512);
+	dml__iova_free(d, a, 512);
+	assert_int_equal(dml__iova_alloc(d, 512, LIMIT32, false), a);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.cache_hits, 1);
+	dml__iova_free(d, a, 512);
+	/* another length is not served from it, nor a limit below its end */
+	b = dml__iova_alloc(d, 500, LIMIT32, true);
+	assert_int_equal(b, a - 512);
+	c = dml__iova_alloc(d, 512, a + 510, true);
+	assert_int_equal(c, a - 1024);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.cache_hits, 1);
+	dml__iova_free(d, b, 500);
+	dml__iova_free(d, c, 512);
+	/* the newest of a length first */
+	assert_int_equal(dml__iova_alloc(d, 512, LIMIT32, true), c);
+	assert_int_equal(dml__iova_alloc(d, 512, LIMIT32, true), a);
+	assert_int_equal(dml__iova_alloc(d, 500, LIMIT32, true), b);
+	/* a misaligned large range goes back to the tree, where it was */
+	p = dml__iova_alloc(d, 100, c - 1, false);
+	assert_int_equal(p, c - 100);
+	dml__iova_free(d, p, 100);
+	assert_int_equal(dml__iova_alloc_nocache(d, 100, c - 1, false), p);
+	dml__iova_free(d, p, 100);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+
+	/* at most 16 ranges: the four oldest of 20 went back to the tree */
+	d = mkdom(1);
+	for (i = 0; i < 20; i++) {
+		r[i] = dml__iova_alloc(d, 256, LIMIT32, true);
+		assert_int_equal(r[i], LIMIT32 + 1 - 256 * (i + 1UL));
+	}
+	for (i = 0; i < 20; i++)
+		dml__iova_free(d, r[i], 256);
+	assert_true(dml__iova_check(d));
+	assert_int_equal(dml__iova_alloc_nocache(d, 256, LIMIT32, true), r[0]);
+	assert_int_equal(dml__iova_alloc_nocache(d, 768, LIMIT32, false), r[3]);
+	assert_int_equal(dml__iova_alloc_nocache(d, 256, LIMIT32, true),
+			 r[19] - 256);
+	assert_int_equal(dml__iova_alloc(d, 256, LIMIT32, true), r[19]);
+	assert_int_equal(dml__iova_alloc(d, 256, LIMIT32, true), r[18]);
+	dml__iova_domain_destroy(d);
+
+	/* at most 8192 granules; longer ranges are never cached */
+	d = mkdom(1);
+	for (i = 0; i < 3; i++)
+		r[i] = dml__iova_alloc(d, 4096, LIMIT32, true);
+	for (i = 0; i < 3; i++)
+		dml__iova_free(d, r[i], 4096);
+	assert_int_equal(dml__iova_alloc_nocache(d, 4096, LIMIT32, true),
+			 r[0]);
+	assert_int_equal(dml__iova_alloc(d, 4096, LIMIT32, true), r[2]);
+	assert_int_equal(dml__iova_alloc(d, 4096, LIMIT32, true), r[1]);
+	p = dml__iova_alloc(d, 9000, LIMIT32, true);
+	assert_int_equal(p % 16384, 0);
+	dml__iova_free(d, p, 9000);
+	assert_int_equal(dml__iova_alloc_nocache(d, 9000, LIMIT32, true), p);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+}
+
+#define LARGE_LIMIT 0x3fffUL	/* a 64 MiB space */
+
+struct large_parker {
+	struct dml_iova_domain *d;
+	unsigned long pfn[4];
+	pthread_barrier_t *bar;	/* NULL: exit after parking */
+};
+
+static const unsigned long large_parked[4] = { 64, 512, 100, 4 };
+
+static void *park_large(void *arg)
+{
+	struct large_parker *p = arg;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p->pfn[i] = dml__iova_alloc(p->d, large_parked[i], LARGE_LIMIT,
+					    true);
+	for (i = 0; i < 4; i++)		/* into this thread's caches */
+		dml__iova_free(p->d, p->pfn[i], large_parked[i]);
+	if (p->bar) {
+		pthread_barrier_wait(p->bar);	/* parked */
+		pthread_barrier_wait(p->bar);	/* main is done */
+	}
+	return NULL;
+}
+
+/*
+ * Exhaustion with large and small ranges parked in another thread's caches
+ * (alive and idle, or exited): the failed search drains every cache into
+ * the tree and retries, so each parked range is found again.
+ */
+static void test_large_cache_flush_on_exhaustion(void **state)
+{
+	struct large_parker p;
+	pthread_barrier_t bar;
+	pthread_t t;
+	int round, i;
+
+	(void)state;
+	pthread_barrier_init(&bar, NULL, 2);
+	for (round = 0; round < 2; round++) {
+		p = (struct large_parker){ .d = mkdom(1),
+					   .bar = round ? NULL : &bar };
+		pthread_create(&t, NULL, park_large, &p);
+		if (round)
+			pthread_join(t, NULL);
+		else
+			pthread_barrier_wait(&bar);
+		assert_int_equal(p.pfn[0], LARGE_LIMIT + 1 - 64);
+		assert_int_equal(fill_tree(p.d, LARGE_LIMIT),
+				 LARGE_LIMIT - 64 - 512 - 100 - 4);
+		assert_true(dml__iova_check(p.d));
+		/* the biggest first: its search fails, flushes, finds it */
+		assert_int_equal(dml__iova_alloc(p.d, 512, LARGE_LIMIT, true),
+				 p.pfn[1]);
+		for (i = 0; i < 4; i++)
+			if (i != 1)
+				assert_int_equal(dml__iova_alloc_nocache(p.d,
+						large_parked[i], LARGE_LIMIT,
+						true), p.pfn[i]);
+		assert_int_equal(dml__iova_alloc(p.d, 1, LARGE_LIMIT, false), 0);
+		assert_true(dml__iova_check(p.d));
+		if (!round) {
+			pthread_barrier_wait(&bar);
+			pthread_join(t, NULL);
+		}
+		dml__iova_domain_destroy(p.d);
+	}
+	pthread_barrier_destroy(&bar);
+}
+
 static void test_stats_and_bad_frees(void **state)
 {
 	struct dml_iova_domain *d = mkdom(1);
@@ -230,8 +381,8 @@ static void test_stats_and_bad_frees(void **state)
 static void test_concurrent_alloc_free_no_overlap(void **state)
 {
 	(void)state;
-	run_workers(2, 0xfffff, 500, 200000, false, false);
-	run_workers(4, 0xfffff, 500, 100000, false, false);
+	run_workers(2, 0xfffff, 500, 200000, false, false, false);
+	run_workers(4, 0xfffff, 500, 100000, false, false, false);
 }
 
 /* a space so small that threads exhaust it and flush each other's caches */
@@ -303,8 +454,23 @@ static void test_more_threads_than_cache_slots(void **state)
 static void test_concurrent_exhaustion_and_flush(void **state)
 {
 	(void)state;
-	run_workers(4, 2047, 200, 50000, true, false);
-	run_workers(3, 511, 100, 50000, true, false);
+	run_workers(4, 2047, 200, 50000, true, false, false);
+	run_workers(3, 511, 100, 50000, true, false, false);
+}
+
+/*
+ * Many threads on ONE domain, mostly sizes above the size classes mixed
+ * with cached ones, below a 32-bit and a 48-bit limit and in a space so
+ * small that they exhaust it and flush each other's caches: no two live
+ * ranges overlap, each is inside the limit and aligned as asked, the
+ * invariants hold and all the space comes back.
+ */
+static void test_concurrent_large_and_cached_one_domain(void **state)
+{
+	(void)state;
+	run_workers(4, LIMIT32, 64, 100000, false, false, true);
+	run_workers(3, (1UL << 36) - 1, 64, 100000, false, false, true);
+	run_workers(4, LARGE_LIMIT, 16, 50000, true, false, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -419,9 +585,12 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_free_then_alloc_reuses),
 	cmocka_unit_test(test_cache_flush_on_exhaustion),
 	cmocka_unit_test(test_cache_bursts_through_depot),
+	cmocka_unit_test(test_large_ranges_cached_per_thread),
+	cmocka_unit_test(test_large_cache_flush_on_exhaustion),
 	cmocka_unit_test(test_stats_and_bad_frees),
 	cmocka_unit_test(test_concurrent_alloc_free_no_overlap),
 	cmocka_unit_test(test_concurrent_exhaustion_and_flush),
+	cmocka_unit_test(test_concurrent_large_and_cached_one_domain),
 	cmocka_unit_test(test_more_threads_than_cache_slots),
 	cmocka_unit_test(test_fault_injection_sweep),
 };
