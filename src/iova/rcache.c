@@ -183,7 +183,20 @@ static struct iova_slot *slot_get_slow(struct dml_iova_domain *d)
 	return s;
 }
 
-/* this thread's slot in @d, or NULL: use the tree */
+/*
+ * This thread's slot in @d if it has one, or NULL; registers nothing and
+ * allocates nothing.
+ */
+static inline struct iova_slot *slot_find(struct dml_iova_domain *d)
+{
+	unsigned int t = dml__iova_tid - 1;
+
+	if (likely(t < IOVA_MAX_SLOTS))
+		return atomic_load_explicit(&d->slots[t], memory_order_relaxed);
+	return NULL;
+}
+
+/* this thread's slot in @d, created on first use; or NULL: use the tree */
 static inline struct iova_slot *slot_get(struct dml_iova_domain *d)
 {
 	unsigned int t = dml__iova_tid - 1;
@@ -599,9 +612,13 @@ void dml__iova_rcache_fini(struct dml_iova_domain *d)
  * @size: granules
  * @limit_pfn: the last pfn the range may use (inclusive)
  *
- * Registers the thread and creates its slot on first use; waits out a
- * running flush.  Searches the loaded magazine, then prev, then takes a
- * full magazine from the depot.
+ * For a size class, registers the thread and creates its slot on first
+ * use (so that it can take a full magazine from the depot at once) and
+ * searches the loaded magazine, then prev, then the depot.  For a large
+ * size, searches the slot's large ranges if the thread has a slot (only
+ * a free fills them): allocating one here could fail and be absorbed by a
+ * caller's retry, as dma-iommu's after its first try below 4 GiB, which
+ * would hide the failure.  Waits out a running flush.
  * Return: the first pfn of a size-aligned range, or 0.
  */
 unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
@@ -611,7 +628,13 @@ unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
 	unsigned long pfn;
 	int c = size_class(size);
 
-	if ((c < 0 && !large_size(size)) || !(s = slot_get(d)))
+	if (c >= 0)
+		s = slot_get(d);
+	else if (large_size(size))
+		s = slot_find(d);	/* only a free fills a large list */
+	else
+		return 0;
+	if (!s)
 		return 0;
 	while (!slot_enter(d, s))
 		;
