@@ -107,9 +107,13 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
 	return dml__iova_tree_reserve(iovad, pfn_lo, pfn_hi);
 }
 
+/*
+ * Past the fast path: the cache, the tree, and when the tree has no room
+ * and @flush is set, the flush and one more search (alloc_iova_fast()).
+ */
 static unsigned long __attribute__((noinline))
 alloc_slow(struct dml_iova_domain *d, unsigned long size,
-	   unsigned long limit_pfn, bool size_aligned)
+	   unsigned long limit_pfn, bool size_aligned, bool flush)
 {
 	unsigned long pfn;
 	int err;
@@ -120,7 +124,7 @@ alloc_slow(struct dml_iova_domain *d, unsigned long size,
 	if (pfn)
 		return pfn;
 	pfn = dml__iova_tree_alloc(d, size, limit_pfn, size_aligned, &err);
-	if (!pfn && err == -ENOSPC) {
+	if (!pfn && err == -ENOSPC && flush) {
 		dml__iova_rcache_flush(d);
 		pfn = dml__iova_tree_alloc(d, size, limit_pfn, size_aligned,
 					   &err);
@@ -151,7 +155,29 @@ unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,
 
 	if (likely(pfn))
 		return pfn;
-	return alloc_slow(iovad, size, limit_pfn, size_aligned);
+	return alloc_slow(iovad, size, limit_pfn, size_aligned, true);
+}
+
+/**
+ * dml__iova_try_alloc - dml__iova_alloc() without the flush and retry
+ * @iovad: domain
+ * @size: granules, > 0
+ * @limit_pfn: the last pfn the range may use (inclusive)
+ * @size_aligned: align the start to roundup_pow_of_two(@size)
+ *
+ * alloc_iova_fast() with flush_rcache false: this thread's cache, then the
+ * tree; ranges cached by other threads stay where they are.
+ * Return: the first pfn, or 0 when neither has room or memory ran out.
+ */
+unsigned long dml__iova_try_alloc(struct dml_iova_domain *iovad,
+				  unsigned long size, unsigned long limit_pfn,
+				  bool size_aligned)
+{
+	unsigned long pfn = rcache_get_fast(iovad, size, limit_pfn);
+
+	if (likely(pfn))
+		return pfn;
+	return alloc_slow(iovad, size, limit_pfn, size_aligned, false);
 }
 
 /**

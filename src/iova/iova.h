@@ -60,6 +60,18 @@ unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,
 			      unsigned long limit_pfn, bool size_aligned);
 
 /*
+ * dml__iova_try_alloc - dml__iova_alloc() without the flush and retry: the
+ * caches, then the tree; 0 when neither has room.  The kernel's
+ * alloc_iova_fast() with flush_rcache false, as iommu_dma_alloc_iova()
+ * calls it for a PCI device's first try below 4 GiB: a failure there must
+ * move the device above 4 GiB, not drain every thread's cache.  Same
+ * arguments and return as dml__iova_alloc().
+ */
+unsigned long dml__iova_try_alloc(struct dml_iova_domain *iovad,
+				  unsigned long size, unsigned long limit_pfn,
+				  bool size_aligned);
+
+/*
  * dml__iova_free - release a range from dml__iova_alloc(); @size is the
  * length it was allocated with.  Cacheable sizes (see dml__iova_alloc()),
  * size-aligned, go to the per-thread cache.

@@ -146,6 +146,43 @@ static void test_cache_flush_on_exhaustion(void **state)
 	pthread_barrier_destroy(&bar);
 }
 
+/*
+ * The first try of a PCI device below 4 GiB (dml__iova_try_alloc(),
+ * alloc_iova_fast() without flush_rcache) fails when only another thread's
+ * cache holds room, and leaves that cache alone; dml__iova_alloc() then
+ * flushes and finds the range.
+ */
+static void test_try_alloc_does_not_flush(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	pthread_barrier_t bar;
+	struct parker p;
+	pthread_t t;
+	unsigned long own;
+
+	(void)state;
+	pthread_barrier_init(&bar, NULL, 2);
+	p = (struct parker){ .d = d, .bar = &bar };
+	pthread_create(&t, NULL, park_range, &p);
+	pthread_barrier_wait(&bar);
+	/* this thread's own cache serves it */
+	own = dml__iova_try_alloc(d, 2, 255, true);
+	assert_int_not_equal(own, 0);
+	dml__iova_free(d, own, 2);
+	assert_int_equal(dml__iova_try_alloc(d, 2, 255, true), own);
+	fill_tree(d, 255);
+	assert_int_equal(dml__iova_try_alloc(d, 4, 255, true), 0);
+	assert_int_equal(dml__iova_alloc_nocache(d, 4, 255, true), 0);
+	assert_int_equal(dml__iova_alloc(d, 4, 255, true), p.pfn);
+	/* a try with room above the first limit, as dma-iommu's retry */
+	assert_int_equal(dml__iova_try_alloc(d, 4, 0xfffff, true), 0xffffc);
+	assert_true(dml__iova_check(d));
+	pthread_barrier_wait(&bar);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&bar);
+	dml__iova_domain_destroy(d);
+}
+
 /* the depot: many more frees than two magazines hold, all found again */
 static void test_cache_bursts_through_depot(void **state)
 {
@@ -584,6 +621,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_reserve_vs_cached_and_allocated_ranges),
 	cmocka_unit_test(test_free_then_alloc_reuses),
 	cmocka_unit_test(test_cache_flush_on_exhaustion),
+	cmocka_unit_test(test_try_alloc_does_not_flush),
 	cmocka_unit_test(test_cache_bursts_through_depot),
 	cmocka_unit_test(test_large_ranges_cached_per_thread),
 	cmocka_unit_test(test_large_cache_flush_on_exhaustion),
