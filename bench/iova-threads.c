@@ -5,14 +5,16 @@
  * 512 granules (4 KiB), size-aligned, below a 32-bit and a 48-bit limit.
  * Prints ns per alloc+free pair per thread (the median of the runs, each
  * run the mean over its threads) and the efficiency of N threads,
- * ops(N) / (N * ops(T)) with T the first thread count of -t (1 by default).  The machine's other load makes the numbers noisy:
- * repeat runs (-r).
+ * ops(N) / (N * ops(T)) with T the first thread count of -t (1 by
+ * default).  The machine's other load makes the numbers noisy: repeat
+ * runs (-r).
  *
  *   iova-threads [-t 1,2,...] [-n pairs per thread] [-r runs]
  *                [-s 1,8,...] [-l 32,48] [-p 32|0] [-k keep]
  *
  * -p 32 emulates dma-iommu's PCI workaround (iommu_dma_alloc_iova()): try
- * below 4 GiB first, then the full limit.  -k keeps that many ranges of
+ * below 4 GiB first without the flush (dml__iova_try_alloc()), then the
+ * full limit.  -k keeps that many ranges of
  * the size live per thread around the pairs (a working set).
  */
 #include <errno.h>
@@ -54,7 +56,7 @@ static inline unsigned long alloc_one(const struct run *r)
 	unsigned long pfn = 0;
 
 	if (r->first_limit)
-		pfn = dml__iova_alloc(r->d, r->size, r->first_limit, true);
+		pfn = dml__iova_try_alloc(r->d, r->size, r->first_limit, true);
 	if (!pfn)
 		pfn = dml__iova_alloc(r->d, r->size, r->limit, true);
 	return pfn;
@@ -174,8 +176,9 @@ int main(int argc, char **argv)
 		case 'p': pci = strtoul(optarg, NULL, 0); break;
 		case 'k': keep = strtoul(optarg, NULL, 0); break;
 		default:
-			fprintf(stderr, "usage: %s [-t 1,2] [-n pairs] [-r runs] [-s 1,8,64,512] [-l 32,48] [-p 32] [-k keep]\n",
-				argv[0]);
+			fprintf(stderr,
+				"usage: %s [-t 1,2] [-n pairs] [-r runs] [-s 1,8,64,512]\n"
+				"       [-l 32,48] [-p 32] [-k keep]\n", argv[0]);
 			return 2;
 		}
 	}

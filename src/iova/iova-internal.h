@@ -140,8 +140,9 @@ void dml__iova_tree_fini(struct dml_iova_domain *d);
  * Return: the first pfn, or 0 with *@err set to -ENOSPC (no room) or
  * -ENOMEM (no node memory).
  */
-unsigned long dml__iova_tree_alloc(struct dml_iova_domain *d, unsigned long size,
-				   unsigned long limit, bool aligned, int *err);
+unsigned long dml__iova_tree_alloc(struct dml_iova_domain *d,
+				   unsigned long size, unsigned long limit,
+				   bool aligned, int *err);
 
 /*
  * dml__iova_tree_free_locked - return [@pfn, @pfn + @size) to the free
@@ -279,7 +280,8 @@ void dml__iova_rcache_fini(struct dml_iova_domain *d);
 /*
  * dml__iova_rcache_get - the cache path of an allocation past the fast
  * path: loaded, prev, then a depot magazine (iova_rcache_get()); for sizes
- * above the classes, this thread's large ranges.
+ * above the classes, this thread's large ranges (if it has a slot: none is
+ * created for them here).
  * @size: granules; @limit_pfn: last usable pfn.
  * Return: a cached pfn, or 0 (not cacheable, no slot, nothing below the
  * limit).
@@ -289,8 +291,9 @@ unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
 
 /*
  * dml__iova_rcache_put - park a freed range in this thread's cache
- * (iova_rcache_insert(); large sizes too).  Return: true when parked; false when the range
- * is not cacheable or no cache memory is left: free it to the tree.
+ * (iova_rcache_insert(); large sizes too).  Return: true when parked;
+ * false when the range is not cacheable or no cache memory is left: free
+ * it to the tree.
  */
 bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 			  unsigned long size);

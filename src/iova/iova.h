@@ -52,8 +52,8 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
  * Tries the per-thread cache first (powers of two up to 32 granules, and
  * larger lengths up to 8192 granules freed by this thread); on a miss
  * searches the tree top-down (highest fitting range below the limit) in
- * O(log n).  If the tree has no room, the caches are flushed back and the search is
- * retried once (alloc_iova_fast with flush_rcache).
+ * O(log n).  If the tree has no room, the caches are flushed back and the
+ * search is retried once (alloc_iova_fast with flush_rcache).
  * Return: the first pfn, or 0 when no range fits (never IOVA 0).
  */
 unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,

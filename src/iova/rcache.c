@@ -62,10 +62,11 @@
  *  - a slot's magazines and large list are touched only by its owner,
  *    between setting and clearing slot->in_op, and by a flusher, which
  *    sets flush_pending on every slot, issues a process-wide barrier
- *    (membarrier(2) private expedited) and waits for in_op to drop.  An owner that sees
- *    flush_pending leaves and waits on flush_mutex.  The fast path thus
- *    takes no lock and issues no atomic read-modify-write.  Without
- *    membarrier the owner's side uses seq_cst accesses (a full fence).
+ *    (membarrier(2) private expedited) and waits for in_op to drop.  An
+ *    owner that sees flush_pending leaves and waits on flush_mutex.  The
+ *    fast path thus takes no lock and issues no atomic read-modify-write.
+ *    Without membarrier the owner's side uses seq_cst accesses (a full
+ *    fence).
  *  - draining a magazine or large ranges into the tree takes the tree
  *    lock (tree.c).
  *
@@ -665,7 +666,8 @@ bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 	bool ok = true;
 
 	if (c >= 0) {
-		if (!IS_ALIGNED(pfn, size) || pfn - d->start_pfn > d->cache_span)
+		if (!IS_ALIGNED(pfn, size) ||
+		    pfn - d->start_pfn > d->cache_span)
 			return false;
 	} else if (!large_size(size) || pfn < d->start_pfn ||
 		   !IS_ALIGNED(pfn, dml__roundup_pow2(size)) ||
@@ -751,8 +753,8 @@ static bool check_large(struct dml_iova_domain *d, const struct iova_slot *s)
 		for (j = 0; j < i; j++)
 			if (e->pfn < s->large[j].pfn + s->large[j].size &&
 			    s->large[j].pfn < e->pfn + e->size)
-				return dml__iova_check_fail("large cached ranges overlap",
-							    NULL);
+				return dml__iova_check_fail(
+					"large cached ranges overlap", NULL);
 		if (!dml__iova_tree_check_busy_locked(d, e->pfn, e->size))
 			return false;
 		g += e->size;
