@@ -291,9 +291,10 @@ unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
 
 /*
  * dml__iova_rcache_put - park a freed range in this thread's cache
- * (iova_rcache_insert(); large sizes too).  Return: true when parked;
- * false when the range is not cacheable or no cache memory is left: free
- * it to the tree.
+ * (iova_rcache_insert(); large sizes too).  Return: true when handled
+ * (parked, or a double free of a large range reported and dropped); false
+ * when the range is not cacheable or no cache memory is left: free it to
+ * the tree.
  */
 bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 			  unsigned long size);

@@ -462,13 +462,24 @@ static unsigned long large_pop(struct iova_slot *s, unsigned long size,
 /*
  * Park [@pfn, +@size) in @s, first returning the oldest ranges to the tree
  * until both bounds (IOVA_LARGE_NR ranges, IOVA_LARGE_MAX granules) hold.
- * Owner side, in_op set.  Never allocates.
+ * A range overlapping one parked here is a double free: reported and
+ * ignored, as the tree would.  Owner side, in_op set.  Never allocates.
+ * Return: true when parked.
  */
-static void large_push(struct dml_iova_domain *d, struct iova_slot *s,
+static bool large_push(struct dml_iova_domain *d, struct iova_slot *s,
 		       unsigned long pfn, unsigned long size)
 {
-	unsigned int n = 0;
+	unsigned int n = 0, i;
 	unsigned long g = s->large_granules;
+
+	for (i = 0; i < s->nlarge; i++) {
+		if (pfn < s->large[i].pfn + s->large[i].size &&
+		    s->large[i].pfn < pfn + size) {
+			dml__warn("iova: freeing pfn %#lx, %lu granules: (partly) free",
+				  pfn, size);
+			return false;
+		}
+	}
 
 	while (s->nlarge - n == IOVA_LARGE_NR || g + size > IOVA_LARGE_MAX)
 		g -= s->large[n++].size;
@@ -479,6 +490,7 @@ static void large_push(struct dml_iova_domain *d, struct iova_slot *s,
 	}
 	s->large[s->nlarge++] = (struct iova_large){ .pfn = pfn, .size = size };
 	s->large_granules += size;
+	return true;
 }
 
 /**
@@ -655,15 +667,17 @@ unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
  *
  * Only size-aligned ranges of a cacheable size inside the cached span are
  * parked.  A full loaded and prev send a magazine to the depot, or, when
- * the depot is full, back to the tree.
- * Return: true when parked; false: the caller frees it to the tree.
+ * the depot is full, back to the tree.  A large range overlapping one
+ * this thread holds is a double free: reported and dropped.
+ * Return: true when handled (parked or dropped); false: the caller frees
+ * it to the tree.
  */
 bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 			  unsigned long size)
 {
 	struct iova_slot *s;
 	int c = size_class(size);
-	bool ok = true;
+	bool ok = true, parked;
 
 	if (c >= 0) {
 		if (!IS_ALIGNED(pfn, size) ||
@@ -680,11 +694,11 @@ bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 	while (!slot_enter(d, s))
 		;
 	if (c >= 0)
-		ok = slot_push(d, s, c, pfn);
+		ok = parked = slot_push(d, s, c, pfn);
 	else
-		large_push(d, s, pfn, size);
+		parked = large_push(d, s, pfn, size);
 	slot_leave(s);
-	if (ok)
+	if (parked)
 		stat_inc_own(&s->frees);
 	return ok;
 }

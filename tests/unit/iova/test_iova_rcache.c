@@ -242,6 +242,13 @@ static void test_large_ranges_cached_per_thread(void **state)
 	dml__iova_get_stats(d, &st);
 	assert_int_equal(st.cache_hits, 1);
 	dml__iova_free(d, a, 512);
+	/* a double free is reported and dropped, not handed out twice */
+	dml_test_log_reset();
+	dml__iova_free(d, a, 512);
+	assert_int_equal(dml_test_log.count, 1);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.frees, 2);
+	assert_true(dml__iova_check(d));
 	/* another length is not served from it, nor a limit below its end */
 	b = dml__iova_alloc(d, 500, LIMIT32, true);
 	assert_int_equal(b, a - 512);
