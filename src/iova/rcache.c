@@ -419,6 +419,28 @@ static inline bool large_size(unsigned long size)
 	return size > DML_IOVA_CACHE_MAX_GRANULES && size <= IOVA_LARGE_MAX;
 }
 
+/* a range a large list may hold: a large size, size-aligned, in the space */
+static bool large_ok(const struct dml_iova_domain *d, unsigned long pfn,
+		     unsigned long size)
+{
+	return large_size(size) && pfn >= d->start_pfn &&
+	       IS_ALIGNED(pfn, dml__roundup_pow2(size)) &&
+	       pfn + (size - 1) <= d->top_pfn;
+}
+
+/* whether [@pfn, +@size) overlaps one of large[0..@n) of @s */
+static bool large_overlaps(const struct iova_slot *s, unsigned int n,
+			   unsigned long pfn, unsigned long size)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (pfn < s->large[i].pfn + s->large[i].size &&
+		    s->large[i].pfn < pfn + size)
+			return true;
+	return false;
+}
+
 /* return large[0..n) of @s to the tree and drop them (d->lock held) */
 static void large_drain_locked(struct dml_iova_domain *d, struct iova_slot *s,
 			       unsigned int n)
@@ -469,18 +491,14 @@ static unsigned long large_pop(struct iova_slot *s, unsigned long size,
 static bool large_push(struct dml_iova_domain *d, struct iova_slot *s,
 		       unsigned long pfn, unsigned long size)
 {
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 	unsigned long g = s->large_granules;
 
-	for (i = 0; i < s->nlarge; i++) {
-		if (pfn < s->large[i].pfn + s->large[i].size &&
-		    s->large[i].pfn < pfn + size) {
-			dml__warn("iova: freeing pfn %#lx, %lu granules: (partly) free",
-				  pfn, size);
-			return false;
-		}
+	if (large_overlaps(s, s->nlarge, pfn, size)) {
+		dml__warn("iova: freeing pfn %#lx, %lu granules: (partly) free",
+			  pfn, size);
+		return false;
 	}
-
 	while (s->nlarge - n == IOVA_LARGE_NR || g + size > IOVA_LARGE_MAX)
 		g -= s->large[n++].size;
 	if (n) {
@@ -683,9 +701,7 @@ bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 		if (!IS_ALIGNED(pfn, size) ||
 		    pfn - d->start_pfn > d->cache_span)
 			return false;
-	} else if (!large_size(size) || pfn < d->start_pfn ||
-		   !IS_ALIGNED(pfn, dml__roundup_pow2(size)) ||
-		   pfn + (size - 1) > d->top_pfn) {
+	} else if (!large_ok(d, pfn, size)) {
 		return false;
 	}
 	s = slot_get(d);
@@ -753,22 +769,18 @@ static bool check_cached(struct dml_iova_domain *d, const struct iova_mag *m,
 static bool check_large(struct dml_iova_domain *d, const struct iova_slot *s)
 {
 	unsigned long g = 0;
-	unsigned int i, j;
+	unsigned int i;
 
 	if (s->nlarge > IOVA_LARGE_NR)
 		return dml__iova_check_fail("large range count", NULL);
 	for (i = 0; i < s->nlarge; i++) {
 		const struct iova_large *e = &s->large[i];
 
-		if (!large_size(e->size) || e->pfn < d->start_pfn ||
-		    e->pfn + (e->size - 1) > d->top_pfn ||
-		    !IS_ALIGNED(e->pfn, dml__roundup_pow2(e->size)))
+		if (!large_ok(d, e->pfn, e->size))
 			return dml__iova_check_fail("large cached range", NULL);
-		for (j = 0; j < i; j++)
-			if (e->pfn < s->large[j].pfn + s->large[j].size &&
-			    s->large[j].pfn < e->pfn + e->size)
-				return dml__iova_check_fail(
-					"large cached ranges overlap", NULL);
+		if (large_overlaps(s, i, e->pfn, e->size))
+			return dml__iova_check_fail("large cached ranges overlap",
+						    NULL);
 		if (!dml__iova_tree_check_busy_locked(d, e->pfn, e->size))
 			return false;
 		g += e->size;
