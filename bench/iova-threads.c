@@ -10,11 +10,14 @@
  * noisy: repeat runs (-r).
  *
  *   iova-threads [-t 1,2,...] [-n pairs per thread] [-r runs]
- *                [-s 1,8,...] [-l 32,48] [-p 32|0] [-k keep]
+ *                [-s 1,8,...] [-l 32,48] [-p 32|0] [-F] [-k keep]
  *
  * -p 32 emulates dma-iommu's PCI workaround (iommu_dma_alloc_iova()): try
  * below 4 GiB first without the flush (dml__iova_try_alloc()), then the
- * full limit.  -k keeps that many ranges of
+ * full limit, and stop trying below 4 GiB after the first failure (one
+ * flag per run, as per device).  -F makes that first try with
+ * dml__iova_alloc(), which flushes every cache and retries when the space
+ * below 4 GiB is short (what dma-iommu did before dml__iova_try_alloc()).  -k keeps that many ranges of
  * the size live per thread around the pairs (a working set).
  */
 #include <errno.h>
@@ -33,6 +36,8 @@
 struct run {
 	struct dml_iova_domain *d;
 	unsigned long size, limit, first_limit, pairs, keep;
+	atomic_bool try_first;	/* dev->pci_32bit_workaround */
+	bool first_flushes;	/* -F: first try with dml__iova_alloc() */
 	pthread_barrier_t bar;
 };
 
@@ -51,12 +56,19 @@ static u64 now_ns(void)
 	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
 }
 
-static inline unsigned long alloc_one(const struct run *r)
+/* iommu_dma_alloc_iova(): below 4 GiB first until that fails once */
+static inline unsigned long alloc_one(struct run *r)
 {
 	unsigned long pfn = 0;
 
-	if (r->first_limit)
-		pfn = dml__iova_try_alloc(r->d, r->size, r->first_limit, true);
+	if (r->first_limit &&
+	    atomic_load_explicit(&r->try_first, memory_order_relaxed)) {
+		pfn = r->first_flushes ?
+			dml__iova_alloc(r->d, r->size, r->first_limit, true) :
+			dml__iova_try_alloc(r->d, r->size, r->first_limit, true);
+		if (!pfn)
+			atomic_store(&r->try_first, false);
+	}
 	if (!pfn)
 		pfn = dml__iova_alloc(r->d, r->size, r->limit, true);
 	return pfn;
@@ -102,15 +114,18 @@ static void *thr_run(void *arg)
 	return NULL;
 }
 
-/* one run: the mean ns per pair over @n threads, or a negative errno */
-static double run_once(unsigned int n, unsigned long size,
-		       unsigned long limit, unsigned long first_limit,
-		       unsigned long pairs, unsigned long keep)
+/*
+ * One run of @n threads with the parameters of @tmpl on a new domain: the
+ * mean ns per pair over the threads, or a negative errno.
+ */
+static double run_once(const struct run *tmpl, unsigned int n)
 {
 	struct thr t[MAX_THREADS];
-	struct run r = { .size = size, .limit = limit,
-			 .first_limit = first_limit, .pairs = pairs,
-			 .keep = keep };
+	struct run r = { .size = tmpl->size, .limit = tmpl->limit,
+			 .first_limit = tmpl->first_limit,
+			 .first_flushes = tmpl->first_flushes,
+			 .pairs = tmpl->pairs, .keep = tmpl->keep,
+			 .try_first = true };
 	double sum = 0;
 	unsigned int i;
 	int err = 0;
@@ -164,9 +179,10 @@ int main(int argc, char **argv)
 	unsigned int nthr = 2, nsz = 4, nbits = 2, runs = 5, i, j, k, x;
 	unsigned long pairs = 2000000, keep = 0, pci = 0;
 	double res[32], base = 0;
+	bool flushes = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:n:r:s:l:p:k:")) != -1) {
+	while ((c = getopt(argc, argv, "t:n:r:s:l:p:Fk:")) != -1) {
 		switch (c) {
 		case 't': nthr = parse_list(optarg, threads); break;
 		case 'n': pairs = strtoul(optarg, NULL, 0); break;
@@ -174,11 +190,13 @@ int main(int argc, char **argv)
 		case 's': nsz = parse_list(optarg, sizes); break;
 		case 'l': nbits = parse_list(optarg, bits); break;
 		case 'p': pci = strtoul(optarg, NULL, 0); break;
+		case 'F': flushes = true; break;
 		case 'k': keep = strtoul(optarg, NULL, 0); break;
 		default:
 			fprintf(stderr,
 				"usage: %s [-t 1,2] [-n pairs] [-r runs] [-s 1,8,64,512]\n"
-				"       [-l 32,48] [-p 32] [-k keep]\n", argv[0]);
+				"       [-l 32,48] [-p 32] [-F] [-k keep]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -194,13 +212,17 @@ int main(int argc, char **argv)
 		for (j = 0; j < nsz; j++) {
 			for (i = 0; i < nthr; i++) {
 				unsigned int n = (unsigned int)threads[i];
+				struct run tmpl = {
+					.size = sizes[j], .limit = limit,
+					.first_limit = first, .pairs = pairs,
+					.keep = keep, .first_flushes = flushes,
+				};
 				double med, thr;
 
 				if (n < 1 || n > MAX_THREADS)
 					return 2;
 				for (x = 0; x < runs; x++) {
-					res[x] = run_once(n, sizes[j], limit,
-							  first, pairs, keep);
+					res[x] = run_once(&tmpl, n);
 					if (res[x] < 0) {
 						fprintf(stderr, "run failed: %d\n",
 							(int)res[x]);
