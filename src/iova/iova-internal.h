@@ -24,6 +24,9 @@
 #define IOVA_MAX_SLOTS 256	/* threads with a cache, process-wide */
 #define IOVA_LARGE_NR 16	/* large ranges one thread may hold */
 #define IOVA_LARGE_MAX 8192	/* ... and their granules in total */
+#define IOVA_LARGE_BATCH 8	/* large ranges moved per depot round */
+#define IOVA_LDEPOT_NR 64	/* large ranges in the depot */
+#define IOVA_LDEPOT_MAX 65536	/* ... and their granules in total */
 
 /*
  * Alignment in bytes of what one thread writes on its fast path (its slot,
@@ -92,6 +95,10 @@ struct dml_iova_domain {
 	struct iova_mag *depot_full[IOVA_NR_CLASSES][IOVA_DEPOT_MAX];
 	struct iova_mag *depot_empty[IOVA_DEPOT_EMPTY_MAX];
 	unsigned int depot_nempty;
+	atomic_uint depot_nlarge;			/* read unlocked */
+	unsigned long depot_large_granules;
+	/* oldest first; room for one spill past the bound, trimmed at once */
+	struct iova_large depot_large[IOVA_LDEPOT_NR + IOVA_LARGE_NR];
 
 	pthread_mutex_t flush_mutex;
 };

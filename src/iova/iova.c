@@ -141,8 +141,8 @@ alloc_slow(struct dml_iova_domain *d, unsigned long size,
  *
  * Power-of-two sizes up to 32 granules come from this thread's cache when
  * it holds one below the limit, and so do larger lengths up to
- * IOVA_LARGE_MAX granules this thread freed (cached ranges are always
- * size-aligned).
+ * IOVA_LARGE_MAX granules freed before, by this thread or by others
+ * through the large depot (cached ranges are always size-aligned).
  * Otherwise the highest fitting range below the limit is taken from the
  * tree; when none fits, all caches are flushed and the tree is searched
  * once more (alloc_iova_fast() with flush_rcache).
@@ -218,8 +218,8 @@ free_slow(struct dml_iova_domain *d, unsigned long pfn, unsigned long size)
  * @size: the length it was allocated with
  *
  * Size-aligned ranges of a cacheable size (up to IOVA_LARGE_MAX granules)
- * go to this thread's cache, which may return its oldest large ranges to
- * the tree; the rest to the tree.  A range that is (partly) free already,
+ * go to this thread's cache, which may move its oldest large ranges to the
+ * depot and the depot its oldest to the tree; the rest to the tree.  A range that is (partly) free already,
  * or out of the space, is reported and ignored once it reaches the tree.
  */
 void dml__iova_free(struct dml_iova_domain *iovad, unsigned long pfn,

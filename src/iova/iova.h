@@ -50,7 +50,8 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
  * @size_aligned: align the start to roundup_pow_of_two(@size)
  *
  * Tries the per-thread cache first (powers of two up to 32 granules, and
- * larger lengths up to 8192 granules freed by this thread); on a miss
+ * larger lengths up to 8192 granules freed before, by this thread or by
+ * others through a shared depot); on a miss
  * searches the tree top-down (highest fitting range below the limit) in
  * O(log n).  If the tree has no room, the caches are flushed back and the
  * search is retried once (alloc_iova_fast with flush_rcache).

@@ -225,13 +225,14 @@ static void test_cache_bursts_through_depot(void **state)
  * length: the newest one of that length below the limit is handed out
  * again (to aligned and unaligned requests); other lengths, lower limits
  * and misaligned ranges go to the tree; a thread keeps at most 16 ranges
- * and 8192 granules, returning its oldest ones to the tree.
+ * and 8192 granules, moving its oldest ones to the depot, which keeps at
+ * most 64 and 65536 granules and returns its oldest ones to the tree.
  */
 static void test_large_ranges_cached_per_thread(void **state)
 {
 	struct dml_iova_domain *d = mkdom(1);
 	struct dml_iova_stats st;
-	unsigned long r[20], a, b, c, p;
+	unsigned long r[100], a, b, c, p;
 	int i;
 
 	(void)state;
@@ -271,32 +272,50 @@ static void test_large_ranges_cached_per_thread(void **state)
 	assert_true(dml__iova_check(d));
 	dml__iova_domain_destroy(d);
 
-	/* at most 16 ranges: the four oldest of 20 went back to the tree */
+	/*
+	 * At most 16 ranges per thread: each time the list is full, its 8
+	 * oldest move to the depot, which keeps 64 and returns its oldest to
+	 * the tree.  Of 100 ranges freed in order, r[88..99] stay with the
+	 * thread, r[24..87] in the depot, r[0..23] are free in the tree.
+	 */
 	d = mkdom(1);
-	for (i = 0; i < 20; i++) {
+	for (i = 0; i < 100; i++) {
 		r[i] = dml__iova_alloc(d, 256, LIMIT32, true);
 		assert_int_equal(r[i], LIMIT32 + 1 - 256 * (i + 1UL));
 	}
-	for (i = 0; i < 20; i++)
+	for (i = 0; i < 100; i++)
 		dml__iova_free(d, r[i], 256);
 	assert_true(dml__iova_check(d));
 	assert_int_equal(dml__iova_alloc_nocache(d, 256, LIMIT32, true), r[0]);
-	assert_int_equal(dml__iova_alloc_nocache(d, 768, LIMIT32, false), r[3]);
+	assert_int_equal(dml__iova_alloc_nocache(d, 23 * 256, LIMIT32, false),
+			 r[23]);
 	assert_int_equal(dml__iova_alloc_nocache(d, 256, LIMIT32, true),
-			 r[19] - 256);
-	assert_int_equal(dml__iova_alloc(d, 256, LIMIT32, true), r[19]);
-	assert_int_equal(dml__iova_alloc(d, 256, LIMIT32, true), r[18]);
+			 r[99] - 256);
+	for (i = 99; i >= 88; i--)	/* the thread's own, newest first */
+		assert_int_equal(dml__iova_alloc(d, 256, LIMIT32, true), r[i]);
+	for (i = 87; i >= 24; i--)	/* then the depot's, newest first */
+		assert_int_equal(dml__iova_alloc(d, 256, LIMIT32, true), r[i]);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.cache_hits, 76);
+	assert_true(dml__iova_check(d));
 	dml__iova_domain_destroy(d);
 
-	/* at most 8192 granules; longer ranges are never cached */
+	/*
+	 * At most 8192 granules per thread and 65536 in the depot: of 40
+	 * ranges of 4096 freed in order, r[38..39] stay with the thread,
+	 * r[22..37] in the depot, r[0..21] are free in the tree.  Longer
+	 * ranges are never cached.
+	 */
 	d = mkdom(1);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 40; i++)
 		r[i] = dml__iova_alloc(d, 4096, LIMIT32, true);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 40; i++)
 		dml__iova_free(d, r[i], 4096);
+	assert_true(dml__iova_check(d));
 	assert_int_equal(dml__iova_alloc_nocache(d, 4096, LIMIT32, true),
 			 r[0]);
-	assert_int_equal(dml__iova_alloc(d, 4096, LIMIT32, true), r[2]);
+	for (i = 39; i >= 22; i--)
+		assert_int_equal(dml__iova_alloc(d, 4096, LIMIT32, true), r[i]);
 	assert_int_equal(dml__iova_alloc(d, 4096, LIMIT32, true), r[1]);
 	p = dml__iova_alloc(d, 9000, LIMIT32, true);
 	assert_int_equal(p % 16384, 0);
@@ -304,6 +323,87 @@ static void test_large_ranges_cached_per_thread(void **state)
 	assert_int_equal(dml__iova_alloc_nocache(d, 9000, LIMIT32, true), p);
 	assert_true(dml__iova_check(d));
 	dml__iova_domain_destroy(d);
+}
+
+#define PC_ROUNDS 20
+#define PC_BATCH 64
+
+struct pc {
+	struct dml_iova_domain *d;
+	pthread_barrier_t bar;
+	struct shadow sh;
+	unsigned long pfn[PC_BATCH];
+	atomic_uint errors;
+};
+
+static void *pc_producer(void *arg)
+{
+	struct pc *pc = arg;
+	int r, i;
+
+	for (r = 0; r < PC_ROUNDS; r++) {
+		for (i = 0; i < PC_BATCH; i++) {
+			pc->pfn[i] = dml__iova_alloc(pc->d, 512, LIMIT32, true);
+			if (!pc->pfn[i] || pc->pfn[i] % 512 ||
+			    !shadow_claim(&pc->sh, pc->pfn[i], 512))
+				atomic_fetch_add(&pc->errors, 1);
+		}
+		pthread_barrier_wait(&pc->bar);	/* handed over */
+		pthread_barrier_wait(&pc->bar);	/* freed */
+	}
+	return NULL;
+}
+
+static void *pc_consumer(void *arg)
+{
+	struct pc *pc = arg;
+	int r, i;
+
+	for (r = 0; r < PC_ROUNDS; r++) {
+		pthread_barrier_wait(&pc->bar);
+		for (i = 0; i < PC_BATCH; i++) {
+			if (!shadow_release(&pc->sh, pc->pfn[i], 512))
+				atomic_fetch_add(&pc->errors, 1);
+			dml__iova_free(pc->d, pc->pfn[i], 512);
+		}
+		pthread_barrier_wait(&pc->bar);
+	}
+	return NULL;
+}
+
+/*
+ * One thread allocates large ranges, another frees them (submission and
+ * completion): the freeing thread's full list goes to the depot in
+ * batches and the allocating thread takes them from there, so from the
+ * second round on most allocations are cache hits, not tree searches.
+ */
+static void test_large_ranges_cross_threads_via_depot(void **state)
+{
+	struct pc *pc = calloc(1, sizeof(*pc));
+	struct dml_iova_stats st;
+	pthread_t a, b;
+
+	(void)state;
+	assert_non_null(pc);
+	pc->d = mkdom(1);
+	shadow_init(&pc->sh, LIMIT32 + 1);
+	pthread_barrier_init(&pc->bar, NULL, 2);
+	assert_int_equal(pthread_create(&a, NULL, pc_producer, pc), 0);
+	assert_int_equal(pthread_create(&b, NULL, pc_consumer, pc), 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	pthread_barrier_destroy(&pc->bar);
+	assert_int_equal(atomic_load(&pc->errors), 0);
+	assert_true(dml__iova_check(pc->d));
+	dml__iova_get_stats(pc->d, &st);
+	assert_int_equal(st.allocs, PC_ROUNDS * PC_BATCH);
+	assert_int_equal(st.frees, PC_ROUNDS * PC_BATCH);
+	/* round 1 fills the depot with 48, later rounds with 64 */
+	assert_true(st.cache_hits >= 48 * (PC_ROUNDS - 1));
+	assert_int_equal(dml__iova_alloc(pc->d, LIMIT32, LIMIT32, false), 1);
+	shadow_fini(&pc->sh);
+	dml__iova_domain_destroy(pc->d);
+	free(pc);
 }
 
 #define LARGE_LIMIT 0x3fffUL	/* a 64 MiB space */
@@ -631,6 +731,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_try_alloc_does_not_flush),
 	cmocka_unit_test(test_cache_bursts_through_depot),
 	cmocka_unit_test(test_large_ranges_cached_per_thread),
+	cmocka_unit_test(test_large_ranges_cross_threads_via_depot),
 	cmocka_unit_test(test_large_cache_flush_on_exhaustion),
 	cmocka_unit_test(test_stats_and_bad_frees),
 	cmocka_unit_test(test_concurrent_alloc_free_no_overlap),
