@@ -10,18 +10,22 @@
  * noisy: repeat runs (-r).
  *
  *   iova-threads [-t 1,2,...] [-n pairs per thread] [-r runs]
- *                [-s 1,8,...] [-l 32,48] [-p 32|0] [-F] [-k keep]
+ *                [-s 1,8,...] [-l 32,48] [-p 32|0] [-F] [-k keep] [-x]
  *
  * -p 32 emulates dma-iommu's PCI workaround (iommu_dma_alloc_iova()): try
  * below 4 GiB first without the flush (dml__iova_try_alloc()), then the
  * full limit, and stop trying below 4 GiB after the first failure (one
  * flag per run, as per device).  -F makes that first try with
  * dml__iova_alloc(), which flushes every cache and retries when the space
- * below 4 GiB is short (what dma-iommu did before dml__iova_try_alloc()).  -k keeps that many ranges of
- * the size live per thread around the pairs (a working set).
+ * below 4 GiB is short (what dma-iommu did before dml__iova_try_alloc()).
+ * -k keeps that many ranges of the size live per thread around the pairs
+ * (a working set).  -x pairs the threads (an even count): one allocates
+ * and hands each range through a ring to the other, which frees it, as
+ * submission and completion do.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,18 +36,29 @@
 
 #define MAX_THREADS 64
 #define MAX_LIST 16
+#define RING 256		/* -x: ranges in flight per thread pair */
+
+/* -x: a single-producer single-consumer ring of pfns */
+struct ring {
+	alignas(128) atomic_ulong head;	/* written by the producer */
+	alignas(128) atomic_ulong tail;	/* written by the consumer */
+	unsigned long pfn[RING];
+};
 
 struct run {
 	struct dml_iova_domain *d;
 	unsigned long size, limit, first_limit, pairs, keep;
 	atomic_bool try_first;	/* dev->pci_32bit_workaround */
 	bool first_flushes;	/* -F: first try with dml__iova_alloc() */
+	bool cross;		/* -x: even threads allocate, odd ones free */
 	pthread_barrier_t bar;
 };
 
 struct thr {
 	struct run *r;
 	pthread_t t;
+	struct ring *ring;	/* -x: shared with the pair's other thread */
+	bool producer;
 	double ns;		/* per pair */
 	int err;
 };
@@ -74,6 +89,42 @@ static inline unsigned long alloc_one(struct run *r)
 	return pfn;
 }
 
+/*
+ * -x: the producer allocates and hands each range to its consumer, which
+ * frees it (submission and completion on different threads).
+ */
+static void cross_run(struct thr *t)
+{
+	struct run *r = t->r;
+	struct ring *q = t->ring;
+	unsigned long i, h, pfn;
+
+	for (i = 0; i < r->pairs; i++) {
+		if (t->producer) {
+			pfn = alloc_one(r);
+			if (!pfn)
+				t->err = -ENOSPC;
+			h = atomic_load_explicit(&q->head, memory_order_relaxed);
+			while (h - atomic_load_explicit(&q->tail,
+					memory_order_acquire) == RING)
+				;
+			q->pfn[h % RING] = pfn;
+			atomic_store_explicit(&q->head, h + 1,
+					      memory_order_release);
+		} else {
+			h = atomic_load_explicit(&q->tail, memory_order_relaxed);
+			while (atomic_load_explicit(&q->head,
+					memory_order_acquire) == h)
+				;
+			pfn = q->pfn[h % RING];
+			atomic_store_explicit(&q->tail, h + 1,
+					      memory_order_release);
+			if (pfn)
+				dml__iova_free(r->d, pfn, r->size);
+		}
+	}
+}
+
 static void *thr_run(void *arg)
 {
 	struct thr *t = arg;
@@ -97,7 +148,9 @@ static void *thr_run(void *arg)
 	}
 	pthread_barrier_wait(&r->bar);
 	t0 = now_ns();
-	for (i = 0; i < r->pairs; i++) {
+	if (r->cross)
+		cross_run(t);
+	for (i = 0; !r->cross && i < r->pairs; i++) {
 		pfn = alloc_one(r);
 		if (!pfn) {
 			t->err = -ENOSPC;
@@ -125,16 +178,25 @@ static double run_once(const struct run *tmpl, unsigned int n)
 			 .first_limit = tmpl->first_limit,
 			 .first_flushes = tmpl->first_flushes,
 			 .pairs = tmpl->pairs, .keep = tmpl->keep,
-			 .try_first = true };
+			 .cross = tmpl->cross, .try_first = true };
+	struct ring *rings = NULL;
 	double sum = 0;
 	unsigned int i;
 	int err = 0;
 
-	if (dml__iova_domain_create(4096, 1, &r.d))
+	if (r.cross && (n % 2 ||
+			!(rings = aligned_alloc(128, n / 2 * sizeof(*rings)))))
+		return -EINVAL;
+	if (dml__iova_domain_create(4096, 1, &r.d)) {
+		free(rings);
 		return -ENOMEM;
+	}
+	if (rings)
+		memset(rings, 0, n / 2 * sizeof(*rings));
 	pthread_barrier_init(&r.bar, NULL, n);
 	for (i = 0; i < n; i++) {
-		t[i] = (struct thr){ .r = &r };
+		t[i] = (struct thr){ .r = &r, .producer = !(i % 2),
+				     .ring = rings ? &rings[i / 2] : NULL };
 		if (pthread_create(&t[i].t, NULL, thr_run, &t[i]))
 			abort();
 	}
@@ -145,6 +207,7 @@ static double run_once(const struct run *tmpl, unsigned int n)
 			err = t[i].err;
 	}
 	pthread_barrier_destroy(&r.bar);
+	free(rings);
 	if (!err && !dml__iova_check(r.d))
 		err = -EIO;
 	dml__iova_domain_destroy(r.d);
@@ -179,10 +242,10 @@ int main(int argc, char **argv)
 	unsigned int nthr = 2, nsz = 4, nbits = 2, runs = 5, i, j, k, x;
 	unsigned long pairs = 2000000, keep = 0, pci = 0;
 	double res[32], base = 0;
-	bool flushes = false;
+	bool flushes = false, cross = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:n:r:s:l:p:Fk:")) != -1) {
+	while ((c = getopt(argc, argv, "t:n:r:s:l:p:Fk:x")) != -1) {
 		switch (c) {
 		case 't': nthr = parse_list(optarg, threads); break;
 		case 'n': pairs = strtoul(optarg, NULL, 0); break;
@@ -191,11 +254,12 @@ int main(int argc, char **argv)
 		case 'l': nbits = parse_list(optarg, bits); break;
 		case 'p': pci = strtoul(optarg, NULL, 0); break;
 		case 'F': flushes = true; break;
+		case 'x': cross = true; break;
 		case 'k': keep = strtoul(optarg, NULL, 0); break;
 		default:
 			fprintf(stderr,
 				"usage: %s [-t 1,2] [-n pairs] [-r runs] [-s 1,8,64,512]\n"
-				"       [-l 32,48] [-p 32] [-F] [-k keep]\n",
+				"       [-l 32,48] [-p 32] [-F] [-k keep] [-x]\n",
 				argv[0]);
 			return 2;
 		}
@@ -216,6 +280,7 @@ int main(int argc, char **argv)
 					.size = sizes[j], .limit = limit,
 					.first_limit = first, .pairs = pairs,
 					.keep = keep, .first_flushes = flushes,
+					.cross = cross,
 				};
 				double med, thr;
 
