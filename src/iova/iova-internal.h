@@ -214,11 +214,13 @@ static inline void slot_leave(struct iova_slot *s)
 
 /*
  * The fast path of a cached allocation: this thread's loaded magazine, no
- * lock, no atomic read-modify-write.  Return: a pfn, or 0 (go slow).
+ * lock, no atomic read-modify-write.  Always inlined: with two callers
+ * (dml__iova_alloc(), dml__iova_try_alloc()) the compiler would otherwise
+ * make it a call.  Return: a pfn, or 0 (go slow).
  */
-static inline unsigned long rcache_get_fast(struct dml_iova_domain *d,
-					    unsigned long size,
-					    unsigned long limit_pfn)
+static inline __attribute__((always_inline)) unsigned long
+rcache_get_fast(struct dml_iova_domain *d, unsigned long size,
+		unsigned long limit_pfn)
 {
 	unsigned int t = dml__iova_tid - 1;
 	struct iova_slot *s;
@@ -248,8 +250,9 @@ static inline unsigned long rcache_get_fast(struct dml_iova_domain *d,
  * The fast path of a cached free: into this thread's loaded magazine.
  * Return: true when parked; false (go slow).
  */
-static inline bool rcache_put_fast(struct dml_iova_domain *d,
-				   unsigned long pfn, unsigned long size)
+static inline __attribute__((always_inline)) bool
+rcache_put_fast(struct dml_iova_domain *d, unsigned long pfn,
+		unsigned long size)
 {
 	unsigned int t = dml__iova_tid - 1;
 	struct iova_slot *s;
