@@ -216,11 +216,12 @@ static inline void slot_leave(struct iova_slot *s)
  * The fast path of a cached allocation: this thread's loaded magazine, no
  * lock, no atomic read-modify-write.  Always inlined: with two callers
  * (dml__iova_alloc(), dml__iova_try_alloc()) the compiler would otherwise
- * make it a call.  Return: a pfn, or 0 (go slow).
+ * make it a call.  Return: true with the first pfn in *@out; false: go
+ * slow (a flag, not pfn 0, so that the hit path tests nothing more).
  */
-static inline __attribute__((always_inline)) unsigned long
+static inline __attribute__((always_inline)) bool
 rcache_get_fast(struct dml_iova_domain *d, unsigned long size,
-		unsigned long limit_pfn)
+		unsigned long limit_pfn, unsigned long *out)
 {
 	unsigned int t = dml__iova_tid - 1;
 	struct iova_slot *s;
@@ -237,13 +238,14 @@ rcache_get_fast(struct dml_iova_domain *d, unsigned long size,
 					m->size = n - 1;
 					slot_leave(s);
 					stat_inc_own(&s->hits);
-					return pfn;
+					*out = pfn;
+					return true;
 				}
 			}
 			slot_leave(s);
 		}
 	}
-	return 0;
+	return false;
 }
 
 /*

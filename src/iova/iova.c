@@ -151,9 +151,9 @@ alloc_slow(struct dml_iova_domain *d, unsigned long size,
 unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,
 			      unsigned long limit_pfn, bool size_aligned)
 {
-	unsigned long pfn = rcache_get_fast(iovad, size, limit_pfn);
+	unsigned long pfn;
 
-	if (likely(pfn))
+	if (likely(rcache_get_fast(iovad, size, limit_pfn, &pfn)))
 		return pfn;
 	return alloc_slow(iovad, size, limit_pfn, size_aligned, true);
 }
@@ -173,9 +173,9 @@ unsigned long dml__iova_try_alloc(struct dml_iova_domain *iovad,
 				  unsigned long size, unsigned long limit_pfn,
 				  bool size_aligned)
 {
-	unsigned long pfn = rcache_get_fast(iovad, size, limit_pfn);
+	unsigned long pfn;
 
-	if (likely(pfn))
+	if (likely(rcache_get_fast(iovad, size, limit_pfn, &pfn)))
 		return pfn;
 	return alloc_slow(iovad, size, limit_pfn, size_aligned, false);
 }
