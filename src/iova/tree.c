@@ -462,10 +462,12 @@ static int pool_grow(struct dml_iova_domain *d)
 }
 
 /*
- * Take the tree lock with at least live + @extra spare nodes.
+ * Take the tree lock with at least live + @extra spare nodes.  Inlined
+ * into both callers: it is on every tree allocation.
  * Return: 0 (locked) or -ENOMEM (not locked).
  */
-static int lock_with_spare(struct dml_iova_domain *d, unsigned long extra)
+static inline __attribute__((always_inline)) int
+lock_with_spare(struct dml_iova_domain *d, unsigned long extra)
 {
 	for (;;) {
 		tree_lock(d);
