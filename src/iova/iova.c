@@ -14,9 +14,11 @@
  * under flush_mutex).  An allocation tries this thread's cache (cacheable
  * sizes), then the tree; when the tree has no room every cache is flushed
  * back and the tree is searched once more (alloc_iova_fast() with
- * flush_rcache).  A free parks a cacheable range in this thread's cache,
- * the rest goes to the tree.  Reservations flush the caches first, then
- * take the window out of the tree.
+ * flush_rcache).  dml__iova_try_alloc() skips that flush, for dma-iommu's
+ * first try below 4 GiB: a failure there moves the device above 4 GiB
+ * instead of draining every thread's cache.  A free parks a cacheable
+ * range in this thread's cache, the rest goes to the tree.  Reservations
+ * flush the caches first, then take the window out of the tree.
  *
  * Statistics: cache hits and cached frees are counted in the owner's slot
  * (rcache.c), everything else under the tree lock; the sums are exact when
