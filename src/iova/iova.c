@@ -221,8 +221,10 @@ free_slow(struct dml_iova_domain *d, unsigned long pfn, unsigned long size)
  *
  * Size-aligned ranges of a cacheable size (up to IOVA_LARGE_MAX granules)
  * go to this thread's cache, which may move its oldest large ranges to the
- * depot and the depot its oldest to the tree; the rest to the tree.  A range that is (partly) free already,
- * or out of the space, is reported and ignored once it reaches the tree.
+ * depot and the depot its oldest to the tree; the rest to the tree.  A
+ * range that is (partly) free already, or out of the space, is reported
+ * and ignored once it reaches the tree (or, for a large range, this
+ * thread's cache).
  */
 void dml__iova_free(struct dml_iova_domain *iovad, unsigned long pfn,
 		    unsigned long size)
