@@ -62,7 +62,7 @@ static dml_iova_t alloc_iova_mask(struct dml_device *dev, struct dml_domain *d,
 
 	if (atomic_load_explicit(&dev->pci_32bit_workaround, memory_order_relaxed) &&
 	    limit > DMA_BIT_MASK(32)) {
-		pfn = dml__iova_alloc(d->iovad, len, DMA_BIT_MASK(32) >> shift, true);
+		pfn = dml__iova_try_alloc(d->iovad, len, DMA_BIT_MASK(32) >> shift, true);
 		if (pfn)
 			return (dml_iova_t)pfn << shift;
 		if (atomic_exchange(&dev->pci_32bit_workaround, false))

@@ -22,6 +22,18 @@
 #define IOVA_DEPOT_MAX 32	/* full magazines per class in the depot */
 #define IOVA_DEPOT_EMPTY_MAX 32	/* spare empty magazines kept */
 #define IOVA_MAX_SLOTS 256	/* threads with a cache, process-wide */
+#define IOVA_LARGE_NR 16	/* large ranges one thread may hold */
+#define IOVA_LARGE_MAX 8192	/* ... and their granules in total */
+#define IOVA_LARGE_BATCH 8	/* large ranges moved per depot round */
+#define IOVA_LDEPOT_NR 64	/* large ranges in the depot */
+#define IOVA_LDEPOT_MAX 65536	/* ... and their granules in total */
+
+/*
+ * Alignment in bytes of what one thread writes on its fast path (its slot,
+ * its magazines): a pair of cache lines, as the L2 adjacent-line
+ * prefetcher moves them together, so no two threads' data share one.
+ */
+#define IOVA_OWN_ALIGN 128
 
 _Static_assert(DML_IOVA_CACHE_MAX_GRANULES == 1 << (IOVA_NR_CLASSES - 1),
 	       "size classes must cover 1..DML_IOVA_CACHE_MAX_GRANULES");
@@ -35,6 +47,12 @@ struct iova_mag {
 	unsigned long pfns[IOVA_MAG_SIZE];
 };
 
+/* A cached range above the size classes: its exact length. */
+struct iova_large {
+	unsigned long pfn;
+	unsigned long size;		/* granules */
+};
+
 /* One thread's caches in one domain (rcache.c). */
 struct iova_slot {
 	atomic_uint in_op;
@@ -42,7 +60,10 @@ struct iova_slot {
 	struct iova_mag *loaded[IOVA_NR_CLASSES];
 	struct iova_mag *prev[IOVA_NR_CLASSES];
 	atomic_ullong hits, frees;	/* cache traffic; owner-written */
-};
+	unsigned int nlarge;		/* large[0..nlarge): oldest first */
+	unsigned long large_granules;	/* their sizes summed */
+	struct iova_large large[IOVA_LARGE_NR];
+} __attribute__((aligned(IOVA_OWN_ALIGN)));
 
 struct dml_iova_domain {
 	/* read-mostly */
@@ -55,7 +76,7 @@ struct dml_iova_domain {
 	_Atomic(struct iova_slot *) slots[IOVA_MAX_SLOTS];
 
 	/* the tree, under lock (tree_lock()) */
-	alignas(64) dml_spinlock_t lock;
+	alignas(IOVA_OWN_ALIGN) dml_spinlock_t lock;
 	struct iova_gap *root;
 	struct iova_gap *pool;		/* free nodes, linked by ->left */
 	struct iova_chunk *chunks;	/* all chunks, oldest first */
@@ -69,11 +90,15 @@ struct dml_iova_domain {
 	u64 tree_allocs, tree_frees;	/* calls served by the tree */
 
 	/* the depot, under depot_lock */
-	alignas(64) dml_spinlock_t depot_lock;
+	alignas(IOVA_OWN_ALIGN) dml_spinlock_t depot_lock;
 	atomic_uint depot_nfull[IOVA_NR_CLASSES];	/* read unlocked */
 	struct iova_mag *depot_full[IOVA_NR_CLASSES][IOVA_DEPOT_MAX];
 	struct iova_mag *depot_empty[IOVA_DEPOT_EMPTY_MAX];
 	unsigned int depot_nempty;
+	atomic_uint depot_nlarge;			/* read unlocked */
+	unsigned long depot_large_granules;
+	/* oldest first; room for one spill past the bound, trimmed at once */
+	struct iova_large depot_large[IOVA_LDEPOT_NR + IOVA_LARGE_NR];
 
 	pthread_mutex_t flush_mutex;
 };
@@ -122,8 +147,9 @@ void dml__iova_tree_fini(struct dml_iova_domain *d);
  * Return: the first pfn, or 0 with *@err set to -ENOSPC (no room) or
  * -ENOMEM (no node memory).
  */
-unsigned long dml__iova_tree_alloc(struct dml_iova_domain *d, unsigned long size,
-				   unsigned long limit, bool aligned, int *err);
+unsigned long dml__iova_tree_alloc(struct dml_iova_domain *d,
+				   unsigned long size, unsigned long limit,
+				   bool aligned, int *err);
 
 /*
  * dml__iova_tree_free_locked - return [@pfn, @pfn + @size) to the free
@@ -188,11 +214,14 @@ static inline void slot_leave(struct iova_slot *s)
 
 /*
  * The fast path of a cached allocation: this thread's loaded magazine, no
- * lock, no atomic read-modify-write.  Return: a pfn, or 0 (go slow).
+ * lock, no atomic read-modify-write.  Always inlined: with two callers
+ * (dml__iova_alloc(), dml__iova_try_alloc()) the compiler would otherwise
+ * make it a call.  Return: true with the first pfn in *@out; false: go
+ * slow (a flag, not pfn 0, so that the hit path tests nothing more).
  */
-static inline unsigned long rcache_get_fast(struct dml_iova_domain *d,
-					    unsigned long size,
-					    unsigned long limit_pfn)
+static inline __attribute__((always_inline)) bool
+rcache_get_fast(struct dml_iova_domain *d, unsigned long size,
+		unsigned long limit_pfn, unsigned long *out)
 {
 	unsigned int t = dml__iova_tid - 1;
 	struct iova_slot *s;
@@ -209,21 +238,23 @@ static inline unsigned long rcache_get_fast(struct dml_iova_domain *d,
 					m->size = n - 1;
 					slot_leave(s);
 					stat_inc_own(&s->hits);
-					return pfn;
+					*out = pfn;
+					return true;
 				}
 			}
 			slot_leave(s);
 		}
 	}
-	return 0;
+	return false;
 }
 
 /*
  * The fast path of a cached free: into this thread's loaded magazine.
  * Return: true when parked; false (go slow).
  */
-static inline bool rcache_put_fast(struct dml_iova_domain *d,
-				   unsigned long pfn, unsigned long size)
+static inline __attribute__((always_inline)) bool
+rcache_put_fast(struct dml_iova_domain *d, unsigned long pfn,
+		unsigned long size)
 {
 	unsigned int t = dml__iova_tid - 1;
 	struct iova_slot *s;
@@ -260,7 +291,9 @@ void dml__iova_rcache_fini(struct dml_iova_domain *d);
 
 /*
  * dml__iova_rcache_get - the cache path of an allocation past the fast
- * path: loaded, prev, then a depot magazine (iova_rcache_get()).
+ * path: loaded, prev, then a depot magazine (iova_rcache_get()); for sizes
+ * above the classes, this thread's large ranges (if it has a slot: none is
+ * created for them here).
  * @size: granules; @limit_pfn: last usable pfn.
  * Return: a cached pfn, or 0 (not cacheable, no slot, nothing below the
  * limit).
@@ -270,8 +303,10 @@ unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
 
 /*
  * dml__iova_rcache_put - park a freed range in this thread's cache
- * (iova_rcache_insert()).  Return: true when parked; false when the range
- * is not cacheable or no cache memory is left: free it to the tree.
+ * (iova_rcache_insert(); large sizes too).  Return: true when handled
+ * (parked, or a double free of a large range reported and dropped); false
+ * when the range is not cacheable or no cache memory is left: free it to
+ * the tree.
  */
 bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 			  unsigned long size);

@@ -14,9 +14,11 @@
  * under flush_mutex).  An allocation tries this thread's cache (cacheable
  * sizes), then the tree; when the tree has no room every cache is flushed
  * back and the tree is searched once more (alloc_iova_fast() with
- * flush_rcache).  A free parks a cacheable range in this thread's cache,
- * the rest goes to the tree.  Reservations flush the caches first, then
- * take the window out of the tree.
+ * flush_rcache).  dml__iova_try_alloc() skips that flush, for dma-iommu's
+ * first try below 4 GiB: a failure there moves the device above 4 GiB
+ * instead of draining every thread's cache.  A free parks a cacheable
+ * range in this thread's cache, the rest goes to the tree.  Reservations
+ * flush the caches first, then take the window out of the tree.
  *
  * Statistics: cache hits and cached frees are counted in the owner's slot
  * (rcache.c), everything else under the tree lock; the sums are exact when
@@ -51,7 +53,7 @@ int dml__iova_domain_create(unsigned long granule, unsigned long start_pfn,
 	if (start_pfn > min(~0ULL >> dml__ffs64(granule), (u64)~0UL))
 		return -EINVAL;
 
-	d = dml__zalloc_aligned(64, sizeof(*d));
+	d = dml__zalloc_aligned(IOVA_OWN_ALIGN, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->granule = granule;
@@ -107,9 +109,13 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
 	return dml__iova_tree_reserve(iovad, pfn_lo, pfn_hi);
 }
 
+/*
+ * Past the fast path: the cache, the tree, and when the tree has no room
+ * and @flush is set, the flush and one more search (alloc_iova_fast()).
+ */
 static unsigned long __attribute__((noinline))
 alloc_slow(struct dml_iova_domain *d, unsigned long size,
-	   unsigned long limit_pfn, bool size_aligned)
+	   unsigned long limit_pfn, bool size_aligned, bool flush)
 {
 	unsigned long pfn;
 	int err;
@@ -120,7 +126,7 @@ alloc_slow(struct dml_iova_domain *d, unsigned long size,
 	if (pfn)
 		return pfn;
 	pfn = dml__iova_tree_alloc(d, size, limit_pfn, size_aligned, &err);
-	if (!pfn && err == -ENOSPC) {
+	if (!pfn && err == -ENOSPC && flush) {
 		dml__iova_rcache_flush(d);
 		pfn = dml__iova_tree_alloc(d, size, limit_pfn, size_aligned,
 					   &err);
@@ -136,7 +142,9 @@ alloc_slow(struct dml_iova_domain *d, unsigned long size,
  * @size_aligned: align the start to roundup_pow_of_two(@size)
  *
  * Power-of-two sizes up to 32 granules come from this thread's cache when
- * it holds one below the limit (cached ranges are always size-aligned).
+ * it holds one below the limit, and so do larger lengths up to
+ * IOVA_LARGE_MAX granules freed before, by this thread or by others
+ * through the large depot (cached ranges are always size-aligned).
  * Otherwise the highest fitting range below the limit is taken from the
  * tree; when none fits, all caches are flushed and the tree is searched
  * once more (alloc_iova_fast() with flush_rcache).
@@ -145,11 +153,33 @@ alloc_slow(struct dml_iova_domain *d, unsigned long size,
 unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,
 			      unsigned long limit_pfn, bool size_aligned)
 {
-	unsigned long pfn = rcache_get_fast(iovad, size, limit_pfn);
+	unsigned long pfn;
 
-	if (likely(pfn))
+	if (likely(rcache_get_fast(iovad, size, limit_pfn, &pfn)))
 		return pfn;
-	return alloc_slow(iovad, size, limit_pfn, size_aligned);
+	return alloc_slow(iovad, size, limit_pfn, size_aligned, true);
+}
+
+/**
+ * dml__iova_try_alloc - dml__iova_alloc() without the flush and retry
+ * @iovad: domain
+ * @size: granules, > 0
+ * @limit_pfn: the last pfn the range may use (inclusive)
+ * @size_aligned: align the start to roundup_pow_of_two(@size)
+ *
+ * alloc_iova_fast() with flush_rcache false: this thread's cache, then the
+ * tree; ranges cached by other threads stay where they are.
+ * Return: the first pfn, or 0 when neither has room or memory ran out.
+ */
+unsigned long dml__iova_try_alloc(struct dml_iova_domain *iovad,
+				  unsigned long size, unsigned long limit_pfn,
+				  bool size_aligned)
+{
+	unsigned long pfn;
+
+	if (likely(rcache_get_fast(iovad, size, limit_pfn, &pfn)))
+		return pfn;
+	return alloc_slow(iovad, size, limit_pfn, size_aligned, false);
 }
 
 /**
@@ -189,9 +219,12 @@ free_slow(struct dml_iova_domain *d, unsigned long pfn, unsigned long size)
  * @pfn: first pfn
  * @size: the length it was allocated with
  *
- * Size-aligned ranges of a cacheable size go to this thread's cache; the
- * rest to the tree.  A range that is (partly) free already, or out of the
- * space, is reported and ignored once it reaches the tree.
+ * Size-aligned ranges of a cacheable size (up to IOVA_LARGE_MAX granules)
+ * go to this thread's cache, which may move its oldest large ranges to the
+ * depot and the depot its oldest to the tree; the rest to the tree.  A
+ * range that is (partly) free already, or out of the space, is reported
+ * and ignored once it reaches the tree (or, for a large range, this
+ * thread's cache).
  */
 void dml__iova_free(struct dml_iova_domain *iovad, unsigned long pfn,
 		    unsigned long size)

@@ -3,7 +3,8 @@
  * iova.h - the IOVA allocator (drivers/iommu/iova.c semantics, ref §1.2):
  * ranges of granules ("pfns" below are IOVA >> granule shift) in one IOVA
  * space, allocated top-down below a limit, size-aligned on request, with
- * per-thread caches for the hot sizes (1..32 granules, powers of two) and
+ * per-thread caches for the hot sizes (1..32 granules, powers of two, and
+ * recently freed larger ranges of the same length) and
  * an O(log n) worst case when the space is fragmented (no linear scan:
  * reference/perf-anchors.md A11/A12, goals G1-G6).
  *
@@ -48,18 +49,33 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
  * @limit_pfn: the last pfn the range may use (inclusive)
  * @size_aligned: align the start to roundup_pow_of_two(@size)
  *
- * Tries the per-thread cache first for cacheable sizes; on a miss searches
- * the tree top-down (highest fitting range below the limit) in O(log n).
- * If the tree has no room, the caches are flushed back and the search is
- * retried once (alloc_iova_fast with flush_rcache).
+ * Tries the per-thread cache first (powers of two up to 32 granules, and
+ * larger lengths up to 8192 granules freed before, by this thread or by
+ * others through a shared depot); on a miss
+ * searches the tree top-down (highest fitting range below the limit) in
+ * O(log n).  If the tree has no room, the caches are flushed back and the
+ * search is retried once (alloc_iova_fast with flush_rcache).
  * Return: the first pfn, or 0 when no range fits (never IOVA 0).
  */
 unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,
 			      unsigned long limit_pfn, bool size_aligned);
 
 /*
+ * dml__iova_try_alloc - dml__iova_alloc() without the flush and retry: the
+ * caches, then the tree; 0 when neither has room.  The kernel's
+ * alloc_iova_fast() with flush_rcache false, as iommu_dma_alloc_iova()
+ * calls it for a PCI device's first try below 4 GiB: a failure there must
+ * move the device above 4 GiB, not drain every thread's cache.  Same
+ * arguments and return as dml__iova_alloc().
+ */
+unsigned long dml__iova_try_alloc(struct dml_iova_domain *iovad,
+				  unsigned long size, unsigned long limit_pfn,
+				  bool size_aligned);
+
+/*
  * dml__iova_free - release a range from dml__iova_alloc(); @size is the
- * length it was allocated with.  Cacheable sizes go to the per-thread cache.
+ * length it was allocated with.  Cacheable sizes (see dml__iova_alloc()),
+ * size-aligned, go to the per-thread cache.
  */
 void dml__iova_free(struct dml_iova_domain *iovad, unsigned long pfn,
 		    unsigned long size);

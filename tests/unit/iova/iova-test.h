@@ -46,17 +46,26 @@ static inline struct dml_iova_domain *mkdom(unsigned long start_pfn)
 	return d;
 }
 
-/* one byte per granule below the test's limit */
+/* one byte per granule of [base, base + n): below the test's limit */
 struct shadow {
-	unsigned long n;
-	_Atomic unsigned char *b;
+	unsigned long base, n;
+	_Atomic unsigned char *b;	/* b[pfn - base] */
 };
 
-static inline void shadow_init(struct shadow *s, unsigned long npfn)
+/* a shadow of the top @npfn granules at or below @limit */
+static inline void shadow_init_below(struct shadow *s, unsigned long limit,
+				     unsigned long npfn)
 {
+	s->base = limit + 1 - npfn;
 	s->n = npfn;
 	s->b = calloc(npfn, 1);
 	assert_non_null(s->b);
+}
+
+/* a shadow of pfns [0, npfn) */
+static inline void shadow_init(struct shadow *s, unsigned long npfn)
+{
+	shadow_init_below(s, npfn - 1, npfn);
 }
 
 static inline void shadow_fini(struct shadow *s)
@@ -68,10 +77,10 @@ static inline void shadow_fini(struct shadow *s)
 static inline bool shadow_claim(struct shadow *s, unsigned long pfn,
 			 unsigned long size)
 {
-	bool ok = pfn + size <= s->n;
+	bool ok = pfn >= s->base && pfn - s->base + size <= s->n;
 
 	for (unsigned long i = 0; ok && i < size; i++)
-		if (atomic_exchange(&s->b[pfn + i], 1))
+		if (atomic_exchange(&s->b[pfn - s->base + i], 1))
 			ok = false;
 	return ok;
 }
@@ -79,10 +88,10 @@ static inline bool shadow_claim(struct shadow *s, unsigned long pfn,
 static inline bool shadow_release(struct shadow *s, unsigned long pfn,
 			   unsigned long size)
 {
-	bool ok = true;
+	bool ok = pfn >= s->base && pfn - s->base + size <= s->n;
 
-	for (unsigned long i = 0; i < size; i++)
-		if (!atomic_exchange(&s->b[pfn + i], 0))
+	for (unsigned long i = 0; ok && i < size; i++)
+		if (!atomic_exchange(&s->b[pfn - s->base + i], 0))
 			ok = false;
 	return ok;
 }
@@ -123,8 +132,9 @@ static inline unsigned long oracle(struct shadow *s, unsigned long start_pfn,
 /*
  * run_workers - @nthreads threads doing random alloc/free of mixed sizes
  * (cached and not) on one domain below @limit, at most @max_live ranges
- * each; checks no overlap (shadow map), the limit, the invariants, the
- * stats, and that the whole space comes back at the end.
+ * each; checks no overlap (shadow map of the top 4M granules below the
+ * limit), the limit, alignment, the invariants, the stats, and that the
+ * whole space comes back at the end.
  */
 struct worker {
 	struct dml_iova_domain *d;
@@ -132,15 +142,22 @@ struct worker {
 	unsigned long limit;
 	unsigned int seed, ops, max_live;
 	bool nocache;		/* tree only: alloc_iova()/free_iova() */
+	bool large;		/* mostly sizes above the size classes */
 	atomic_uint *errors;
 	atomic_uint *failures;
 };
 
 static inline void *worker_run(void *arg)
 {
-	static const unsigned long sizes[] = { 1, 1, 1, 2, 4, 8, 16, 32, 3,
+	static const unsigned long small[] = { 1, 1, 1, 2, 4, 8, 16, 32, 3,
 					       64, 100 };
+	/* repeated large lengths, odd ones, and cached sizes between */
+	static const unsigned long large[] = { 64, 64, 100, 512, 512, 33,
+					       1000, 2048, 4096, 8192, 9000,
+					       1, 8, 32 };
 	struct worker *w = arg;
+	const unsigned long *sizes = w->large ? large : small;
+	unsigned int nsizes = w->large ? ARRAY_SIZE(large) : ARRAY_SIZE(small);
 	unsigned long pfn[512], size[512];
 	unsigned int n = 0, i;
 	u64 x = w->seed;
@@ -161,7 +178,7 @@ static inline void *worker_run(void *arg)
 			pfn[j] = pfn[--n];
 			size[j] = size[n];
 		} else {
-			unsigned long sz = sizes[(x >> 8) % ARRAY_SIZE(sizes)];
+			unsigned long sz = sizes[(x >> 8) % nsizes];
 			bool aligned = (x >> 24) % 4;
 			unsigned long p = w->nocache ?
 				dml__iova_alloc_nocache(w->d, sz, w->limit,
@@ -173,6 +190,7 @@ static inline void *worker_run(void *arg)
 				continue;
 			}
 			if (p + sz - 1 > w->limit ||
+			    (aligned && p % pow2_up(sz)) ||
 			    !shadow_claim(w->sh, p, sz))
 				atomic_fetch_add(w->errors, 1);
 			pfn[n] = p;
@@ -188,7 +206,7 @@ static inline void *worker_run(void *arg)
 
 static inline void run_workers(unsigned int nthreads, unsigned long limit,
 			unsigned int max_live, unsigned int ops,
-			bool expect_failures, bool nocache)
+			bool expect_failures, bool nocache, bool large)
 {
 	struct dml_iova_domain *d = mkdom(1);
 	struct worker w[4];
@@ -198,7 +216,7 @@ static inline void run_workers(unsigned int nthreads, unsigned long limit,
 	struct dml_iova_stats st;
 	unsigned int i;
 
-	shadow_init(&sh, limit + 1);
+	shadow_init_below(&sh, limit, min(limit + 1, 1UL << 22));
 	/* this thread uses the tree alone first */
 	for (i = 0; i < 1000; i++)
 		dml__iova_free_nocache(d, dml__iova_alloc_nocache(d, 3, limit,
@@ -208,6 +226,7 @@ static inline void run_workers(unsigned int nthreads, unsigned long limit,
 					.seed = 1234 + i * 77, .ops = ops,
 					.max_live = max_live,
 					.nocache = nocache,
+					.large = large,
 					.errors = &errors,
 					.failures = &failures };
 		assert_int_equal(pthread_create(&t[i], NULL, worker_run,

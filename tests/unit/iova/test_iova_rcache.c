@@ -146,6 +146,43 @@ static void test_cache_flush_on_exhaustion(void **state)
 	pthread_barrier_destroy(&bar);
 }
 
+/*
+ * The first try of a PCI device below 4 GiB (dml__iova_try_alloc(),
+ * alloc_iova_fast() without flush_rcache) fails when only another thread's
+ * cache holds room, and leaves that cache alone; dml__iova_alloc() then
+ * flushes and finds the range.
+ */
+static void test_try_alloc_does_not_flush(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	pthread_barrier_t bar;
+	struct parker p;
+	pthread_t t;
+	unsigned long own;
+
+	(void)state;
+	pthread_barrier_init(&bar, NULL, 2);
+	p = (struct parker){ .d = d, .bar = &bar };
+	pthread_create(&t, NULL, park_range, &p);
+	pthread_barrier_wait(&bar);
+	/* this thread's own cache serves it */
+	own = dml__iova_try_alloc(d, 2, 255, true);
+	assert_int_not_equal(own, 0);
+	dml__iova_free(d, own, 2);
+	assert_int_equal(dml__iova_try_alloc(d, 2, 255, true), own);
+	fill_tree(d, 255);
+	assert_int_equal(dml__iova_try_alloc(d, 4, 255, true), 0);
+	assert_int_equal(dml__iova_alloc_nocache(d, 4, 255, true), 0);
+	assert_int_equal(dml__iova_alloc(d, 4, 255, true), p.pfn);
+	/* a try with room above the first limit, as dma-iommu's retry */
+	assert_int_equal(dml__iova_try_alloc(d, 4, 0xfffff, true), 0xffffc);
+	assert_true(dml__iova_check(d));
+	pthread_barrier_wait(&bar);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&bar);
+	dml__iova_domain_destroy(d);
+}
+
 /* the depot: many more frees than two magazines hold, all found again */
 static void test_cache_bursts_through_depot(void **state)
 {
@@ -181,6 +218,264 @@ static void test_cache_bursts_through_depot(void **state)
 			 0x1000);
 	shadow_fini(&sh);
 	dml__iova_domain_destroy(d);
+}
+
+/*
+ * Lengths above the size classes are cached per thread with their exact
+ * length: the newest one of that length below the limit is handed out
+ * again (to aligned and unaligned requests); other lengths, lower limits
+ * and misaligned ranges go to the tree; a thread keeps at most 16 ranges
+ * and 8192 granules, moving its oldest ones to the depot, which keeps at
+ * most 64 and 65536 granules and returns its oldest ones to the tree.
+ */
+static void test_large_ranges_cached_per_thread(void **state)
+{
+	struct dml_iova_domain *d = mkdom(1);
+	struct dml_iova_stats st;
+	unsigned long r[100], a, b, c, p;
+	int i;
+
+	(void)state;
+	a = dml__iova_alloc(d, 512, LIMIT32, true);
+	assert_int_equal(a, LIMIT32 + 1 - 512);
+	dml__iova_free(d, a, 512);
+	assert_int_equal(dml__iova_alloc(d, 512, LIMIT32, false), a);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.cache_hits, 1);
+	dml__iova_free(d, a, 512);
+	/* a double free is reported and dropped, not handed out twice */
+	dml_test_log_reset();
+	dml__iova_free(d, a, 512);
+	assert_int_equal(dml_test_log.count, 1);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.frees, 2);
+	assert_true(dml__iova_check(d));
+	/* another length is not served from it, nor a limit below its end */
+	b = dml__iova_alloc(d, 500, LIMIT32, true);
+	assert_int_equal(b, a - 512);
+	c = dml__iova_alloc(d, 512, a + 510, true);
+	assert_int_equal(c, a - 1024);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.cache_hits, 1);
+	dml__iova_free(d, b, 500);
+	dml__iova_free(d, c, 512);
+	/* the newest of a length first */
+	assert_int_equal(dml__iova_alloc(d, 512, LIMIT32, true), c);
+	assert_int_equal(dml__iova_alloc(d, 512, LIMIT32, true), a);
+	assert_int_equal(dml__iova_alloc(d, 500, LIMIT32, true), b);
+	/* a misaligned large range goes back to the tree, where it was */
+	p = dml__iova_alloc(d, 100, c - 1, false);
+	assert_int_equal(p, c - 100);
+	dml__iova_free(d, p, 100);
+	assert_int_equal(dml__iova_alloc_nocache(d, 100, c - 1, false), p);
+	dml__iova_free(d, p, 100);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+
+	/*
+	 * At most 16 ranges per thread: each time the list is full, its 8
+	 * oldest move to the depot, which keeps 64 and returns its oldest to
+	 * the tree.  Of 100 ranges freed in order, r[88..99] stay with the
+	 * thread, r[24..87] in the depot, r[0..23] are free in the tree.
+	 */
+	d = mkdom(1);
+	for (i = 0; i < 100; i++) {
+		r[i] = dml__iova_alloc(d, 256, LIMIT32, true);
+		assert_int_equal(r[i], LIMIT32 + 1 - 256 * (i + 1UL));
+	}
+	for (i = 0; i < 100; i++)
+		dml__iova_free(d, r[i], 256);
+	assert_true(dml__iova_check(d));
+	assert_int_equal(dml__iova_alloc_nocache(d, 256, LIMIT32, true), r[0]);
+	assert_int_equal(dml__iova_alloc_nocache(d, 23 * 256, LIMIT32, false),
+			 r[23]);
+	assert_int_equal(dml__iova_alloc_nocache(d, 256, LIMIT32, true),
+			 r[99] - 256);
+	for (i = 99; i >= 88; i--)	/* the thread's own, newest first */
+		assert_int_equal(dml__iova_alloc(d, 256, LIMIT32, true), r[i]);
+	for (i = 87; i >= 24; i--)	/* then the depot's, newest first */
+		assert_int_equal(dml__iova_alloc(d, 256, LIMIT32, true), r[i]);
+	dml__iova_get_stats(d, &st);
+	assert_int_equal(st.cache_hits, 76);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+
+	/*
+	 * At most 8192 granules per thread and 65536 in the depot: of 40
+	 * ranges of 4096 freed in order, r[38..39] stay with the thread,
+	 * r[22..37] in the depot, r[0..21] are free in the tree.  Longer
+	 * ranges are never cached.
+	 */
+	d = mkdom(1);
+	for (i = 0; i < 40; i++)
+		r[i] = dml__iova_alloc(d, 4096, LIMIT32, true);
+	for (i = 0; i < 40; i++)
+		dml__iova_free(d, r[i], 4096);
+	assert_true(dml__iova_check(d));
+	assert_int_equal(dml__iova_alloc_nocache(d, 4096, LIMIT32, true),
+			 r[0]);
+	for (i = 39; i >= 22; i--)
+		assert_int_equal(dml__iova_alloc(d, 4096, LIMIT32, true), r[i]);
+	assert_int_equal(dml__iova_alloc(d, 4096, LIMIT32, true), r[1]);
+	p = dml__iova_alloc(d, 9000, LIMIT32, true);
+	assert_int_equal(p % 16384, 0);
+	dml__iova_free(d, p, 9000);
+	assert_int_equal(dml__iova_alloc_nocache(d, 9000, LIMIT32, true), p);
+	assert_true(dml__iova_check(d));
+	dml__iova_domain_destroy(d);
+}
+
+#define PC_ROUNDS 20
+#define PC_BATCH 64
+
+struct pc {
+	struct dml_iova_domain *d;
+	pthread_barrier_t bar;
+	struct shadow sh;
+	unsigned long pfn[PC_BATCH];
+	atomic_uint errors;
+};
+
+static void *pc_producer(void *arg)
+{
+	struct pc *pc = arg;
+	int r, i;
+
+	for (r = 0; r < PC_ROUNDS; r++) {
+		for (i = 0; i < PC_BATCH; i++) {
+			pc->pfn[i] = dml__iova_alloc(pc->d, 512, LIMIT32, true);
+			if (!pc->pfn[i] || pc->pfn[i] % 512 ||
+			    !shadow_claim(&pc->sh, pc->pfn[i], 512))
+				atomic_fetch_add(&pc->errors, 1);
+		}
+		pthread_barrier_wait(&pc->bar);	/* handed over */
+		pthread_barrier_wait(&pc->bar);	/* freed */
+	}
+	return NULL;
+}
+
+static void *pc_consumer(void *arg)
+{
+	struct pc *pc = arg;
+	int r, i;
+
+	for (r = 0; r < PC_ROUNDS; r++) {
+		pthread_barrier_wait(&pc->bar);
+		for (i = 0; i < PC_BATCH; i++) {
+			if (!shadow_release(&pc->sh, pc->pfn[i], 512))
+				atomic_fetch_add(&pc->errors, 1);
+			dml__iova_free(pc->d, pc->pfn[i], 512);
+		}
+		pthread_barrier_wait(&pc->bar);
+	}
+	return NULL;
+}
+
+/*
+ * One thread allocates large ranges, another frees them (submission and
+ * completion): the freeing thread's full list goes to the depot in
+ * batches and the allocating thread takes them from there, so from the
+ * second round on most allocations are cache hits, not tree searches.
+ */
+static void test_large_ranges_cross_threads_via_depot(void **state)
+{
+	struct pc *pc = calloc(1, sizeof(*pc));
+	struct dml_iova_stats st;
+	pthread_t a, b;
+
+	(void)state;
+	assert_non_null(pc);
+	pc->d = mkdom(1);
+	shadow_init(&pc->sh, LIMIT32 + 1);
+	pthread_barrier_init(&pc->bar, NULL, 2);
+	assert_int_equal(pthread_create(&a, NULL, pc_producer, pc), 0);
+	assert_int_equal(pthread_create(&b, NULL, pc_consumer, pc), 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	pthread_barrier_destroy(&pc->bar);
+	assert_int_equal(atomic_load(&pc->errors), 0);
+	assert_true(dml__iova_check(pc->d));
+	dml__iova_get_stats(pc->d, &st);
+	assert_int_equal(st.allocs, PC_ROUNDS * PC_BATCH);
+	assert_int_equal(st.frees, PC_ROUNDS * PC_BATCH);
+	/* round 1 fills the depot with 48, later rounds with 64 */
+	assert_true(st.cache_hits >= 48 * (PC_ROUNDS - 1));
+	assert_int_equal(dml__iova_alloc(pc->d, LIMIT32, LIMIT32, false), 1);
+	shadow_fini(&pc->sh);
+	dml__iova_domain_destroy(pc->d);
+	free(pc);
+}
+
+#define LARGE_LIMIT 0x3fffUL	/* a 64 MiB space */
+
+struct large_parker {
+	struct dml_iova_domain *d;
+	unsigned long pfn[4];
+	pthread_barrier_t *bar;	/* NULL: exit after parking */
+};
+
+static const unsigned long large_parked[4] = { 64, 512, 100, 4 };
+
+static void *park_large(void *arg)
+{
+	struct large_parker *p = arg;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p->pfn[i] = dml__iova_alloc(p->d, large_parked[i], LARGE_LIMIT,
+					    true);
+	for (i = 0; i < 4; i++)		/* into this thread's caches */
+		dml__iova_free(p->d, p->pfn[i], large_parked[i]);
+	if (p->bar) {
+		pthread_barrier_wait(p->bar);	/* parked */
+		pthread_barrier_wait(p->bar);	/* main is done */
+	}
+	return NULL;
+}
+
+/*
+ * Exhaustion with large and small ranges parked in another thread's caches
+ * (alive and idle, or exited): the failed search drains every cache into
+ * the tree and retries, so each parked range is found again.
+ */
+static void test_large_cache_flush_on_exhaustion(void **state)
+{
+	struct large_parker p;
+	pthread_barrier_t bar;
+	pthread_t t;
+	int round, i;
+
+	(void)state;
+	pthread_barrier_init(&bar, NULL, 2);
+	for (round = 0; round < 2; round++) {
+		p = (struct large_parker){ .d = mkdom(1),
+					   .bar = round ? NULL : &bar };
+		pthread_create(&t, NULL, park_large, &p);
+		if (round)
+			pthread_join(t, NULL);
+		else
+			pthread_barrier_wait(&bar);
+		assert_int_equal(p.pfn[0], LARGE_LIMIT + 1 - 64);
+		assert_int_equal(fill_tree(p.d, LARGE_LIMIT),
+				 LARGE_LIMIT - 64 - 512 - 100 - 4);
+		assert_true(dml__iova_check(p.d));
+		/* the biggest first: its search fails, flushes, finds it */
+		assert_int_equal(dml__iova_alloc(p.d, 512, LARGE_LIMIT, true),
+				 p.pfn[1]);
+		for (i = 0; i < 4; i++)
+			if (i != 1)
+				assert_int_equal(dml__iova_alloc_nocache(p.d,
+						large_parked[i], LARGE_LIMIT,
+						true), p.pfn[i]);
+		assert_int_equal(dml__iova_alloc(p.d, 1, LARGE_LIMIT, false), 0);
+		assert_true(dml__iova_check(p.d));
+		if (!round) {
+			pthread_barrier_wait(&bar);
+			pthread_join(t, NULL);
+		}
+		dml__iova_domain_destroy(p.d);
+	}
+	pthread_barrier_destroy(&bar);
 }
 
 static void test_stats_and_bad_frees(void **state)
@@ -230,8 +525,8 @@ static void test_stats_and_bad_frees(void **state)
 static void test_concurrent_alloc_free_no_overlap(void **state)
 {
 	(void)state;
-	run_workers(2, 0xfffff, 500, 200000, false, false);
-	run_workers(4, 0xfffff, 500, 100000, false, false);
+	run_workers(2, 0xfffff, 500, 200000, false, false, false);
+	run_workers(4, 0xfffff, 500, 100000, false, false, false);
 }
 
 /* a space so small that threads exhaust it and flush each other's caches */
@@ -303,8 +598,23 @@ static void test_more_threads_than_cache_slots(void **state)
 static void test_concurrent_exhaustion_and_flush(void **state)
 {
 	(void)state;
-	run_workers(4, 2047, 200, 50000, true, false);
-	run_workers(3, 511, 100, 50000, true, false);
+	run_workers(4, 2047, 200, 50000, true, false, false);
+	run_workers(3, 511, 100, 50000, true, false, false);
+}
+
+/*
+ * Many threads on ONE domain, mostly sizes above the size classes mixed
+ * with cached ones, below a 32-bit and a 48-bit limit and in a space so
+ * small that they exhaust it and flush each other's caches: no two live
+ * ranges overlap, each is inside the limit and aligned as asked, the
+ * invariants hold and all the space comes back.
+ */
+static void test_concurrent_large_and_cached_one_domain(void **state)
+{
+	(void)state;
+	run_workers(4, LIMIT32, 64, 100000, false, false, true);
+	run_workers(3, (1UL << 36) - 1, 64, 100000, false, false, true);
+	run_workers(4, LARGE_LIMIT, 16, 50000, true, false, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -418,10 +728,15 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_reserve_vs_cached_and_allocated_ranges),
 	cmocka_unit_test(test_free_then_alloc_reuses),
 	cmocka_unit_test(test_cache_flush_on_exhaustion),
+	cmocka_unit_test(test_try_alloc_does_not_flush),
 	cmocka_unit_test(test_cache_bursts_through_depot),
+	cmocka_unit_test(test_large_ranges_cached_per_thread),
+	cmocka_unit_test(test_large_ranges_cross_threads_via_depot),
+	cmocka_unit_test(test_large_cache_flush_on_exhaustion),
 	cmocka_unit_test(test_stats_and_bad_frees),
 	cmocka_unit_test(test_concurrent_alloc_free_no_overlap),
 	cmocka_unit_test(test_concurrent_exhaustion_and_flush),
+	cmocka_unit_test(test_concurrent_large_and_cached_one_domain),
 	cmocka_unit_test(test_more_threads_than_cache_slots),
 	cmocka_unit_test(test_fault_injection_sweep),
 };
