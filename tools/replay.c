@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,6 +90,7 @@ struct replay {
 	unsigned int max_ranges;
 	u8 *devbuf;			/* the device's side of a transfer */
 	u8 *expect;
+	u64 buf_bytes;			/* size of both: the largest request yet */
 	struct strat_stats st[S_NR];
 };
 
@@ -419,6 +421,14 @@ static struct summary summarize(u64 *ns, size_t n)
 	return sum;
 }
 
+/* the process's peak resident set so far, KiB (getrusage(2) ru_maxrss) */
+static long peak_rss_kib(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? -1 : ru.ru_maxrss;
+}
+
 static double per_req(u64 v, u64 n)
 {
 	return n ? (double)v / (double)n : 0;
@@ -438,11 +448,12 @@ static void report(struct replay *r, const char *path, const char *fmt,
 	if (r->o.json) {
 		printf("{\"trace\":\"%s\",\"format\":\"%s\",\"layout\":\"%s\","
 		       "\"iommu\":%s,\"mode\":\"%s\",\"caching_mode\":%s,"
-		       "\"levels\":%u,\"bounce\":%s,\"seconds\":%.3f,\"strategies\":[",
+		       "\"levels\":%u,\"bounce\":%s,\"seconds\":%.3f,"
+		       "\"peak_rss_kib\":%ld,\"strategies\":[",
 		       path, fmt, r->o.layout, r->o.no_iommu ? "false" : "true",
 		       r->o.lazy ? "lazy" : "strict",
 		       r->o.caching_mode ? "true" : "false", r->o.levels,
-		       r->o.bounce ? "true" : "false", secs);
+		       r->o.bounce ? "true" : "false", secs, peak_rss_kib());
 		for (s = 0; s < S_NR; s++) {
 			struct strat_stats *st = &r->st[s];
 
@@ -505,8 +516,9 @@ static void report(struct replay *r, const char *path, const char *fmt,
 	       "structure (sg: sg_alloc_table, filling, sg_free_table; page: the\n"
 	       "per-range address array; iova: none) + map + unmap; p50 and p99 of it.\n"
 	       "map+unmap = mean CPU ns of the DMA API calls alone.  Every byte moved\n"
-	       "by the emulated device through the IOMMU and checked (%.2f s).\n",
-	       secs);
+	       "by the emulated device through the IOMMU and checked (%.2f s).\n"
+	       "Peak RSS of the replay: %.1f MiB.\n",
+	       secs, (double)peak_rss_kib() / 1024);
 	if ((r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0 &&
 	    map[S_IOVA].mean > 0)
 		printf("two-step (iova) vs page, sg: %.2fx, %.2fx for the caller; %.2fx, %.2fx\n"
@@ -700,10 +712,30 @@ static int setup(struct replay *r)
 		return ret;
 	r->max_ranges = (unsigned int)(r->o.max_request / 4096) + 1;
 	r->ranges = calloc(r->max_ranges, sizeof(*r->ranges));
-	r->devbuf = malloc(r->o.max_request);
-	r->expect = malloc(r->o.max_request);
-	if (!r->ranges || !r->devbuf || !r->expect)
+	if (!r->ranges)
 		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The two flat buffers sized to the largest request so far, not to
+ * --max-request: memory follows the trace's requests.  Return: 0 or -ENOMEM.
+ */
+static int size_bufs(struct replay *r, u64 bytes)
+{
+	u8 *d, *e;
+
+	if (bytes <= r->buf_bytes)
+		return 0;
+	d = realloc(r->devbuf, bytes);
+	if (d)
+		r->devbuf = d;
+	e = realloc(r->expect, bytes);
+	if (e)
+		r->expect = e;
+	if (!d || !e)
+		return -ENOMEM;
+	r->buf_bytes = bytes;
 	return 0;
 }
 
@@ -785,7 +817,10 @@ int dml_cmd_replay(int argc, char **argv)
 		}
 		if (!ret)
 			break;
-		ret = dml_layout_alloc(r.layout, req.bytes, r.ranges, r.max_ranges, &nr);
+		ret = size_bufs(&r, req.bytes);
+		if (!ret)
+			ret = dml_layout_alloc(r.layout, req.bytes, r.ranges,
+					       r.max_ranges, &nr);
 		if (ret) {
 			fprintf(stderr, "dmalink replay: line %llu: cannot allocate %llu bytes: %s\n",
 				(unsigned long long)req.line,
