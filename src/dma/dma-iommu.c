@@ -45,9 +45,7 @@ static inline unsigned long iova_len(const struct dml_domain *d, size_t size)
 /*
  * iommu_dma_alloc_iova(): @size bytes (granule aligned) below @dma_mask
  * and the device's bus limit; PCI devices try below 4 GiB first until
- * that fails once.  The 32-bit try does not flush the per-CPU caches when
- * the tree has no room (only the full-limit try may): a preference is not
- * worth a flush of every cache.
+ * that fails once.
  * Return: the IOVA, or 0.
  */
 static dml_iova_t alloc_iova_mask(struct dml_device *dev, struct dml_domain *d,
@@ -64,9 +62,7 @@ static dml_iova_t alloc_iova_mask(struct dml_device *dev, struct dml_domain *d,
 
 	if (atomic_load_explicit(&dev->pci_32bit_workaround, memory_order_relaxed) &&
 	    limit > DMA_BIT_MASK(32)) {
-		/* alloc_iova_fast(..., false): no flush of the caches for it */
-		pfn = dml__iova_alloc_noflush(d->iovad, len,
-					      DMA_BIT_MASK(32) >> shift, true);
+		pfn = dml__iova_alloc(d->iovad, len, DMA_BIT_MASK(32) >> shift, true);
 		if (pfn)
 			return (dml_iova_t)pfn << shift;
 		if (atomic_exchange(&dev->pci_32bit_workaround, false))

@@ -109,7 +109,7 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
 
 static unsigned long __attribute__((noinline))
 alloc_slow(struct dml_iova_domain *d, unsigned long size,
-	   unsigned long limit_pfn, bool size_aligned, bool flush)
+	   unsigned long limit_pfn, bool size_aligned)
 {
 	unsigned long pfn;
 	int err;
@@ -120,7 +120,7 @@ alloc_slow(struct dml_iova_domain *d, unsigned long size,
 	if (pfn)
 		return pfn;
 	pfn = dml__iova_tree_alloc(d, size, limit_pfn, size_aligned, &err);
-	if (!pfn && err == -ENOSPC && flush) {
+	if (!pfn && err == -ENOSPC) {
 		dml__iova_rcache_flush(d);
 		pfn = dml__iova_tree_alloc(d, size, limit_pfn, size_aligned,
 					   &err);
@@ -149,30 +149,7 @@ unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,
 
 	if (likely(pfn))
 		return pfn;
-	return alloc_slow(iovad, size, limit_pfn, size_aligned, true);
-}
-
-/**
- * dml__iova_alloc_noflush - dml__iova_alloc() that never flushes the caches
- * @iovad: domain
- * @size: granules, > 0
- * @limit_pfn: the last pfn the range may use (inclusive)
- * @size_aligned: align the start to roundup_pow_of_two(@size)
- *
- * alloc_iova_fast() with flush_rcache false: this thread's cache, then the
- * tree, and 0 if neither has room.
- * Return: the first pfn, or 0.
- */
-unsigned long dml__iova_alloc_noflush(struct dml_iova_domain *iovad,
-				      unsigned long size,
-				      unsigned long limit_pfn,
-				      bool size_aligned)
-{
-	unsigned long pfn = rcache_get_fast(iovad, size, limit_pfn);
-
-	if (likely(pfn))
-		return pfn;
-	return alloc_slow(iovad, size, limit_pfn, size_aligned, false);
+	return alloc_slow(iovad, size, limit_pfn, size_aligned);
 }
 
 /**

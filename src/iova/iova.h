@@ -57,12 +57,6 @@ int dml__iova_reserve(struct dml_iova_domain *iovad, unsigned long pfn_lo,
 unsigned long dml__iova_alloc(struct dml_iova_domain *iovad, unsigned long size,
 			      unsigned long limit_pfn, bool size_aligned);
 
-/* dml__iova_alloc_noflush - dml__iova_alloc() without the flush and retry */
-unsigned long dml__iova_alloc_noflush(struct dml_iova_domain *iovad,
-				      unsigned long size,
-				      unsigned long limit_pfn,
-				      bool size_aligned);
-
 /*
  * dml__iova_free - release a range from dml__iova_alloc(); @size is the
  * length it was allocated with.  Cacheable sizes go to the per-thread cache.
