@@ -282,12 +282,14 @@ static void test_kmalloc_bounce_direct(void **state)
 
 /*
  * drivers/iommu/dma-iommu.c dev_use_swiotlb(): behind an IOMMU the same
- * rule bounces a non-coherent device's unaligned small buffer
+ * rule bounces a non-coherent device's unaligned small buffer, in a
+ * mapping or in a scatterlist
  */
 static void test_kmalloc_bounce_iommu(void **state)
 {
 	struct bfx_opts o = { .iommu = true, .non_coherent = true };
 	struct bfx *f = bfx_create(&o);
+	struct sg_table sgt;
 	u8 data[80];
 	dma_addr_t a;
 
@@ -305,6 +307,24 @@ static void test_kmalloc_bounce_iommu(void **state)
 	assert_false(dma_mapping_error(f->dev, a));
 	dma_unmap_phys(f->dev, a, G, DMA_FROM_DEVICE, 0);
 	assert_int_equal(bfx_sw(f).maps, 1);
+
+	/*
+	 * dev_use_sg_swiotlb(): a list holding such an entry is mapped entry
+	 * by entry, the small unaligned one bounced
+	 */
+	assert_int_equal(sg_alloc_table(&sgt, 2), 0);
+	sg_set_phys(&sgt.sgl[0], BUF + 0x40, 80);
+	sg_set_phys(&sgt.sgl[1], BUF + G, G);
+	assert_int_equal(dma_map_sgtable(f->dev, &sgt, DMA_FROM_DEVICE, 0), 0);
+	assert_int_equal(sgt.nents, 2);
+	assert_int_equal(bfx_sw(f).maps, 2);
+	buf_fill(data, sizeof(data), 29);
+	assert_int_equal(dml_dev_dma_write(f->dev, sg_dma_address(&sgt.sgl[0]),
+					   data, sizeof(data)), 0);
+	dma_unmap_sgtable(f->dev, &sgt, DMA_FROM_DEVICE, 0);
+	assert_true(bfx_check(f, BUF + 0x40, 80, 29));
+	assert_int_equal(bfx_sw(f).used, 0);
+	sg_free_table(&sgt);
 	bfx_destroy(f);
 }
 
