@@ -128,11 +128,10 @@ bool dml__mem_has_page(struct dml_mem *m, phys_addr_t phys, u64 len)
 {
 	struct dml_mem_region *r = &m->r[0];
 
-	if (likely(m->nr && phys >= r->base && len <= r->size &&
-		   phys - r->base <= r->size - len))
-		return (r->flags & (DML_REGION_RAM | DML_REGION_NO_MEMMAP)) ==
-		       DML_REGION_RAM;
-	r = dml__mem_find(m, phys, len);
+	/* fast path: RAM at 0, as in dml__mem_host() */
+	if (unlikely(!m->nr || phys < r->base || len > r->size ||
+		     phys - r->base > r->size - len))
+		r = dml__mem_find(m, phys, len);
 	return r && (r->flags & (DML_REGION_RAM | DML_REGION_NO_MEMMAP)) ==
 		    DML_REGION_RAM;
 }
@@ -140,15 +139,15 @@ bool dml__mem_has_page(struct dml_mem *m, phys_addr_t phys, u64 len)
 bool dml__mem_virt_to_phys(struct dml_mem *m, const void *ptr, u64 len,
 			   phys_addr_t *phys)
 {
-	const u8 *p = ptr;
+	uintptr_t p = (uintptr_t)ptr;
 	unsigned int i;
 
 	for (i = 0; i < m->nr; i++) {
 		struct dml_mem_region *r = &m->r[i];
+		uintptr_t host = (uintptr_t)r->host;
 
-		if (p >= r->host && len <= r->size &&
-		    (u64)(p - r->host) <= r->size - len) {
-			*phys = r->base + (u64)(p - r->host);
+		if (p >= host && len <= r->size && p - host <= r->size - len) {
+			*phys = r->base + (p - host);
 			return true;
 		}
 	}
