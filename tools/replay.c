@@ -26,6 +26,13 @@
  * invalidations, IOVA allocations, page-table pages and metadata bytes
  * each strategy needed.
  *
+ * Memory stays bounded by what is in flight, whatever the trace's
+ * length: each request's buffer goes back to the layout allocator (and
+ * its host pages to the host) once verified, the flat buffers are sized
+ * to the largest request, and latencies go into fixed-size histograms
+ * (mean exact; p50 and p99 to within 1/64 of their value).  The summary
+ * prints the peak RSS (getrusage).
+ *
  * --bounce measures swiotlb: the device is a force_bounce dma-direct one
  * (swiotlb=force, a confidential guest), so every mapping is copied
  * through bounce buffers, and ranges are split at dma_max_mapping_size()
@@ -38,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,14 +60,74 @@ enum strategy { S_PAGE, S_SG, S_IOVA, S_NR };
 #define REPLAY_MAX_SEGMENT 65536U
 static const char *const strategy_name[S_NR] = { "page", "sg", "iova" };
 
+/*
+ * A latency histogram of fixed size, so a replay's memory does not grow
+ * with the trace: values below 64 ns exactly, above in 64 sub-buckets per
+ * power of two (a bucket is at most 1/64 of its value wide).  The mean is
+ * exact; a percentile is the middle of the bucket holding it.
+ */
+#define HIST_SUB_BITS 6
+#define HIST_SUB (1U << HIST_SUB_BITS)
+#define HIST_BUCKETS ((64 - HIST_SUB_BITS + 1) * HIST_SUB)
+
+struct ns_hist {
+	u64 count[HIST_BUCKETS];
+	u64 n;
+	double total;
+};
+
+static unsigned int hist_bucket(u64 v)
+{
+	unsigned int e;
+
+	if (v < HIST_SUB)
+		return (unsigned int)v;
+	e = 63U - (unsigned int)__builtin_clzll(v);
+	return (e - HIST_SUB_BITS + 1) * HIST_SUB +
+	       (unsigned int)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
+}
+
+/* the middle of bucket @b */
+static double hist_value(unsigned int b)
+{
+	unsigned int e = b / HIST_SUB + HIST_SUB_BITS - 1;
+	u64 low, width;
+
+	if (b < HIST_SUB)
+		return b;
+	width = 1ULL << (e - HIST_SUB_BITS);
+	low = (u64)(HIST_SUB + b % HIST_SUB) * width;
+	return (double)low + (double)(width - 1) / 2;
+}
+
+static void hist_add(struct ns_hist *h, u64 v)
+{
+	h->count[hist_bucket(v)]++;
+	h->n++;
+	h->total += (double)v;
+}
+
+/* the value of the sample at rank @k (0 = smallest) */
+static double hist_rank(const struct ns_hist *h, u64 k)
+{
+	u64 seen = 0;
+	unsigned int b;
+
+	for (b = 0; b < HIST_BUCKETS; b++) {
+		seen += h->count[b];
+		if (seen > k)
+			return hist_value(b);
+	}
+	return 0;
+}
+
 struct strat_stats {
 	u64 requests, bytes, segments, fallbacks;
 	u64 inval, iova_allocs, pt_touched, meta_bytes, faults;
 	u64 verified, mismatches;
 	u64 bounced;			/* --bounce: bytes copied by swiotlb */
-	u64 *caller_ns;			/* per request: structure + map + unmap */
-	u64 *map_ns;			/* per request: map + unmap */
-	size_t nr_ns, cap_ns;
+	struct ns_hist caller_ns;	/* per request: structure + map + unmap */
+	struct ns_hist map_ns;		/* per request: map + unmap */
 };
 
 /* what the page strategy (and iova's fallback) keeps per range to unmap */
@@ -89,6 +157,7 @@ struct replay {
 	unsigned int max_ranges;
 	u8 *devbuf;			/* the device's side of a transfer */
 	u8 *expect;
+	u64 buf_bytes;			/* size of both: the largest request yet */
 	struct strat_stats st[S_NR];
 };
 
@@ -152,21 +221,8 @@ static int device_xfer(struct replay *r, const dma_addr_t *addr,
 
 static void record_ns(struct strat_stats *s, u64 caller_ns, u64 map_ns)
 {
-	if (s->nr_ns == s->cap_ns) {
-		size_t cap = s->cap_ns ? s->cap_ns * 2 : 4096;
-		u64 *c = realloc(s->caller_ns, cap * sizeof(*c)), *m;
-
-		if (!c)
-			return;
-		s->caller_ns = c;
-		m = realloc(s->map_ns, cap * sizeof(*m));
-		if (!m)
-			return;
-		s->map_ns = m;
-		s->cap_ns = cap;
-	}
-	s->caller_ns[s->nr_ns] = caller_ns;
-	s->map_ns[s->nr_ns++] = map_ns;
+	hist_add(&s->caller_ns, caller_ns);
+	hist_add(&s->map_ns, map_ns);
 }
 
 struct counters {
@@ -390,33 +446,29 @@ static int run_one(struct replay *r, enum strategy s, unsigned int nr,
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct summary {
 	double mean, p50, p99;
 };
 
-/* mean, p50 and p99 of @n samples (sorted in place) */
-static struct summary summarize(u64 *ns, size_t n)
+/* mean, p50 and p99 of the samples in @h */
+static struct summary summarize(const struct ns_hist *h)
 {
 	struct summary sum = { 0 };
-	double total = 0;
-	size_t i;
 
-	if (!n)
+	if (!h->n)
 		return sum;
-	qsort(ns, n, sizeof(u64), cmp_u64);
-	for (i = 0; i < n; i++)
-		total += (double)ns[i];
-	sum.mean = total / (double)n;
-	sum.p50 = (double)ns[n / 2];
-	sum.p99 = (double)ns[(n * 99) / 100];
+	sum.mean = h->total / (double)h->n;
+	sum.p50 = hist_rank(h, h->n / 2);
+	sum.p99 = hist_rank(h, (h->n * 99) / 100);
 	return sum;
+}
+
+/* the process's peak resident set so far, KiB (getrusage(2) ru_maxrss) */
+static long peak_rss_kib(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? -1 : ru.ru_maxrss;
 }
 
 static double per_req(u64 v, u64 n)
@@ -432,17 +484,18 @@ static void report(struct replay *r, const char *path, const char *fmt,
 	int s;
 
 	for (s = 0; s < S_NR; s++) {
-		sum[s] = summarize(r->st[s].caller_ns, r->st[s].nr_ns);
-		map[s] = summarize(r->st[s].map_ns, r->st[s].nr_ns);
+		sum[s] = summarize(&r->st[s].caller_ns);
+		map[s] = summarize(&r->st[s].map_ns);
 	}
 	if (r->o.json) {
 		printf("{\"trace\":\"%s\",\"format\":\"%s\",\"layout\":\"%s\","
 		       "\"iommu\":%s,\"mode\":\"%s\",\"caching_mode\":%s,"
-		       "\"levels\":%u,\"bounce\":%s,\"seconds\":%.3f,\"strategies\":[",
+		       "\"levels\":%u,\"bounce\":%s,\"seconds\":%.3f,"
+		       "\"peak_rss_kib\":%ld,\"strategies\":[",
 		       path, fmt, r->o.layout, r->o.no_iommu ? "false" : "true",
 		       r->o.lazy ? "lazy" : "strict",
 		       r->o.caching_mode ? "true" : "false", r->o.levels,
-		       r->o.bounce ? "true" : "false", secs);
+		       r->o.bounce ? "true" : "false", secs, peak_rss_kib());
 		for (s = 0; s < S_NR; s++) {
 			struct strat_stats *st = &r->st[s];
 
@@ -505,8 +558,9 @@ static void report(struct replay *r, const char *path, const char *fmt,
 	       "structure (sg: sg_alloc_table, filling, sg_free_table; page: the\n"
 	       "per-range address array; iova: none) + map + unmap; p50 and p99 of it.\n"
 	       "map+unmap = mean CPU ns of the DMA API calls alone.  Every byte moved\n"
-	       "by the emulated device through the IOMMU and checked (%.2f s).\n",
-	       secs);
+	       "by the emulated device through the IOMMU and checked (%.2f s).\n"
+	       "Peak RSS of the replay: %.1f MiB.\n",
+	       secs, (double)peak_rss_kib() / 1024);
 	if ((r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0 &&
 	    map[S_IOVA].mean > 0)
 		printf("two-step (iova) vs page, sg: %.2fx, %.2fx for the caller; %.2fx, %.2fx\n"
@@ -700,10 +754,30 @@ static int setup(struct replay *r)
 		return ret;
 	r->max_ranges = (unsigned int)(r->o.max_request / 4096) + 1;
 	r->ranges = calloc(r->max_ranges, sizeof(*r->ranges));
-	r->devbuf = malloc(r->o.max_request);
-	r->expect = malloc(r->o.max_request);
-	if (!r->ranges || !r->devbuf || !r->expect)
+	if (!r->ranges)
 		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The two flat buffers sized to the largest request so far, not to
+ * --max-request: memory follows the trace's requests.  Return: 0 or -ENOMEM.
+ */
+static int size_bufs(struct replay *r, u64 bytes)
+{
+	u8 *d, *e;
+
+	if (bytes <= r->buf_bytes)
+		return 0;
+	d = realloc(r->devbuf, bytes);
+	if (d)
+		r->devbuf = d;
+	e = realloc(r->expect, bytes);
+	if (e)
+		r->expect = e;
+	if (!d || !e)
+		return -ENOMEM;
+	r->buf_bytes = bytes;
 	return 0;
 }
 
@@ -737,17 +811,11 @@ static unsigned int split_ranges(struct replay *r, unsigned int nr)
 
 static void teardown(struct replay *r)
 {
-	int s;
-
 	dml_layout_destroy(r->layout);
 	dml_platform_destroy(r->p);
 	free(r->ranges);
 	free(r->devbuf);
 	free(r->expect);
-	for (s = 0; s < S_NR; s++) {
-		free(r->st[s].caller_ns);
-		free(r->st[s].map_ns);
-	}
 }
 
 int dml_cmd_replay(int argc, char **argv)
@@ -785,7 +853,10 @@ int dml_cmd_replay(int argc, char **argv)
 		}
 		if (!ret)
 			break;
-		ret = dml_layout_alloc(r.layout, req.bytes, r.ranges, r.max_ranges, &nr);
+		ret = size_bufs(&r, req.bytes);
+		if (!ret)
+			ret = dml_layout_alloc(r.layout, req.bytes, r.ranges,
+					       r.max_ranges, &nr);
 		if (ret) {
 			fprintf(stderr, "dmalink replay: line %llu: cannot allocate %llu bytes: %s\n",
 				(unsigned long long)req.line,

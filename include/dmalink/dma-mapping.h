@@ -44,6 +44,14 @@ enum dma_data_direction {
 #define DMA_ATTR_NO_WARN		(1UL << 8)
 #define DMA_ATTR_PRIVILEGED		(1UL << 9)
 #define DMA_ATTR_MMIO			(1UL << 10)
+/*
+ * DMA_ATTR_REQUIRE_COHERENT - the mapping must stay coherent with the CPU
+ * without help: it fails wherever it would need swiotlb or CPU cache
+ * maintenance (a non-coherent device, a bounce); for memory shared with
+ * user space for the mapping's whole life (include/linux/dma-mapping.h,
+ * Documentation/core-api/dma-attributes.rst).
+ */
+#define DMA_ATTR_REQUIRE_COHERENT	(1UL << 12)
 
 /* DMA_MAPPING_ERROR - the address every map call returns on failure. */
 #define DMA_MAPPING_ERROR (~(dma_addr_t)0)
@@ -109,14 +117,27 @@ bool dma_need_unmap(struct dml_device *dev);
  * @size: bytes, > 0
  * @dir: direction; the IOMMU mapping's protection follows it
  * @attrs: DMA_ATTR_MMIO for non-RAM (device BARs: no CPU sync, never
- *	bounced, IOMMU_MMIO), DMA_ATTR_SKIP_CPU_SYNC
+ *	bounced, IOMMU_MMIO), DMA_ATTR_SKIP_CPU_SYNC,
+ *	DMA_ATTR_REQUIRE_COHERENT (never bounced, refused on a non-coherent
+ *	device)
  *
  * dma-direct: DMA address = phys, checked against the mask (error and the
  * kernel's "DMA addr ... overflow" message when beyond it).  dma-iommu:
  * allocates iova_align(size + offset) of IOVA, maps it and returns
- * iova + offset, with one iotlb_sync_map.
+ * iova + offset, with one iotlb_sync_map.  A non-coherent device's
+ * mapping that is not DMA_TO_DEVICE and whose @size a kmalloc() buffer
+ * could have without being cache-line aligned (below 256 bytes, its
+ * kmalloc size class not a multiple of 64) is bounced through swiotlb
+ * when the platform has a pool, on both paths (behind an IOMMU only if
+ * not granule aligned): dma_kmalloc_needs_bounce() of
+ * include/linux/dma-map-ops.h, dev_use_swiotlb() of
+ * drivers/iommu/dma-iommu.c.  RAM without a memmap is mapped like any
+ * RAM: no struct page is needed here (kernel/dma/mapping.c
+ * dma_map_phys()).
  * Return: the DMA address, or DMA_MAPPING_ERROR (invalid @dir or @size 0,
- * unreachable address, IOVA or page-table memory exhausted).
+ * unreachable address, IOVA or page-table memory exhausted;
+ * DMA_ATTR_REQUIRE_COHERENT on a non-coherent device or where a bounce
+ * would be needed; DMA_ATTR_MMIO where a bounce would be needed).
  */
 dma_addr_t dma_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
 			enum dma_data_direction dir, unsigned long attrs);
@@ -131,6 +152,102 @@ dma_addr_t dma_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
  */
 void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
 		    enum dma_data_direction dir, unsigned long attrs);
+
+/**
+ * dma_map_page_attrs - map part of a page for streaming DMA
+ * @dev: device
+ * @page: the page, given by its physical address (page_to_phys() of the
+ *	kernel's struct page: there are no struct pages here), 4 KiB aligned;
+ *	emu: emulated physical address
+ * @offset: bytes into the page
+ * @size: bytes, > 0 (may run past the page, as in the kernel)
+ * @dir: direction
+ * @attrs: as dma_map_phys(); DMA_ATTR_MMIO is refused
+ *
+ * dma_map_phys(@page + @offset) for memory that has a struct page: RAM
+ * with a memmap.  RAM added with DML_RAM_NO_MEMMAP has none, so it is
+ * refused here as page_to_phys() could not name it (use dma_map_phys())
+ * (kernel/dma/mapping.c dma_map_page_attrs()).
+ * Return: the DMA address; DMA_MAPPING_ERROR for DMA_ATTR_MMIO, a @page
+ * that is not 4 KiB aligned or not RAM with a memmap (emu), an @offset
+ * that overflows, and every error of dma_map_phys().
+ */
+dma_addr_t dma_map_page_attrs(struct dml_device *dev, phys_addr_t page,
+			      size_t offset, size_t size,
+			      enum dma_data_direction dir, unsigned long attrs);
+
+/**
+ * dma_unmap_page_attrs - undo dma_map_page_attrs()
+ * @dev, @size, @dir, @attrs: as given to dma_map_page_attrs()
+ * @addr: what dma_map_page_attrs() returned
+ *
+ * dma_unmap_phys(); a call carrying DMA_ATTR_MMIO is ignored, since no
+ * such mapping can exist (kernel/dma/mapping.c dma_unmap_page_attrs()).
+ */
+void dma_unmap_page_attrs(struct dml_device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir, unsigned long attrs);
+
+/**
+ * dma_map_single_attrs - map a CPU buffer for streaming DMA
+ * @dev: device (emulated platform)
+ * @ptr: CPU address of the buffer: a pointer into emulated RAM with a
+ *	memmap, as dml_kmap_local_phys() returns (the kernel's linear map)
+ * @size: bytes, > 0; the buffer must lie in one region
+ * @dir: direction
+ * @attrs: as dma_map_page_attrs()
+ *
+ * dma_map_page_attrs() of the page holding @ptr and the offset in it
+ * (include/linux/dma-mapping.h dma_map_single_attrs()).  A pointer the
+ * linear map does not cover (outside emulated memory, into MMIO, or into
+ * RAM without a memmap: the kernel's vmalloc/ioremap case) is rejected
+ * with a warning.
+ * Return: the DMA address; DMA_MAPPING_ERROR for a rejected @ptr and
+ * every error of dma_map_page_attrs().
+ */
+dma_addr_t dma_map_single_attrs(struct dml_device *dev, void *ptr, size_t size,
+				enum dma_data_direction dir,
+				unsigned long attrs);
+
+/**
+ * dma_unmap_single_attrs - undo dma_map_single_attrs()
+ * @dev, @size, @dir, @attrs: as given to dma_map_single_attrs()
+ * @addr: what dma_map_single_attrs() returned
+ *
+ * dma_unmap_page_attrs() (include/linux/dma-mapping.h).
+ */
+void dma_unmap_single_attrs(struct dml_device *dev, dma_addr_t addr,
+			    size_t size, enum dma_data_direction dir,
+			    unsigned long attrs);
+
+/** dma_map_page - dma_map_page_attrs() without attributes */
+static inline dma_addr_t dma_map_page(struct dml_device *dev, phys_addr_t page,
+				      size_t offset, size_t size,
+				      enum dma_data_direction dir)
+{
+	return dma_map_page_attrs(dev, page, offset, size, dir, 0);
+}
+
+/** dma_unmap_page - dma_unmap_page_attrs() without attributes */
+static inline void dma_unmap_page(struct dml_device *dev, dma_addr_t addr,
+				  size_t size, enum dma_data_direction dir)
+{
+	dma_unmap_page_attrs(dev, addr, size, dir, 0);
+}
+
+/** dma_map_single - dma_map_single_attrs() without attributes */
+static inline dma_addr_t dma_map_single(struct dml_device *dev, void *ptr,
+					size_t size,
+					enum dma_data_direction dir)
+{
+	return dma_map_single_attrs(dev, ptr, size, dir, 0);
+}
+
+/** dma_unmap_single - dma_unmap_single_attrs() without attributes */
+static inline void dma_unmap_single(struct dml_device *dev, dma_addr_t addr,
+				    size_t size, enum dma_data_direction dir)
+{
+	dma_unmap_single_attrs(dev, addr, size, dir, 0);
+}
 
 /**
  * dma_map_resource - dma_map_phys() with DMA_ATTR_MMIO
@@ -220,13 +337,25 @@ void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state);
  *	every link but the first
  * @size: bytes; a multiple of the granule for every link but the last
  * @dir: direction (protection: TO_DEVICE read, FROM_DEVICE write)
- * @attrs: DMA_ATTR_MMIO for BARs, DMA_ATTR_SKIP_CPU_SYNC
+ * @attrs: DMA_ATTR_MMIO for BARs, DMA_ATTR_SKIP_CPU_SYNC,
+ *	DMA_ATTR_REQUIRE_COHERENT
  *
  * Maps IOVA [addr + offset - pad, +iova_align(size + pad)) to phys - pad,
  * pad = iova_offset(@phys), *without* making it visible: call
  * dma_iova_sync() before the device uses it
- * (drivers/iommu/dma-iommu.c dma_iova_link()).
+ * (drivers/iommu/dma-iommu.c dma_iova_link()).  An unaligned range that
+ * must bounce (an untrusted device, or a small kmalloc-sized one of a
+ * non-coherent device, see dma_map_phys()) has its partial head and tail
+ * granules bounced; the bounce buffer keeps the bits of @phys under the
+ * device's dma_min_align_mask only, so an unaligned head on a device
+ * whose mask does not cover the granule offset cannot be linked (the
+ * IOMMU refuses the misaligned mapping: -EINVAL), as in the kernel.
  * Return: 0; -EIO if @phys is not granule aligned and @offset > 0;
+ * -EOPNOTSUPP with DMA_ATTR_REQUIRE_COHERENT on a non-coherent device or
+ * on a state an earlier link bounced (with a warning); -EPERM if the range
+ * would have to bounce and carries DMA_ATTR_MMIO or
+ * DMA_ATTR_REQUIRE_COHERENT; -ENOMEM if it would have to bounce and
+ * swiotlb is off or full;
  * -EINVAL if the range lies outside the reservation, @size is 0, @dir is
  * invalid or @state was not allocated; -EEXIST if part of the range is
  * already linked (nothing changed); -ENOMEM when page-table memory runs
@@ -244,7 +373,9 @@ int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
  * @size: bytes
  *
  * One IOTLB sync (iotlb_sync_map) for the whole range, however many links
- * it covers (drivers/iommu/dma-iommu.c dma_iova_sync()).
+ * it covers; on a non-coherent device the cache maintenance the links
+ * issued is completed first (arch_sync_dma_flush()), once for all of them
+ * (drivers/iommu/dma-iommu.c dma_iova_sync()).
  * Return: 0; -EINVAL if the range is outside the reservation;
  * -EOPNOTSUPP without an IOMMU.
  */

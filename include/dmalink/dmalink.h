@@ -99,8 +99,13 @@ int dml_platform_create_emu(const struct dml_emu_opts *opts,
  */
 void dml_platform_destroy(struct dml_platform *p);
 
-/* Flags of dml_ram_add(). */
-#define DML_RAM_NO_MEMMAP (1u << 0) /* RAM without struct page (e.g. mem=, CXL) */
+/*
+ * Flags of dml_ram_add().  DML_RAM_NO_MEMMAP: RAM without struct page
+ * (e.g. mem=, CXL): dma_map_phys(), the two-step API, device DMA and
+ * dml_kmap_local_phys() use it like any RAM; what needs a page refuses it
+ * (dma_map_page_attrs(), dma_map_single_attrs(), dma_map_sg_attrs()).
+ */
+#define DML_RAM_NO_MEMMAP (1u << 0)
 
 /**
  * dml_ram_add - add a RAM region to an emulated platform
@@ -201,7 +206,16 @@ int dml_layout_alloc(struct dml_layout *l, u64 bytes,
 		     struct dml_phys_range *ranges, unsigned int max_ranges,
 		     unsigned int *nr);
 
-/** dml_layout_free - free a buffer from dml_layout_alloc() */
+/**
+ * dml_layout_free - free a buffer from dml_layout_alloc()
+ * @l: allocator
+ * @ranges, @nr: what dml_layout_alloc() returned
+ *
+ * The frames go back to the allocator and the host memory behind them to
+ * the host (madvise MADV_DONTNEED of the host pages wholly inside each
+ * range), so a program holds only the buffers it has not freed; a frame
+ * reads as zeros when next handed out.
+ */
 void dml_layout_free(struct dml_layout *l, const struct dml_phys_range *ranges,
 		     unsigned int nr);
 

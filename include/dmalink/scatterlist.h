@@ -108,7 +108,8 @@ void sg_free_table(struct sg_table *table);
  * at its granule-aligned slot without syncing, one iotlb_sync_map, then
  * segments merged into DMA segments within max_segment_size and the
  * segment boundary (iommu_dma_map_sg).  dma-direct: one DMA segment per
- * entry.
+ * entry.  An entry stands for the kernel's sg_page() + offset, so one in
+ * RAM without a memmap (DML_RAM_NO_MEMMAP) fails the whole list.
  * Return: the number of DMA segments (> 0), or 0 on failure (nothing left
  * mapped).
  */
@@ -128,7 +129,8 @@ void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
 
 /**
  * dma_map_sgtable - map an sg_table; sets @sgt->nents
- * Return: 0; -EINVAL (bad arguments), -ENOMEM (IOVA or page-table memory),
+ * Return: 0; -EINVAL (bad arguments, an entry in RAM without a memmap),
+ * -ENOMEM (IOVA or page-table memory),
  * -EIO (unreachable address), as the kernel's dma_map_sgtable().
  */
 int dma_map_sgtable(struct dml_device *dev, struct sg_table *sgt,

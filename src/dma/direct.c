@@ -7,10 +7,42 @@
  * error with the kernel's "overflow" message; a force_bounce device
  * bounces everything (MMIO then fails: it cannot be bounced).  On a
  * non-coherent device the CPU cache is cleaned on map and invalidated on
- * unmap (src/mem/cache.c), unless DMA_ATTR_SKIP_CPU_SYNC or MMIO.
+ * unmap (src/mem/cache.c), unless DMA_ATTR_SKIP_CPU_SYNC or MMIO, and a
+ * small buffer that may share its cache lines with other data is bounced
+ * (dma_kmalloc_needs_bounce()).  DMA_ATTR_REQUIRE_COHERENT mappings are
+ * never bounced: where one would be needed the map fails.
  */
 #include "swiotlb.h"
 #include "../mem/cache.h"
+
+/* ARCH_DMA_MINALIGN of arm64, bytes: the largest cache line DMA must respect */
+#define DML_ARCH_DMA_MINALIGN 128
+
+/* kmalloc_size_roundup() below 2 * ARCH_DMA_MINALIGN: the kmalloc size classes */
+static size_t kmalloc_size_roundup(size_t size)
+{
+	static const size_t classes[] = { 8, 16, 32, 64, 96, 128, 192 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(classes); i++)
+		if (size <= classes[i])
+			return classes[i];
+	return 256;
+}
+
+bool dml__dma_kmalloc_needs_bounce(struct dml_device *dev, size_t size,
+				   enum dma_data_direction dir)
+{
+	/* dma_kmalloc_safe(): coherent devices and DMA_TO_DEVICE are safe */
+	if (!dev->non_coherent || dir == DMA_TO_DEVICE)
+		return false;
+	/* dma_kmalloc_size_aligned() */
+	if (size >= 2 * DML_ARCH_DMA_MINALIGN ||
+	    IS_ALIGNED(kmalloc_size_roundup(size), DML_CACHE_LINE))
+		return false;
+	/* kmalloc() is only less aligned than a cache line with a pool */
+	return dml__swiotlb_active(dev->plat);
+}
 
 dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
 				size_t size, enum dma_data_direction dir,
@@ -19,12 +51,15 @@ dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
 	dma_addr_t dma_addr = (dma_addr_t)phys;
 
 	if (unlikely(dev->force_bounce)) {
-		if (attrs & DMA_ATTR_MMIO)
+		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
 			return DMA_MAPPING_ERROR;
 		return dml__swiotlb_map(dev, phys, size, dir, attrs);
 	}
-	if (unlikely(!dml__dma_capable(dev, dma_addr, size))) {
-		if (!(attrs & DMA_ATTR_MMIO) && dml__swiotlb_active(dev->plat))
+	if (unlikely(!dml__dma_capable(dev, dma_addr, size) ||
+		     (dev->non_coherent && !(attrs & DMA_ATTR_MMIO) &&
+		      dml__dma_kmalloc_needs_bounce(dev, size, dir)))) {
+		if (!(attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT)) &&
+		    dml__swiotlb_active(dev->plat))
 			return dml__swiotlb_map(dev, phys, size, dir, attrs);
 		dml__warn("%s: DMA addr %#llx+%zu overflow (mask %llx, bus limit %llx).",
 			  dev->name, (unsigned long long)dma_addr, size,
@@ -44,7 +79,7 @@ void dml__direct_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 {
 	phys_addr_t phys = (phys_addr_t)addr;
 
-	if (attrs & DMA_ATTR_MMIO)
+	if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
 		return;
 	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		dml__arch_sync_dma_for_cpu(dev->plat, phys, size, dir);

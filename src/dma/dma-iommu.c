@@ -190,6 +190,19 @@ static phys_addr_t map_swiotlb(struct dml_device *dev, phys_addr_t phys,
 	return phys;
 }
 
+/*
+ * dev_use_swiotlb(): an untrusted device, or a buffer of @size that a
+ * non-coherent device's cache maintenance could corrupt
+ * (dma_kmalloc_needs_bounce()); the caller bounces only what is not
+ * granule aligned.
+ */
+static inline bool dev_use_swiotlb(struct dml_device *dev, size_t size,
+				   enum dma_data_direction dir)
+{
+	return dev->untrusted ||
+	       (dev->non_coherent && dml__dma_kmalloc_needs_bounce(dev, size, dir));
+}
+
 dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 			       size_t size, enum dma_data_direction dir,
 			       unsigned long attrs)
@@ -199,8 +212,9 @@ dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 	dma_addr_t addr;
 
 	/* dev_use_swiotlb() && iova_unaligned(): bounce the whole buffer */
-	if (unlikely(dev->untrusted) && iova_offset(d, phys | size)) {
-		if (attrs & DMA_ATTR_MMIO)
+	if (unlikely(dev->untrusted || dev->non_coherent) &&
+	    iova_offset(d, phys | size) && dev_use_swiotlb(dev, size, dir)) {
+		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
 			return DMA_MAPPING_ERROR;
 		phys = map_swiotlb(dev, phys, size, dir, attrs,
 				   dev->min_align_mask);
@@ -350,6 +364,25 @@ out_unmap:
 	return -EIO;
 }
 
+/*
+ * dev_use_sg_swiotlb(): the whole list goes entry by entry through the
+ * bounce-capable path if the device is untrusted or any entry is a length
+ * dma_kmalloc_needs_bounce() would bounce.
+ */
+static bool dev_use_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
+			       int nents, enum dma_data_direction dir)
+{
+	struct scatterlist *s;
+	int i;
+
+	if (dev->untrusted)
+		return true;
+	for_each_sg(sgl, s, nents, i)
+		if (dml__dma_kmalloc_needs_bounce(dev, s->length, dir))
+			return true;
+	return false;
+}
+
 /* iommu_dma_sync_sg_for_{device,cpu}() of a list mapped in one IOVA block */
 static void sync_sg_phys(struct dml_device *dev, struct scatterlist *sgl,
 			 int nents, enum dma_data_direction dir, bool for_cpu)
@@ -380,7 +413,8 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	int i, ret;
 
 	sgl->dma_flags &= ~DML_SG_DMA_SWIOTLB;
-	if (unlikely(dev->untrusted))
+	if (unlikely(dev->untrusted || dev->non_coherent) &&
+	    dev_use_sg_swiotlb(dev, sgl, nents, dir))
 		return map_sg_swiotlb(dev, sgl, nents, dir, attrs);
 	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		sync_sg_phys(dev, sgl, nents, dir, false);
@@ -654,9 +688,11 @@ static void release_bounced(struct dml_device *dev, struct bounced *bb,
 }
 
 /*
- * iommu_dma_iova_bounce_and_link(): bounce [phys, +len) keeping its offset
- * in the granule (the device's min_align_mask widened to the granule) and
- * map the bounce buffer's granules at IOVA @addr - @pad.
+ * iommu_dma_iova_bounce_and_link(): bounce [phys, +len) into whole
+ * granules (alloc_align_mask = granule - 1; the bits of @phys under the
+ * device's min_align_mask are kept) and map the bounce buffer's granules
+ * at IOVA @addr - @pad.  If the mask does not keep @pad the mapping is
+ * misaligned and the IOMMU refuses it, as in the kernel.
  */
 static int bounce_and_link(struct dml_device *dev, dml_iova_t addr,
 			   phys_addr_t phys, size_t len, size_t pad,
@@ -668,8 +704,7 @@ static int bounce_and_link(struct dml_device *dev, dml_iova_t addr,
 	phys_addr_t bphys;
 	int ret;
 
-	bphys = map_swiotlb(dev, phys, len, dir, attrs,
-			    dev->min_align_mask | (unsigned int)(d->granule - 1));
+	bphys = map_swiotlb(dev, phys, len, dir, attrs, dev->min_align_mask);
 	if (bphys == (phys_addr_t)DMA_MAPPING_ERROR)
 		return -ENOMEM;
 	if (dev->non_coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
@@ -780,10 +815,12 @@ iova_link_refuse(const struct dma_iova_state *state, phys_addr_t phys,
 }
 
 /*
- * The links that need more than a page-table fill, out of line: an
- * untrusted device's unaligned range (dev_use_swiotlb() &&
- * iova_unaligned(): bounce head and tail) and a non-coherent device's
- * cache maintenance before the device may read.
+ * The links that need more than a page-table fill, out of line: the
+ * DMA_ATTR_REQUIRE_COHERENT refusals, an unaligned range that must bounce
+ * (dev_use_swiotlb() && iova_unaligned(): bounce head and tail) and a
+ * non-coherent device's cache maintenance before the device may read.
+ * Only an untrusted or non-coherent device can bounce, so a coherent,
+ * trusted one never needs this.
  */
 static __attribute__((noinline)) int
 iova_link_slow(struct dml_device *dev, struct dma_iova_state *state,
@@ -793,8 +830,18 @@ iova_link_slow(struct dml_device *dev, struct dma_iova_state *state,
 	struct dml_domain *d = dev->domain;
 	size_t pad = iova_offset(d, phys), len = iova_align(d, size + pad);
 
-	if (dev->untrusted && iova_offset(d, phys | size)) {
-		if (attrs & DMA_ATTR_MMIO)
+	if (attrs & DMA_ATTR_REQUIRE_COHERENT) {
+		/* an earlier link bounced, which this one forbids */
+		if (state->__size & DMA_IOVA_USE_SWIOTLB) {
+			dml__warn_once("%s: dma_iova_link: DMA_ATTR_REQUIRE_COHERENT on a bounced state",
+				       dev->name);
+			return -EOPNOTSUPP;
+		}
+		if (dev->non_coherent)
+			return -EOPNOTSUPP;
+	}
+	if (iova_offset(d, phys | size) && dev_use_swiotlb(dev, size, dir)) {
+		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
 			return -EPERM;
 		return iova_link_swiotlb(dev, state, phys, offset, size, dir,
 					 attrs);
@@ -841,6 +888,9 @@ int dml__iommu_iova_sync(struct dml_device *dev, struct dma_iova_state *state,
 
 	if (!dma_use_iova(state) || !state_fits(state, offset, size))
 		return -EINVAL;
+	/* complete the cache maintenance every link issued, once */
+	if (unlikely(dev->non_coherent))
+		dml__arch_sync_dma_flush(dev->plat);
 	if (!d->ops->iotlb_sync_map)
 		return 0;
 	addr = state->addr + offset;

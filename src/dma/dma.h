@@ -55,6 +55,14 @@ static inline int dml__dir_to_prot(const struct dml_device *dev,
 }
 
 /* direct.c */
+/*
+ * dma_kmalloc_needs_bounce(): @size could be a kmalloc() buffer sharing
+ * cache lines with other data, which a non-coherent device's cache
+ * maintenance would corrupt (not DMA_TO_DEVICE; only on a platform with a
+ * swiotlb pool, as arm64 lowers kmalloc's alignment only then).
+ */
+bool dml__dma_kmalloc_needs_bounce(struct dml_device *dev, size_t size,
+				   enum dma_data_direction dir);
 dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
 				size_t size, enum dma_data_direction dir,
 				unsigned long attrs);

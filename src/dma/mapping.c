@@ -110,6 +110,9 @@ dma_addr_t dma_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
 {
 	if (!map_args_ok(dev, size, dir, __func__))
 		return DMA_MAPPING_ERROR;
+	/* dma_map_phys(): coherence cannot be had on a non-coherent device */
+	if (unlikely(dev->non_coherent && (attrs & DMA_ATTR_REQUIRE_COHERENT)))
+		return DMA_MAPPING_ERROR;
 	if (dml__dma_debug_active())
 		return debug_map_phys(dev, phys, size, dir, attrs);
 	return map_phys(dev, phys, size, dir, attrs);
@@ -142,6 +145,69 @@ void dma_unmap_phys(struct dml_device *dev, dma_addr_t addr, size_t size,
 		debug_unmap_phys(dev, addr, size, dir, attrs);
 	else
 		unmap_phys(dev, addr, size, dir, attrs);
+}
+
+/*
+ * dma_map_page_attrs(): the page is named by its physical address; only
+ * RAM with a memmap has a struct page to name (emu), and MMIO never goes
+ * through here.
+ */
+dma_addr_t dma_map_page_attrs(struct dml_device *dev, phys_addr_t page,
+			      size_t offset, size_t size,
+			      enum dma_data_direction dir, unsigned long attrs)
+{
+	phys_addr_t phys = page + offset;
+
+	if (unlikely(attrs & DMA_ATTR_MMIO) || !IS_ALIGNED(page, PAGE_SIZE) ||
+	    phys < page)
+		return DMA_MAPPING_ERROR;
+	if (dev && dev->plat && dev->plat->kind == DML_PLATFORM_EMU &&
+	    !dml__mem_has_page(dev->plat->mem, page, PAGE_SIZE)) {
+		dml__warn("%s: dma_map_page_attrs: %#llx has no struct page",
+			  dev->name, (unsigned long long)page);
+		return DMA_MAPPING_ERROR;
+	}
+	return dma_map_phys(dev, phys, size, dir, attrs);
+}
+
+void dma_unmap_page_attrs(struct dml_device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir, unsigned long attrs)
+{
+	if (unlikely(attrs & DMA_ATTR_MMIO))
+		return;
+	dma_unmap_phys(dev, addr, size, dir, attrs);
+}
+
+/*
+ * dma_map_single_attrs(): virt_to_page() of a linear-map address; here the
+ * linear map is the host mapping of emulated RAM with a memmap (on vfio the
+ * process address is the phys_addr_t already).
+ */
+dma_addr_t dma_map_single_attrs(struct dml_device *dev, void *ptr, size_t size,
+				enum dma_data_direction dir,
+				unsigned long attrs)
+{
+	phys_addr_t phys = (phys_addr_t)(uintptr_t)ptr;
+
+	if (!dev)
+		return DMA_MAPPING_ERROR;
+	if (dev->plat && dev->plat->kind == DML_PLATFORM_EMU &&
+	    (!dml__mem_virt_to_phys(dev->plat->mem, ptr, size ? size : 1, &phys) ||
+	     !dml__mem_has_page(dev->plat->mem, phys, size ? size : 1))) {
+		dml__warn("%s: rejecting DMA map of %p: not in the linear map",
+			  dev->name, ptr);
+		return DMA_MAPPING_ERROR;
+	}
+	return dma_map_page_attrs(dev, ALIGN_DOWN(phys, (phys_addr_t)PAGE_SIZE),
+				  (size_t)(phys & (PAGE_SIZE - 1)), size, dir,
+				  attrs);
+}
+
+void dma_unmap_single_attrs(struct dml_device *dev, dma_addr_t addr,
+			    size_t size, enum dma_data_direction dir,
+			    unsigned long attrs)
+{
+	dma_unmap_page_attrs(dev, addr, size, dir, attrs);
 }
 
 dma_addr_t dma_map_resource(struct dml_device *dev, phys_addr_t phys,
@@ -183,11 +249,36 @@ static DEBUG_PATH int debug_map_sg(struct dml_device *dev,
 	return ret;
 }
 
+/*
+ * An entry stands for sg_page() + offset in the kernel: RAM without a
+ * memmap has no page to put there (MMIO, the P2P case, passes).
+ */
+static bool sg_pages_ok(struct dml_device *dev, struct scatterlist *sgl,
+			int nents)
+{
+	struct scatterlist *sg;
+	int i;
+
+	if (!dev->plat || dev->plat->kind != DML_PLATFORM_EMU)
+		return true;
+	for_each_sg(sgl, sg, nents, i)
+		if (!dml__mem_has_page(dev->plat->mem, sg_phys(sg),
+				       sg->length ? sg->length : 1) &&
+		    dml_phys_is_ram(dev->plat, sg_phys(sg), sg->length)) {
+			dml__warn("%s: dma_map_sg: %#llx has no struct page",
+				  dev->name, (unsigned long long)sg_phys(sg));
+			return false;
+		}
+	return true;
+}
+
 /* map a list: DMA segments (> 0) or -EINVAL / -ENOMEM / -EIO / -EREMOTEIO */
 static int map_sg(struct dml_device *dev, struct scatterlist *sg, int nents,
 		  enum dma_data_direction dir, unsigned long attrs)
 {
 	if (!sg || nents <= 0 || !map_args_ok(dev, 1, dir, "dma_map_sg"))
+		return -EINVAL;
+	if (!sg_pages_ok(dev, sg, nents))
 		return -EINVAL;
 	if (dml__dma_debug_active())
 		return debug_map_sg(dev, sg, nents, dir, attrs);

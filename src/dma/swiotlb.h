@@ -88,8 +88,7 @@ static inline bool dml__dma_capable(const struct dml_device *dev,
  * @alloc_align_mask: the first allocated slot is aligned to mask + 1 and
  *	the allocation is a multiple of it (dma-iommu passes granule - 1)
  * @min_align_mask: the bits of @orig under this mask are kept in the
- *	returned address (the device's dma_min_align_mask; the two-step path
- *	adds granule - 1)
+ *	returned address (the device's dma_min_align_mask)
  * Return: the bounce address, or DMA_MAPPING_ERROR with the kernel's
  * "swiotlb buffer is full" message (unless DMA_ATTR_NO_WARN) when no run
  * of slots fits or the request exceeds IO_TLB_SEGSIZE slots.

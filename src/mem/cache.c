@@ -65,6 +65,7 @@ struct dml_cache {
 	atomic_ullong written_back;
 	atomic_ullong refilled;
 	atomic_ullong discarded;
+	atomic_ullong flushes;
 };
 
 static void *cache_create(struct dml_platform *p)
@@ -386,4 +387,13 @@ void dml__cache_get_stats(struct dml_platform *p, struct dml__cache_stats *st)
 	st->written_back = atomic_load(&c->written_back);
 	st->refilled = atomic_load(&c->refilled);
 	st->discarded = atomic_load(&c->discarded);
+	st->flushes = atomic_load(&c->flushes);
+}
+
+void dml__arch_sync_dma_flush(struct dml_platform *p)
+{
+	struct dml_cache *c = dml__platform_slot(p, DML_SLOT_CACHE);
+
+	if (c)
+		atomic_fetch_add_explicit(&c->flushes, 1, memory_order_relaxed);
 }

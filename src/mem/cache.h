@@ -81,13 +81,22 @@ int dml__cache_set_uncached(struct dml_platform *p, phys_addr_t phys,
 void *dml__cache_dev_host(struct dml_platform *p, phys_addr_t phys, size_t *len);
 
 /*
+ * dml__arch_sync_dma_flush - arch_sync_dma_flush(): wait for the cache
+ * maintenance issued so far to complete (arm64's dsb after batched
+ * dcache_clean_poc).  Maintenance completes when issued in this model, so
+ * the barrier is only counted (dml__cache_stats.flushes).
+ */
+void dml__arch_sync_dma_flush(struct dml_platform *p);
+
+/*
  * struct dml__cache_stats - lines written back by clean, lines refilled by
- * invalidate, and dirty lines an invalidate discarded
+ * invalidate, dirty lines an invalidate discarded, and flush barriers
  */
 struct dml__cache_stats {
 	u64 written_back;
 	u64 refilled;
 	u64 discarded;
+	u64 flushes;
 };
 void dml__cache_get_stats(struct dml_platform *p, struct dml__cache_stats *st);
 

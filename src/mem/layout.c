@@ -13,10 +13,22 @@
  *                  page by page in captured order, cycling
  * Frames are owned through the region's frame bitmap (src/mem/phys.c), so
  * buffers never overlap each other, carved page-table pools or swiotlb.
+ *
+ * Host memory: a freed buffer's frames go back to the bitmap and the host
+ * pages behind them to the host (madvise(MADV_DONTNEED)), so what a
+ * replay holds is what is in flight, however many frames of the lazily
+ * reserved RAM the policies have visited.  A frame reads as zeros when it
+ * is next handed out, as a freshly allocated page may.  Only host pages
+ * wholly inside a freed run are released (all theirs, when the host page
+ * is the 4 KiB frame); a larger host page straddling a run's end keeps
+ * its memory.
+ *
  * Locking: one spinlock per allocator (its cursor and random state).
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "layout_file.h"
 #include "mem.h"
@@ -34,6 +46,7 @@ struct dml_layout {
 	struct dml_layout_file lf;
 	unsigned int file_run;	/* FILE: position in the captured runs */
 	u32 file_page;
+	u64 host_page;		/* the host's page size, bytes */
 };
 
 static u64 rng_next(struct dml_layout *l)
@@ -166,6 +179,8 @@ int dml_layout_create(struct dml_platform *p, const char *spec,
 		if (p->mem->r[i].flags & DML_REGION_RAM)
 			l->r = &p->mem->r[i];
 	l->rng = p->seed ? p->seed : 1;
+	l->host_page = sysconf(_SC_PAGESIZE) > 0 ? (u64)sysconf(_SC_PAGESIZE) :
+						    PAGE_SIZE;
 	dml_spin_init(&l->lock);
 	if (!strcmp(spec, "4k-random")) {
 		l->kind = L_RANDOM;
@@ -203,6 +218,20 @@ void dml_layout_destroy(struct dml_layout *l)
 	dml__free(l);
 }
 
+/*
+ * Give the host pages wholly inside frames [@f, @end) back to the host.
+ * Called while the frames are still owned, so no other user of them can
+ * have written there.
+ */
+static void release_host(struct dml_layout *l, u64 f, u64 end)
+{
+	u64 start = ALIGN(f << PAGE_SHIFT, l->host_page);
+	u64 stop = ALIGN_DOWN(end << PAGE_SHIFT, l->host_page);
+
+	if (start < stop)
+		madvise(l->r->host + start, stop - start, MADV_DONTNEED);
+}
+
 void dml_layout_free(struct dml_layout *l, const struct dml_phys_range *ranges,
 		     unsigned int nr)
 {
@@ -213,6 +242,7 @@ void dml_layout_free(struct dml_layout *l, const struct dml_phys_range *ranges,
 		f = (ranges[i].phys - l->r->base) >> PAGE_SHIFT;
 		end = DIV_ROUND_UP(ranges[i].phys - l->r->base + ranges[i].len,
 				   PAGE_SIZE);
+		release_host(l, f, end);
 		for (; f < end; f++)
 			dml__frame_put(l->r, f);
 	}

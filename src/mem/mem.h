@@ -74,6 +74,21 @@ static inline void *dml__mem_host(struct dml_mem *m, phys_addr_t phys, u64 len)
  */
 int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t *phys, void **host);
 
+/*
+ * dml__mem_has_page - whether [@phys, +@len) is RAM with a memmap, the
+ * only memory a struct page could describe (page_to_phys(),
+ * virt_to_page(), sg_page() users refuse the rest)
+ */
+bool dml__mem_has_page(struct dml_mem *m, phys_addr_t phys, u64 len);
+
+/*
+ * dml__mem_virt_to_phys - the emulated physical address of host pointer
+ * @ptr when [@ptr, +@len) lies in one region's host mapping (the inverse
+ * of dml__mem_host()).  Return: true with *@phys set; false otherwise.
+ */
+bool dml__mem_virt_to_phys(struct dml_mem *m, const void *ptr, u64 len,
+			   phys_addr_t *phys);
+
 /* frame ownership for the page allocator (src/mem/layout.c) */
 bool dml__frame_take(struct dml_mem_region *r, u64 frame);
 void dml__frame_put(struct dml_mem_region *r, u64 frame);

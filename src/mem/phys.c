@@ -7,6 +7,12 @@
  * or an internal user owns it) and carving of contiguous RAM for internal
  * users (page-table pools, swiotlb) from the top of the first RAM region.
  *
+ * RAM without a memmap (DML_REGION_NO_MEMMAP) is RAM for everything that
+ * works on physical addresses (dma_map_phys, the two-step API, device DMA,
+ * CPU access through dml_kmap_local_phys(), the kmap_local_phys twin); it
+ * has no struct page, so the paths that need one (page_to_phys(),
+ * virt_to_page(), sg_page()) ask dml__mem_has_page() and refuse it.
+ *
  * Invariants: regions never overlap and are sorted by base; r[0] is the RAM
  * at physical 0 on an emulated platform, which the fast path of
  * dml__mem_host() checks first.  Regions are only added, never removed,
@@ -116,6 +122,36 @@ void dml__mem_destroy(struct dml_mem *m)
 		dml__free(m->r[i].frames);
 	}
 	dml__free(m);
+}
+
+bool dml__mem_has_page(struct dml_mem *m, phys_addr_t phys, u64 len)
+{
+	struct dml_mem_region *r = &m->r[0];
+
+	/* fast path: RAM at 0, as in dml__mem_host() */
+	if (unlikely(!m->nr || phys < r->base || len > r->size ||
+		     phys - r->base > r->size - len))
+		r = dml__mem_find(m, phys, len);
+	return r && (r->flags & (DML_REGION_RAM | DML_REGION_NO_MEMMAP)) ==
+		    DML_REGION_RAM;
+}
+
+bool dml__mem_virt_to_phys(struct dml_mem *m, const void *ptr, u64 len,
+			   phys_addr_t *phys)
+{
+	uintptr_t p = (uintptr_t)ptr;
+	unsigned int i;
+
+	for (i = 0; i < m->nr; i++) {
+		struct dml_mem_region *r = &m->r[i];
+		uintptr_t host = (uintptr_t)r->host;
+
+		if (p >= host && len <= r->size && p - host <= r->size - len) {
+			*phys = r->base + (p - host);
+			return true;
+		}
+	}
+	return false;
 }
 
 bool dml__frame_take(struct dml_mem_region *r, u64 frame)

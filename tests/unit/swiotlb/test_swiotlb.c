@@ -418,6 +418,13 @@ static void test_sg_bounce_direct(void **state)
 /* §9.7: the two-step path for untrusted devices                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The devices here keep the granule offset in their bounce buffers
+ * (dma_min_align_mask 0xfff, as NVMe sets it): the bounce buffer keeps
+ * only the masked bits (iommu_dma_map_swiotlb() passes the granule as the
+ * alloc-align mask), so without it an unaligned head cannot be linked.
+ */
+
 /* phys 0x...100, 2 granules + 0x300: head 0xf00, middle 0x1000, tail 0x400 */
 #define UPHYS (LOW + 0x100)
 #define USIZE (2 * G + 0x300)
@@ -428,7 +435,8 @@ static void test_sg_bounce_direct(void **state)
  */
 static void test_9_7_link_bounces_head_and_tail(void **state)
 {
-	struct bfx_opts o = { .iommu = true, .untrusted = true };
+	struct bfx_opts o = { .iommu = true, .untrusted = true,
+				.min_align_mask = 0xfff };
 	struct bfx *f = bfx_create(&o);
 	struct dma_iova_state st;
 	u8 buf[USIZE], pad[G];
@@ -475,7 +483,8 @@ static void test_9_7_link_bounces_head_and_tail(void **state)
  */
 static void test_9_7_destroy_copies_back(void **state)
 {
-	struct bfx_opts o = { .iommu = true, .untrusted = true };
+	struct bfx_opts o = { .iommu = true, .untrusted = true,
+				.min_align_mask = 0xfff };
 	struct bfx *f = bfx_create(&o);
 	struct dma_iova_state st;
 	u8 buf[USIZE], junk[0x100];
@@ -510,7 +519,8 @@ static void test_9_7_destroy_copies_back(void **state)
 /* §9.8: unlink of a bounced link copies back, frees, and allows a relink */
 static void test_9_8_unlink_bounced_then_relink(void **state)
 {
-	struct bfx_opts o = { .iommu = true, .untrusted = true };
+	struct bfx_opts o = { .iommu = true, .untrusted = true,
+				.min_align_mask = 0xfff };
 	struct bfx *f = bfx_create(&o);
 	struct dma_iova_state st;
 	u8 buf[USIZE];
@@ -547,7 +557,8 @@ static void test_9_8_unlink_bounced_then_relink(void **state)
 /* §9.7: only untrusted *and* unaligned bounce; a sub-granule link is one */
 static void test_9_7_when_it_bounces(void **state)
 {
-	struct bfx_opts o = { .iommu = true, .untrusted = true };
+	struct bfx_opts o = { .iommu = true, .untrusted = true,
+				.min_align_mask = 0xfff };
 	struct bfx_opts t = { .iommu = true };
 	struct bfx *f = bfx_create(&o), *g = bfx_create(&t);
 	struct dma_iova_state st;
@@ -587,7 +598,8 @@ static void test_9_7_when_it_bounces(void **state)
 /* §9.7: MMIO that would need a bounce is -EPERM; nothing linked */
 static void test_9_7_mmio_eperm(void **state)
 {
-	struct bfx_opts o = { .iommu = true, .untrusted = true };
+	struct bfx_opts o = { .iommu = true, .untrusted = true,
+				.min_align_mask = 0xfff };
 	struct bfx *f = bfx_create(&o);
 	const phys_addr_t bar = 0x200000000ULL;
 	struct dma_iova_state st;
@@ -636,7 +648,8 @@ static void test_9_7_inactive_enomem(void **state)
  */
 static void test_9_7_partial_failure_unlinks(void **state)
 {
-	struct bfx_opts o = { .iommu = true, .untrusted = true };
+	struct bfx_opts o = { .iommu = true, .untrusted = true,
+				.min_align_mask = 0xfff };
 	struct bfx *f = bfx_create(&o);
 	struct dma_iova_state st;
 	u8 buf[USIZE];
