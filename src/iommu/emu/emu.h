@@ -13,6 +13,9 @@
  *             a free list, counted (pt_pages, pt_pages_peak)
  *   pgtable.c the VT-d second-level table: map, unmap, iova_to_phys,
  *             iotlb_sync_map, the lock-free walk used by device accesses
+ *   reclaim.c freeing empty tables: the per-thread slots and the trim gate
+ *             that keeps map/unmap out while a trim runs, the list of
+ *             tables unmap left empty, the trims
  *   iotlb.c   the set-associative IOTLB, tagged by domain id
  *   fault.c   the fault log and its public accessors
  *   emu.c     unit and domain life cycle, the ops table, translation of a
@@ -25,15 +28,27 @@
  * software state the walker never reads as an address:
  *   leaf entries:     bit 52 HEAD    (a link starts here: DML_MAP_LINK_HEAD)
  *                     bit 53 PENDING (caching mode: not yet synced)
- *   non-leaf entries: bits 61:52 the number of present entries of the
- *                     table it points to (0..512), so emptiness is O(1).
+ * Non-leaf entries carry no software state: a count of present entries
+ * would be one word written by every map and unmap under it, from every
+ * thread (the kernel's generic page table keeps none either).
  *
  * Levels are numbered as in the spec's table names: level 1 holds 4 KiB
  * leaves, level 2 entries cover 2 MiB, level 3 entries 1 GiB, level 4
  * entries 512 GiB, level 5 entries 256 TiB.  The root (level 4 or 5) is never
- * freed before the domain.  Empty leaf and level-2 tables may stay linked
- * for reuse, a bounded number per stripe ("idle tables", pgtable.c);
- * emu_pt_trim() frees them.
+ * freed before the domain.  Tables left empty by unmap stay linked until a
+ * trim frees them (reclaim.c).
+ *
+ * Concurrency (as the kernel's generic page table, drivers/iommu/generic_pt):
+ * map and unmap of disjoint ranges run concurrently with no lock; the
+ * caller owns its range.  A missing table is installed with a
+ * compare-and-exchange (the loser frees its own); leaves are written by the
+ * owner of their range.  Every entry that another thread may read at the
+ * same time is written with emu_pte_write() (a release store, the kernel's
+ * WRITE_ONCE) and read with emu_pte_read() (acquire, READ_ONCE): the walks
+ * of device accesses, the check of the granule after an EXACT range, the
+ * emptiness checks.  Only the owner of a range reads its entries with plain
+ * (vector) loads.  Tables are freed only while no map or unmap runs
+ * (reclaim.c), so a mapper never writes to a freed table.
  */
 #ifndef DML_IOMMU_EMU_H
 #define DML_IOMMU_EMU_H
@@ -53,17 +68,9 @@
 
 #define EMU_PTE_HEAD	(1ULL << 52)
 #define EMU_PTE_PENDING	(1ULL << 53)
-#define EMU_CNT_SHIFT	52
-#define EMU_CNT_MASK	(0x3ffULL << EMU_CNT_SHIFT)
-#define EMU_CNT_ONE	(1ULL << EMU_CNT_SHIFT)
 
 #define EMU_PTES	512		/* entries per table */
 #define EMU_LVL_SHIFT(l) (12 + 9 * ((l) - 1))	/* bytes one entry covers */
-
-static inline unsigned int emu_cnt(u64 e)
-{
-	return (unsigned int)((e & EMU_CNT_MASK) >> EMU_CNT_SHIFT);
-}
 
 static inline unsigned int emu_idx(u64 iova, unsigned int level)
 {
@@ -84,19 +91,20 @@ static inline void emu_pte_write(u64 *p, u64 v)
 /* ---- loops over runs of entries (ptes.c) ---- */
 
 /*
- * struct emu_ptes_ops - @or / @and: OR / AND of @n entries; @fill: p[i] =
- * first + i * 4 KiB; @zero: p[i] = 0.  Widest version the CPU runs.
+ * struct emu_ptes_ops - @or / @and: OR / AND of @n entries, plain loads
+ * (the caller owns them).  Widest version the CPU runs.
  */
 struct emu_ptes_ops {
 	u64 (*or)(const u64 *p, unsigned int n);
 	u64 (*and)(const u64 *p, unsigned int n);
-	void (*fill)(u64 *p, unsigned int n, u64 first);
-	void (*zero)(u64 *p, unsigned int n);
 };
 
 extern struct emu_ptes_ops emu_ptes;
 unsigned int emu_ptes_count_present(const u64 *p, unsigned int n);
+void emu_ptes_fill(u64 *p, unsigned int n, u64 first);
+void emu_ptes_zero(u64 *p, unsigned int n);
 void emu_ptes_clear_bits(u64 *p, unsigned int n, u64 bits);
+bool emu_ptes_empty(const u64 *p);
 
 /* are all @n entries at @p present?  (AND first: one op per vector) */
 static inline bool emu_ptes_all_present(const u64 *p, unsigned int n)
@@ -191,53 +199,47 @@ void emu_fault_log(struct dml_iommu *iommu, u16 source_id, u64 iova,
 
 /* ---- the unit and its domains ---- */
 
-#define EMU_STRIPES 64			/* power of two */
-#define EMU_WIN_SHIFT 30		/* one stripe window: 1 GiB */
+#define EMU_SLOTS 64		/* per-thread slots of a domain, power of two */
+#define EMU_GATHER 32		/* tables waiting in a domain's gather list */
 
 /*
- * Empty tables kept linked for reuse (pgtable.c, "idle tables"): per
- * stripe at most EMU_IDLE_L1 leaf tables and EMU_IDLE_L2 window (level-2)
- * tables, oldest reclaimed first; emu_pt_trim() reclaims them all.
+ * struct emu_slot - what the threads of one slot (dml__this_cpu() modulo
+ * EMU_SLOTS; usually one thread) write on the hot paths, alone in its
+ * cache line; read by trims and summed by dml_iommu_get_stats()
+ * @in_op: map, unmap and iotlb_sync_map calls of this slot running
+ * @last_gather, @gather_gen: the table this slot last put on the gather
+ *	list, and the list's generation then (a hint: skip the emptiness
+ *	check while that table is still listed)
+ * @touched ... @stale: the counters of struct dml_iommu_stats
  */
-#define EMU_IDLE_L1 4
-#define EMU_IDLE_L2 2
-
-/*
- * struct emu_idle - one idle (linked, empty) table
- * @ent: the entry pointing to it (a level-2 entry for a leaf table, the
- *	window's level-3 entry for a level-2 table); its count is 0
- * @l3e: leaf tables: the level-3 entry of their window
- * @iova: an IOVA the table translates
- */
-struct emu_idle {
-	u64 *ent;
-	u64 *l3e;
-	u64 iova;
-};
-
-/*
- * struct emu_stripe - lock of the 1 GiB windows that hash to it, with a
- * cache of the level-3 entry of the last window used (valid only while that
- * entry is non-zero, which keeps the level-3 table alive), and the idle
- * tables of those windows, oldest first (@n1, @n2 written under @lock,
- * read without it by emu_pt_trim() to skip empty stripes).
- */
-struct emu_stripe {
-	dml_spinlock_t lock;
-	unsigned int n1, n2;
-	u64 win;
-	u64 *l3e;
-	u64 touched;		/* pt_pages_touched by ops under this lock */
-	struct emu_idle idle1[EMU_IDLE_L1];
-	struct emu_idle idle2[EMU_IDLE_L2];
+struct emu_slot {
+	atomic_uint in_op;
+	_Atomic(u64 *) last_gather;
+	atomic_uint gather_gen;
+	atomic_ullong touched;
+	atomic_ullong inv_range, inv_global, sync_map;
+	atomic_ullong hits, misses, stale;
 } __attribute__((aligned(64)));
+
+/*
+ * struct emu_gathered - a table unmap left empty, waiting for a trim
+ * @iova: an IOVA the table translates
+ * @level: the table's level (1: a leaf table)
+ */
+struct emu_gathered {
+	u64 iova;
+	unsigned int level;
+};
 
 /*
  * struct emu_domain - a DMA domain of the emulated unit
  * @dom: the generic part, first so container_of is free
  * @root: the top table (level @levels)
- * @lock: domain lock: entries of tables at level >= 3 and their counts
- * @touched: pt_pages_touched under @lock
+ * @trimming: non-zero while a trim waits for or runs without mappers
+ * @trim_lock: serialises trims
+ * @gather_lock: guards @gather and @ngather
+ * @gather_gen: trims of the gather list so far
+ * @slot: per-thread state
  */
 struct emu_domain {
 	struct dml_domain dom;
@@ -247,13 +249,27 @@ struct emu_domain {
 	u64 leaf_flags;			/* EMU_PTE_PENDING in caching mode */
 	bool superpages;
 	u64 *root;
-	dml_spinlock_t lock;
-	u64 touched;
 	struct emu_domain *next, **pprev;
-	atomic_ullong inv_range, inv_global, sync_map;
-	atomic_ullong hits, misses, stale;
-	struct emu_stripe stripe[EMU_STRIPES];
+	pthread_mutex_t trim_lock;
+	atomic_uint trimming __attribute__((aligned(64)));
+	atomic_uint gather_gen;
+	dml_spinlock_t gather_lock __attribute__((aligned(64)));
+	unsigned int ngather;
+	struct emu_gathered gather[EMU_GATHER];
+	struct emu_slot slot[EMU_SLOTS];
 };
+
+/* the calling thread's slot of @d */
+static inline struct emu_slot *emu_slot(struct emu_domain *d)
+{
+	return &d->slot[dml__this_cpu() & (EMU_SLOTS - 1)];
+}
+
+/* add @n to a slot counter (slots may be shared: atomic, relaxed) */
+static inline void emu_count(atomic_ullong *c, u64 n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
 
 static inline struct emu_domain *to_emu(struct dml_domain *d)
 {
@@ -316,7 +332,22 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 int emu_unmap(struct dml_domain *dom, dml_iova_t iova, size_t size,
 	      unsigned int flags, size_t *unmapped);
 int emu_iotlb_sync_map(struct dml_domain *dom, dml_iova_t iova, size_t size);
-void emu_pt_trim(struct emu_domain *d);
 phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova);
+
+/* ---- reclaim (reclaim.c) ---- */
+
+struct emu_slot *emu_op_enter(struct emu_domain *d);
+
+/* the end of a map, unmap or iotlb_sync_map call begun by emu_op_enter() */
+static inline void emu_op_exit(struct emu_slot *s)
+{
+	atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
+}
+
+void emu_gather(struct emu_domain *d, struct emu_slot *s, u64 *t,
+		unsigned int level, u64 iova, struct emu_gathered *full);
+void emu_gather_flush(struct emu_domain *d, const struct emu_gathered *g);
+void emu_pt_trim_gathered(struct emu_domain *d);
+void emu_pt_trim(struct emu_domain *d);
 
 #endif /* DML_IOMMU_EMU_H */

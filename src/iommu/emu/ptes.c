@@ -2,12 +2,19 @@
 /*
  * ptes.c - the loops over runs of page-table entries that map and unmap
  * spend their time in: is a run empty, is it all present, fill it with
- * consecutive addresses, zero it.  Written with GCC vector extensions: a
+ * consecutive addresses, zero it.
+ *
+ * Reads of a run its caller owns (no other thread writes those entries:
+ * is it empty, all present) are written with GCC vector extensions: a
  * generic version on 16-byte vectors (SSE2 on x86-64, NEON on arm64, both
  * native) and, on x86-64, an AVX2 version on 32-byte vectors chosen once at
  * load time when the CPU has AVX2 (the library is built for baseline
  * x86-64).  The choice never changes afterwards; all versions give the same
- * results.  Nothing here takes a lock or fails.
+ * results.  Writes (fill, zero, clear bits) and the emptiness check of a
+ * whole table, which reads entries other threads own, go entry by entry
+ * with emu_pte_write() / emu_pte_read(): a device walk or another thread
+ * may read or write a neighbouring entry at the same time (emu.h).
+ * Nothing here takes a lock or fails.
  */
 #include "emu.h"
 
@@ -46,36 +53,6 @@ static u64 and_generic(const u64 *p, unsigned int n)
 		r &= p[i];
 	a &= b;
 	return r & a[0] & a[1];
-}
-
-static void fill_generic(u64 *p, unsigned int n, u64 first)
-{
-	v2 a = { first, first + SZ_4K };
-	v2 b = { first + 2 * SZ_4K, first + 3 * SZ_4K };
-	const v2 step = { 4 * SZ_4K, 4 * SZ_4K };
-	unsigned int i = 0;
-
-	for (; i + 4 <= n; i += 4) {
-		ST2(p + i, a);
-		ST2(p + i + 2, b);
-		a += step;
-		b += step;
-	}
-	for (; i < n; i++)
-		p[i] = first + (u64)i * SZ_4K;
-}
-
-static void zero_generic(u64 *p, unsigned int n)
-{
-	const v2 z = { 0, 0 };
-	unsigned int i = 0;
-
-	for (; i + 4 <= n; i += 4) {
-		ST2(p + i, z);
-		ST2(p + i + 2, z);
-	}
-	for (; i < n; i++)
-		p[i] = 0;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -119,43 +96,12 @@ AVX2 static u64 and_avx2(const u64 *p, unsigned int n)
 	return r & a[0] & a[1] & a[2] & a[3];
 }
 
-AVX2 static void fill_avx2(u64 *p, unsigned int n, u64 first)
-{
-	v4 a = { first, first + SZ_4K, first + 2 * SZ_4K, first + 3 * SZ_4K };
-	v4 b = a + 4 * SZ_4K;
-	const v4 step = { 8 * SZ_4K, 8 * SZ_4K, 8 * SZ_4K, 8 * SZ_4K };
-	unsigned int i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		ST4(p + i, a);
-		ST4(p + i + 4, b);
-		a += step;
-		b += step;
-	}
-	for (; i < n; i++)
-		p[i] = first + (u64)i * SZ_4K;
-}
-
-AVX2 static void zero_avx2(u64 *p, unsigned int n)
-{
-	const v4 z = { 0, 0, 0, 0 };
-	unsigned int i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		ST4(p + i, z);
-		ST4(p + i + 4, z);
-	}
-	for (; i < n; i++)
-		p[i] = 0;
-}
 #endif
 
 /* the kernels in use; see emu_ptes_select() */
 struct emu_ptes_ops emu_ptes = {
 	.or = or_generic,
 	.and = and_generic,
-	.fill = fill_generic,
-	.zero = zero_generic,
 };
 
 /*
@@ -169,8 +115,6 @@ __attribute__((constructor)) static void emu_ptes_select(void)
 	if (__builtin_cpu_supports("avx2")) {
 		emu_ptes.or = or_avx2;
 		emu_ptes.and = and_avx2;
-		emu_ptes.fill = fill_avx2;
-		emu_ptes.zero = zero_avx2;
 	}
 #endif
 }
@@ -188,11 +132,54 @@ unsigned int emu_ptes_count_present(const u64 *p, unsigned int n)
 	return c;
 }
 
-/** emu_ptes_clear_bits - p[i] &= ~@bits for @n entries (0 stays 0) */
-void emu_ptes_clear_bits(u64 *p, unsigned int n, u64 bits)
+/**
+ * emu_ptes_fill - p[i] = @first + i * 4 KiB for @n entries, each written
+ * once with a release store (the caller owns them; walkers may read them)
+ */
+void emu_ptes_fill(u64 *p, unsigned int n, u64 first)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		p[i] &= ~bits;
+		emu_pte_write(&p[i], first + (u64)i * SZ_4K);
+}
+
+/** emu_ptes_zero - p[i] = 0 for @n entries, release stores */
+void emu_ptes_zero(u64 *p, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		emu_pte_write(&p[i], 0);
+}
+
+/**
+ * emu_ptes_clear_bits - p[i] &= ~@bits for @n entries the caller owns (0
+ * stays 0, and is not written)
+ */
+void emu_ptes_clear_bits(u64 *p, unsigned int n, u64 bits)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u64 e = emu_pte_read(&p[i]);
+
+		if (e & bits)
+			emu_pte_write(&p[i], e & ~bits);
+	}
+}
+
+/**
+ * emu_ptes_empty - are all 512 entries of table @p zero?  Reads with
+ * emu_pte_read() (other threads may own entries of @p); stops at the
+ * first non-zero entry.
+ */
+bool emu_ptes_empty(const u64 *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < EMU_PTES; i++)
+		if (emu_pte_read(&p[i]))
+			return false;
+	return true;
 }

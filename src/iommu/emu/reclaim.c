@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reclaim.c - freeing the empty tables of an emulated domain, safely
+ * against map and unmap running on other threads with no lock.
+ *
+ * The scheme: tables are never freed by map or unmap of a range they do
+ * not wholly cover (a mapper of a neighbouring range may be about to write
+ * into them); they are freed by a trim, which runs while no map, unmap or
+ * iotlb_sync_map runs on the domain.  The gate is a big-reader lock built
+ * from per-thread slots (the kernel's percpu_rw_semaphore, and how the
+ * IOVA allocator's flusher waits for its magazine owners): an operation
+ * increments its slot's in_op (a locked increment on a cache line no
+ * other thread writes, normally) and then checks d->trimming; a trim sets
+ * d->trimming and waits for every slot's in_op to drop to 0.  Both sides
+ * use sequentially consistent accesses, so one of them sees the other: an
+ * operation either runs before the trim looks at the tables or waits until
+ * it is over.
+ *
+ * Which tables: unmap clears leaves and leaves tables linked, as the
+ * kernel does unless the unmap covers a whole table.  A table it may have
+ * emptied (no present neighbour next to the cleared run, then a scan of
+ * the table) goes on the domain's gather list, as the kernel gathers freed
+ * table pages in iommu_iotlb_gather until the IOTLB flush.  The list is
+ * trimmed by the domain-wide flush (the lazy mode's flush queue, so
+ * page-table memory follows the flush rate, not the unmap rate), when it
+ * is full (by the unmap that found it full, after it left the gate), and
+ * by dml_iommu_trim().  A trim of the list frees each listed table that is
+ * still linked and empty, then each ancestor left empty (never the root).
+ * emu_pt_trim() frees every empty table of the domain, listed or not: two
+ * unmaps racing to empty one table may both see the other's entries and
+ * list nothing.  So at most EMU_GATHER listed tables and their otherwise
+ * empty ancestors linger; the domain-wide flush or a trim frees them.
+ *
+ * Device walks do not take the gate (emu.h): a walk racing with the trim
+ * of its (unmapped) range may read a freed table, which stays readable
+ * table memory and whose entries are read with emu_pte_read().
+ */
+#include <sched.h>
+#include <string.h>
+
+#include "emu.h"
+
+/**
+ * emu_op_enter - begin a map, unmap or iotlb_sync_map call on @d: wait
+ * while a trim runs, then keep trims out until emu_op_exit()
+ * @d: domain
+ *
+ * Not reentrant against trims: a thread inside must not trim @d.
+ * Return: the calling thread's slot (for its counters and emu_op_exit()).
+ */
+struct emu_slot *emu_op_enter(struct emu_domain *d)
+{
+	struct emu_slot *s = emu_slot(d);
+
+	for (;;) {
+		unsigned int spins = 0;
+
+		atomic_fetch_add_explicit(&s->in_op, 1, memory_order_seq_cst);
+		if (likely(!atomic_load_explicit(&d->trimming, memory_order_seq_cst)))
+			return s;
+		atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
+		while (atomic_load_explicit(&d->trimming, memory_order_acquire)) {
+			if (++spins < 64)
+				dml__cpu_relax();
+			else
+				sched_yield();
+		}
+	}
+}
+
+/* keep map/unmap out of @d and wait for those running to leave */
+static void trim_begin(struct emu_domain *d)
+{
+	unsigned int i, spins;
+
+	pthread_mutex_lock(&d->trim_lock);
+	atomic_store_explicit(&d->trimming, 1, memory_order_seq_cst);
+	for (i = 0; i < EMU_SLOTS; i++) {
+		spins = 0;
+		while (atomic_load_explicit(&d->slot[i].in_op, memory_order_seq_cst)) {
+			if (++spins < 64)
+				dml__cpu_relax();
+			else
+				sched_yield();
+		}
+	}
+}
+
+static void trim_end(struct emu_domain *d)
+{
+	atomic_fetch_add_explicit(&d->gather_gen, 1, memory_order_relaxed);
+	atomic_store_explicit(&d->trimming, 0, memory_order_release);
+	pthread_mutex_unlock(&d->trim_lock);
+}
+
+/* the same table: same level, same span of its parent entry */
+static inline bool same_table(const struct emu_gathered *a, u64 iova,
+			      unsigned int level)
+{
+	return a->level == level &&
+	       !((a->iova ^ iova) >> EMU_LVL_SHIFT(level + 1));
+}
+
+/*
+ * Add (iova, level) to the gather list unless listed; false when the list
+ * is full.  Gather lock held.
+ */
+static bool gather_add(struct emu_domain *d, u64 iova, unsigned int level)
+{
+	unsigned int i, n = d->ngather;
+
+	for (i = 0; i < n; i++)
+		if (same_table(&d->gather[i], iova, level))
+			return true;
+	if (n == EMU_GATHER)
+		return false;
+	d->gather[n] = (struct emu_gathered){ .iova = iova, .level = level };
+	__atomic_store_n(&d->ngather, n + 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/**
+ * emu_gather - list a table map or unmap may have left empty
+ * @d: domain
+ * @s: the caller's slot, inside emu_op_enter()
+ * @t: the table, of level @level; NULL: the deepest table on @iova's path
+ * @level: its level (ignored when @t is NULL)
+ * @iova: an IOVA @t translates
+ * @full: where to note the table when the list is full (the caller then
+ *	calls emu_gather_flush() after emu_op_exit()); an entry already
+ *	noted there is kept (the other table waits for a full trim)
+ *
+ * Nothing is listed if @t is the root or holds a present entry.
+ */
+void emu_gather(struct emu_domain *d, struct emu_slot *s, u64 *t,
+		unsigned int level, u64 iova, struct emu_gathered *full)
+{
+	unsigned int gen;
+	bool ok;
+
+	if (!t) {
+		t = d->root;
+		for (level = d->levels; level > 1; level--) {
+			u64 e = emu_pte_read(&t[emu_idx(iova, level)]);
+
+			if (!e || (e & VTD_PTE_PS))
+				break;
+			t = emu_table(d->iommu, e);
+		}
+	}
+	if (t == d->root)
+		return;
+	gen = atomic_load_explicit(&d->gather_gen, memory_order_relaxed);
+	if (atomic_load_explicit(&s->last_gather, memory_order_relaxed) == t &&
+	    atomic_load_explicit(&s->gather_gen, memory_order_relaxed) == gen)
+		return;		/* listed by this slot, not trimmed since */
+	if (!emu_ptes_empty(t))
+		return;
+	dml_spin_lock(&d->gather_lock);
+	ok = gather_add(d, iova, level);
+	gen = atomic_load_explicit(&d->gather_gen, memory_order_relaxed);
+	dml_spin_unlock(&d->gather_lock);
+	if (ok) {
+		atomic_store_explicit(&s->last_gather, t, memory_order_relaxed);
+		atomic_store_explicit(&s->gather_gen, gen, memory_order_relaxed);
+	} else if (!full->level) {
+		*full = (struct emu_gathered){ .iova = iova, .level = level };
+	}
+}
+
+/**
+ * emu_gather_flush - after emu_op_exit(): if emu_gather() found the list
+ * full, trim it and list the table noted in @full
+ * @d: domain
+ * @g: as filled by emu_gather() (level 0: nothing noted)
+ */
+void emu_gather_flush(struct emu_domain *d, const struct emu_gathered *g)
+{
+	if (likely(!g->level))
+		return;
+	emu_pt_trim_gathered(d);
+	dml_spin_lock(&d->gather_lock);
+	gather_add(d, g->iova, g->level);
+	dml_spin_unlock(&d->gather_lock);
+}
+
+/*
+ * Free the table of @level on @iova's path if it is empty, then its
+ * ancestors left empty, never the root.  Trim gate held.
+ */
+static void trim_path(struct emu_domain *d, struct emu_slot *s, u64 iova,
+		      unsigned int level)
+{
+	u64 *ent[6] = { NULL }, *t = d->root;
+	unsigned int l;
+
+	for (l = d->levels; l > level; l--) {
+		u64 e;
+
+		ent[l] = &t[emu_idx(iova, l)];
+		e = emu_pte_read(ent[l]);
+		if (!e || (e & VTD_PTE_PS))
+			return;		/* not linked any more */
+		t = emu_table(d->iommu, e);
+	}
+	for (l = level; l < d->levels; l++) {
+		u64 e = emu_pte_read(ent[l + 1]);
+
+		t = emu_table(d->iommu, e);
+		if (!emu_ptes_empty(t))
+			return;
+		emu_pte_write(ent[l + 1], 0);
+		emu_pt_free(d->iommu, t);
+		emu_count(&s->touched, 1);
+	}
+}
+
+/**
+ * emu_pt_trim_gathered - free the tables on @d's gather list that are
+ * still empty, and their ancestors left empty
+ * @d: domain
+ *
+ * Waits for the map and unmap calls running on @d and keeps new ones out
+ * meanwhile.  Must not be called between emu_op_enter() and emu_op_exit().
+ */
+void emu_pt_trim_gathered(struct emu_domain *d)
+{
+	struct emu_gathered g[EMU_GATHER];
+	struct emu_slot *s = emu_slot(d);
+	unsigned int i, n;
+
+	if (!__atomic_load_n(&d->ngather, __ATOMIC_RELAXED))
+		return;
+	trim_begin(d);
+	dml_spin_lock(&d->gather_lock);
+	n = d->ngather;
+	memcpy(g, d->gather, n * sizeof(g[0]));
+	__atomic_store_n(&d->ngather, 0, __ATOMIC_RELAXED);
+	dml_spin_unlock(&d->gather_lock);
+	for (i = 0; i < n; i++)
+		trim_path(d, s, g[i].iova, g[i].level);
+	trim_end(d);
+}
+
+/* free the empty tables under @t (level @level); true if @t is empty then */
+static bool trim_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
+		       unsigned int level)
+{
+	bool empty = true, wrote = false;
+	unsigned int i;
+
+	for (i = 0; i < EMU_PTES; i++) {
+		u64 e = emu_pte_read(&t[i]);
+
+		if (!e)
+			continue;
+		if (level > 1 && !(e & VTD_PTE_PS) &&
+		    trim_table(d, s, emu_table(d->iommu, e), level - 1)) {
+			emu_pte_write(&t[i], 0);
+			emu_pt_free(d->iommu, emu_table(d->iommu, e));
+			wrote = true;
+			continue;
+		}
+		empty = false;
+	}
+	if (wrote)
+		emu_count(&s->touched, 1);
+	return empty;
+}
+
+/**
+ * emu_pt_trim - free every empty table of @d (the root stays), so that
+ * page-table memory is exactly what the mappings need
+ * @d: domain
+ *
+ * Called by dml_iommu_trim(), domain destroy and tests; walks the whole
+ * tree.  Waits for the map and unmap calls running on @d and keeps new
+ * ones out meanwhile.  Must not be called between emu_op_enter() and
+ * emu_op_exit().
+ */
+void emu_pt_trim(struct emu_domain *d)
+{
+	trim_begin(d);
+	dml_spin_lock(&d->gather_lock);
+	__atomic_store_n(&d->ngather, 0, __ATOMIC_RELAXED);
+	dml_spin_unlock(&d->gather_lock);
+	trim_table(d, emu_slot(d), d->root, d->levels);
+	trim_end(d);
+}
