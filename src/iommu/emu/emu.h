@@ -162,17 +162,23 @@ struct emu_tlbe {
 	u8 perm;
 };
 
+/*
+ * struct emu_tlb_set - one set's lock, round-robin victim and number of
+ * valid entries (written under @lock, read without it to skip empty
+ * sets); alone in its cache line, so threads that use different sets
+ * write no common line
+ */
 struct emu_tlb_set {
 	dml_spinlock_t lock;
 	unsigned int victim;
-};
+	atomic_uint valid;
+} __attribute__((aligned(64)));
 
 struct emu_tlb {
 	unsigned int sets;
 	unsigned int ways;
 	struct emu_tlbe *e;		/* sets * ways */
 	struct emu_tlb_set *set;
-	atomic_ullong valid;		/* valid entries, all domains */
 };
 
 int emu_tlb_init(struct emu_tlb *tlb, unsigned int sets, unsigned int ways);

@@ -12,9 +12,11 @@
  * until someone invalidates them, a device can reach a page after it was
  * unmapped; emu.c detects that on each hit (stale_hits).
  *
- * Locking: one spinlock per set; @valid is atomic and lets invalidations
- * return at once when the IOTLB holds nothing (the common case for
- * map/unmap-only workloads).  Nothing here can fail after init.
+ * Locking: one spinlock per set, each set in its own cache line; a set's
+ * count of valid entries is read without the lock so that lookups and
+ * invalidations skip empty sets at once (the common case for map/unmap-only
+ * workloads) without a counter every thread writes.  Nothing here can fail
+ * after init.
  */
 #include <string.h>
 
@@ -34,14 +36,15 @@ int emu_tlb_init(struct emu_tlb *tlb, unsigned int sets, unsigned int ways)
 	tlb->sets = sets;
 	tlb->ways = ways;
 	tlb->e = dml__zalloc((size_t)sets * ways * sizeof(*tlb->e));
-	tlb->set = dml__zalloc((size_t)sets * sizeof(*tlb->set));
+	tlb->set = dml__zalloc_aligned(64, (size_t)sets * sizeof(*tlb->set));
 	if (!tlb->e || !tlb->set) {
 		emu_tlb_fini(tlb);
 		return -ENOMEM;
 	}
-	for (i = 0; i < sets; i++)
+	for (i = 0; i < sets; i++) {
 		dml_spin_init(&tlb->set[i].lock);
-	atomic_init(&tlb->valid, 0);
+		atomic_init(&tlb->set[i].valid, 0);
+	}
 	return 0;
 }
 
@@ -83,8 +86,6 @@ bool emu_tlb_lookup(struct emu_tlb *tlb, u32 domid, u64 iova,
 	static const unsigned int shifts[] = { 12, 21, 30 };
 	unsigned int k, w;
 
-	if (!atomic_load_explicit(&tlb->valid, memory_order_relaxed))
-		return false;
 	for (k = 0; k < ARRAY_SIZE(shifts); k++) {
 		unsigned int shift = shifts[k];
 		u64 vpn = iova >> shift;
@@ -92,7 +93,8 @@ bool emu_tlb_lookup(struct emu_tlb *tlb, u32 domid, u64 iova,
 		struct emu_tlbe *e = set_base(tlb, set);
 		bool hit = false;
 
-		if (!(pgsizes & (1u << (shift - 12))))
+		if (!(pgsizes & (1u << (shift - 12))) ||
+		    !atomic_load_explicit(&tlb->set[set].valid, memory_order_relaxed))
 			continue;
 		dml_spin_lock(&tlb->set[set].lock);
 		for (w = 0; w < tlb->ways; w++) {
@@ -137,20 +139,30 @@ void emu_tlb_fill(struct emu_tlb *tlb, const struct emu_tlbe *te)
 		slot = s->victim;
 		s->victim = (s->victim + 1) % tlb->ways;
 	} else if (!e[slot].shift) {
-		atomic_fetch_add_explicit(&tlb->valid, 1, memory_order_relaxed);
+		atomic_store_explicit(&s->valid,
+				      atomic_load_explicit(&s->valid, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 	}
 	e[slot] = *te;
 	dml_spin_unlock(&s->lock);
 }
 
-/* drop the entries of @set matching the predicate; set lock not held */
+/*
+ * Drop the entries of @set matching the predicate; set lock not held.  An
+ * empty set is skipped without its lock: an entry filled concurrently is
+ * for a translation the invalidation does not cover (the caller unmapped
+ * the range first, so a walk cannot find it any more).
+ */
 static void inv_set(struct emu_tlb *tlb, unsigned int set, u32 domid,
 		    u64 iova, u64 last, bool any_addr)
 {
+	struct emu_tlb_set *s = &tlb->set[set];
 	struct emu_tlbe *e = set_base(tlb, set);
 	unsigned int w, n = 0;
 
-	dml_spin_lock(&tlb->set[set].lock);
+	if (!atomic_load_explicit(&s->valid, memory_order_relaxed))
+		return;
+	dml_spin_lock(&s->lock);
 	for (w = 0; w < tlb->ways; w++) {
 		u64 start, end;
 
@@ -163,9 +175,11 @@ static void inv_set(struct emu_tlb *tlb, unsigned int set, u32 domid,
 			n++;
 		}
 	}
-	dml_spin_unlock(&tlb->set[set].lock);
 	if (n)
-		atomic_fetch_sub_explicit(&tlb->valid, n, memory_order_relaxed);
+		atomic_store_explicit(&s->valid,
+				      atomic_load_explicit(&s->valid, memory_order_relaxed) - n,
+				      memory_order_relaxed);
+	dml_spin_unlock(&s->lock);
 }
 
 /**
@@ -185,7 +199,7 @@ void emu_tlb_inv_range(struct emu_tlb *tlb, u32 domid, u64 iova, u64 size)
 	u64 last, vpn, npages;
 	unsigned int k, set;
 
-	if (!size || !atomic_load_explicit(&tlb->valid, memory_order_relaxed))
+	if (!size)
 		return;
 	if (__builtin_add_overflow(iova, size - 1, &last))
 		last = ~0ULL;
@@ -212,8 +226,6 @@ void emu_tlb_inv_domain(struct emu_tlb *tlb, u32 domid)
 {
 	unsigned int set;
 
-	if (!atomic_load_explicit(&tlb->valid, memory_order_relaxed))
-		return;
 	for (set = 0; set < tlb->sets; set++)
 		inv_set(tlb, set, domid, 0, 0, true);
 }
