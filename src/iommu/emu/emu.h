@@ -91,18 +91,19 @@ static inline void emu_pte_write(u64 *p, u64 v)
 /* ---- loops over runs of entries (ptes.c) ---- */
 
 /*
- * struct emu_ptes_ops - @or / @and: OR / AND of @n entries, plain loads
- * (the caller owns them).  Widest version the CPU runs.
+ * struct emu_ptes_ops - @or / @and: OR / AND of @n entries; @fill: p[i] =
+ * first + i * 4 KiB; @zero: p[i] = 0.  Widest version the CPU runs; each
+ * entry is read or written whole (ptes.c).
  */
 struct emu_ptes_ops {
 	u64 (*or)(const u64 *p, unsigned int n);
 	u64 (*and)(const u64 *p, unsigned int n);
+	void (*fill)(u64 *p, unsigned int n, u64 first);
+	void (*zero)(u64 *p, unsigned int n);
 };
 
 extern struct emu_ptes_ops emu_ptes;
 unsigned int emu_ptes_count_present(const u64 *p, unsigned int n);
-void emu_ptes_fill(u64 *p, unsigned int n, u64 first);
-void emu_ptes_zero(u64 *p, unsigned int n);
 void emu_ptes_clear_bits(u64 *p, unsigned int n, u64 bits);
 bool emu_ptes_empty(const u64 *p);
 
@@ -213,15 +214,10 @@ void emu_fault_log(struct dml_iommu *iommu, u16 source_id, u64 iova,
  * EMU_SLOTS; usually one thread) write on the hot paths, alone in its
  * cache line; read by trims and summed by dml_iommu_get_stats()
  * @in_op: map, unmap and iotlb_sync_map calls of this slot running
- * @last_gather, @gather_gen: the table this slot last put on the gather
- *	list, and the list's generation then (a hint: skip the emptiness
- *	check while that table is still listed)
  * @touched ... @stale: the counters of struct dml_iommu_stats
  */
 struct emu_slot {
 	atomic_uint in_op;
-	_Atomic(u64 *) last_gather;
-	atomic_uint gather_gen;
 	atomic_ullong touched;
 	atomic_ullong inv_range, inv_global, sync_map;
 	atomic_ullong hits, misses, stale;
@@ -237,14 +233,20 @@ struct emu_gathered {
 	unsigned int level;
 };
 
+/* a gather list entry: the table's parent-entry span number and level */
+static inline u64 emu_gather_key(u64 iova, unsigned int level)
+{
+	return ((iova >> EMU_LVL_SHIFT(level + 1)) << 3) | level;
+}
+
 /*
  * struct emu_domain - a DMA domain of the emulated unit
  * @dom: the generic part, first so container_of is free
  * @root: the top table (level @levels)
  * @trimming: non-zero while a trim waits for or runs without mappers
  * @trim_lock: serialises trims
- * @gather_lock: guards @gather and @ngather
- * @gather_gen: trims of the gather list so far
+ * @gather_lock: serialises changes of @gather and @ngather, which are
+ *	read without it (emu_gather_key() values)
  * @slot: per-thread state
  */
 struct emu_domain {
@@ -258,10 +260,9 @@ struct emu_domain {
 	struct emu_domain *next, **pprev;
 	pthread_mutex_t trim_lock;
 	atomic_uint trimming __attribute__((aligned(64)));
-	atomic_uint gather_gen;
 	dml_spinlock_t gather_lock __attribute__((aligned(64)));
-	unsigned int ngather;
-	struct emu_gathered gather[EMU_GATHER];
+	atomic_uint ngather;
+	atomic_ullong gather[EMU_GATHER];
 	struct emu_slot slot[EMU_SLOTS];
 };
 
@@ -350,8 +351,8 @@ static inline void emu_op_exit(struct emu_slot *s)
 	atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
 }
 
-void emu_gather(struct emu_domain *d, struct emu_slot *s, u64 *t,
-		unsigned int level, u64 iova, struct emu_gathered *full);
+void emu_gather(struct emu_domain *d, u64 *t, unsigned int level, u64 iova,
+		bool empty, struct emu_gathered *full);
 void emu_gather_flush(struct emu_domain *d, const struct emu_gathered *g);
 void emu_pt_trim_gathered(struct emu_domain *d);
 void emu_pt_trim(struct emu_domain *d);

@@ -197,7 +197,7 @@ static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 		return -EEXIST;
 	emu_pte_write(&t[i], pte);
 	if (n > 1)
-		emu_ptes_fill(t + i + 1, n - 1, (pte & ~EMU_PTE_HEAD) + SZ_4K);
+		emu_ptes.fill(t + i + 1, n - 1, (pte & ~EMU_PTE_HEAD) + SZ_4K);
 	emu_count(&s->touched, 1);
 	return 0;
 }
@@ -276,7 +276,7 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 		/* what this call mapped, and the tables it may have installed */
 		if (cur != iova)
 			unmap_range(d, s, iova, cur, &full);
-		emu_gather(d, s, NULL, 0, cur, &full);
+		emu_gather(d, NULL, 0, cur, false, &full);
 	}
 	emu_op_exit(s);
 	emu_gather_flush(d, &full);
@@ -306,12 +306,12 @@ static u64 unmap_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
 			bytes = emu_ptes_count_present(t + i, n);
 		if (!bytes)
 			return 0;
-		emu_ptes_zero(t + i, n);
+		emu_ptes.zero(t + i, n);
 		emu_count(&s->touched, 1);
 		/* a present neighbour: the table is not empty, no scan */
 		if ((!i || !emu_pte_read(&t[i - 1])) &&
 		    (i + n == EMU_PTES || !emu_pte_read(&t[i + n])))
-			emu_gather(d, s, t, 1, iova, full);
+			emu_gather(d, t, 1, iova, n == EMU_PTES, full);
 		return bytes << PAGE_SHIFT;
 	}
 	for (; cur != end; i++) {
@@ -337,7 +337,7 @@ static u64 unmap_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
 	if (cleared) {
 		emu_count(&s->touched, 1);
 		if (level < d->levels)
-			emu_gather(d, s, t, level, iova, full);
+			emu_gather(d, t, level, iova, false, full);
 	}
 	return bytes;
 }

@@ -2,22 +2,38 @@
 /*
  * ptes.c - the loops over runs of page-table entries that map and unmap
  * spend their time in: is a run empty, is it all present, fill it with
- * consecutive addresses, zero it.
+ * consecutive addresses, zero it, is a whole table empty.  Written with
+ * GCC vector extensions: a generic version on 16-byte vectors (SSE2 on
+ * x86-64, NEON on arm64, both native) and, on x86-64, an AVX2 version on
+ * 32-byte vectors chosen once at load time when the CPU has AVX2 (the
+ * library is built for baseline x86-64).  The choice never changes
+ * afterwards; all versions give the same results.  Nothing here takes a
+ * lock or fails.
  *
- * Reads of a run its caller owns (no other thread writes those entries:
- * is it empty, all present) are written with GCC vector extensions: a
- * generic version on 16-byte vectors (SSE2 on x86-64, NEON on arm64, both
- * native) and, on x86-64, an AVX2 version on 32-byte vectors chosen once at
- * load time when the CPU has AVX2 (the library is built for baseline
- * x86-64).  The choice never changes afterwards; all versions give the same
- * results.  Writes (fill, zero, clear bits) and the emptiness check of a
- * whole table, which reads entries other threads own, go entry by entry
- * with emu_pte_write() / emu_pte_read(): a device walk or another thread
- * may read or write a neighbouring entry at the same time (emu.h).
- * Nothing here takes a lock or fails.
+ * Entries are READ_ONCE / WRITE_ONCE objects (emu.h): a device walk, or
+ * the emptiness check of another thread's unmap, may read an entry while
+ * its owner writes it, and fill/zero/empty touch tables other threads
+ * use.  Every vector access here is aligned to 8 bytes and split by the
+ * CPU into naturally aligned 8-byte accesses, each single-copy atomic
+ * (x86-64: Intel SDM vol. 3 §9.1.1, and 16-byte aligned accesses are
+ * atomic whole on CPUs with AVX; arm64: each element of a vector load or
+ * store is single-copy atomic), so a reader sees each entry old or new,
+ * never torn: the guarantee WRITE_ONCE gives, one entry at a time.  The C
+ * memory model cannot express that, so a ThreadSanitizer build
+ * (EMU_PTES_ATOMIC) uses loops of __atomic loads and stores instead,
+ * which ThreadSanitizer checks: the same results, entry by entry.
  */
 #include "emu.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define EMU_PTES_ATOMIC 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EMU_PTES_ATOMIC 1
+#endif
+#endif
+
+#ifndef EMU_PTES_ATOMIC
 typedef u64 v2 __attribute__((vector_size(16), aligned(8), may_alias));
 
 #define LD2(p) (*(const v2 *)(p))
@@ -53,6 +69,36 @@ static u64 and_generic(const u64 *p, unsigned int n)
 		r &= p[i];
 	a &= b;
 	return r & a[0] & a[1];
+}
+
+static void fill_generic(u64 *p, unsigned int n, u64 first)
+{
+	v2 a = { first, first + SZ_4K };
+	v2 b = { first + 2 * SZ_4K, first + 3 * SZ_4K };
+	const v2 step = { 4 * SZ_4K, 4 * SZ_4K };
+	unsigned int i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		ST2(p + i, a);
+		ST2(p + i + 2, b);
+		a += step;
+		b += step;
+	}
+	for (; i < n; i++)
+		p[i] = first + (u64)i * SZ_4K;
+}
+
+static void zero_generic(u64 *p, unsigned int n)
+{
+	const v2 z = { 0, 0 };
+	unsigned int i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		ST2(p + i, z);
+		ST2(p + i + 2, z);
+	}
+	for (; i < n; i++)
+		p[i] = 0;
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -96,12 +142,90 @@ AVX2 static u64 and_avx2(const u64 *p, unsigned int n)
 	return r & a[0] & a[1] & a[2] & a[3];
 }
 
+AVX2 static void fill_avx2(u64 *p, unsigned int n, u64 first)
+{
+	v4 a = { first, first + SZ_4K, first + 2 * SZ_4K, first + 3 * SZ_4K };
+	v4 b = a + 4 * SZ_4K;
+	const v4 step = { 8 * SZ_4K, 8 * SZ_4K, 8 * SZ_4K, 8 * SZ_4K };
+	unsigned int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		ST4(p + i, a);
+		ST4(p + i + 4, b);
+		a += step;
+		b += step;
+	}
+	for (; i < n; i++)
+		p[i] = first + (u64)i * SZ_4K;
+}
+
+AVX2 static void zero_avx2(u64 *p, unsigned int n)
+{
+	const v4 z = { 0, 0, 0, 0 };
+	unsigned int i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		ST4(p + i, z);
+		ST4(p + i + 4, z);
+	}
+	for (; i < n; i++)
+		p[i] = 0;
+}
 #endif
 
+#endif /* !EMU_PTES_ATOMIC */
+
+#ifdef EMU_PTES_ATOMIC
+static u64 or_atomic(const u64 *p, unsigned int n)
+{
+	u64 r = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		r |= __atomic_load_n(&p[i], __ATOMIC_RELAXED);
+	return r;
+}
+
+static u64 and_atomic(const u64 *p, unsigned int n)
+{
+	u64 r = ~0ULL;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		r &= __atomic_load_n(&p[i], __ATOMIC_RELAXED);
+	return r;
+}
+
+static void fill_atomic(u64 *p, unsigned int n, u64 first)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		__atomic_store_n(&p[i], first + (u64)i * SZ_4K, __ATOMIC_RELAXED);
+}
+
+static void zero_atomic(u64 *p, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		__atomic_store_n(&p[i], 0, __ATOMIC_RELAXED);
+}
+
+/* the kernels in use: entry by entry (see the top of this file) */
+struct emu_ptes_ops emu_ptes = {
+	.or = or_atomic,
+	.and = and_atomic,
+	.fill = fill_atomic,
+	.zero = zero_atomic,
+};
+#else
 /* the kernels in use; see emu_ptes_select() */
 struct emu_ptes_ops emu_ptes = {
 	.or = or_generic,
 	.and = and_generic,
+	.fill = fill_generic,
+	.zero = zero_generic,
 };
 
 /*
@@ -115,9 +239,12 @@ __attribute__((constructor)) static void emu_ptes_select(void)
 	if (__builtin_cpu_supports("avx2")) {
 		emu_ptes.or = or_avx2;
 		emu_ptes.and = and_avx2;
+		emu_ptes.fill = fill_avx2;
+		emu_ptes.zero = zero_avx2;
 	}
 #endif
 }
+#endif /* EMU_PTES_ATOMIC */
 
 /**
  * emu_ptes_count_present - how many of the @n entries at @p are present
@@ -128,29 +255,8 @@ unsigned int emu_ptes_count_present(const u64 *p, unsigned int n)
 	unsigned int i, c = 0;
 
 	for (i = 0; i < n; i++)
-		c += (p[i] & VTD_PTE_PRESENT) != 0;
+		c += (__atomic_load_n(&p[i], __ATOMIC_RELAXED) & VTD_PTE_PRESENT) != 0;
 	return c;
-}
-
-/**
- * emu_ptes_fill - p[i] = @first + i * 4 KiB for @n entries, each written
- * once with a release store (the caller owns them; walkers may read them)
- */
-void emu_ptes_fill(u64 *p, unsigned int n, u64 first)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		emu_pte_write(&p[i], first + (u64)i * SZ_4K);
-}
-
-/** emu_ptes_zero - p[i] = 0 for @n entries, release stores */
-void emu_ptes_zero(u64 *p, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		emu_pte_write(&p[i], 0);
 }
 
 /**
@@ -169,17 +275,8 @@ void emu_ptes_clear_bits(u64 *p, unsigned int n, u64 bits)
 	}
 }
 
-/**
- * emu_ptes_empty - are all 512 entries of table @p zero?  Reads with
- * emu_pte_read() (other threads may own entries of @p); stops at the
- * first non-zero entry.
- */
+/** emu_ptes_empty - are all 512 entries of table @p zero? */
 bool emu_ptes_empty(const u64 *p)
 {
-	unsigned int i;
-
-	for (i = 0; i < EMU_PTES; i++)
-		if (emu_pte_read(&p[i]))
-			return false;
-	return true;
+	return !emu_ptes.or(p, EMU_PTES);
 }

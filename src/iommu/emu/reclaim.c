@@ -36,7 +36,6 @@
  * table memory and whose entries are read with emu_pte_read().
  */
 #include <sched.h>
-#include <string.h>
 
 #include "emu.h"
 
@@ -88,55 +87,55 @@ static void trim_begin(struct emu_domain *d)
 
 static void trim_end(struct emu_domain *d)
 {
-	atomic_fetch_add_explicit(&d->gather_gen, 1, memory_order_relaxed);
 	atomic_store_explicit(&d->trimming, 0, memory_order_release);
 	pthread_mutex_unlock(&d->trim_lock);
 }
 
-/* the same table: same level, same span of its parent entry */
-static inline bool same_table(const struct emu_gathered *a, u64 iova,
-			      unsigned int level)
+/* is the table of @key on the gather list?  Lock-free; may miss a change */
+static bool gather_listed(struct emu_domain *d, u64 key)
 {
-	return a->level == level &&
-	       !((a->iova ^ iova) >> EMU_LVL_SHIFT(level + 1));
-}
-
-/*
- * Add (iova, level) to the gather list unless listed; false when the list
- * is full.  Gather lock held.
- */
-static bool gather_add(struct emu_domain *d, u64 iova, unsigned int level)
-{
-	unsigned int i, n = d->ngather;
+	unsigned int i, n = atomic_load_explicit(&d->ngather, memory_order_acquire);
 
 	for (i = 0; i < n; i++)
-		if (same_table(&d->gather[i], iova, level))
+		if (atomic_load_explicit(&d->gather[i], memory_order_relaxed) == key)
 			return true;
+	return false;
+}
+
+/* list @key unless listed; false when the list is full.  Gather lock held. */
+static bool gather_add(struct emu_domain *d, u64 key)
+{
+	unsigned int n = atomic_load_explicit(&d->ngather, memory_order_relaxed);
+
+	if (gather_listed(d, key))
+		return true;
 	if (n == EMU_GATHER)
 		return false;
-	d->gather[n] = (struct emu_gathered){ .iova = iova, .level = level };
-	__atomic_store_n(&d->ngather, n + 1, __ATOMIC_RELAXED);
+	atomic_store_explicit(&d->gather[n], key, memory_order_relaxed);
+	atomic_store_explicit(&d->ngather, n + 1, memory_order_release);
 	return true;
 }
 
 /**
  * emu_gather - list a table map or unmap may have left empty
- * @d: domain
- * @s: the caller's slot, inside emu_op_enter()
+ * @d: domain, inside emu_op_enter()
  * @t: the table, of level @level; NULL: the deepest table on @iova's path
  * @level: its level (ignored when @t is NULL)
  * @iova: an IOVA @t translates
+ * @empty: @t is known to be empty (the caller cleared all of it)
  * @full: where to note the table when the list is full (the caller then
  *	calls emu_gather_flush() after emu_op_exit()); an entry already
  *	noted there is kept (the other table waits for a full trim)
  *
- * Nothing is listed if @t is the root or holds a present entry.
+ * Nothing is listed if @t is the root, is listed already or holds a
+ * present entry (checked in that order: the list is cheaper to read than
+ * a table).
  */
-void emu_gather(struct emu_domain *d, struct emu_slot *s, u64 *t,
-		unsigned int level, u64 iova, struct emu_gathered *full)
+void emu_gather(struct emu_domain *d, u64 *t, unsigned int level, u64 iova,
+		bool empty, struct emu_gathered *full)
 {
-	unsigned int gen;
 	bool ok;
+	u64 key;
 
 	if (!t) {
 		t = d->root;
@@ -150,22 +149,14 @@ void emu_gather(struct emu_domain *d, struct emu_slot *s, u64 *t,
 	}
 	if (t == d->root)
 		return;
-	gen = atomic_load_explicit(&d->gather_gen, memory_order_relaxed);
-	if (atomic_load_explicit(&s->last_gather, memory_order_relaxed) == t &&
-	    atomic_load_explicit(&s->gather_gen, memory_order_relaxed) == gen)
-		return;		/* listed by this slot, not trimmed since */
-	if (!emu_ptes_empty(t))
+	key = emu_gather_key(iova, level);
+	if (gather_listed(d, key) || (!empty && !emu_ptes_empty(t)))
 		return;
 	dml_spin_lock(&d->gather_lock);
-	ok = gather_add(d, iova, level);
-	gen = atomic_load_explicit(&d->gather_gen, memory_order_relaxed);
+	ok = gather_add(d, key);
 	dml_spin_unlock(&d->gather_lock);
-	if (ok) {
-		atomic_store_explicit(&s->last_gather, t, memory_order_relaxed);
-		atomic_store_explicit(&s->gather_gen, gen, memory_order_relaxed);
-	} else if (!full->level) {
+	if (!ok && !full->level)
 		*full = (struct emu_gathered){ .iova = iova, .level = level };
-	}
 }
 
 /**
@@ -180,7 +171,7 @@ void emu_gather_flush(struct emu_domain *d, const struct emu_gathered *g)
 		return;
 	emu_pt_trim_gathered(d);
 	dml_spin_lock(&d->gather_lock);
-	gather_add(d, g->iova, g->level);
+	gather_add(d, emu_gather_key(g->iova, g->level));
 	dml_spin_unlock(&d->gather_lock);
 }
 
@@ -225,20 +216,23 @@ static void trim_path(struct emu_domain *d, struct emu_slot *s, u64 iova,
  */
 void emu_pt_trim_gathered(struct emu_domain *d)
 {
-	struct emu_gathered g[EMU_GATHER];
 	struct emu_slot *s = emu_slot(d);
-	unsigned int i, n;
+	unsigned int i, n, level;
+	u64 g[EMU_GATHER];
 
-	if (!__atomic_load_n(&d->ngather, __ATOMIC_RELAXED))
+	if (!atomic_load_explicit(&d->ngather, memory_order_relaxed))
 		return;
 	trim_begin(d);
 	dml_spin_lock(&d->gather_lock);
-	n = d->ngather;
-	memcpy(g, d->gather, n * sizeof(g[0]));
-	__atomic_store_n(&d->ngather, 0, __ATOMIC_RELAXED);
-	dml_spin_unlock(&d->gather_lock);
+	n = atomic_load_explicit(&d->ngather, memory_order_relaxed);
 	for (i = 0; i < n; i++)
-		trim_path(d, s, g[i].iova, g[i].level);
+		g[i] = atomic_load_explicit(&d->gather[i], memory_order_relaxed);
+	atomic_store_explicit(&d->ngather, 0, memory_order_release);
+	dml_spin_unlock(&d->gather_lock);
+	for (i = 0; i < n; i++) {
+		level = (unsigned int)(g[i] & 7);
+		trim_path(d, s, (g[i] >> 3) << EMU_LVL_SHIFT(level + 1), level);
+	}
 	trim_end(d);
 }
 
@@ -282,7 +276,7 @@ void emu_pt_trim(struct emu_domain *d)
 {
 	trim_begin(d);
 	dml_spin_lock(&d->gather_lock);
-	__atomic_store_n(&d->ngather, 0, __ATOMIC_RELAXED);
+	atomic_store_explicit(&d->ngather, 0, memory_order_release);
 	dml_spin_unlock(&d->gather_lock);
 	trim_table(d, emu_slot(d), d->root, d->levels);
 	trim_end(d);
