@@ -107,10 +107,12 @@ void dml__domain_fini(struct dml_domain *d);
 
 /*
  * dml__this_cpu - a small number of the calling thread, the user-space
- * stand-in for smp_processor_id(): threads are numbered 0, 1, 2, ... in
- * the order of their first call.  Per-thread rings and slots are indexed
- * with it modulo their count.
+ * stand-in for smp_processor_id(): live threads have distinct numbers
+ * below DML_NR_CPUS, the lowest free one taken at a thread's first call
+ * and freed when it exits; beyond DML_NR_CPUS live threads the others all
+ * get DML_NR_CPUS.  Per-thread rings and slots are indexed with it.
  */
+#define DML_NR_CPUS 4096
 extern _Thread_local unsigned int dml__cpu_plus1;
 unsigned int dml__this_cpu_slow(void);
 

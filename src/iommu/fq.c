@@ -22,6 +22,7 @@
  * that asked for it, so it started after every entry of that ring was
  * queued and frees them all (flushes of different rings may overlap).
  */
+#include <pthread.h>
 #include <time.h>
 
 #include "domain.h"
@@ -51,14 +52,60 @@ struct dml_fq {
 };
 
 _Thread_local unsigned int dml__cpu_plus1;
-static atomic_uint next_cpu;
 
-/** dml__this_cpu_slow - number the calling thread (first call) */
+/*
+ * The thread numbers: a bitmap of those in use, under a mutex; a thread's
+ * number is released by a thread-specific-data destructor when it exits,
+ * and taken again by a later thread, so the numbers of live threads are
+ * distinct and small.
+ */
+static pthread_mutex_t cpu_lock = PTHREAD_MUTEX_INITIALIZER;
+static u64 cpu_used[DML_NR_CPUS / 64];
+static pthread_key_t cpu_key;
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+static bool cpu_key_ok;
+
+static void cpu_release(void *v)
+{
+	unsigned int c = (unsigned int)(uintptr_t)v - 1;
+
+	pthread_mutex_lock(&cpu_lock);
+	cpu_used[c / 64] &= ~(1ULL << (c % 64));
+	pthread_mutex_unlock(&cpu_lock);
+	dml__cpu_plus1 = 0;
+}
+
+static void cpu_init(void)
+{
+	cpu_key_ok = !pthread_key_create(&cpu_key, cpu_release);
+}
+
+/**
+ * dml__this_cpu_slow - number the calling thread (its first call): the
+ * lowest number no live thread holds; DML_NR_CPUS when all are taken (or
+ * no destructor could be registered), shared by all such threads
+ */
 unsigned int dml__this_cpu_slow(void)
 {
-	unsigned int c = atomic_fetch_add_explicit(&next_cpu, 1,
-						   memory_order_relaxed);
+	unsigned int c = DML_NR_CPUS, i;
 
+	pthread_once(&cpu_once, cpu_init);
+	if (cpu_key_ok) {
+		pthread_mutex_lock(&cpu_lock);
+		for (i = 0; i < DML_NR_CPUS / 64; i++) {
+			if (~cpu_used[i]) {
+				c = i * 64 + (unsigned int)__builtin_ctzll(~cpu_used[i]);
+				cpu_used[i] |= 1ULL << (c % 64);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&cpu_lock);
+		if (c < DML_NR_CPUS &&
+		    pthread_setspecific(cpu_key, (void *)(uintptr_t)(c + 1))) {
+			cpu_release((void *)(uintptr_t)(c + 1));
+			c = DML_NR_CPUS;
+		}
+	}
 	dml__cpu_plus1 = c + 1;
 	return c;
 }

@@ -32,16 +32,20 @@ static void emu_domain_free(struct dml_domain *dom);
 static void emu_iotlb_sync(struct dml_domain *dom, dml_iova_t iova, size_t size)
 {
 	struct emu_domain *d = to_emu(dom);
+	struct emu_slot *s;
 
-	emu_count(&emu_slot(d)->inv_range, 1);
+	s = emu_slot(d);
+	emu_count(s, &s->inv_range, 1);
 	emu_tlb_inv_range(&d->iommu->tlb, d->id, iova, size);
 }
 
 static void emu_flush_iotlb_all(struct dml_domain *dom)
 {
 	struct emu_domain *d = to_emu(dom);
+	struct emu_slot *s;
 
-	emu_count(&emu_slot(d)->inv_global, 1);
+	s = emu_slot(d);
+	emu_count(s, &s->inv_global, 1);
 	emu_tlb_inv_domain(&d->iommu->tlb, d->id);
 	/* as the kernel frees gathered tables after the flush */
 	emu_pt_trim_gathered(d);
@@ -220,7 +224,7 @@ static void domain_stats(struct emu_domain *d, struct dml_iommu_stats *st)
 {
 	unsigned int i;
 
-	for (i = 0; i < EMU_SLOTS; i++) {
+	for (i = 0; i <= EMU_SLOTS; i++) {
 		struct emu_slot *s = &d->slot[i];
 
 		st->inv_range += atomic_load_explicit(&s->inv_range, memory_order_relaxed);
@@ -295,12 +299,12 @@ int dml__emu_translate(struct dml_iommu *iommu, struct dml_domain *dom,
 	slot = emu_slot(d);
 	if (emu_tlb_lookup(&iommu->tlb, d->id, iova,
 			   (unsigned int)(dom->pgsize_bitmap >> 12), &te)) {
-		emu_count(&slot->hits, 1);
+		emu_count(slot, &slot->hits, 1);
 		mask = (1ULL << te.shift) - 1;
 		if (!found || leaf.shift != te.shift ||
 		    (leaf.pte & VTD_PTE_ADDR & ~mask) != te.phys ||
 		    (leaf.pte & VTD_PTE_PRESENT) != te.perm) {
-			emu_count(&slot->stale, 1);
+			emu_count(slot, &slot->stale, 1);
 			emu_fault_log(iommu, source_id, iova, write,
 				      DML_FAULT_STALE_IOTLB);
 		}
@@ -309,7 +313,7 @@ int dml__emu_translate(struct dml_iommu *iommu, struct dml_domain *dom,
 				     write ? DML_FAULT_WRITE_DENIED :
 					     DML_FAULT_READ_DENIED);
 	} else {
-		emu_count(&slot->misses, 1);
+		emu_count(slot, &slot->misses, 1);
 		if (!found || (leaf.pte & EMU_PTE_PENDING))
 			return fault(iommu, source_id, iova, write,
 				     DML_FAULT_NOT_PRESENT);

@@ -206,18 +206,22 @@ void emu_fault_log(struct dml_iommu *iommu, u16 source_id, u64 iova,
 
 /* ---- the unit and its domains ---- */
 
-#define EMU_SLOTS 64		/* per-thread slots of a domain, power of two */
+#define EMU_SLOTS 64		/* threads with a slot of their own */
 #define EMU_GATHER 32		/* tables waiting in a domain's gather list */
 
 /*
- * struct emu_slot - what the threads of one slot (dml__this_cpu() modulo
- * EMU_SLOTS; usually one thread) write on the hot paths, alone in its
- * cache line; read by trims and summed by dml_iommu_get_stats()
+ * struct emu_slot - what a thread writes on the hot paths of one domain,
+ * alone in its cache line; read by trims and summed by
+ * dml_iommu_get_stats().  Threads numbered (dml__this_cpu()) below
+ * EMU_SLOTS own slot[number] alone and update it with plain atomic loads
+ * and stores, no locked instruction; the others share slot[EMU_SLOTS]
+ * (@shared) and use read-modify-write atomics.
  * @in_op: map, unmap and iotlb_sync_map calls of this slot running
  * @touched ... @stale: the counters of struct dml_iommu_stats
  */
 struct emu_slot {
 	atomic_uint in_op;
+	bool shared;
 	atomic_ullong touched;
 	atomic_ullong inv_range, inv_global, sync_map;
 	atomic_ullong hits, misses, stale;
@@ -263,19 +267,23 @@ struct emu_domain {
 	dml_spinlock_t gather_lock __attribute__((aligned(64)));
 	atomic_uint ngather;
 	atomic_ullong gather[EMU_GATHER];
-	struct emu_slot slot[EMU_SLOTS];
+	struct emu_slot slot[EMU_SLOTS + 1];
 };
 
 /* the calling thread's slot of @d */
 static inline struct emu_slot *emu_slot(struct emu_domain *d)
 {
-	return &d->slot[dml__this_cpu() & (EMU_SLOTS - 1)];
+	return &d->slot[min(dml__this_cpu(), (unsigned int)EMU_SLOTS)];
 }
 
-/* add @n to a slot counter (slots may be shared: atomic, relaxed) */
-static inline void emu_count(atomic_ullong *c, u64 n)
+/* add @n to counter @c of slot @s (the caller's) */
+static inline void emu_count(struct emu_slot *s, atomic_ullong *c, u64 n)
 {
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	if (unlikely(s->shared))
+		atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	else
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+				      memory_order_relaxed);
 }
 
 static inline struct emu_domain *to_emu(struct dml_domain *d)
@@ -348,7 +356,10 @@ struct emu_slot *emu_op_enter(struct emu_domain *d);
 /* the end of a map, unmap or iotlb_sync_map call begun by emu_op_enter() */
 static inline void emu_op_exit(struct emu_slot *s)
 {
-	atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
+	if (unlikely(s->shared))
+		atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
+	else
+		atomic_store_explicit(&s->in_op, 0, memory_order_release);
 }
 
 void emu_gather(struct emu_domain *d, u64 *t, unsigned int level, u64 iova,

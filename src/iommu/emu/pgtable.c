@@ -72,7 +72,7 @@ static u64 install(struct emu_domain *d, struct emu_slot *s, u64 *p, int *err)
 	e = table_entry(d, nt);
 	if (__atomic_compare_exchange_n(p, &old, e, false, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
-		emu_count(&s->touched, 1);
+		emu_count(s, &s->touched, 1);
 		return e;
 	}
 	emu_pt_free(d->iommu, nt);
@@ -172,7 +172,7 @@ static int map_super(struct emu_domain *d, struct emu_slot *s, u64 iova,
 	if (e && ((e & VTD_PTE_PS) || !subtree_empty(d, e, level - 1)))
 		return -EEXIST;
 	emu_pte_write(p, pte | VTD_PTE_PS);
-	emu_count(&s->touched, 1);
+	emu_count(s, &s->touched, 1);
 	if (e)
 		subtree_free(d, e, level - 1);
 	return 0;
@@ -198,7 +198,7 @@ static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 	emu_pte_write(&t[i], pte);
 	if (n > 1)
 		emu_ptes.fill(t + i + 1, n - 1, (pte & ~EMU_PTE_HEAD) + SZ_4K);
-	emu_count(&s->touched, 1);
+	emu_count(s, &s->touched, 1);
 	return 0;
 }
 
@@ -307,7 +307,7 @@ static u64 unmap_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
 		if (!bytes)
 			return 0;
 		emu_ptes.zero(t + i, n);
-		emu_count(&s->touched, 1);
+		emu_count(s, &s->touched, 1);
 		/* a present neighbour: the table is not empty, no scan */
 		if ((!i || !emu_pte_read(&t[i - 1])) &&
 		    (i + n == EMU_PTES || !emu_pte_read(&t[i + n])))
@@ -335,7 +335,7 @@ static u64 unmap_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
 		cur = next;
 	}
 	if (cleared) {
-		emu_count(&s->touched, 1);
+		emu_count(s, &s->touched, 1);
 		if (level < d->levels)
 			emu_gather(d, t, level, iova, false, full);
 	}
@@ -511,7 +511,7 @@ int emu_iotlb_sync_map(struct dml_domain *dom, dml_iova_t iova, size_t size)
 	u64 cur, last;
 
 	s = emu_op_enter(d);
-	emu_count(&s->sync_map, 1);
+	emu_count(s, &s->sync_map, 1);
 	if (!size)
 		goto out;
 	cur = iova & ~(SZ_4K - 1);
@@ -574,6 +574,7 @@ phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova)
  */
 int emu_pt_init(struct emu_domain *d)
 {
+	d->slot[EMU_SLOTS].shared = true;
 	pthread_mutex_init(&d->trim_lock, NULL);
 	dml_spin_init(&d->gather_lock);
 	return emu_pt_alloc(d->iommu, &d->root);

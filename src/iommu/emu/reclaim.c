@@ -9,8 +9,9 @@
  * iotlb_sync_map runs on the domain.  The gate is a big-reader lock built
  * from per-thread slots (the kernel's percpu_rw_semaphore, and how the
  * IOVA allocator's flusher waits for its magazine owners): an operation
- * increments its slot's in_op (a locked increment on a cache line no
- * other thread writes, normally) and then checks d->trimming; a trim sets
+ * sets its slot's in_op (an exchange on a cache line no other thread
+ * writes; the clear on the way out is a plain store) and then checks
+ * d->trimming; a trim sets
  * d->trimming and waits for every slot's in_op to drop to 0.  Both sides
  * use sequentially consistent accesses, so one of them sees the other: an
  * operation either runs before the trim looks at the tables or waits until
@@ -54,10 +55,13 @@ struct emu_slot *emu_op_enter(struct emu_domain *d)
 	for (;;) {
 		unsigned int spins = 0;
 
-		atomic_fetch_add_explicit(&s->in_op, 1, memory_order_seq_cst);
+		if (likely(!s->shared))
+			atomic_exchange_explicit(&s->in_op, 1, memory_order_seq_cst);
+		else
+			atomic_fetch_add_explicit(&s->in_op, 1, memory_order_seq_cst);
 		if (likely(!atomic_load_explicit(&d->trimming, memory_order_seq_cst)))
 			return s;
-		atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
+		emu_op_exit(s);
 		while (atomic_load_explicit(&d->trimming, memory_order_acquire)) {
 			if (++spins < 64)
 				dml__cpu_relax();
@@ -74,7 +78,7 @@ static void trim_begin(struct emu_domain *d)
 
 	pthread_mutex_lock(&d->trim_lock);
 	atomic_store_explicit(&d->trimming, 1, memory_order_seq_cst);
-	for (i = 0; i < EMU_SLOTS; i++) {
+	for (i = 0; i <= EMU_SLOTS; i++) {
 		spins = 0;
 		while (atomic_load_explicit(&d->slot[i].in_op, memory_order_seq_cst)) {
 			if (++spins < 64)
@@ -202,7 +206,7 @@ static void trim_path(struct emu_domain *d, struct emu_slot *s, u64 iova,
 			return;
 		emu_pte_write(ent[l + 1], 0);
 		emu_pt_free(d->iommu, t);
-		emu_count(&s->touched, 1);
+		emu_count(s, &s->touched, 1);
 	}
 }
 
@@ -258,7 +262,7 @@ static bool trim_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
 		empty = false;
 	}
 	if (wrote)
-		emu_count(&s->touched, 1);
+		emu_count(s, &s->touched, 1);
 	return empty;
 }
 
