@@ -165,9 +165,8 @@ struct emu_tlbe {
 
 /*
  * struct emu_tlb_set - one set's lock, round-robin victim and number of
- * valid entries (written under @lock, read without it to skip empty
- * sets); alone in its cache line, so threads that use different sets
- * write no common line
+ * valid entries (under @lock); alone in its cache line, so threads that
+ * use different sets write no common line
  */
 struct emu_tlb_set {
 	dml_spinlock_t lock;
@@ -180,6 +179,7 @@ struct emu_tlb {
 	unsigned int ways;
 	struct emu_tlbe *e;		/* sets * ways */
 	struct emu_tlb_set *set;
+	atomic_ullong *busy;		/* bit per set holding an entry */
 };
 
 int emu_tlb_init(struct emu_tlb *tlb, unsigned int sets, unsigned int ways);

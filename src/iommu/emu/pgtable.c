@@ -285,6 +285,43 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 
 /* ---- unmap ---- */
 
+/* no present entry next to the run [i, +n) of @t? (it may be empty then) */
+static inline bool run_alone(const u64 *t, unsigned int i, unsigned int n)
+{
+	return (!i || !emu_pte_read(&t[i - 1])) &&
+	       (i + n == EMU_PTES || !emu_pte_read(&t[i + n]));
+}
+
+/*
+ * Clear the 4 KiB leaves in [iova, end) of leaf table @t.  A table left
+ * empty is gathered (emu_gather(), @full as there).  Return the bytes
+ * unmapped.
+ */
+static u64 unmap_leaves(struct emu_domain *d, struct emu_slot *s, u64 *t,
+			u64 iova, u64 end, struct emu_gathered *full)
+{
+	unsigned int i = emu_idx(iova, 1);
+	unsigned int n = (unsigned int)((end - iova) >> PAGE_SHIFT);
+	u64 bytes;
+
+	if (n == 1)
+		bytes = !!t[i];
+	else if (emu_ptes.and(t + i, n) & VTD_PTE_PRESENT)
+		bytes = n;
+	else
+		bytes = emu_ptes_count_present(t + i, n);
+	if (!bytes)
+		return 0;
+	if (n == 1)
+		emu_pte_write(&t[i], 0);
+	else
+		emu_ptes.zero(t + i, n);
+	emu_count(s, &s->touched, 1);
+	if (run_alone(t, i, n))
+		emu_gather(d, t, 1, iova, n == EMU_PTES, full);
+	return bytes << PAGE_SHIFT;
+}
+
 /*
  * Clear the whole leaves inside [iova, end) of table @t (level @level),
  * which translates all of [iova, end).  Tables left empty are gathered
@@ -294,26 +331,12 @@ static u64 unmap_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
 		       unsigned int level, u64 iova, u64 end,
 		       struct emu_gathered *full)
 {
-	unsigned int i = emu_idx(iova, level), n;
+	unsigned int i = emu_idx(iova, level), first = i;
 	u64 bytes = 0, cur = iova;
 	bool cleared = false;
 
-	if (level == 1) {
-		n = (unsigned int)((end - iova) >> PAGE_SHIFT);
-		if (emu_ptes.and(t + i, n) & VTD_PTE_PRESENT)
-			bytes = n;
-		else
-			bytes = emu_ptes_count_present(t + i, n);
-		if (!bytes)
-			return 0;
-		emu_ptes.zero(t + i, n);
-		emu_count(s, &s->touched, 1);
-		/* a present neighbour: the table is not empty, no scan */
-		if ((!i || !emu_pte_read(&t[i - 1])) &&
-		    (i + n == EMU_PTES || !emu_pte_read(&t[i + n])))
-			emu_gather(d, t, 1, iova, n == EMU_PTES, full);
-		return bytes << PAGE_SHIFT;
-	}
+	if (level == 1)
+		return unmap_leaves(d, s, t, iova, end, full);
 	for (; cur != end; i++) {
 		u64 next = min(entry_end(cur, level), end);
 		u64 e = emu_pte_read(&t[i]);
@@ -336,7 +359,7 @@ static u64 unmap_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
 	}
 	if (cleared) {
 		emu_count(s, &s->touched, 1);
-		if (level < d->levels)
+		if (level < d->levels && run_alone(t, first, i - first))
 			emu_gather(d, t, level, iova, false, full);
 	}
 	return bytes;
@@ -422,6 +445,30 @@ static bool exact_ok(struct emu_domain *d, u64 iova, u64 end)
 	return !find_leaf(d, end, &pte, &level, &t) || (pte & EMU_PTE_HEAD);
 }
 
+/*
+ * exact_ok() for [iova, end) inside leaf table @t: all present, a link
+ * starts at @iova, and the granule at @end is unmapped or starts a link.
+ */
+static bool exact_leaves(struct emu_domain *d, const u64 *t, u64 iova, u64 end)
+{
+	unsigned int i = emu_idx(iova, 1);
+	unsigned int n = (unsigned int)((end - iova) >> PAGE_SHIFT);
+	unsigned int level;
+	u64 e, *nt;
+
+	if (!(t[i] & EMU_PTE_HEAD))
+		return false;	/* a head is present */
+	if (n > 1 && !emu_ptes_all_present(t + i, n))
+		return false;
+	if (end & (SZ_2M - 1)) {
+		e = emu_pte_read(&t[i + n]);
+		return !e || (e & EMU_PTE_HEAD);
+	}
+	if (end - 1 == d->dom.aperture_end)
+		return true;
+	return !find_leaf(d, end, &e, &level, &nt) || (e & EMU_PTE_HEAD);
+}
+
 /**
  * emu_unmap - unmap [@iova, +@size) (struct dml_iommu_ops.unmap)
  * @dom: an emulated domain
@@ -444,9 +491,11 @@ int emu_unmap(struct dml_domain *dom, dml_iova_t iova, size_t size,
 	      unsigned int flags, size_t *unmapped)
 {
 	struct emu_domain *d = to_emu(dom);
+	bool exact = flags & DML_UNMAP_EXACT;
 	struct emu_gathered full = { 0 };
-	u64 last, end;
+	u64 last, end, *t;
 	struct emu_slot *s;
+	int err;
 
 	*unmapped = 0;
 	if (unlikely(!size || ((iova | size) & (SZ_4K - 1)) ||
@@ -455,14 +504,24 @@ int emu_unmap(struct dml_domain *dom, dml_iova_t iova, size_t size,
 		return -EINVAL;
 	end = last + 1;
 	s = emu_op_enter(d);
-	if ((flags & DML_UNMAP_EXACT) && !exact_ok(d, iova, end)) {
-		emu_op_exit(s);
-		return -ENOENT;
+	if (end <= entry_end(iova, 2) &&
+	    (t = get_table(d, s, iova, 1, false, &err))) {
+		/* the common case: 4 KiB leaves of one leaf table */
+		if (exact && !exact_leaves(d, t, iova, end))
+			goto enoent;
+		*unmapped = (size_t)unmap_leaves(d, s, t, iova, end, &full);
+	} else {
+		if (exact && !exact_ok(d, iova, end))
+			goto enoent;
+		*unmapped = (size_t)unmap_range(d, s, iova, end, &full);
 	}
-	*unmapped = (size_t)unmap_range(d, s, iova, end, &full);
 	emu_op_exit(s);
 	emu_gather_flush(d, &full);
 	return 0;
+
+enoent:
+	emu_op_exit(s);
+	return -ENOENT;
 }
 
 /* ---- caching mode: make new leaves visible ---- */

@@ -275,8 +275,16 @@ void emu_ptes_clear_bits(u64 *p, unsigned int n, u64 bits)
 	}
 }
 
-/** emu_ptes_empty - are all 512 entries of table @p zero? */
+/**
+ * emu_ptes_empty - are all 512 entries of table @p zero?  Looks at 64 at a
+ * time and stops at the first non-zero run.
+ */
 bool emu_ptes_empty(const u64 *p)
 {
-	return !emu_ptes.or(p, EMU_PTES);
+	unsigned int i;
+
+	for (i = 0; i < EMU_PTES; i += 64)
+		if (emu_ptes.or(p + i, 64))
+			return false;
+	return true;
 }

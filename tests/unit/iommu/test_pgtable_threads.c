@@ -32,10 +32,11 @@ static void *trimmer_fn(void *arg)
 	struct trimmer *tr = arg;
 
 	while (!__atomic_load_n(tr->done, __ATOMIC_ACQUIRE)) {
-		if (tr->rounds++ % 2)
+		if (__atomic_load_n(&tr->rounds, __ATOMIC_RELAXED) % 2)
 			dml_iommu_trim(tr->e->iommu);
 		else
 			tr->e->d->ops->flush_iotlb_all(tr->e->d);
+		__atomic_fetch_add(&tr->rounds, 1, __ATOMIC_RELEASE);
 		sched_yield();
 	}
 	return NULL;
@@ -76,6 +77,7 @@ static void *worker_fn(void *arg)
 /* two workers on disjoint ranges; @trimmer: a third thread trims meanwhile */
 static void run_concurrent(bool trimmer)
 {
+	struct trimmer tr;
 	struct worker w[2];
 	pthread_t t[2], tt;
 	struct env e;
@@ -83,22 +85,22 @@ static void run_concurrent(bool trimmer)
 	int done = 0;
 
 	env_up(&e, 4, true);
+	tr = (struct trimmer){ .e = &e, .done = &done };
+	if (trimmer) {
+		/* trimming before the workers start, until they are done */
+		assert_int_equal(pthread_create(&tt, NULL, trimmer_fn, &tr), 0);
+		while (!__atomic_load_n(&tr.rounds, __ATOMIC_ACQUIRE))
+			sched_yield();
+	}
 	for (i = 0; i < 2; i++) {
 		w[i] = (struct worker){ .e = &e, .base = 4 * SZ_1G, .id = i };
 		assert_int_equal(pthread_create(&t[i], NULL, worker_fn, &w[i]), 0);
 	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
 	if (trimmer) {
-		struct trimmer tr = { .e = &e, .done = &done };
-
-		assert_int_equal(pthread_create(&tt, NULL, trimmer_fn, &tr), 0);
-		for (i = 0; i < 2; i++)
-			pthread_join(t[i], NULL);
 		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
 		pthread_join(tt, NULL);
-		assert_true(tr.rounds > 0);
-	} else {
-		for (i = 0; i < 2; i++)
-			pthread_join(t[i], NULL);
 	}
 	for (i = 0; i < 2; i++)
 		assert_int_equal(w[i].err, 0);
