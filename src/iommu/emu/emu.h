@@ -38,17 +38,21 @@
  * freed before the domain.  Tables left empty by unmap stay linked until a
  * trim frees them (reclaim.c).
  *
- * Concurrency (as the kernel's generic page table, drivers/iommu/generic_pt):
- * map and unmap of disjoint ranges run concurrently with no lock; the
- * caller owns its range.  A missing table is installed with a
- * compare-and-exchange (the loser frees its own); leaves are written by the
- * owner of their range.  Every entry that another thread may read at the
- * same time is written with emu_pte_write() (a release store, the kernel's
- * WRITE_ONCE) and read with emu_pte_read() (acquire, READ_ONCE): the walks
- * of device accesses, the check of the granule after an EXACT range, the
- * emptiness checks.  Only the owner of a range reads its entries with plain
- * (vector) loads.  Tables are freed only while no map or unmap runs
- * (reclaim.c), so a mapper never writes to a freed table.
+ * Concurrency (as the kernel's generic page table, drivers/iommu/generic_pt,
+ * and intel-iommu's pfn_to_dma_pte()): map and unmap of disjoint ranges run
+ * concurrently with no lock; the caller owns its range.  A missing table
+ * is installed with a compare-and-exchange that publishes it (the loser
+ * frees its own table); leaves are written by the owner of their range.
+ * Entries are READ_ONCE / WRITE_ONCE objects: any entry another thread
+ * may read or write at the same time (device walks, the granule after an
+ * EXACT range, neighbours and emptiness checks, tables shared by several
+ * owners) is read and written whole, one entry with emu_pte_read() (an
+ * acquire load) and emu_pte_write() (a release store), a run with the
+ * emu_ptes loops, whose vector accesses the CPU makes of single-copy-
+ * atomic 8-byte accesses (ptes.c; ThreadSanitizer builds use __atomic
+ * loops).  Tables are freed only while no map, unmap or iotlb_sync_map
+ * runs (reclaim.c), so a mapper never writes to a freed table; a device
+ * walk may read one, which is harmless (pgtable.c).
  */
 #ifndef DML_IOMMU_EMU_H
 #define DML_IOMMU_EMU_H
