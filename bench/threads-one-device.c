@@ -8,11 +8,15 @@
  *              (lazy and strict)
  *   map-phys   dma_map_phys + dma_unmap_phys of one 4 KiB page (lazy and
  *              strict)
- * For each case and each thread count of the list it prints the ns per
- * operation of each thread (wall time / its own operations), the total
- * operations per second and the efficiency ops(N) / (N * ops(1)), ops(1)
- * measured in the same run.  Nothing is asserted: on a loaded machine with
- * few cores the figures for N > 1 are noise-prone.
+ * For each case and each thread count of the list it prints the total
+ * operations per second, the efficiency ops(N) / (N * ops(1)) (ops(1)
+ * measured in the same run), and per thread the CPU time per operation
+ * (CLOCK_THREAD_CPUTIME_ID / its own operations), with its own efficiency
+ * cpu(1) / mean cpu(N).  The wall-clock efficiency needs N idle cores; the
+ * CPU-time one does not (time a thread is not running is not counted), so
+ * on a loaded machine with few cores it is the better sign of what the
+ * threads cost each other: spinning, cache lines bouncing.  Nothing is
+ * asserted.
  *
  * usage: threads-one-device [-s seconds] [-t 1,2,4,...] [-c case]
  */
@@ -43,6 +47,7 @@ struct worker {
 	unsigned int id;
 	int (*fn)(struct worker *w);
 	unsigned long ops;
+	u64 cpu_ns;
 	int err;
 	char pad[64];
 };
@@ -103,17 +108,28 @@ static int map_phys(struct worker *w)
 	return 0;
 }
 
+static u64 cpu_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	u64 c0;
 
 	pthread_barrier_wait(&run.start);
+	c0 = cpu_now_ns();
 	while (!__atomic_load_n(&run.stop, __ATOMIC_RELAXED)) {
 		w->err = w->fn(w);
 		if (w->err)
 			break;
 		w->ops++;
 	}
+	w->cpu_ns = cpu_now_ns() - c0;
 	return NULL;
 }
 
@@ -144,7 +160,7 @@ static int env_up(struct env *e, bool lazy)
 	return ret;
 }
 
-/* one measurement: total ops/s of @n threads over @secs; per-thread ns out */
+/* one measurement: total ops/s of @n threads over @secs; per-thread CPU ns out */
 static double measure(int (*fn)(struct worker *), bool lazy, unsigned int n,
 		      double secs, double *ns_per_op)
 {
@@ -186,7 +202,7 @@ static double measure(int (*fn)(struct worker *), bool lazy, unsigned int n,
 			exit(1);
 		}
 		total += w[i].ops;
-		ns_per_op[i] = w[i].ops ? (double)(t1 - t0) / (double)w[i].ops : 0;
+		ns_per_op[i] = w[i].ops ? (double)w[i].cpu_ns / (double)w[i].ops : 0;
 	}
 	pthread_barrier_destroy(&run.start);
 	dml_device_destroy(e.dev);
@@ -240,23 +256,30 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	printf("%-16s %3s %12s %8s  %s\n", "case", "N", "ops/s", "eff",
-	       "ns/op of each thread");
+	printf("%-16s %3s %12s %6s %8s  %s\n", "case", "N", "ops/s", "eff",
+	       "cpu-eff", "CPU ns/op of each thread");
 	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		double ops1 = 0, ns[MAX_THREADS];
+		double ops1 = 0, cpu1, ns1[1], ns[MAX_THREADS];
 
 		if (only && !strstr(cases[c].name, only))
 			continue;
-		ops1 = measure(cases[c].fn, cases[c].lazy, 1, secs, ns);
+		ops1 = measure(cases[c].fn, cases[c].lazy, 1, secs, ns1);
+		cpu1 = ns1[0];
 		for (i = 0; i < nt; i++) {
-			double ops = threads[i] == 1 ? ops1 :
-				     measure(cases[c].fn, cases[c].lazy,
-					     threads[i], secs, ns);
+			double ops, mean = 0;
 
-			if (threads[i] == 1)
-				ns[0] = 1e9 / ops1;
-			printf("%-16s %3u %12.0f %8.2f ", cases[c].name, threads[i],
-			       ops, ops / (threads[i] * ops1));
+			if (threads[i] == 1) {
+				ops = ops1;
+				ns[0] = cpu1;
+			} else {
+				ops = measure(cases[c].fn, cases[c].lazy,
+					      threads[i], secs, ns);
+			}
+			for (k = 0; k < threads[i]; k++)
+				mean += ns[k] / threads[i];
+			printf("%-16s %3u %12.0f %6.2f %8.2f ", cases[c].name,
+			       threads[i], ops, ops / (threads[i] * ops1),
+			       mean > 0 ? cpu1 / mean : 0);
 			for (k = 0; k < threads[i]; k++)
 				printf(" %.0f", ns[k]);
 			printf("\n");
