@@ -61,6 +61,15 @@
 
 #include "../../core/core.h"
 
+/* a ThreadSanitizer build: only what it can check (ptes.c, reclaim.c) */
+#if defined(__SANITIZE_THREAD__)
+#define EMU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EMU_TSAN 1
+#endif
+#endif
+
 /* ---- entry format ---- */
 
 #define VTD_PTE_R	(1ULL << 0)
@@ -355,6 +364,7 @@ phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova);
 
 /* ---- reclaim (reclaim.c) ---- */
 
+void emu_reclaim_init(void);
 struct emu_slot *emu_op_enter(struct emu_domain *d);
 
 /* the end of a map, unmap or iotlb_sync_map call begun by emu_op_enter() */

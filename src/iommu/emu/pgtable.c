@@ -633,6 +633,7 @@ phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova)
  */
 int emu_pt_init(struct emu_domain *d)
 {
+	emu_reclaim_init();
 	d->slot[EMU_SLOTS].shared = true;
 	pthread_mutex_init(&d->trim_lock, NULL);
 	dml_spin_init(&d->gather_lock);

@@ -25,12 +25,8 @@
  */
 #include "emu.h"
 
-#if defined(__SANITIZE_THREAD__)
+#ifdef EMU_TSAN
 #define EMU_PTES_ATOMIC 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define EMU_PTES_ATOMIC 1
-#endif
 #endif
 
 #ifndef EMU_PTES_ATOMIC

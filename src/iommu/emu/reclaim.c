@@ -9,13 +9,18 @@
  * iotlb_sync_map runs on the domain.  The gate is a big-reader lock built
  * from per-thread slots (the kernel's percpu_rw_semaphore, and how the
  * IOVA allocator's flusher waits for its magazine owners): an operation
- * sets its slot's in_op (an exchange on a cache line no other thread
- * writes; the clear on the way out is a plain store) and then checks
- * d->trimming; a trim sets
- * d->trimming and waits for every slot's in_op to drop to 0.  Both sides
- * use sequentially consistent accesses, so one of them sees the other: an
+ * sets its slot's in_op (on a cache line no other thread writes) and then
+ * checks d->trimming; a trim sets d->trimming and waits for every slot's
+ * in_op to drop to 0.  One of the two must see the other's store (an
  * operation either runs before the trim looks at the tables or waits until
- * it is over.
+ * it is over), which takes a full barrier between the store and the load
+ * on each side.  The operation's side is the hot one, so where the kernel
+ * offers membarrier(2) (MEMBARRIER_CMD_PRIVATE_EXPEDITED) the trim issues
+ * it after its store: it runs a full barrier on every CPU running one of
+ * our threads, and the operation needs only a compiler barrier, no locked
+ * instruction (liburcu's asymmetric barrier).  Without membarrier, for a
+ * shared slot, and under ThreadSanitizer (which cannot see that barrier),
+ * the operation's store is a sequentially consistent exchange or add.
  *
  * Which tables: unmap clears leaves and leaves tables linked, as the
  * kernel does unless the unmap covers a whole table.  A table it may have
@@ -36,9 +41,35 @@
  * of its (unmapped) range may read a freed table, which stays readable
  * table memory and whose entries are read with emu_pte_read().
  */
+#include <linux/membarrier.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "emu.h"
+
+static pthread_once_t asym_once = PTHREAD_ONCE_INIT;
+static bool asym;	/* membarrier(2) is the trim's barrier */
+
+static void asym_init(void)
+{
+#ifndef EMU_TSAN
+	long q = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	if (q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    !syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
+		asym = true;
+#endif
+}
+
+/**
+ * emu_reclaim_init - find out, once per process, whether trims can use
+ * membarrier(2); before the first domain is used
+ */
+void emu_reclaim_init(void)
+{
+	pthread_once(&asym_once, asym_init);
+}
 
 /**
  * emu_op_enter - begin a map, unmap or iotlb_sync_map call on @d: wait
@@ -55,12 +86,24 @@ struct emu_slot *emu_op_enter(struct emu_domain *d)
 	for (;;) {
 		unsigned int spins = 0;
 
-		if (likely(!s->shared))
-			atomic_exchange_explicit(&s->in_op, 1, memory_order_seq_cst);
-		else
-			atomic_fetch_add_explicit(&s->in_op, 1, memory_order_seq_cst);
-		if (likely(!atomic_load_explicit(&d->trimming, memory_order_seq_cst)))
-			return s;
+		if (likely(asym && !s->shared)) {
+			atomic_store_explicit(&s->in_op, 1, memory_order_relaxed);
+			/* the trim's membarrier() is the other half */
+			atomic_signal_fence(memory_order_seq_cst);
+			if (likely(!atomic_load_explicit(&d->trimming,
+							 memory_order_acquire)))
+				return s;
+		} else {
+			if (likely(!s->shared))
+				atomic_exchange_explicit(&s->in_op, 1,
+							 memory_order_seq_cst);
+			else
+				atomic_fetch_add_explicit(&s->in_op, 1,
+							  memory_order_seq_cst);
+			if (likely(!atomic_load_explicit(&d->trimming,
+							 memory_order_seq_cst)))
+				return s;
+		}
 		emu_op_exit(s);
 		while (atomic_load_explicit(&d->trimming, memory_order_acquire)) {
 			if (++spins < 64)
@@ -78,6 +121,9 @@ static void trim_begin(struct emu_domain *d)
 
 	pthread_mutex_lock(&d->trim_lock);
 	atomic_store_explicit(&d->trimming, 1, memory_order_seq_cst);
+	if (asym)
+		DML_WARN_ON(syscall(__NR_membarrier,
+				    MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0));
 	for (i = 0; i <= EMU_SLOTS; i++) {
 		spins = 0;
 		while (atomic_load_explicit(&d->slot[i].in_op, memory_order_seq_cst)) {
