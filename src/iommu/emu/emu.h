@@ -105,14 +105,17 @@ static inline void emu_pte_write(u64 *p, u64 v)
 
 /*
  * struct emu_ptes_ops - @or / @and: OR / AND of @n entries; @fill: p[i] =
- * first + i * 4 KiB; @zero: p[i] = 0.  Widest version the CPU runs; each
- * entry is read or written whole (ptes.c).
+ * first + i * 4 KiB while the entries are 0, returning how many it wrote
+ * (it stops before a group of up to 8 entries holding a non-zero one);
+ * @clear: p[i] = 0, returning how many were present.
+ * Widest version the CPU runs; each entry is read or written whole
+ * (ptes.c).
  */
 struct emu_ptes_ops {
 	u64 (*or)(const u64 *p, unsigned int n);
 	u64 (*and)(const u64 *p, unsigned int n);
-	void (*fill)(u64 *p, unsigned int n, u64 first);
-	void (*zero)(u64 *p, unsigned int n);
+	unsigned int (*fill)(u64 *p, unsigned int n, u64 first);
+	unsigned int (*clear)(u64 *p, unsigned int n);
 };
 
 extern struct emu_ptes_ops emu_ptes;

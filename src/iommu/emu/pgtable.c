@@ -180,12 +180,14 @@ static int map_super(struct emu_domain *d, struct emu_slot *s, u64 iova,
 
 /*
  * 4 KiB leaves for [iova, end), all in one leaf table.  @pte: flags and
- * the first address (HEAD only for the very first leaf of the call).
+ * the first address (HEAD only for the very first leaf of the call).  The
+ * check that the run is empty and its fill are one pass; a fill stopped
+ * by a mapped entry is cleared again.
  */
 static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 		  u64 pte)
 {
-	unsigned int n = (unsigned int)((end - iova) >> PAGE_SHIFT), i;
+	unsigned int n = (unsigned int)((end - iova) >> PAGE_SHIFT), i, k;
 	u64 *t;
 	int err;
 
@@ -193,11 +195,19 @@ static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 	if (!t)
 		return err;
 	i = emu_idx(iova, 1);
-	if (unlikely(n == 1 ? t[i] : emu_ptes.or(t + i, n)))
-		return -EEXIST;
-	emu_pte_write(&t[i], pte);
-	if (n > 1)
-		emu_ptes.fill(t + i + 1, n - 1, (pte & ~EMU_PTE_HEAD) + SZ_4K);
+	if (n == 1) {
+		if (unlikely(t[i]))
+			return -EEXIST;
+		emu_pte_write(&t[i], pte);
+	} else {
+		k = emu_ptes.fill(t + i, n, pte & ~EMU_PTE_HEAD);
+		if (unlikely(k != n)) {
+			emu_ptes.clear(t + i, k);
+			return -EEXIST;
+		}
+		if (pte & EMU_PTE_HEAD)
+			emu_pte_write(&t[i], pte);
+	}
 	emu_count(s, &s->touched, 1);
 	return 0;
 }
@@ -304,18 +314,15 @@ static u64 unmap_leaves(struct emu_domain *d, struct emu_slot *s, u64 *t,
 	unsigned int n = (unsigned int)((end - iova) >> PAGE_SHIFT);
 	u64 bytes;
 
-	if (n == 1)
+	if (n == 1) {
 		bytes = !!t[i];
-	else if (emu_ptes.and(t + i, n) & VTD_PTE_PRESENT)
-		bytes = n;
-	else
-		bytes = emu_ptes_count_present(t + i, n);
+		if (bytes)
+			emu_pte_write(&t[i], 0);
+	} else {
+		bytes = emu_ptes.clear(t + i, n);
+	}
 	if (!bytes)
 		return 0;
-	if (n == 1)
-		emu_pte_write(&t[i], 0);
-	else
-		emu_ptes.zero(t + i, n);
 	emu_count(s, &s->touched, 1);
 	if (run_alone(t, i, n))
 		emu_gather(d, t, 1, iova, n == EMU_PTES, full);

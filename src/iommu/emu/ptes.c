@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ptes.c - the loops over runs of page-table entries that map and unmap
- * spend their time in: is a run empty, is it all present, fill it with
- * consecutive addresses, zero it, is a whole table empty.  Written with
+ * spend their time in: is a run empty, is it all present, fill an empty
+ * run with consecutive addresses (checking it is empty on the way), clear
+ * it (counting what was present), is a whole table empty.  Written with
  * GCC vector extensions: a generic version on 16-byte vectors (SSE2 on
  * x86-64, NEON on arm64, both native) and, on x86-64, an AVX2 version on
  * 32-byte vectors chosen once at load time when the CPU has AVX2 (the
@@ -67,7 +68,7 @@ static u64 and_generic(const u64 *p, unsigned int n)
 	return r & a[0] & a[1];
 }
 
-static void fill_generic(u64 *p, unsigned int n, u64 first)
+static unsigned int fill_generic(u64 *p, unsigned int n, u64 first)
 {
 	v2 a = { first, first + SZ_4K };
 	v2 b = { first + 2 * SZ_4K, first + 3 * SZ_4K };
@@ -75,26 +76,42 @@ static void fill_generic(u64 *p, unsigned int n, u64 first)
 	unsigned int i = 0;
 
 	for (; i + 4 <= n; i += 4) {
+		v2 o = LD2(p + i) | LD2(p + i + 2);
+
+		if (o[0] | o[1])
+			break;
 		ST2(p + i, a);
 		ST2(p + i + 2, b);
 		a += step;
 		b += step;
 	}
-	for (; i < n; i++)
+	for (; i < n; i++) {
+		if (p[i])
+			return i;
 		p[i] = first + (u64)i * SZ_4K;
+	}
+	return n;
 }
 
-static void zero_generic(u64 *p, unsigned int n)
+static unsigned int clear_generic(u64 *p, unsigned int n)
 {
-	const v2 z = { 0, 0 };
-	unsigned int i = 0;
+	const v2 z = { 0, 0 }, pr = { VTD_PTE_PRESENT, VTD_PTE_PRESENT };
+	v2 a = { 0, 0 }, b = { 0, 0 };
+	unsigned int i = 0, r = 0;
 
 	for (; i + 4 <= n; i += 4) {
+		/* a lane compares to -1 where present: subtracting counts it */
+		a -= (v2)((LD2(p + i) & pr) != 0);
+		b -= (v2)((LD2(p + i + 2) & pr) != 0);
 		ST2(p + i, z);
 		ST2(p + i + 2, z);
 	}
-	for (; i < n; i++)
+	for (; i < n; i++) {
+		r += (p[i] & VTD_PTE_PRESENT) != 0;
 		p[i] = 0;
+	}
+	a += b;
+	return r + (unsigned int)(a[0] + a[1]);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -138,7 +155,7 @@ AVX2 static u64 and_avx2(const u64 *p, unsigned int n)
 	return r & a[0] & a[1] & a[2] & a[3];
 }
 
-AVX2 static void fill_avx2(u64 *p, unsigned int n, u64 first)
+AVX2 static unsigned int fill_avx2(u64 *p, unsigned int n, u64 first)
 {
 	v4 a = { first, first + SZ_4K, first + 2 * SZ_4K, first + 3 * SZ_4K };
 	v4 b = a + 4 * SZ_4K;
@@ -146,26 +163,43 @@ AVX2 static void fill_avx2(u64 *p, unsigned int n, u64 first)
 	unsigned int i = 0;
 
 	for (; i + 8 <= n; i += 8) {
+		v4 o = LD4(p + i) | LD4(p + i + 4);
+
+		if (o[0] | o[1] | o[2] | o[3])
+			break;
 		ST4(p + i, a);
 		ST4(p + i + 4, b);
 		a += step;
 		b += step;
 	}
-	for (; i < n; i++)
+	for (; i < n; i++) {
+		if (p[i])
+			return i;
 		p[i] = first + (u64)i * SZ_4K;
+	}
+	return n;
 }
 
-AVX2 static void zero_avx2(u64 *p, unsigned int n)
+AVX2 static unsigned int clear_avx2(u64 *p, unsigned int n)
 {
 	const v4 z = { 0, 0, 0, 0 };
-	unsigned int i = 0;
+	const v4 pr = { VTD_PTE_PRESENT, VTD_PTE_PRESENT, VTD_PTE_PRESENT,
+			VTD_PTE_PRESENT };
+	v4 a = z, b = z;
+	unsigned int i = 0, r = 0;
 
 	for (; i + 8 <= n; i += 8) {
+		a -= (v4)((LD4(p + i) & pr) != 0);
+		b -= (v4)((LD4(p + i + 4) & pr) != 0);
 		ST4(p + i, z);
 		ST4(p + i + 4, z);
 	}
-	for (; i < n; i++)
+	for (; i < n; i++) {
+		r += (p[i] & VTD_PTE_PRESENT) != 0;
 		p[i] = 0;
+	}
+	a += b;
+	return r + (unsigned int)(a[0] + a[1] + a[2] + a[3]);
 }
 #endif
 
@@ -192,20 +226,27 @@ static u64 and_atomic(const u64 *p, unsigned int n)
 	return r;
 }
 
-static void fill_atomic(u64 *p, unsigned int n, u64 first)
+static unsigned int fill_atomic(u64 *p, unsigned int n, u64 first)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (__atomic_load_n(&p[i], __ATOMIC_RELAXED))
+			return i;
 		__atomic_store_n(&p[i], first + (u64)i * SZ_4K, __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
-static void zero_atomic(u64 *p, unsigned int n)
+static unsigned int clear_atomic(u64 *p, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, r = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		r += (__atomic_load_n(&p[i], __ATOMIC_RELAXED) & VTD_PTE_PRESENT) != 0;
 		__atomic_store_n(&p[i], 0, __ATOMIC_RELAXED);
+	}
+	return r;
 }
 
 /* the kernels in use: entry by entry (see the top of this file) */
@@ -213,7 +254,7 @@ struct emu_ptes_ops emu_ptes = {
 	.or = or_atomic,
 	.and = and_atomic,
 	.fill = fill_atomic,
-	.zero = zero_atomic,
+	.clear = clear_atomic,
 };
 #else
 /* the kernels in use; see emu_ptes_select() */
@@ -221,7 +262,7 @@ struct emu_ptes_ops emu_ptes = {
 	.or = or_generic,
 	.and = and_generic,
 	.fill = fill_generic,
-	.zero = zero_generic,
+	.clear = clear_generic,
 };
 
 /*
@@ -236,7 +277,7 @@ __attribute__((constructor)) static void emu_ptes_select(void)
 		emu_ptes.or = or_avx2;
 		emu_ptes.and = and_avx2;
 		emu_ptes.fill = fill_avx2;
-		emu_ptes.zero = zero_avx2;
+		emu_ptes.clear = clear_avx2;
 	}
 #endif
 }
