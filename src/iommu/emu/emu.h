@@ -233,10 +233,13 @@ void emu_fault_log(struct dml_iommu *iommu, u16 source_id, u64 iova,
  * and stores, no locked instruction; the others share slot[EMU_SLOTS]
  * (@shared) and use read-modify-write atomics.
  * @in_op: map, unmap and iotlb_sync_map calls of this slot running
+ * @joined: this slot has entered the domain's gate before (counted in
+ *	the domain's @users)
  * @touched ... @stale: the counters of struct dml_iommu_stats
  */
 struct emu_slot {
 	atomic_uint in_op;
+	atomic_bool joined;
 	bool shared;
 	atomic_ullong touched;
 	atomic_ullong inv_range, inv_global, sync_map;
@@ -264,6 +267,8 @@ static inline u64 emu_gather_key(u64 iova, unsigned int level)
  * @dom: the generic part, first so container_of is free
  * @root: the top table (level @levels)
  * @trimming: non-zero while a trim waits for or runs without mappers
+ * @users: slots that ever entered the gate (a trim needs no barrier on
+ *	other CPUs while only its own thread has)
  * @trim_lock: serialises trims
  * @gather_lock: serialises changes of @gather and @ngather, which are
  *	read without it (emu_gather_key() values)
@@ -280,6 +285,7 @@ struct emu_domain {
 	struct emu_domain *next, **pprev;
 	pthread_mutex_t trim_lock;
 	atomic_uint trimming __attribute__((aligned(64)));
+	atomic_uint users;
 	dml_spinlock_t gather_lock __attribute__((aligned(64)));
 	atomic_uint ngather;
 	atomic_ullong gather[EMU_GATHER];

@@ -32,8 +32,6 @@
  * new entries but never crashes.
  * What cannot fail: unmap after its checks, iotlb_sync_map, the walk.
  */
-#include <string.h>
-
 #include "emu.h"
 
 /* ---- helpers ---- */

@@ -21,6 +21,10 @@
  * instruction (liburcu's asymmetric barrier).  Without membarrier, for a
  * shared slot, and under ThreadSanitizer (which cannot see that barrier),
  * the operation's store is a sequentially consistent exchange or add.
+ * Nor does a trim issue membarrier() while its own thread is the only one
+ * that ever used the domain (@users: a thread's first operation counts
+ * itself in with sequentially consistent accesses, so either the trim
+ * sees it or it sees the trim).
  *
  * Which tables: unmap clears leaves and leaves tables linked, as the
  * kernel does unless the unmap covers a whole table.  A table it may have
@@ -83,6 +87,13 @@ struct emu_slot *emu_op_enter(struct emu_domain *d)
 {
 	struct emu_slot *s = emu_slot(d);
 
+	if (unlikely(!atomic_load_explicit(&s->joined, memory_order_relaxed))) {
+		atomic_store_explicit(&s->joined, true, memory_order_relaxed);
+		atomic_fetch_add_explicit(&d->users, 1, memory_order_seq_cst);
+		/* pairs with trim_begin()'s store of trimming, load of users */
+		while (atomic_load_explicit(&d->trimming, memory_order_seq_cst))
+			sched_yield();
+	}
 	for (;;) {
 		unsigned int spins = 0;
 
@@ -117,11 +128,13 @@ struct emu_slot *emu_op_enter(struct emu_domain *d)
 /* keep map/unmap out of @d and wait for those running to leave */
 static void trim_begin(struct emu_domain *d)
 {
-	unsigned int i, spins;
+	const struct emu_slot *me = emu_slot(d);
+	unsigned int i, spins, users;
 
 	pthread_mutex_lock(&d->trim_lock);
 	atomic_store_explicit(&d->trimming, 1, memory_order_seq_cst);
-	if (asym)
+	users = atomic_load_explicit(&d->users, memory_order_seq_cst);
+	if (asym && users > atomic_load_explicit(&me->joined, memory_order_relaxed))
 		DML_WARN_ON(syscall(__NR_membarrier,
 				    MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0));
 	for (i = 0; i <= EMU_SLOTS; i++) {
