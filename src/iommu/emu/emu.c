@@ -48,7 +48,7 @@ static void emu_flush_iotlb_all(struct dml_domain *dom)
 	emu_count(s, &s->inv_global, 1);
 	emu_tlb_inv_domain(&d->iommu->tlb, d->id);
 	/* as the kernel frees gathered tables after the flush */
-	emu_pt_trim_gathered(d);
+	emu_pt_trim_flush(d);
 }
 
 /* Outside caching mode new leaves are visible at once: no iotlb_sync_map. */

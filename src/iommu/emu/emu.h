@@ -224,6 +224,7 @@ void emu_fault_log(struct dml_iommu *iommu, u16 source_id, u64 iova,
 
 #define EMU_SLOTS 64		/* threads with a slot of their own */
 #define EMU_GATHER 32		/* tables waiting in a domain's gather list */
+#define EMU_TRIM_INTERVAL_NS (10ULL * 1000 * 1000) /* flush trims, shared domain */
 
 /*
  * struct emu_slot - what a thread writes on the hot paths of one domain,
@@ -269,6 +270,7 @@ static inline u64 emu_gather_key(u64 iova, unsigned int level)
  * @trimming: non-zero while a trim waits for or runs without mappers
  * @users: slots that ever entered the gate (a trim needs no barrier on
  *	other CPUs while only its own thread has)
+ * @last_trim_ns: when the last trim ended (dml__now_ns())
  * @trim_lock: serialises trims
  * @gather_lock: serialises changes of @gather and @ngather, which are
  *	read without it (emu_gather_key() values)
@@ -286,6 +288,7 @@ struct emu_domain {
 	pthread_mutex_t trim_lock;
 	atomic_uint trimming __attribute__((aligned(64)));
 	atomic_uint users;
+	atomic_ullong last_trim_ns;
 	dml_spinlock_t gather_lock __attribute__((aligned(64)));
 	atomic_uint ngather;
 	atomic_ullong gather[EMU_GATHER];
@@ -389,6 +392,7 @@ void emu_gather(struct emu_domain *d, u64 *t, unsigned int level, u64 iova,
 		bool empty, struct emu_gathered *full);
 void emu_gather_flush(struct emu_domain *d, const struct emu_gathered *g);
 void emu_pt_trim_gathered(struct emu_domain *d);
+void emu_pt_trim_flush(struct emu_domain *d);
 void emu_pt_trim(struct emu_domain *d);
 
 #endif /* DML_IOMMU_EMU_H */

@@ -32,9 +32,11 @@
  * the table) goes on the domain's gather list, as the kernel gathers freed
  * table pages in iommu_iotlb_gather until the IOTLB flush.  The list is
  * trimmed by the domain-wide flush (the lazy mode's flush queue, so
- * page-table memory follows the flush rate, not the unmap rate), when it
- * is full (by the unmap that found it full, after it left the gate), and
- * by dml_iommu_trim().  A trim of the list frees each listed table that is
+ * page-table memory follows the flush rate, not the unmap rate; once
+ * another thread has used the domain, at most every EMU_TRIM_INTERVAL_NS,
+ * since a trim holds every thread of the domain back), when it is full
+ * (by the unmap that found it full, after it left the gate), and by
+ * dml_iommu_trim().  A trim of the list frees each listed table that is
  * still linked and empty, then each ancestor left empty (never the root).
  * emu_pt_trim() frees every empty table of the domain, listed or not: two
  * unmaps racing to empty one table may both see the other's entries and
@@ -150,6 +152,7 @@ static void trim_begin(struct emu_domain *d)
 
 static void trim_end(struct emu_domain *d)
 {
+	atomic_store_explicit(&d->last_trim_ns, dml__now_ns(), memory_order_relaxed);
 	atomic_store_explicit(&d->trimming, 0, memory_order_release);
 	pthread_mutex_unlock(&d->trim_lock);
 }
@@ -297,6 +300,24 @@ void emu_pt_trim_gathered(struct emu_domain *d)
 		trim_path(d, s, (g[i] >> 3) << EMU_LVL_SHIFT(level + 1), level);
 	}
 	trim_end(d);
+}
+
+/**
+ * emu_pt_trim_flush - the trim of a domain-wide IOTLB flush: the gather
+ * list, unless another thread has used @d and the last trim is less than
+ * EMU_TRIM_INTERVAL_NS old (the list stays bounded: a full list is
+ * trimmed by the unmap that finds it full)
+ * @d: domain
+ *
+ * Must not be called between emu_op_enter() and emu_op_exit().
+ */
+void emu_pt_trim_flush(struct emu_domain *d)
+{
+	if (atomic_load_explicit(&d->users, memory_order_relaxed) > 1 &&
+	    dml__now_ns() - atomic_load_explicit(&d->last_trim_ns, memory_order_relaxed) <
+	    EMU_TRIM_INTERVAL_NS)
+		return;
+	emu_pt_trim_gathered(d);
 }
 
 /* free the empty tables under @t (level @level); true if @t is empty then */
