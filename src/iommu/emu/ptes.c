@@ -118,6 +118,7 @@ static unsigned int clear_generic(u64 *p, unsigned int n)
 #define HAVE_AVX2_KERNELS 1
 
 typedef u64 v4 __attribute__((vector_size(32), aligned(8), may_alias));
+typedef long long v4s __attribute__((vector_size(32)));
 
 #define LD4(p) (*(const v4 *)(p))
 #define ST4(p, v) (*(v4 *)(p) = (v))
@@ -165,7 +166,8 @@ AVX2 static unsigned int fill_avx2(u64 *p, unsigned int n, u64 first)
 	for (; i + 8 <= n; i += 8) {
 		v4 o = LD4(p + i) | LD4(p + i + 4);
 
-		if (o[0] | o[1] | o[2] | o[3])
+		/* vptest, not a lane-by-lane reduction */
+		if (!__builtin_ia32_ptestz256((v4s)o, (v4s)o))
 			break;
 		ST4(p + i, a);
 		ST4(p + i + 4, b);
