@@ -348,9 +348,8 @@ int dml_iommu_create(struct dml_platform *p, const struct dml_iommu_opts *opts,
  *	table (use after unmap without invalidation; reported as a fault too)
  * @faults: faults logged
  * @pt_pages: page-table pages held now (4 KiB each), including the empty
- *	tables kept linked for reuse (at most 4 leaf and 2 level-2 tables per
- *	1 GiB stripe of 64, per domain) until dml_iommu_trim() or a
- *	domain-wide flush frees them
+ *	tables unmap leaves linked for reuse until dml_iommu_trim() frees
+ *	them all, or a domain-wide flush those unmap found empty
  * @pt_pages_peak: high-water mark of @pt_pages
  * @pt_pages_touched: page-table pages written by map/unmap (summed per call)
  */
@@ -381,11 +380,14 @@ void dml_iommu_get_stats(struct dml_iommu *iommu, struct dml_iommu_stats *st);
  * dml_iommu_trim - free every empty page table the unit keeps for reuse
  * @iommu: unit
  *
- * Unmap leaves emptied tables linked (bounded, see struct dml_iommu_stats)
- * so the next map there allocates nothing; a domain-wide IOTLB flush and
- * domain destroy trim too (the kernel frees gathered tables after the
- * flush).  After everything is unmapped and trimmed, pt_pages is back to
- * one root per domain.  Cannot fail.
+ * Unmap leaves emptied tables linked so the next map there allocates
+ * nothing; the tables it finds empty wait on a short per-domain list,
+ * freed when the list fills and by a domain-wide IOTLB flush (the kernel
+ * frees gathered tables after the flush); domain destroy frees all.  This
+ * call frees every empty table, listed or not: after everything is
+ * unmapped and trimmed, pt_pages is back to one root per domain.  It waits
+ * for the map and unmap calls running on the unit's domains (from other
+ * threads) and holds new ones back meanwhile.  Cannot fail.
  */
 void dml_iommu_trim(struct dml_iommu *iommu);
 

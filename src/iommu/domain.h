@@ -35,7 +35,12 @@ struct dml_fq;
  * struct dml_iommu_ops - what a backend implements.  All ranges are granule
  * aligned (iova, phys, size) and do not wrap.  None does IOTLB maintenance
  * unless its name says so.  All may be called concurrently for disjoint
- * ranges of one domain.
+ * ranges of one domain, from any number of threads, as in the kernel: the
+ * caller owns its range, and the emulated backend takes no domain-wide
+ * lock on map, unmap, iotlb_sync and iotlb_sync_map (src/iommu/emu/emu.h).
+ * flush_iotlb_all may also free page-table pages; it waits for the map and
+ * unmap calls running on the domain, so it must not be called from inside
+ * one.
  *
  * @map: map [iova, +size) -> [phys, +size) with @prot (IOMMU_*), choosing
  *	the largest page size alignment allows.  @flags: DML_MAP_LINK_HEAD
@@ -110,15 +115,38 @@ void dml__domain_destroy(struct dml_domain *d);
 
 /* ---- flush queue (src/iommu/fq.c): lazy invalidation, ref §1.3 ---- */
 
+/*
+ * dml__this_cpu - a small number of the calling thread, the user-space
+ * stand-in for smp_processor_id(): live threads have distinct numbers
+ * below DML_NR_CPUS, the lowest free one taken at a thread's first call
+ * and freed when it exits; beyond DML_NR_CPUS live threads the others all
+ * get DML_NR_CPUS.  Per-thread rings and slots are indexed with it.
+ */
+#define DML_NR_CPUS 4096
+extern _Thread_local unsigned int dml__cpu_plus1;
+unsigned int dml__this_cpu_slow(void);
+
+static inline unsigned int dml__this_cpu(void)
+{
+	unsigned int c = dml__cpu_plus1;
+
+	return likely(c) ? c - 1 : dml__this_cpu_slow();
+}
+
 /* dml__fq_create - an empty queue; NULL when out of memory */
 struct dml_fq *dml__fq_create(void);
 /* dml__fq_destroy - flush what is queued and free @d's queue */
 void dml__fq_destroy(struct dml_domain *d);
 
 /*
- * dml__fq_queue - defer the release of IOVA [pfn, +pages) until the next
- * domain-wide IOTLB flush; the queue flushes by itself when 256 entries
- * are waiting or the oldest is 10 ms old (IOVA_DEFAULT_FQ_SIZE/TIMEOUT).
+ * dml__fq_queue - defer the release of IOVA [pfn, +pages) until a
+ * domain-wide IOTLB flush that starts after this call has finished
+ * (queue_iova() in dma-iommu.c).  The range goes to the calling thread's
+ * ring (the kernel's per-CPU rings), so threads queueing at once touch no
+ * common cache line; a ring flushes the IOTLB when it is full (256
+ * entries) or its oldest entry is 10 ms old (IOVA_DEFAULT_FQ_SIZE /
+ * IOVA_DEFAULT_FQ_TIMEOUT), and frees every entry that some finished flush
+ * covers, whichever ring started it.  Safe from any number of threads.
  */
 void dml__fq_queue(struct dml_domain *d, unsigned long pfn, unsigned long pages);
 

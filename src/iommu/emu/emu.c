@@ -13,12 +13,13 @@
  * the platform goes.
  *
  * Locking: iommu->list_lock (a mutex) guards the domain list and the
- * counters of freed domains; everything on the hot paths uses the locks
- * of pgtable.c, iotlb.c and fault.c.  Per-domain counters are relaxed
- * atomics, summed by dml_iommu_get_stats().
- * Idle tables (pgtable.c) are reclaimed by the domain-wide IOTLB flush and
- * by dml_iommu_get_stats() before it counts pt_pages (so pt_pages is the
- * memory the mappings need); the list lock nests outside the stripe locks.
+ * counters of freed domains; the hot paths take no domain-wide lock
+ * (pgtable.c, iotlb.c, fault.c).  Per-domain counters live in per-thread
+ * slots (struct emu_slot), summed by dml_iommu_get_stats(), so no counter
+ * line is written by every thread.
+ * Empty tables (reclaim.c) are freed by the domain-wide IOTLB flush (those
+ * unmap gathered) and by dml_iommu_trim() (all); the list lock nests
+ * outside the trim gate.
  * What cannot fail: destroy, domain free, invalidations, translation (a
  * fault is a result, not a failure).
  */
@@ -31,19 +32,23 @@ static void emu_domain_free(struct dml_domain *dom);
 static void emu_iotlb_sync(struct dml_domain *dom, dml_iova_t iova, size_t size)
 {
 	struct emu_domain *d = to_emu(dom);
+	struct emu_slot *s;
 
-	atomic_fetch_add_explicit(&d->inv_range, 1, memory_order_relaxed);
+	s = emu_slot(d);
+	emu_count(s, &s->inv_range, 1);
 	emu_tlb_inv_range(&d->iommu->tlb, d->id, iova, size);
 }
 
 static void emu_flush_iotlb_all(struct dml_domain *dom)
 {
 	struct emu_domain *d = to_emu(dom);
+	struct emu_slot *s;
 
-	atomic_fetch_add_explicit(&d->inv_global, 1, memory_order_relaxed);
+	s = emu_slot(d);
+	emu_count(s, &s->inv_global, 1);
 	emu_tlb_inv_domain(&d->iommu->tlb, d->id);
 	/* as the kernel frees gathered tables after the flush */
-	emu_pt_trim(d);
+	emu_pt_trim_flush(d);
 }
 
 /* Outside caching mode new leaves are visible at once: no iotlb_sync_map. */
@@ -224,26 +229,22 @@ err_free:
 	return ret;
 }
 
-static u64 domain_touched(struct emu_domain *d)
-{
-	u64 n = __atomic_load_n(&d->touched, __ATOMIC_RELAXED);
-	unsigned int i;
-
-	for (i = 0; i < EMU_STRIPES; i++)
-		n += __atomic_load_n(&d->stripe[i].touched, __ATOMIC_RELAXED);
-	return n;
-}
-
-/* add @d's counters to @st */
+/* add @d's counters to @st: the sums of its slots */
 static void domain_stats(struct emu_domain *d, struct dml_iommu_stats *st)
 {
-	st->inv_range += atomic_load_explicit(&d->inv_range, memory_order_relaxed);
-	st->inv_global += atomic_load_explicit(&d->inv_global, memory_order_relaxed);
-	st->sync_map += atomic_load_explicit(&d->sync_map, memory_order_relaxed);
-	st->iotlb_hits += atomic_load_explicit(&d->hits, memory_order_relaxed);
-	st->iotlb_misses += atomic_load_explicit(&d->misses, memory_order_relaxed);
-	st->stale_hits += atomic_load_explicit(&d->stale, memory_order_relaxed);
-	st->pt_pages_touched += domain_touched(d);
+	unsigned int i;
+
+	for (i = 0; i <= EMU_SLOTS; i++) {
+		struct emu_slot *s = &d->slot[i];
+
+		st->inv_range += atomic_load_explicit(&s->inv_range, memory_order_relaxed);
+		st->inv_global += atomic_load_explicit(&s->inv_global, memory_order_relaxed);
+		st->sync_map += atomic_load_explicit(&s->sync_map, memory_order_relaxed);
+		st->iotlb_hits += atomic_load_explicit(&s->hits, memory_order_relaxed);
+		st->iotlb_misses += atomic_load_explicit(&s->misses, memory_order_relaxed);
+		st->stale_hits += atomic_load_explicit(&s->stale, memory_order_relaxed);
+		st->pt_pages_touched += atomic_load_explicit(&s->touched, memory_order_relaxed);
+	}
 }
 
 /* struct dml_iommu_ops.free: the domain's tables, IOTLB entries, memory */
@@ -299,19 +300,21 @@ int dml__emu_translate(struct dml_iommu *iommu, struct dml_domain *dom,
 	struct emu_domain *d = to_emu(dom);
 	u64 need = write ? VTD_PTE_W : VTD_PTE_R, mask, off;
 	struct dml_mem_region *r;
+	struct emu_slot *slot;
 	struct emu_leaf leaf;
 	struct emu_tlbe te;
 	bool found;
 
 	found = emu_pt_walk(d, iova, &leaf);
+	slot = emu_slot(d);
 	if (emu_tlb_lookup(&iommu->tlb, d->id, iova,
 			   (unsigned int)(dom->pgsize_bitmap >> 12), &te)) {
-		atomic_fetch_add_explicit(&d->hits, 1, memory_order_relaxed);
+		emu_count(slot, &slot->hits, 1);
 		mask = (1ULL << te.shift) - 1;
 		if (!found || leaf.shift != te.shift ||
 		    (leaf.pte & VTD_PTE_ADDR & ~mask) != te.phys ||
 		    (leaf.pte & VTD_PTE_PRESENT) != te.perm) {
-			atomic_fetch_add_explicit(&d->stale, 1, memory_order_relaxed);
+			emu_count(slot, &slot->stale, 1);
 			emu_fault_log(iommu, source_id, iova, write,
 				      DML_FAULT_STALE_IOTLB);
 		}
@@ -320,7 +323,7 @@ int dml__emu_translate(struct dml_iommu *iommu, struct dml_domain *dom,
 				     write ? DML_FAULT_WRITE_DENIED :
 					     DML_FAULT_READ_DENIED);
 	} else {
-		atomic_fetch_add_explicit(&d->misses, 1, memory_order_relaxed);
+		emu_count(slot, &slot->misses, 1);
 		if (!found || (leaf.pte & EMU_PTE_PENDING))
 			return fault(iommu, source_id, iova, write,
 				     DML_FAULT_NOT_PRESENT);

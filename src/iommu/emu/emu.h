@@ -13,6 +13,9 @@
  *             a free list, counted (pt_pages, pt_pages_peak)
  *   pgtable.c the VT-d second-level table: map, unmap, iova_to_phys,
  *             iotlb_sync_map, the lock-free walk used by device accesses
+ *   reclaim.c freeing empty tables: the per-thread slots and the trim gate
+ *             that keeps map/unmap out while a trim runs, the list of
+ *             tables unmap left empty, the trims
  *   iotlb.c   the set-associative IOTLB, tagged by domain id
  *   fault.c   the fault log and its public accessors
  *   emu.c     unit and domain life cycle, the ops table, translation of a
@@ -25,15 +28,31 @@
  * software state the walker never reads as an address:
  *   leaf entries:     bit 52 HEAD    (a link starts here: DML_MAP_LINK_HEAD)
  *                     bit 53 PENDING (caching mode: not yet synced)
- *   non-leaf entries: bits 61:52 the number of present entries of the
- *                     table it points to (0..512), so emptiness is O(1).
+ * Non-leaf entries carry no software state: a count of present entries
+ * would be one word written by every map and unmap under it, from every
+ * thread (the kernel's generic page table keeps none either).
  *
  * Levels are numbered as in the spec's table names: level 1 holds 4 KiB
  * leaves, level 2 entries cover 2 MiB, level 3 entries 1 GiB, level 4
  * entries 512 GiB, level 5 entries 256 TiB.  The root (level 4 or 5) is never
- * freed before the domain.  Empty leaf and level-2 tables may stay linked
- * for reuse, a bounded number per stripe ("idle tables", pgtable.c);
- * emu_pt_trim() frees them.
+ * freed before the domain.  Tables left empty by unmap stay linked until a
+ * trim frees them (reclaim.c).
+ *
+ * Concurrency (as the kernel's generic page table, drivers/iommu/generic_pt,
+ * and intel-iommu's pfn_to_dma_pte()): map and unmap of disjoint ranges run
+ * concurrently with no lock; the caller owns its range.  A missing table
+ * is installed with a compare-and-exchange that publishes it (the loser
+ * frees its own table); leaves are written by the owner of their range.
+ * Entries are READ_ONCE / WRITE_ONCE objects: any entry another thread
+ * may read or write at the same time (device walks, the granule after an
+ * EXACT range, neighbours and emptiness checks, tables shared by several
+ * owners) is read and written whole, one entry with emu_pte_read() (an
+ * acquire load) and emu_pte_write() (a release store), a run with the
+ * emu_ptes loops, whose vector accesses the CPU makes of single-copy-
+ * atomic 8-byte accesses (ptes.c; ThreadSanitizer builds use __atomic
+ * loops).  Tables are freed only while no map, unmap or iotlb_sync_map
+ * runs (reclaim.c), so a mapper never writes to a freed table; a device
+ * walk may read one, which is harmless (pgtable.c).
  */
 #ifndef DML_IOMMU_EMU_H
 #define DML_IOMMU_EMU_H
@@ -42,6 +61,15 @@
 
 #include "../../mem/mem.h"
 #include "../iommu.h"
+
+/* a ThreadSanitizer build: only what it can check (ptes.c, reclaim.c) */
+#if defined(__SANITIZE_THREAD__)
+#define EMU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EMU_TSAN 1
+#endif
+#endif
 
 /* ---- entry format ---- */
 
@@ -54,17 +82,9 @@
 
 #define EMU_PTE_HEAD	(1ULL << 52)
 #define EMU_PTE_PENDING	(1ULL << 53)
-#define EMU_CNT_SHIFT	52
-#define EMU_CNT_MASK	(0x3ffULL << EMU_CNT_SHIFT)
-#define EMU_CNT_ONE	(1ULL << EMU_CNT_SHIFT)
 
 #define EMU_PTES	512		/* entries per table */
 #define EMU_LVL_SHIFT(l) (12 + 9 * ((l) - 1))	/* bytes one entry covers */
-
-static inline unsigned int emu_cnt(u64 e)
-{
-	return (unsigned int)((e & EMU_CNT_MASK) >> EMU_CNT_SHIFT);
-}
 
 static inline unsigned int emu_idx(u64 iova, unsigned int level)
 {
@@ -86,18 +106,23 @@ static inline void emu_pte_write(u64 *p, u64 v)
 
 /*
  * struct emu_ptes_ops - @or / @and: OR / AND of @n entries; @fill: p[i] =
- * first + i * 4 KiB; @zero: p[i] = 0.  Widest version the CPU runs.
+ * first + i * 4 KiB while the entries are 0, returning how many it wrote
+ * (it stops before a group of up to 8 entries holding a non-zero one);
+ * @clear: p[i] = 0, returning how many were present.
+ * Widest version the CPU runs; each entry is read or written whole
+ * (ptes.c).
  */
 struct emu_ptes_ops {
 	u64 (*or)(const u64 *p, unsigned int n);
 	u64 (*and)(const u64 *p, unsigned int n);
-	void (*fill)(u64 *p, unsigned int n, u64 first);
-	void (*zero)(u64 *p, unsigned int n);
+	unsigned int (*fill)(u64 *p, unsigned int n, u64 first);
+	unsigned int (*clear)(u64 *p, unsigned int n);
 };
 
 extern struct emu_ptes_ops emu_ptes;
 unsigned int emu_ptes_count_present(const u64 *p, unsigned int n);
 void emu_ptes_clear_bits(u64 *p, unsigned int n, u64 bits);
+bool emu_ptes_empty(const u64 *p);
 
 /* are all @n entries at @p present?  (AND first: one op per vector) */
 static inline bool emu_ptes_all_present(const u64 *p, unsigned int n)
@@ -155,17 +180,23 @@ struct emu_tlbe {
 	u8 perm;
 };
 
+/*
+ * struct emu_tlb_set - one set's lock, round-robin victim and number of
+ * valid entries (under @lock); alone in its cache line, so threads that
+ * use different sets write no common line
+ */
 struct emu_tlb_set {
 	dml_spinlock_t lock;
 	unsigned int victim;
-};
+	atomic_uint valid;
+} __attribute__((aligned(64)));
 
 struct emu_tlb {
 	unsigned int sets;
 	unsigned int ways;
 	struct emu_tlbe *e;		/* sets * ways */
 	struct emu_tlb_set *set;
-	atomic_ullong valid;		/* valid entries, all domains */
+	atomic_ullong *busy;		/* bit per set holding an entry */
 };
 
 int emu_tlb_init(struct emu_tlb *tlb, unsigned int sets, unsigned int ways);
@@ -192,53 +223,59 @@ void emu_fault_log(struct dml_iommu *iommu, u16 source_id, u64 iova,
 
 /* ---- the unit and its domains ---- */
 
-#define EMU_STRIPES 64			/* power of two */
-#define EMU_WIN_SHIFT 30		/* one stripe window: 1 GiB */
+#define EMU_SLOTS 64		/* threads with a slot of their own */
+#define EMU_GATHER 32		/* tables waiting in a domain's gather list */
+#define EMU_TRIM_INTERVAL_NS (10ULL * 1000 * 1000) /* flush trims, shared domain */
 
 /*
- * Empty tables kept linked for reuse (pgtable.c, "idle tables"): per
- * stripe at most EMU_IDLE_L1 leaf tables and EMU_IDLE_L2 window (level-2)
- * tables, oldest reclaimed first; emu_pt_trim() reclaims them all.
+ * struct emu_slot - what a thread writes on the hot paths of one domain,
+ * alone in its cache line; read by trims and summed by
+ * dml_iommu_get_stats().  Threads numbered (dml__this_cpu()) below
+ * EMU_SLOTS own slot[number] alone and update it with plain atomic loads
+ * and stores, no locked instruction; the others share slot[EMU_SLOTS]
+ * (@shared) and use read-modify-write atomics.
+ * @in_op: map, unmap and iotlb_sync_map calls of this slot running
+ * @joined: this slot has entered the domain's gate before (counted in
+ *	the domain's @users)
+ * @touched ... @stale: the counters of struct dml_iommu_stats
  */
-#define EMU_IDLE_L1 4
-#define EMU_IDLE_L2 2
+struct emu_slot {
+	atomic_uint in_op;
+	atomic_bool joined;
+	bool shared;
+	atomic_ullong touched;
+	atomic_ullong inv_range, inv_global, sync_map;
+	atomic_ullong hits, misses, stale;
+} __attribute__((aligned(64)));
 
 /*
- * struct emu_idle - one idle (linked, empty) table
- * @ent: the entry pointing to it (a level-2 entry for a leaf table, the
- *	window's level-3 entry for a level-2 table); its count is 0
- * @l3e: leaf tables: the level-3 entry of their window
+ * struct emu_gathered - a table unmap left empty, waiting for a trim
  * @iova: an IOVA the table translates
+ * @level: the table's level (1: a leaf table)
  */
-struct emu_idle {
-	u64 *ent;
-	u64 *l3e;
+struct emu_gathered {
 	u64 iova;
+	unsigned int level;
 };
 
-/*
- * struct emu_stripe - lock of the 1 GiB windows that hash to it, with a
- * cache of the level-3 entry of the last window used (valid only while that
- * entry is non-zero, which keeps the level-3 table alive), and the idle
- * tables of those windows, oldest first (@n1, @n2 written under @lock,
- * read without it by emu_pt_trim() to skip empty stripes).
- */
-struct emu_stripe {
-	dml_spinlock_t lock;
-	unsigned int n1, n2;
-	u64 win;
-	u64 *l3e;
-	u64 touched;		/* pt_pages_touched by ops under this lock */
-	struct emu_idle idle1[EMU_IDLE_L1];
-	struct emu_idle idle2[EMU_IDLE_L2];
-} __attribute__((aligned(64)));
+/* a gather list entry: the table's parent-entry span number and level */
+static inline u64 emu_gather_key(u64 iova, unsigned int level)
+{
+	return ((iova >> EMU_LVL_SHIFT(level + 1)) << 3) | level;
+}
 
 /*
  * struct emu_domain - a DMA domain of the emulated unit
  * @dom: the generic part, first so container_of is free
  * @root: the top table (level @levels)
- * @lock: domain lock: entries of tables at level >= 3 and their counts
- * @touched: pt_pages_touched under @lock
+ * @trimming: non-zero while a trim waits for or runs without mappers
+ * @users: slots that ever entered the gate (a trim needs no barrier on
+ *	other CPUs while only its own thread has)
+ * @last_trim_ns: when the last trim ended (dml__now_ns())
+ * @trim_lock: serialises trims
+ * @gather_lock: serialises changes of @gather and @ngather, which are
+ *	read without it (emu_gather_key() values)
+ * @slot: per-thread state
  */
 struct emu_domain {
 	struct dml_domain dom;
@@ -248,13 +285,32 @@ struct emu_domain {
 	u64 leaf_flags;			/* EMU_PTE_PENDING in caching mode */
 	bool superpages;
 	u64 *root;
-	dml_spinlock_t lock;
-	u64 touched;
 	struct emu_domain *next, **pprev;
-	atomic_ullong inv_range, inv_global, sync_map;
-	atomic_ullong hits, misses, stale;
-	struct emu_stripe stripe[EMU_STRIPES];
+	pthread_mutex_t trim_lock;
+	atomic_uint trimming __attribute__((aligned(64)));
+	atomic_uint users;
+	atomic_ullong last_trim_ns;
+	dml_spinlock_t gather_lock __attribute__((aligned(64)));
+	atomic_uint ngather;
+	atomic_ullong gather[EMU_GATHER];
+	struct emu_slot slot[EMU_SLOTS + 1];
 };
+
+/* the calling thread's slot of @d */
+static inline struct emu_slot *emu_slot(struct emu_domain *d)
+{
+	return &d->slot[min(dml__this_cpu(), (unsigned int)EMU_SLOTS)];
+}
+
+/* add @n to counter @c of slot @s (the caller's) */
+static inline void emu_count(struct emu_slot *s, atomic_ullong *c, u64 n)
+{
+	if (unlikely(s->shared))
+		atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	else
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+				      memory_order_relaxed);
+}
 
 static inline struct emu_domain *to_emu(struct dml_domain *d)
 {
@@ -321,7 +377,27 @@ int emu_iotlb_sync_map(struct dml_domain *dom, dml_iova_t iova, size_t size);
 int dml__emu_translate(struct dml_iommu *iommu, struct dml_domain *d,
 		       u16 source_id, dml_iova_t iova, bool write,
 		       phys_addr_t *phys, u64 *contig);
-void emu_pt_trim(struct emu_domain *d);
 phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova);
+
+/* ---- reclaim (reclaim.c) ---- */
+
+void emu_reclaim_init(void);
+struct emu_slot *emu_op_enter(struct emu_domain *d);
+
+/* the end of a map, unmap or iotlb_sync_map call begun by emu_op_enter() */
+static inline void emu_op_exit(struct emu_slot *s)
+{
+	if (unlikely(s->shared))
+		atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
+	else
+		atomic_store_explicit(&s->in_op, 0, memory_order_release);
+}
+
+void emu_gather(struct emu_domain *d, u64 *t, unsigned int level, u64 iova,
+		bool empty, struct emu_gathered *full);
+void emu_gather_flush(struct emu_domain *d, const struct emu_gathered *g);
+void emu_pt_trim_gathered(struct emu_domain *d);
+void emu_pt_trim_flush(struct emu_domain *d);
+void emu_pt_trim(struct emu_domain *d);
 
 #endif /* DML_IOMMU_EMU_H */

@@ -12,9 +12,13 @@
  * until someone invalidates them, a device can reach a page after it was
  * unmapped; emu.c detects that on each hit (stale_hits).
  *
- * Locking: one spinlock per set; @valid is atomic and lets invalidations
- * return at once when the IOTLB holds nothing (the common case for
- * map/unmap-only workloads).  Nothing here can fail after init.
+ * Locking: one spinlock per set, each set in its own cache line.  A bitmap
+ * of the sets that hold an entry (@busy, changed under the set's lock when
+ * a set goes from empty to not or back, read without locks) lets lookups
+ * and invalidations skip empty sets, and the whole IOTLB when it is empty
+ * (the common case for map/unmap-only workloads), at the cost of one read;
+ * no line is written on every fill or invalidation by every thread.
+ * Nothing here can fail after init.
  */
 #include <string.h>
 
@@ -34,14 +38,16 @@ int emu_tlb_init(struct emu_tlb *tlb, unsigned int sets, unsigned int ways)
 	tlb->sets = sets;
 	tlb->ways = ways;
 	tlb->e = dml__zalloc((size_t)sets * ways * sizeof(*tlb->e));
-	tlb->set = dml__zalloc((size_t)sets * sizeof(*tlb->set));
-	if (!tlb->e || !tlb->set) {
+	tlb->set = dml__zalloc_aligned(64, (size_t)sets * sizeof(*tlb->set));
+	tlb->busy = dml__zalloc_aligned(64, DIV_ROUND_UP(sets, 64) * sizeof(*tlb->busy));
+	if (!tlb->e || !tlb->set || !tlb->busy) {
 		emu_tlb_fini(tlb);
 		return -ENOMEM;
 	}
-	for (i = 0; i < sets; i++)
+	for (i = 0; i < sets; i++) {
 		dml_spin_init(&tlb->set[i].lock);
-	atomic_init(&tlb->valid, 0);
+		atomic_init(&tlb->set[i].valid, 0);
+	}
 	return 0;
 }
 
@@ -50,8 +56,10 @@ void emu_tlb_fini(struct emu_tlb *tlb)
 {
 	dml__free(tlb->e);
 	dml__free(tlb->set);
+	dml__free(tlb->busy);
 	tlb->e = NULL;
 	tlb->set = NULL;
+	tlb->busy = NULL;
 }
 
 static inline unsigned int tlb_set(const struct emu_tlb *tlb, u32 domid,
@@ -60,6 +68,40 @@ static inline unsigned int tlb_set(const struct emu_tlb *tlb, u32 domid,
 	u64 h = vpn + (u64)domid * 0x9e3779b9ULL + (u64)shift * 0x85ebca6bULL;
 
 	return (unsigned int)(h ^ (h >> 32)) & (tlb->sets - 1);
+}
+
+/* may set @set hold an entry?  Lock-free */
+static inline bool set_busy(const struct emu_tlb *tlb, unsigned int set)
+{
+	return atomic_load_explicit(&tlb->busy[set / 64], memory_order_relaxed) &
+	       (1ULL << (set % 64));
+}
+
+/* is the whole IOTLB empty?  Lock-free */
+static bool tlb_empty(const struct emu_tlb *tlb)
+{
+	unsigned int i;
+
+	for (i = 0; i < DIV_ROUND_UP(tlb->sets, 64); i++)
+		if (atomic_load_explicit(&tlb->busy[i], memory_order_relaxed))
+			return false;
+	return true;
+}
+
+/* add @delta to the count of @s (set @set), keeping @busy; set lock held */
+static void set_count(struct emu_tlb *tlb, struct emu_tlb_set *s,
+		      unsigned int set, int delta)
+{
+	unsigned int old = atomic_load_explicit(&s->valid, memory_order_relaxed);
+	unsigned int now = old + (unsigned int)delta;
+
+	atomic_store_explicit(&s->valid, now, memory_order_relaxed);
+	if (!old && now)
+		atomic_fetch_or_explicit(&tlb->busy[set / 64], 1ULL << (set % 64),
+					 memory_order_relaxed);
+	else if (old && !now)
+		atomic_fetch_and_explicit(&tlb->busy[set / 64], ~(1ULL << (set % 64)),
+					  memory_order_relaxed);
 }
 
 static inline struct emu_tlbe *set_base(const struct emu_tlb *tlb, unsigned int set)
@@ -83,8 +125,6 @@ bool emu_tlb_lookup(struct emu_tlb *tlb, u32 domid, u64 iova,
 	static const unsigned int shifts[] = { 12, 21, 30 };
 	unsigned int k, w;
 
-	if (!atomic_load_explicit(&tlb->valid, memory_order_relaxed))
-		return false;
 	for (k = 0; k < ARRAY_SIZE(shifts); k++) {
 		unsigned int shift = shifts[k];
 		u64 vpn = iova >> shift;
@@ -92,7 +132,7 @@ bool emu_tlb_lookup(struct emu_tlb *tlb, u32 domid, u64 iova,
 		struct emu_tlbe *e = set_base(tlb, set);
 		bool hit = false;
 
-		if (!(pgsizes & (1u << (shift - 12))))
+		if (!(pgsizes & (1u << (shift - 12))) || !set_busy(tlb, set))
 			continue;
 		dml_spin_lock(&tlb->set[set].lock);
 		for (w = 0; w < tlb->ways; w++) {
@@ -137,20 +177,28 @@ void emu_tlb_fill(struct emu_tlb *tlb, const struct emu_tlbe *te)
 		slot = s->victim;
 		s->victim = (s->victim + 1) % tlb->ways;
 	} else if (!e[slot].shift) {
-		atomic_fetch_add_explicit(&tlb->valid, 1, memory_order_relaxed);
+		set_count(tlb, s, set, 1);
 	}
 	e[slot] = *te;
 	dml_spin_unlock(&s->lock);
 }
 
-/* drop the entries of @set matching the predicate; set lock not held */
+/*
+ * Drop the entries of @set matching the predicate; set lock not held.  An
+ * empty set is skipped without its lock: an entry filled concurrently is
+ * for a translation the invalidation does not cover (the caller unmapped
+ * the range first, so a walk cannot find it any more).
+ */
 static void inv_set(struct emu_tlb *tlb, unsigned int set, u32 domid,
 		    u64 iova, u64 last, bool any_addr)
 {
+	struct emu_tlb_set *s = &tlb->set[set];
 	struct emu_tlbe *e = set_base(tlb, set);
 	unsigned int w, n = 0;
 
-	dml_spin_lock(&tlb->set[set].lock);
+	if (!set_busy(tlb, set))
+		return;
+	dml_spin_lock(&s->lock);
 	for (w = 0; w < tlb->ways; w++) {
 		u64 start, end;
 
@@ -163,9 +211,9 @@ static void inv_set(struct emu_tlb *tlb, unsigned int set, u32 domid,
 			n++;
 		}
 	}
-	dml_spin_unlock(&tlb->set[set].lock);
 	if (n)
-		atomic_fetch_sub_explicit(&tlb->valid, n, memory_order_relaxed);
+		set_count(tlb, s, set, -(int)n);
+	dml_spin_unlock(&s->lock);
 }
 
 /**
@@ -185,7 +233,7 @@ void emu_tlb_inv_range(struct emu_tlb *tlb, u32 domid, u64 iova, u64 size)
 	u64 last, vpn, npages;
 	unsigned int k, set;
 
-	if (!size || !atomic_load_explicit(&tlb->valid, memory_order_relaxed))
+	if (!size || tlb_empty(tlb))
 		return;
 	if (__builtin_add_overflow(iova, size - 1, &last))
 		last = ~0ULL;
@@ -212,7 +260,7 @@ void emu_tlb_inv_domain(struct emu_tlb *tlb, u32 domid)
 {
 	unsigned int set;
 
-	if (!atomic_load_explicit(&tlb->valid, memory_order_relaxed))
+	if (tlb_empty(tlb))
 		return;
 	for (set = 0; set < tlb->sets; set++)
 		inv_set(tlb, set, domid, 0, 0, true);

@@ -12,7 +12,10 @@
  *    is all zeros: a non-present entry is exactly 0);
  *  - host address - physical address is the same for every chunk
  *    (@delta), so a table entry converts to a host pointer with one add;
- *  - @in_use counts pages handed out and not freed (pt_pages).
+ *  - @in_use counts pages handed out and not freed (pt_pages);
+ *  - word 0 of a table page is written with atomic stores when it becomes
+ *    or stops being a link: a device walk that raced with the trim which
+ *    freed the page may still read it (emu.h).
  * Locking: pool->lock guards the pool; it nests inside a domain's locks and
  * takes the memory map's lock (carving) inside itself.
  * Fault injection: every page allocation asks dml__should_fail() first
@@ -92,8 +95,8 @@ int emu_pt_alloc(struct dml_iommu *iommu, u64 **table)
 	dml_spin_lock(&pool->lock);
 	t = pool->free;
 	if (t) {
-		pool->free = (u64 *)(uintptr_t)t[0];
-		t[0] = 0;
+		pool->free = (u64 *)(uintptr_t)__atomic_load_n(&t[0], __ATOMIC_RELAXED);
+		emu_pte_write(&t[0], 0);
 	} else {
 		if (!pool->bump_left) {
 			ret = pool_grow(pool);
@@ -125,10 +128,10 @@ void emu_pt_free(struct dml_iommu *iommu, u64 *table)
 
 #ifdef DML_DEBUG
 	for (unsigned int i = 0; i < EMU_PTES; i++)
-		DML_WARN_ON(table[i]);
+		DML_WARN_ON(emu_pte_read(&table[i]));
 #endif
 	dml_spin_lock(&pool->lock);
-	table[0] = (u64)(uintptr_t)pool->free;
+	emu_pte_write(&table[0], (u64)(uintptr_t)pool->free);
 	pool->free = table;
 	pool->in_use--;
 	dml_spin_unlock(&pool->lock);
