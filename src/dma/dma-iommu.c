@@ -16,6 +16,11 @@
  *
  * Locking: none here; the IOVA allocator and the backend's page table are
  * safe for concurrent calls on disjoint ranges.
+ *
+ * Long file: like drivers/iommu/dma-iommu.c it keeps the single, sg and
+ * two-step paths together, since all three share the IOVA allocation,
+ * bounce and cache-maintenance helpers above them; split it along those
+ * paths when it grows further.
  */
 #include <string.h>
 

@@ -4,7 +4,9 @@
 #     layer below it (the order below, lowest first: shared/DESIGN.md);
 #  2. no two folders include each other (no cycles between folders);
 #  3. tools/ includes only the installed headers <dmalink/...> and its
-#     own headers.
+#     own headers;
+#  4. no C file is longer than 950 lines unless its top comment gives the
+#     reason, in a sentence starting "Long file:".
 # Usage: check-layers.sh SOURCE_ROOT
 set -u
 root=${1:-.}
@@ -58,5 +60,11 @@ badt=$(grep -n '^#include "' tools/*.c tools/*.h 2>/dev/null | while IFS=: read 
 done)
 if [ -z "$badt" ]; then echo "ok $n - tools/: only <dmalink/...> and its own headers"
 else echo "not ok $n - tools/: includes outside the public API"; echo "$badt" | sed 's/^/# /'; fail=1; fi
+n=$((n + 1))
+long=$(find src tools bench tests include -name '*.[ch]' | sort | while read -r f; do
+	[ "$(wc -l <"$f")" -gt 950 ] && ! head -n 60 "$f" | grep -q 'Long file:' && echo "$f: $(wc -l <"$f") lines"
+done)
+if [ -z "$long" ]; then echo "ok $n - no C file over 950 lines without its reason"
+else echo "not ok $n - C files over 950 lines without a reason at the top"; echo "$long" | sed 's/^/# /'; fail=1; fi
 echo "1..$n"
 exit $fail
