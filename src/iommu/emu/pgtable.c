@@ -193,18 +193,22 @@ static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 	if (!t)
 		return err;
 	i = emu_idx(iova, 1);
-	if (n == 1) {
-		if (unlikely(t[i]))
-			return -EEXIST;
-		emu_pte_write(&t[i], pte);
-	} else {
-		k = emu_ptes.fill(t + i, n, pte & ~EMU_PTE_HEAD);
-		if (unlikely(k != n)) {
-			emu_ptes.clear(t + i, k);
+	/*
+	 * The first leaf goes in first, HEAD and all: an exact unmap of the
+	 * range just below may be testing this granule right now ("unmapped
+	 * or a link head", exact_ok() and exact_leaves()), and must never see it present
+	 * without its HEAD.
+	 */
+	if (unlikely(emu_pte_read(&t[i])))
+		return -EEXIST;
+	emu_pte_write(&t[i], pte);
+	if (n > 1) {
+		k = emu_ptes.fill(t + i + 1, n - 1,
+				  (pte & ~EMU_PTE_HEAD) + PAGE_SIZE);
+		if (unlikely(k != n - 1)) {
+			emu_ptes.clear(t + i, k + 1);
 			return -EEXIST;
 		}
-		if (pte & EMU_PTE_HEAD)
-			emu_pte_write(&t[i], pte);
 	}
 	emu_count(s, &s->touched, 1);
 	return 0;
