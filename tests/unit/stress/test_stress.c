@@ -113,6 +113,30 @@ static void two_step(struct worker *w, unsigned int it)
 	dma_iova_destroy(dev, &st, PAGES * PG, DMA_BIDIRECTIONAL, 0);
 }
 
+/*
+ * The two-step API with one link of PAGES contiguous pages: a run of
+ * leaves filled at once, while other threads unlink ranges next to it
+ * (their exact unmap tests this run's first granule for its link head).
+ */
+static void two_step_contig(struct worker *w, unsigned int it)
+{
+	struct dml_device *dev = w->e->dev;
+	phys_addr_t phys = page_phys(w->id, 0) + REGION / 2 +
+			   (it % 8) * PAGES * PG;
+	struct dma_iova_state st;
+
+	memset(&st, 0, sizeof(st));
+	CHECK(w, dma_iova_try_alloc(dev, &st, phys, PAGES * PG));
+	if (w->err)
+		return;
+	CHECK(w, !dma_iova_link(dev, &st, phys, 0, PAGES * PG,
+				DMA_BIDIRECTIONAL, 0));
+	CHECK(w, !dma_iova_sync(dev, &st, 0, PAGES * PG));
+	if (!w->err)
+		dma_check(w, it, st.addr, &phys, 1, PAGES * PG);
+	dma_iova_destroy(dev, &st, PAGES * PG, DMA_BIDIRECTIONAL, 0);
+}
+
 static void map_phys(struct worker *w, unsigned int it)
 {
 	struct dml_device *dev = w->e->dev;
@@ -157,12 +181,15 @@ static void *worker_fn(void *arg)
 	unsigned int it;
 
 	for (it = 0; it < ITERS && !w->err; it++) {
-		switch ((it + w->id) % 3) {
+		switch ((it + w->id) % 4) {
 		case 0:
 			two_step(w, it);
 			break;
 		case 1:
 			map_phys(w, it);
+			break;
+		case 2:
+			two_step_contig(w, it);
 			break;
 		default:
 			map_sg(w, it);
@@ -235,6 +262,72 @@ static void run(bool lazy, bool caching_mode)
 	free(w);
 }
 
+/*
+ * Two threads, one device in lazy mode, nothing but two-step cycles of
+ * one contiguous link each: with the frees deferred, the IOVA allocator
+ * hands out neighbouring ranges, so one thread's exact unmap keeps testing
+ * the first granule of a run the other is filling.  A destroy refused
+ * there leaves its pages mapped.
+ */
+#define CYCLES 50000
+#define CYCLE_BYTES (128UL << 10)
+
+static void *cycle_fn(void *arg)
+{
+	struct worker *w = arg;
+	struct dml_device *dev = w->e->dev;
+	phys_addr_t phys = page_phys(w->id, 0) + REGION / 2;
+	struct dma_iova_state st;
+	unsigned int i;
+
+	for (i = 0; i < CYCLES && !w->err; i++) {
+		memset(&st, 0, sizeof(st));
+		CHECK(w, dma_iova_try_alloc(dev, &st, phys, CYCLE_BYTES));
+		CHECK(w, !w->err && !dma_iova_link(dev, &st, phys, 0, CYCLE_BYTES,
+						   DMA_TO_DEVICE, 0));
+		if (!w->err)
+			dma_iova_destroy(dev, &st, CYCLE_BYTES, DMA_TO_DEVICE, 0);
+	}
+	return NULL;
+}
+
+static void test_adjacent_links(void **state)
+{
+	struct dml_device_opts dop = {
+		.size = DML_SIZEOF(&dop, iommu),
+		.pci = true,
+	};
+	struct dml_iommu_opts io = {
+		.size = DML_SIZEOF(&io, lazy),
+		.lazy = true,
+	};
+	struct worker w[2] = { 0 };
+	struct dml_iommu_stats st;
+	pthread_t t[2];
+	struct env e;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(dml_platform_create_emu(NULL, &e.p), 0);
+	assert_int_equal(dml_iommu_create(e.p, &io, &e.iommu), 0);
+	dop.iommu = e.iommu;
+	assert_int_equal(dml_device_create(e.p, &dop, &e.dev), 0);
+	for (i = 0; i < 2; i++) {
+		w[i].e = &e;
+		w[i].id = i;
+		assert_int_equal(pthread_create(&t[i], NULL, cycle_fn, &w[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(w[0].err, 0);
+	assert_int_equal(w[1].err, 0);
+	/* every destroy unmapped its link: only the root table is left */
+	dml_iommu_trim(e.iommu);
+	dml_iommu_get_stats(e.iommu, &st);
+	assert_int_equal(st.pt_pages, 1);
+	dml_platform_destroy(e.p);
+}
+
 static void test_strict(void **state)
 {
 	(void)state;
@@ -257,6 +350,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_strict),
 	cmocka_unit_test(test_lazy),
 	cmocka_unit_test(test_caching_mode),
+	cmocka_unit_test(test_adjacent_links),
 };
 
 DML_TEST_MAIN(tests)
