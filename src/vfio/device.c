@@ -108,6 +108,7 @@ static int bind_function(struct dml_platform *p, struct dml_device *dev,
 {
 	struct dml_pci_dev *pdev;
 
+	dev->plat = p;
 	for (pdev = dml_pci_walk(p, NULL); pdev; pdev = dml_pci_walk(p, pdev))
 		if (pdev->type == DML_PCI_ENDPOINT && !strcmp(pdev->bdf, bdf))
 			return dml__pci_bind(dev, pdev);
