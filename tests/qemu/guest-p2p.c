@@ -376,6 +376,24 @@ out:
 	*okp = *okp && ok;
 }
 
+/* the start of BAR @bar in sysfs "resource" (x86: bus address = CPU address) */
+static u64 sysfs_bar_start(const char *bdf, int bar)
+{
+	unsigned long long start = 0, end, flags;
+	char path[128], line[128];
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	f = fopen(path, "r");
+	for (i = 0; f && i <= bar && fgets(line, sizeof(line), f); i++)
+		if (i == bar && sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3)
+			start = 0;
+	if (f)
+		fclose(f);
+	return start;
+}
+
 static void test_pairs(struct dml_platform *p, const char *host)
 {
 	bool want_allowed = host && !strcmp(host, "allowed");
@@ -400,6 +418,8 @@ static void test_pairs(struct dml_platform *p, const char *host)
 		tap_diag("provider %s BAR%d: mapped at %#llx, bus address %#llx", gd[j].bdf,
 			 gd[j].bar, (unsigned long long)prov->phys,
 			 (unsigned long long)(prov->phys + prov->bus_offset));
+		/* the bus address is where the guest kernel put the BAR */
+		CHECK_EQ(prov->phys + prov->bus_offset, sysfs_bar_start(gd[j].bdf, gd[j].bar));
 		for (i = 0; i < NR_DEVS; i++) {
 			enum pci_p2pdma_map_type map = pci_p2pdma_map_type(prov, gd[i].dev);
 			int dist = pci_p2pdma_distance(pp, gd[i].dev, true);
@@ -431,6 +451,33 @@ out:
 	tap_result(ok, "every edu/ivshmem pair: %s (the CPU the host chose)",
 		   want_allowed ? "host-bridge P2P through the vIOMMU, bytes checked in the BAR" :
 		   "refused with -EREMOTEIO before any mapping or DMA");
+}
+
+/*
+ * A provider's device closed and opened again: its BAR mapping stayed
+ * the platform's (the topology still names that address) and comes back
+ * at the same address, still the provider's memory
+ */
+static void test_reopen(struct dml_platform *p)
+{
+	struct gdev *g = &gd[2];
+	struct pci_p2pdma_map_state st = { 0 };
+	void *addr = NULL;
+	u64 len = 0;
+	bool ok = true;
+
+	dml_device_destroy(g->dev);
+	g->dev = NULL;
+	CHECK_EQ(dml_vfio_device_open(p, g->bdf, &g->dev), 0);
+	CHECK_EQ(dml_vfio_bar_map(g->dev, (unsigned int)g->bar, &addr, &len), 0);
+	CHECK(addr == g->bar_cpu);
+	CHECK_EQ(len, g->bar_len);
+	CHECK_EQ(pci_p2pdma_state(&st, gd[0].dev, (phys_addr_t)(uintptr_t)addr + 64),
+		 pci_p2pdma_map_type(pcim_p2pdma_provider(dml_pci_dev_of(g->dev), g->bar),
+				     gd[0].dev));
+	CHECK(st.mem && st.mem->owner == dml_pci_dev_of(g->dev));
+out:
+	tap_result(ok, "ivshmem closed and reopened: BAR2 comes back at the same address, still the provider");
 }
 
 static void cpu_diag(void)
@@ -480,6 +527,7 @@ int main(void)
 	test_topology(p);
 	test_groups(p);
 	test_pairs(p, getenv("DML_P2P_HOST"));
+	test_reopen(p);
 out:
 	dml_platform_destroy(p);
 	return tap_done();
