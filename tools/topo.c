@@ -10,8 +10,6 @@
  * The mirror is an emulated platform built with dmalink/pci.h, so the
  * answer comes from the same classification the mapping paths use.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -458,264 +456,29 @@ static int read_all(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
-/* ---- /sys/bus/pci ---- */
-
-struct sysfs_fn {
-	char bdf[16];
-	char path[PATH_MAX];		/* resolved /sys/devices/... */
-	unsigned int depth;		/* BDF components in the path */
-	unsigned int cls;
-	unsigned int vendor, device;
-	struct dml_pci_dev *pdev;
-};
-
-/* a number from a one-line sysfs file, in @base (0: C syntax) */
-static unsigned long read_num(const char *dir, const char *file, int base, bool *ok)
-{
-	char path[PATH_MAX + 32], buf[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "r");
-	*ok = f && fgets(buf, sizeof(buf), f);
-	if (f)
-		fclose(f);
-	return *ok ? strtoul(buf, NULL, base) : 0;
-}
-
-static int cmp_depth(const void *a, const void *b)
-{
-	const struct sysfs_fn *x = a, *y = b;
-
-	if (x->depth != y->depth)
-		return x->depth < y->depth ? -1 : 1;
-	return strcmp(x->bdf, y->bdf);
-}
-
-/* the ACS control word from config space: 1 found, 0 none, -1 unreadable */
-static int read_acs(const char *dir, u16 *ctrl)
-{
-	char path[PATH_MAX + 32];
-	unsigned char cfg[4096];
-	unsigned int pos = 0x100, guard = 0;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/config", dir);
-	f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	n = fread(cfg, 1, sizeof(cfg), f);
-	fclose(f);
-	if (n < sizeof(cfg))
-		return -1;	/* only root reads extended config space */
-	while (pos >= 0x100 && pos + 8 <= sizeof(cfg) && guard++ < 256) {
-		u32 hdr = cfg[pos] | cfg[pos + 1] << 8 | cfg[pos + 2] << 16 |
-			  (u32)cfg[pos + 3] << 24;
-
-		if (!hdr || hdr == 0xffffffff)
-			break;
-		if ((hdr & 0xffff) == 0x000d) {	/* PCI_EXT_CAP_ID_ACS */
-			*ctrl = (u16)(cfg[pos + 6] | cfg[pos + 7] << 8);
-			return 1;
-		}
-		pos = hdr >> 20;
-	}
-	return 0;
-}
-
-static void read_cpu(struct topo *t, const char *root, unsigned int *vendor,
-		     unsigned int *family)
-{
-	char path[PATH_MAX], line[256];
-	FILE *f;
-
-	*vendor = DML_CPU_OTHER;
-	*family = 0;
-	snprintf(path, sizeof(path), "%s/proc/cpuinfo", root);
-	f = fopen(path, "r");
-	if (!f) {
-		note(t, "could not read /proc/cpuinfo: the AMD rule is not applied");
-		return;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *v = strchr(line, ':');
-
-		if (!v)
-			continue;
-		v++;
-		v += strspn(v, " \t");
-		if (!strncmp(line, "vendor_id", 9))
-			*vendor = !strncmp(v, "AuthenticAMD", 12) ? DML_CPU_AMD :
-				  !strncmp(v, "GenuineIntel", 12) ? DML_CPU_INTEL :
-				  DML_CPU_OTHER;
-		else if (!strncmp(line, "cpu family", 10)) {
-			*family = (unsigned int)strtoul(v, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-}
-
-/* the topology of @root/sys/bus/pci mirrored into @t->p */
+/* the topology of @root/sys/bus/pci mirrored into @t->p (the library's reader) */
 static int load_sysfs(struct topo *t, const char *root)
 {
-	char dir[PATH_MAX], msg[PATH_MAX + 128];
-	struct sysfs_fn *fn = NULL;
-	unsigned int nr = 0, cap = 0, i, no_acs = 0;
-	struct dirent *de;
-	DIR *d;
+	struct dml_pci_sysfs_report rep;
+	char dir[PATH_MAX], cpu[PATH_MAX], msg[128];
+	int ret;
 
 	snprintf(dir, sizeof(dir), "%s/sys/bus/pci/devices", root);
-	d = opendir(dir);
-	if (!d) {
-		fprintf(stderr, "dmalink topo: cannot read %s: %s\n", dir, strerror(errno));
+	snprintf(cpu, sizeof(cpu), "%s/proc/cpuinfo", root);
+	ret = dml_pci_topology_from_sysfs(t->p, dir, cpu, 0, &rep);
+	if (ret) {
+		fprintf(stderr, "dmalink topo: cannot read %s: %s\n", dir, strerror(-ret));
 		return 2;
 	}
-	while ((de = readdir(d))) {
-		char link[PATH_MAX + 300], *s;
-		bool ok;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (nr == cap) {
-			struct sysfs_fn *n = realloc(fn, (cap = cap ? 2 * cap : 64) * sizeof(*fn));
-
-			if (!n)
-				break;
-			fn = n;
-		}
-		memset(&fn[nr], 0, sizeof(fn[nr]));
-		snprintf(fn[nr].bdf, sizeof(fn[nr].bdf), "%.12s", de->d_name);
-		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
-		if (!realpath(link, fn[nr].path))
-			continue;
-		for (s = strstr(fn[nr].path, "/pci"); s && (s = strchr(s + 1, '/'));)
-			fn[nr].depth++;
-		fn[nr].cls = (unsigned int)read_num(fn[nr].path, "class", 0, &ok);
-		fn[nr].vendor = (unsigned int)read_num(fn[nr].path, "vendor", 0, &ok);
-		fn[nr].device = (unsigned int)read_num(fn[nr].path, "device", 0, &ok);
-		if (fn[nr].depth && ok)
-			nr++;
-	}
-	closedir(d);
-	qsort(fn, nr, sizeof(*fn), cmp_depth);
-
-	for (i = 0; i < nr; i++) {
-		struct sysfs_fn *f = &fn[i];
-		struct dml_pci_dev *parent = NULL, *host;
-		unsigned int dom, bus, dev, func, j;
-		enum dml_pci_type type;
-		struct dml_pci_info pin;
-		char *slash = strrchr(f->path, '/'), hname[16];
-		bool bridge = (f->cls >> 8) == 0x0604;
-		int ret;
-		u16 acs;
-
-		if (sscanf(f->bdf, "%x:%x:%x.%u", &dom, &bus, &dev, &func) != 4)
-			continue;
-		/* the parent: the previous path component, or the host bridge */
-		*slash = 0;
-		for (j = 0; j < i; j++)
-			if (!strcmp(fn[j].path, f->path))
-				parent = fn[j].pdev;
-		snprintf(hname, sizeof(hname), "pci%04x:%02x", dom, bus);
-		if (f->depth == 1) {
-			host = find(t, hname);
-			if (!host) {
-				unsigned int hv = f->vendor, hd = f->device;
-
-				/* the whitelist checks 00.0, else the first root port */
-				for (j = i; j < nr && fn[j].depth == 1; j++) {
-					if (!strncmp(fn[j].bdf, f->bdf, 8) &&
-					    !strcmp(fn[j].bdf + 8, "00.0")) {
-						hv = fn[j].vendor;
-						hd = fn[j].device;
-					}
-				}
-				dml_pci_host_bridge_add(t->p, (u16)dom, (u8)bus, (u16)hv,
-							(u16)hd, NULL, &host);
-			}
-			parent = host;
-		}
-		*slash = '/';
-		if (!parent) {
-			snprintf(msg, sizeof(msg), "%s: not placed (its bridge is not shown)", f->bdf);
-			note(t, msg);
-			continue;
-		}
-		if (f->depth == 1 && (f->cls >> 8) == 0x0600)
-			continue;	/* the host bridge's own function */
-		dml_pci_get_info(parent, &pin);
-		if (!bridge)
-			type = DML_PCI_ENDPOINT;
-		else if (pin.type == DML_PCI_HOST_BRIDGE)
-			type = DML_PCI_ROOT_PORT;
-		else if (pin.type == DML_PCI_SWITCH_UP)
-			type = DML_PCI_SWITCH_DOWN;
-		else
-			type = DML_PCI_SWITCH_UP;
-		ret = dml_pci_dev_add(parent, type, (u8)PCI_DEVFN(dev, func), (u16)f->vendor,
-				      (u16)f->device, f->bdf, &f->pdev);
-		if (ret) {
-			snprintf(msg, sizeof(msg), "%s: not placed below %s as a %s (%s)",
-				 f->bdf, pin.name, type_str(type), strerror(-ret));
-			note(t, msg);
-			continue;
-		}
-		if (bridge) {
-			bool ok;
-			unsigned long sec = read_num(f->path, "secondary_bus_number", 10, &ok);
-
-			/* older kernels: the bus of a function below it */
-			for (j = i + 1; !ok && j < nr; j++) {
-				size_t l = strlen(f->path);
-
-				if (!strncmp(fn[j].path, f->path, l) && fn[j].path[l] == '/' &&
-				    fn[j].depth == f->depth + 1) {
-					sec = strtoul(fn[j].bdf + 5, NULL, 16);
-					ok = true;
-				}
-			}
-			if (ok && sec)
-				dml_pci_bridge_set_bus(f->pdev, (u8)sec);
-		}
-		switch (read_acs(f->path, &acs)) {
-		case 1:
-			dml_pci_port_set_acs(f->pdev, acs);
-			break;
-		case -1:
-			no_acs++;
-			break;
-		}
-		{
-			char rpath[PATH_MAX + 16], line[128];
-			FILE *rf;
-			int bar = 0;
-
-			snprintf(rpath, sizeof(rpath), "%s/resource", f->path);
-			rf = fopen(rpath, "r");
-			while (rf && bar < PCI_STD_NUM_BARS && fgets(line, sizeof(line), rf)) {
-				unsigned long long start, end, flags;
-
-				if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) == 3 &&
-				    (flags & 0x200) && start && end > start)
-					dml_pci_bar_add(f->pdev, bar, start, end - start + 1, 0,
-							DML_PCI_BAR_NO_MMIO);
-				bar++;
-			}
-			if (rf)
-				fclose(rf);
-		}
-	}
-	if (no_acs) {
+	if (!rep.cpu_read)
+		note(t, "could not read /proc/cpuinfo: the AMD rule is not applied");
+	if (rep.acs_unreadable) {
 		snprintf(msg, sizeof(msg),
 			 "ACS of %u functions unreadable (extended config space needs root): taken as no redirect",
-			 no_acs);
+			 rep.acs_unreadable);
 		note(t, msg);
 	}
 	note(t, "bus offsets are not in sysfs: taken as 0");
-	free(fn);
 	return 0;
 }
 
@@ -774,15 +537,16 @@ int dml_cmd_topo(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (sysfs)
-		read_cpu(&t, root, &eo.cpu_vendor, &eo.cpu_family);
 	ret = dml_platform_create_emu(&eo, &t.p);
 	if (ret) {
 		fprintf(stderr, "dmalink topo: cannot create the platform: %s\n", strerror(-ret));
 		return 1;
 	}
 	if (sysfs) {
+		/* the reader's warnings (functions not placed) become notes */
+		dml_set_log(log_sink, &t);
 		ret = load_sysfs(&t, root);
+		dml_set_log(NULL, NULL);
 	} else {
 		char *buf = NULL, err[512];
 		size_t len = 0;

@@ -281,6 +281,58 @@ struct dml_pci_dev *dml_pci_dev_of(const struct dml_device *dev);
 int dml_pci_topology_parse(struct dml_platform *p, const char *buf, size_t len,
 			   const char *fname, char *err, size_t errlen);
 
+/* Flags of dml_pci_topology_from_sysfs(). */
+#define DML_PCI_SYSFS_NO_BARS (1u << 0) /* leave BARs out (the vfio backend
+					 * adds each at its mmap address) */
+
+/**
+ * struct dml_pci_sysfs_report - what dml_pci_topology_from_sysfs() read
+ * and what it could not
+ * @functions: functions placed in the topology (host bridges' own
+ *	functions not counted)
+ * @not_placed: functions left out: their bridge is not shown, or adding
+ *	them failed (each named in a warning)
+ * @acs_unreadable: functions whose extended config space could not be
+ *	read (only root reads past byte 64): taken as having no ACS
+ * @cpu_read: the CPU file was read (else the AMD rule is not applied)
+ */
+struct dml_pci_sysfs_report {
+	unsigned int functions;
+	unsigned int not_placed;
+	unsigned int acs_unreadable;
+	bool cpu_read;
+};
+
+/**
+ * dml_pci_topology_from_sysfs - mirror a Linux machine's PCI topology
+ * into @p, as the kernel enumerated it
+ * @p: a platform without a topology yet
+ * @devices: the devices directory ("/sys/bus/pci/devices"): each entry a
+ *	link into /sys/devices, whose path gives the parent chain
+ * @cpuinfo: a /proc/cpuinfo to take the CPU vendor and family from (the
+ *	AMD rule of the classification); NULL: leave @p's as they are
+ * @flags: DML_PCI_SYSFS_*
+ * @rep: out: what was read and what was not (may be NULL)
+ *
+ * Functions on a root bus hang below a host bridge per root bus, whose
+ * whitelist ids are those of the function at 00.0 of that bus (the host
+ * bridge's own function, class 0x0600, is not added).  Bridges are root
+ * ports on a root bus, downstream ports below an upstream port, upstream
+ * ports elsewhere; their secondary bus is secondary_bus_number (older
+ * kernels: a child's bus).  ACS control comes from the ACS extended
+ * capability in the "config" file.  Memory BARs (IORESOURCE_MEM lines of
+ * "resource") are added without MMIO regions, with bus offset 0 (sysfs
+ * does not show it; true on x86).  Follows what the kernel's
+ * pci_scan_bridge(), pci_find_ext_capability() and
+ * pci_bridge_has_acs_redir() (drivers/pci/probe.c, pci.c, p2pdma.c) see.
+ * Return: 0 (functions that could not be placed are in @rep); -EINVAL
+ * for a NULL @p or @devices or unknown flags; -EEXIST if @p already has
+ * a topology; the errno of opendir(2) on @devices; -ENOMEM.
+ */
+int dml_pci_topology_from_sysfs(struct dml_platform *p, const char *devices,
+				const char *cpuinfo, unsigned int flags,
+				struct dml_pci_sysfs_report *rep);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -69,8 +69,12 @@ struct dml_vfio_opts {
  * @out: the platform on success
  *
  * Opens the container and checks the API version and the type1v2
- * extension.  The IOMMU itself is set when the first device joins
- * (VFIO_SET_IOMMU needs a group).  Destroy with dml_platform_destroy(),
+ * extension, and mirrors the machine's PCI topology into the platform
+ * with dml_pci_topology_from_sysfs() (@opts->sysfs_pci, /proc/cpuinfo;
+ * no BARs), so the P2PDMA classification (dmalink/pci-p2pdma.h) answers
+ * for the devices opened as the kernel's does; where that cannot be read
+ * the devices are simply not PCI functions to it.  The IOMMU itself is
+ * set when the first device joins (VFIO_SET_IOMMU needs a group).  Destroy with dml_platform_destroy(),
  * which closes the devices, unmaps whatever is still mapped (with a
  * warning) and closes the groups and the container.
  * Return: 0; -EINVAL or -E2BIG for bad @opts; the errno of open(2) on the
@@ -87,7 +91,8 @@ int dml_platform_create_vfio(const struct dml_vfio_opts *opts,
  * @bdf: PCI address, "DDDD:BB:DD.F" (e.g. "0000:00:03.0")
  * @out: the device on success
  *
- * The device's IOMMU group joins the platform's container (the first group
+ * The device is bound to its function in the platform's PCI topology
+ * (dml_pci_dev_of()).  Its IOMMU group joins the platform's container (the first group
  * also sets the type1v2 IOMMU and creates the shared DMA domain; every
  * later group narrows the usable IOVA window to VFIO's new valid ranges).
  * The device gets the kernel's PCI defaults: DMA and coherent masks of
@@ -145,7 +150,8 @@ int dml_vfio_region_info(struct dml_device *dev, unsigned int index,
  * dml_vfio_bar_map - map a BAR into this process (mmap of its region)
  * @dev: a device from dml_vfio_device_open()
  * @bar: 0..5
- * @addr: out: the mapping, valid until dml_device_destroy(@dev)
+ * @addr: out: the mapping, valid until dml_device_destroy(@dev) (for a
+ *	device placed in the topology: until dml_platform_destroy())
  * @size: out: its size in bytes (may be NULL)
  *
  * The first call mmaps the whole region shared, read/write as VFIO
@@ -154,9 +160,18 @@ int dml_vfio_region_info(struct dml_device *dev, unsigned int index,
  * returned address is also the BAR's phys_addr_t: link it with
  * DMA_ATTR_MMIO into another device's IOVA space for peer-to-peer DMA
  * through the host bridge (type1 maps VM_PFNMAP memory by address).
+ * When @dev is placed in the topology, the BAR joins it at that address
+ * (dml_pci_bar_add()), with the bus offset that makes it answer its bus
+ * address (vfio-pci's virtualised BAR register); pcim_p2pdma_init() on
+ * the function then makes it a provider.  Such a mapping is the
+ * platform's from then on: it outlives dml_device_destroy(@dev) (so the
+ * address is never reused while the topology names it), a reopened
+ * device gets the same address back, and it goes with the platform.
  * Return: 0; -EINVAL for a bad @bar or a device that is not VFIO; -ENXIO
  * if the BAR does not exist (size 0); -EOPNOTSUPP if VFIO does not allow
- * mmap of it; the errno of mmap(2).
+ * mmap of it; the errno of mmap(2); for a placed device, the error of
+ * reading its BAR register or of dml_pci_bar_add() (-ENOMEM), the BAR
+ * then left unmapped.
  */
 int dml_vfio_bar_map(struct dml_device *dev, unsigned int bar, void **addr,
 		     u64 *size);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,13 @@ static void container_fini(struct dml_platform *p)
 	if (!c)
 		return;
 	dml__vfio_domain_release(c);
+	while (c->kept) {
+		struct dml_vfio_bar_keep *k = c->kept;
+
+		c->kept = k->next;
+		munmap(k->addr, k->size);
+		dml__free(k);
+	}
 	while ((g = c->groups)) {
 		c->groups = g->next;
 		ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
@@ -130,6 +138,16 @@ int dml_platform_create_vfio(const struct dml_vfio_opts *opts,
 	c->plat = p;
 	p->backend = c;
 	p->backend_fini = container_fini;
+	/*
+	 * The machine's PCI topology and CPU, for the P2PDMA classification
+	 * of the devices opened; BARs join it when mmapped
+	 * (dml_vfio_bar_map()).  Without it (no sysfs, no memory) devices
+	 * are simply not placed: a device that is not PCI is never P2P.
+	 */
+	ret = dml_pci_topology_from_sysfs(p, c->sysfs_pci, "/proc/cpuinfo",
+					  DML_PCI_SYSFS_NO_BARS, NULL);
+	if (ret)
+		dml__info("vfio: no PCI topology from %s (%d)", c->sysfs_pci, ret);
 	*out = p;
 	return 0;
 

@@ -24,6 +24,10 @@
 #define PCI_COMMAND		0x04
 #define PCI_COMMAND_MEMORY	0x2
 #define PCI_COMMAND_MASTER	0x4
+#define PCI_BASE_ADDRESS_0	0x10
+#define PCI_BASE_ADDRESS_MEM_TYPE_MASK	0x06
+#define PCI_BASE_ADDRESS_MEM_TYPE_64	0x04
+#define PCI_BASE_ADDRESS_MEM_MASK	(~0x0fULL)
 
 /* "DDDD:BB:DD.F" -> requester id (bus << 8 | dev << 3 | fn) */
 static int parse_bdf(const char *bdf, u16 *rid)
@@ -47,7 +51,7 @@ static void vfio_device_fini(struct dml_device *dev)
 	if (!vdev)
 		return;
 	for (i = 0; i < DML_VFIO_NR_REGIONS; i++)
-		if (vdev->r[i].map)
+		if (vdev->r[i].map && !vdev->r[i].kept)
 			munmap(vdev->r[i].map, vdev->r[i].info.size);
 	close(vdev->fd);
 	pthread_mutex_destroy(&vdev->lock);
@@ -91,6 +95,23 @@ static int read_regions(struct dml_vfio_container *c,
 						      DML_VFIO_REGION_WRITE |
 						      DML_VFIO_REGION_MMAP);
 	}
+	return 0;
+}
+
+/*
+ * bind @dev to its function in the topology read from sysfs at creation,
+ * so pci_p2pdma_map_type() classifies it; a function not found (no sysfs
+ * topology) leaves it unplaced, as a device that is not PCI
+ */
+static int bind_function(struct dml_platform *p, struct dml_device *dev,
+			 const char *bdf)
+{
+	struct dml_pci_dev *pdev;
+
+	dev->plat = p;
+	for (pdev = dml_pci_walk(p, NULL); pdev; pdev = dml_pci_walk(p, pdev))
+		if (pdev->type == DML_PCI_ENDPOINT && !strcmp(pdev->bdf, bdf))
+			return dml__pci_bind(dev, pdev);
 	return 0;
 }
 
@@ -157,6 +178,9 @@ int dml_vfio_device_open(struct dml_platform *p, const char *bdf,
 	dev->owns_domain = false;
 	dev->backend = vdev;
 	dev->backend_fini = vfio_device_fini;
+	ret = bind_function(p, dev, bdf);
+	if (ret)
+		goto err_close;
 	dml__device_add(p, dev);
 	if (dml__dma_debug_active())
 		dml__dma_debug_device_add(dev);
@@ -187,6 +211,59 @@ int dml_vfio_region_info(struct dml_device *dev, unsigned int index,
 	return 0;
 }
 
+/*
+ * the bus address of BAR @bar: vfio-pci's virtualised BAR register holds
+ * the BAR's pci_resource_start() (vfio_bar_fixup() in
+ * drivers/vfio/pci/vfio_pci_config.c), two of them for a 64-bit BAR
+ */
+static int bar_bus_addr(struct dml_device *dev, unsigned int bar, u64 *bus)
+{
+	u32 lo, hi = 0;
+	int ret = dml_vfio_config_read(dev, PCI_BASE_ADDRESS_0 + 4 * bar, &lo, 4);
+
+	if (!ret && (lo & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64 &&
+	    bar < 5)
+		ret = dml_vfio_config_read(dev, PCI_BASE_ADDRESS_0 + 4 * (bar + 1), &hi, 4);
+	*bus = ((u64)hi << 32) | (lo & PCI_BASE_ADDRESS_MEM_MASK);
+	return ret;
+}
+
+/*
+ * the freshly mmapped BAR joins the topology at its mapping address
+ * (phys_addr_t on this backend), bus offset = bus address - that address,
+ * and the mapping is the container's from now on (struct
+ * dml_vfio_bar_keep).  Called with vdev->lock held.
+ */
+static int bar_to_topology(struct dml_device *dev, struct dml_vfio_device *vdev,
+			   unsigned int bar)
+{
+	struct dml_vfio_container *c = vdev->c;
+	struct dml_vfio_bar_keep *k;
+	void *map = vdev->r[bar].map;
+	u64 size = vdev->r[bar].info.size, bus;
+	int ret = bar_bus_addr(dev, bar, &bus);
+
+	if (ret)
+		return ret;
+	k = dml__zalloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	ret = dml_pci_bar_add(dev->pci_dev, (int)bar, (phys_addr_t)(uintptr_t)map,
+			      size, bus - (u64)(uintptr_t)map, DML_PCI_BAR_NO_MMIO);
+	if (ret) {
+		dml__free(k);
+		return ret;
+	}
+	k->addr = map;
+	k->size = size;
+	pthread_mutex_lock(&c->lock);
+	k->next = c->kept;
+	c->kept = k;
+	pthread_mutex_unlock(&c->lock);
+	vdev->r[bar].kept = true;
+	return 0;
+}
+
 int dml_vfio_bar_map(struct dml_device *dev, unsigned int bar, void **addr,
 		     u64 *size)
 {
@@ -207,6 +284,12 @@ int dml_vfio_bar_map(struct dml_device *dev, unsigned int bar, void **addr,
 	if (r->flags & DML_VFIO_REGION_WRITE)
 		prot |= PROT_WRITE;
 	pthread_mutex_lock(&vdev->lock);
+	if (!vdev->r[bar].map && dev->pci_dev &&
+	    dev->pci_dev->bar[bar].provider.size) {
+		/* reopened: the topology's BAR is the mapping kept before */
+		vdev->r[bar].map = (void *)(uintptr_t)dev->pci_dev->bar[bar].provider.phys;
+		vdev->r[bar].kept = true;
+	}
 	if (!vdev->r[bar].map) {
 		map = mmap(NULL, r->size, prot, MAP_SHARED, vdev->fd,
 			   (off_t)r->offset);
@@ -214,6 +297,12 @@ int dml_vfio_bar_map(struct dml_device *dev, unsigned int bar, void **addr,
 			ret = -errno;
 		else
 			vdev->r[bar].map = map;
+		if (!ret && dev->pci_dev)
+			ret = bar_to_topology(dev, vdev, bar);
+		if (ret && vdev->r[bar].map) {
+			munmap(vdev->r[bar].map, r->size);
+			vdev->r[bar].map = NULL;
+		}
 	}
 	if (!ret) {
 		*addr = vdev->r[bar].map;

@@ -27,6 +27,7 @@
 
 #include "../base/device.h"
 #include "../iommu/domain.h"
+#include "../pci/pci.h"
 
 /* an IOMMU group attached to the container */
 struct dml_vfio_group {
@@ -70,6 +71,19 @@ struct dml_vfio_resv {
 	unsigned long lo, hi;
 };
 
+/*
+ * struct dml_vfio_bar_keep - a BAR mmap that the topology holds as the
+ * BAR's CPU address (phys_addr_t is the virtual address here): kept until
+ * the platform goes, so the address never comes back for other memory
+ * while the topology still says it is that BAR; a reopened device maps
+ * it again at the same address
+ */
+struct dml_vfio_bar_keep {
+	struct dml_vfio_bar_keep *next;
+	void *addr;
+	u64 size;
+};
+
 struct dml_vfio_container {
 	struct dml_platform *plat;
 	int fd;
@@ -85,6 +99,7 @@ struct dml_vfio_container {
 	u64 pgsizes;
 	u64 dma_limit;		/* type1 dma_entry_limit, U64_MAX: unknown */
 	atomic_ullong ioctl_errors;
+	struct dml_vfio_bar_keep *kept;	/* under @lock */
 };
 
 #define DML_VFIO_NR_REGIONS VFIO_PCI_NUM_REGIONS
@@ -99,6 +114,7 @@ struct dml_vfio_device {
 	struct {
 		struct dml_vfio_region info;
 		void *map;
+		bool kept;	/* @map is the container's (a topology BAR) */
 	} r[DML_VFIO_NR_REGIONS];
 };
 

@@ -13,88 +13,23 @@
  * the guest kernel's log (/dev/kmsg): intel-iommu prints a "DMAR: [DMA
  * Write ...] ... fault addr ..." line for each fault it is told about.
  *
- * edu (QEMU docs/specs/edu.rst; shared/reference/qemu-harness.md): BAR0
- * registers 0x80 source, 0x88 destination, 0x90 count, 0x98 command (bit 0
- * start/busy, bit 1 edu-to-RAM), a 4 KiB buffer at device address 0x40000,
- * 28-bit DMA, ~100 ms per transfer, polled.
+ * edu: edu.h.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <dmalink/vfio.h>
 
+#include "edu.h"
 #include "shared.h"
 
 #define TP 4096UL
-#define EDU_ID		0x00
-#define EDU_CHECK	0x04
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_CMD_START	0x1
-#define EDU_CMD_TO_RAM	0x2
-#define EDU_BUF		0x40000
-#define EDU_BUF_LEN	4096
-
-struct edu {
-	volatile unsigned char *bar;
-};
 
 static struct edu edus[2];
-
-static u32 rd32(volatile unsigned char *bar, unsigned int off)
-{
-	return *(volatile u32 *)(bar + off);
-}
-
-static void wr32(volatile unsigned char *bar, unsigned int off, u32 v)
-{
-	*(volatile u32 *)(bar + off) = v;
-}
-
-static void wr64(volatile unsigned char *bar, unsigned int off, u64 v)
-{
-	*(volatile u64 *)(bar + off) = v;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* a transfer takes ~100 ms of QEMU virtual time; give it 5 s */
-static int edu_wait(struct edu *d)
-{
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		if (!(rd32(d->bar, EDU_DMA_CMD) & EDU_CMD_START))
-			return 0;
-		sleep_ms(1);
-	}
-	return -ETIMEDOUT;
-}
-
-static int edu_dma(struct edu *d, u64 src, u64 dst, u32 len, bool to_ram)
-{
-	int ret = edu_wait(d);
-
-	if (ret)
-		return ret;
-	wr64(d->bar, EDU_DMA_SRC, src);
-	wr64(d->bar, EDU_DMA_DST, dst);
-	wr64(d->bar, EDU_DMA_CNT, len);
-	wr64(d->bar, EDU_DMA_CMD, EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
-	return edu_wait(d);
-}
 
 static int edu_read(struct dml_tenv *e, struct dml_tdev *t, dma_addr_t addr,
 		    unsigned int off, unsigned int len)
@@ -201,25 +136,10 @@ static void vfio_p2p_written(struct dml_tenv *e, size_t off, const void *bytes,
 
 static int open_edu(struct dml_tenv *e, const char *bdf, unsigned int i)
 {
-	u16 ids[2];
-	void *bar;
-	int ret;
+	int ret = edu_open(e->p, bdf, &e->dev[i].dev, &edus[i]);
 
-	ret = dml_vfio_device_open(e->p, bdf, &e->dev[i].dev);
 	if (ret)
 		return ret;
-	ret = dma_set_mask_and_coherent(e->dev[i].dev, DMA_BIT_MASK(28));
-	if (!ret)
-		ret = dml_vfio_config_read(e->dev[i].dev, 0, ids, sizeof(ids));
-	if (!ret && (ids[0] != 0x1234 || ids[1] != 0x11e8))
-		ret = -ENODEV;
-	if (!ret)
-		ret = dml_vfio_bar_map(e->dev[i].dev, 0, &bar, NULL);
-	if (!ret)
-		ret = dml_vfio_set_bus_master(e->dev[i].dev, true);
-	if (ret)
-		return ret;
-	edus[i].bar = bar;
 	e->dev[i].read = edu_read;
 	e->dev[i].write = edu_write;
 	e->dev[i].priv = &edus[i];

@@ -16,10 +16,13 @@
 #    BUILD_DIR/qemu/static, then gcc -static) and an initramfs: busybox,
 #    the VFIO modules, tests/qemu/init, the programs.
 # 4. Boots q35 + intel-iommu (intremap) with two edu devices, ivshmem-plain
-#    over a host file and nvme over a small image; kernel arguments
+#    over a host file and nvme over a small image, one edu and the nvme
+#    behind a PCIe switch (pcie-root-port, x3130-upstream, two
+#    xio3130-downstream), the others on the root bus; kernel arguments
 #    intel_iommu=on iommu=strict (and iommu.strict=1, the spelling 6.1
 #    parses; VFIO's own domains are always strict).  The guest binds them to vfio-pci, runs
-#    the programs and powers off (tests/qemu/init).
+#    the programs and powers off (tests/qemu/init).  Then a second, short
+#    guest on an AMD Zen CPU runs dml-p2p alone (see boots()).
 # 5. Reads the programs' TAP from the serial console, adds the host-side
 #    checks (bytes the guest's P2P DMA left in the ivshmem backing file),
 #    prints one TAP stream and a summary; exits 1 if anything failed.
@@ -190,32 +193,50 @@ build_initramfs() {
 
 # ---- 4. boot --------------------------------------------------------------
 
+# boot TAG CPU APPEND: one guest run, its console in $W/consoleTAG.log
 boot() {
-	SHM=$W/ivshmem.bin
-	DISK=$W/nvme.img
-	rm -f "$SHM" "$DISK"
-	truncate -s 1M "$SHM"
-	truncate -s 1M "$DISK"
-	CONSOLE=$W/console.log
-	QLOG=$W/qemu-stderr.log
-	note "booting $(basename "$VMLINUZ") ($ACCEL)"
+	CONSOLE=$W/console$1.log
+	QLOG=$W/qemu-stderr$1.log
+	CONSOLES="$CONSOLES $CONSOLE"
+	QLOGS="$QLOGS $QLOG"
+	note "booting $(basename "$VMLINUZ") ($ACCEL, -cpu $2)"
 	BOOT_START=$(date +%s)
 	timeout "$TIMEOUT" "$QEMU" \
 		-machine q35,kernel-irqchip=split -accel "$ACCEL" -smp 2 -m 512 \
-		-cpu max -nodefaults -display none -monitor none -no-reboot \
+		-cpu "$2" -nodefaults -display none -monitor none -no-reboot \
 		-serial stdio \
 		-device intel-iommu,intremap=on \
 		-device edu,addr=03.0 \
-		-device edu,addr=04.0 \
 		-object memory-backend-file,id=shm0,size=1M,mem-path="$SHM",share=on \
 		-device ivshmem-plain,memdev=shm0,addr=05.0 \
+		-device pcie-root-port,id=rp0,chassis=1,slot=0,addr=07.0 \
+		-device x3130-upstream,id=sw0,bus=rp0 \
+		-device xio3130-downstream,id=sw0d0,bus=sw0,chassis=2,slot=0,port=0,addr=00.0 \
+		-device xio3130-downstream,id=sw0d1,bus=sw0,chassis=2,slot=1,port=1,addr=01.0 \
+		-device edu,bus=sw0d0 \
 		-drive if=none,id=d0,file="$DISK",format=raw \
-		-device nvme,serial=dml0,drive=d0,addr=06.0 \
+		-device nvme,serial=dml0,drive=d0,bus=sw0d1 \
 		-kernel "$VMLINUZ" -initrd "$W/initrd.gz" \
-		-append "console=ttyS0 intel_iommu=on iommu=strict iommu.strict=1 loglevel=3 panic=-1" \
+		-append "console=ttyS0 intel_iommu=on iommu=strict iommu.strict=1 loglevel=3 panic=-1 $3" \
 		</dev/null >"$CONSOLE" 2>"$QLOG"
-	QRC=$?
-	BOOT_S=$(($(date +%s) - BOOT_START))
+	QRC="$QRC $?"
+	BOOT_S="$BOOT_S $(($(date +%s) - BOOT_START))"
+}
+
+# Two guests: QEMU's q35 host bridge is on no P2P whitelist, so the
+# kernel's classification allows peer traffic through it only on an AMD
+# Zen CPU (cpu_supports_p2pdma()).  The suite runs on the default CPU,
+# which is not one (dml-p2p: host-bridge pairs refused), then dml-p2p
+# alone on an EPYC (family 0x17: the same pairs allowed, bytes checked).
+boots() {
+	SHM=$W/ivshmem.bin
+	DISK=$W/nvme.img
+	rm -f "$SHM" "$DISK" "$W"/console*.log "$W"/qemu-stderr*.log
+	truncate -s 1M "$SHM"
+	truncate -s 1M "$DISK"
+	CONSOLES="" QLOGS="" QRC="" BOOT_S=""
+	boot "" max "dml.p2p=refused"
+	boot -zen EPYC "dml.p2p=allowed dml.only=dml-p2p dml.tag=@zen"
 }
 
 # ---- 5. results -------------------------------------------------------------
@@ -237,6 +258,11 @@ report() {
 		if (rc != "" && rc != 0 && rc != 77) out(0, cur ": exited with status " rc)
 		cur = ""
 	}
+	function guest_end() {
+		finish("")
+		if (fname && !done) out(0, "guest " fname " ran to the end (timeout " timeout " s or crash; qemu status" qrc ")")
+	}
+	FNR == 1 { guest_end(); fname = FILENAME; sub(/.*\//, "", fname); done = 0 }
 	{ sub(/\r$/, "") }
 	/^@@dml begin / { finish(""); cur = $3; plan = -1; seen = 0; next }
 	/^@@dml end / { if (cur) finish($4); next }
@@ -261,8 +287,7 @@ report() {
 		out(ok, cur ": " desc); next }
 	/^#/ { diag[n] = diag[n] "\n" $0; next }
 	END {
-		finish("")
-		if (!done) out(0, "guest ran to the end (timeout " timeout " s or crash; qemu status " qrc ")")
+		guest_end()
 		for (i = 1; i <= nchecks; i++) {
 			# @@dml host-check shm OFFSET HEXBYTES DESCRIPTION...
 			split(checks[i], f, " ")
@@ -280,7 +305,7 @@ report() {
 		for (i = 1; i <= n; i++) { print lines[i]; if (i in diag) print substr(diag[i], 2) }
 		printf "qemu summary: %d passed, %d failed, %d skipped\n", pass, failed, skipped
 		exit failed ? 1 : 0
-	}' "$CONSOLE"
+	}' $CONSOLES
 }
 
 ensure_packages
@@ -288,15 +313,15 @@ mkdir -p "$W"
 ensure_kernel
 build_programs
 build_initramfs
-boot
+boots
 report
 RC=$?
 END=$(date +%s)
-note "guest: $BOOT_S s from boot to power-off (qemu status $QRC); $((END - START)) s in all"
+note "guests: $BOOT_S s from boot to power-off (qemu status$QRC); $((END - START)) s in all"
 if [ "$RC" != 0 ] || [ "${DML_QEMU_KEEP:-0}" = 1 ]; then
-	echo "# ---- guest console ($CONSOLE) ----"
-	sed 's/^/# | /' "$CONSOLE"
-	echo "# ---- qemu stderr ($QLOG) ----"
-	sed 's/^/# | /' "$QLOG"
+	for f in $CONSOLES $QLOGS; do
+		echo "# ---- $f ----"
+		sed 's/^/# | /' "$f"
+	done
 fi
 exit $RC
