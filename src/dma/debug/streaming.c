@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "../swiotlb.h"
 
 /* ------------------------------------------------------------------ */
 /* Recording mappings                                                 */
@@ -62,6 +63,7 @@ void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys,
 			   u64 len, unsigned long attrs)
 {
 	struct dml_platform *p = dd->plat;
+	struct dml_swiotlb *sw;
 	u64 top;
 
 	if ((attrs & DMA_ATTR_MMIO) || !len)
@@ -80,9 +82,14 @@ void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys,
 					r ? " (MMIO without DMA_ATTR_MMIO)" : "");
 			return;
 		}
-		/* carved from the top of a RAM region: [carve_top, size) */
+		/*
+		 * carved from the top of a RAM region, [carve_top, size), or
+		 * the swiotlb pool, which may lie below it (under 4 GiB)
+		 */
 		top = __atomic_load_n(&r->carve_top, __ATOMIC_RELAXED);
-		if (top < r->size && phys + len > (u64)r->base + top)
+		sw = dml__platform_slot(p, DML_SLOT_SWIOTLB);
+		if ((top < r->size && phys + len > (u64)r->base + top) ||
+		    (sw && phys < (u64)sw->end && phys + len > (u64)sw->start))
 			dml__dbg_report(c, dd, DML_DMA_DEBUG_MAP_BAD_MEMORY,
 					NULL, phys, len, NULL,
 					"device driver maps memory from kernel text or rodata [phys=0x%016llx] [len=%llu] (memory the DMA layer owns: page tables, swiotlb)",
