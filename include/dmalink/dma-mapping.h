@@ -115,8 +115,10 @@ bool dma_need_unmap(struct dml_device *dev);
  * kernel's "DMA addr ... overflow" message when beyond it).  dma-iommu:
  * allocates iova_align(size + offset) of IOVA, maps it and returns
  * iova + offset, with one iotlb_sync_map.
- * Return: the DMA address, or DMA_MAPPING_ERROR (invalid @dir or @size 0,
- * unreachable address, IOVA or page-table memory exhausted).
+ * Return: the DMA address, or DMA_MAPPING_ERROR (@size 0 or an invalid
+ * @dir, DMA_NONE included, on either path: a warning, where the kernel's
+ * kernel/dma/mapping.c BUG_ON(!valid_dma_direction(dir)) stops; an
+ * unreachable address; IOVA or page-table memory exhausted).
  */
 dma_addr_t dma_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
 			enum dma_data_direction dir, unsigned long attrs);
@@ -226,11 +228,23 @@ void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state);
  * pad = iova_offset(@phys), *without* making it visible: call
  * dma_iova_sync() before the device uses it
  * (drivers/iommu/dma-iommu.c dma_iova_link()).
+ *
+ * A state released by dma_iova_free() or dma_iova_destroy() is zeroed,
+ * so dma_use_iova() is false for it and a link through it fails with
+ * -EINVAL, checker or not.  A copy of the state made before the release
+ * still names the freed IOVA, which the state alone cannot tell (the
+ * kernel's struct dma_iova_state holds only the address and the size):
+ * with the DMA-API checker on (dmalink/dma-debug.h), such a link is
+ * reported as a use after free and fails with -EINVAL, changing nothing
+ * (so do dma_iova_sync() and dma_iova_unlink(); dma_iova_destroy() and
+ * dma_iova_free() do nothing); with it off, the link maps into the freed
+ * IOVA, as it would in the kernel.
  * Return: 0; -EIO if @phys is not granule aligned and @offset > 0;
  * -EINVAL if the range lies outside the reservation, @size is 0, @dir is
- * invalid or @state was not allocated; -EEXIST if part of the range is
- * already linked (nothing changed); -ENOMEM when page-table memory runs
- * out (nothing left mapped by this call); -EOPNOTSUPP without an IOMMU.
+ * invalid, @state was not allocated or was released (above); -EEXIST if
+ * part of the range is already linked (nothing changed); -ENOMEM when
+ * page-table memory runs out (nothing left mapped by this call);
+ * -EOPNOTSUPP without an IOMMU.
  */
 int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 		  phys_addr_t phys, size_t offset, size_t size,

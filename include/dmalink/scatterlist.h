@@ -110,7 +110,8 @@ void sg_free_table(struct sg_table *table);
  * segment boundary (iommu_dma_map_sg).  dma-direct: one DMA segment per
  * entry.
  * Return: the number of DMA segments (> 0), or 0 on failure (nothing left
- * mapped).
+ * mapped); @nents 0 (or no @sg) maps nothing and is a failure with a
+ * warning, as in kernel/dma/mapping.c __dma_map_sg_attrs().
  */
 int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
 		     enum dma_data_direction dir, unsigned long attrs);

@@ -240,6 +240,27 @@ static struct dbg_entry *find_exact(struct dbg_dev *dd, const struct ref *ref)
 	return best_fit_pick(&b);
 }
 
+/*
+ * Does the backend refuse the unmap @ref of @e, leaving it mapped?  Behind
+ * an IOMMU, dma_unmap_phys() unmaps whole mappings only: with a size of a
+ * different granule-rounded length it unmaps nothing, and the device can
+ * still reach the whole mapping, so the checker keeps it (reported at
+ * the unmap, then as a leak unless a right unmap follows).
+ */
+static bool unmap_refused(const struct dbg_dev *dd, const struct dbg_entry *e,
+			  const struct ref *ref)
+{
+	u64 g, pad;
+
+	if (e->o.type != T_PHY || ref->type != T_PHY ||
+	    ref->size == e->o.size || !dml__use_dma_iommu(dd->dev))
+		return false;
+	g = dd->dev->domain->granule;
+	pad = ref->dev_addr & (g - 1);
+	return ref->size > SIZE_MAX - pad - g ||
+	       DIV_ROUND_UP(ref->size + pad, g) != DIV_ROUND_UP(e->o.size + pad, g);
+}
+
 static void check_unmap(struct ctx *c, struct dbg_dev *dd, const struct ref *ref)
 {
 	struct dbg_entry *e = find_exact(dd, ref);
@@ -302,8 +323,11 @@ static void check_unmap(struct ctx *c, struct dbg_dev *dd, const struct ref *ref
 				(unsigned long long)ref->dev_addr,
 				(unsigned long long)ref->size,
 				dml__dbg_type_name[e->o.type]);
-	/* an IOVA reservation is not released by a streaming unmap */
-	if (e->o.type != T_IOVA)
+	/*
+	 * An IOVA reservation is not released by a streaming unmap, nor is a
+	 * mapping the backend keeps (unmap_refused()).
+	 */
+	if (e->o.type != T_IOVA && !unmap_refused(dd, e, ref))
 		dml__dbg_entry_free(dd, e);
 }
 
