@@ -1,6 +1,7 @@
 # The project's two commands (README): `make run` and `make check`.
 # meson + ninja do the building; this file only installs what is missing,
-# configures the two build directories and runs things.
+# configures the build directories (build, build-asan, build-fuzz) and
+# runs things.
 BUILD ?= build
 ASAN ?= build-asan
 FUZZ ?= build-fuzz
