@@ -1,13 +1,16 @@
 # The project's two commands (README): `make run` and `make check`.
 # meson + ninja do the building; this file only installs what is missing,
-# configures the three build directories and runs things.
+# configures the build directories (build, build-asan, build-tsan,
+# build-fuzz) and runs things.
 BUILD ?= build
 ASAN ?= build-asan
 TSAN ?= build-tsan
+FUZZ ?= build-fuzz
 TRACE ?= data/traces/mqsim/tpcc-small.trace
 DMALINK = $(BUILD)/tools/dmalink
 
-.PHONY: all deps run check check-unit check-asan check-tsan check-qemu bench clean
+.PHONY: all deps run check check-unit check-asan check-tsan check-fuzz \
+	check-qemu fuzz fuzz-build bench clean
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -27,7 +30,7 @@ $(TSAN)/build.ninja:
 run: all
 	$(DMALINK) replay --strategy all $(TRACE)
 
-check: check-unit check-asan check-tsan check-qemu
+check: check-unit check-asan check-tsan check-fuzz check-qemu
 
 check-unit: all
 	meson test -C $(BUILD) --print-errorlogs
@@ -44,6 +47,48 @@ check-tsan: deps $(TSAN)/build.ninja
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		meson test -C $(TSAN) --suite threads --print-errorlogs --timeout-multiplier 3
 
+# The libFuzzer harnesses of tests/fuzz (clang, ASan+UBSan) in their own
+# build folder.  check-fuzz runs each for CHECK_FUZZ_SECONDS on its seed
+# corpus (tests/fuzz/corpus/<target>/, left as it is: what a run finds
+# goes to $(FUZZ)/corpus/<target>/, a crash to $(FUZZ)/crash-*);
+# `make fuzz FUZZ_SECONDS=N` runs each for N seconds.
+FUZZ_TARGETS = fuzz_trace fuzz_api fuzz_topology
+FUZZ_PKGS = clang libclang-rt-14-dev
+CHECK_FUZZ_SECONDS = 20
+FUZZ_SECONDS ?= 600
+# entropic scheduling's bookkeeping costs fuzz_api two thirds of its time
+FUZZ_FLAGS ?= -entropic=0
+
+$(FUZZ)/build.ninja:
+	CC=clang meson setup $(FUZZ) -Dbuildtype=debugoptimized \
+		-Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fsanitize=fuzzer-no-link
+
+fuzz-build:
+	@sh tools/deps.sh $(FUZZ_PKGS)
+	@$(MAKE) --no-print-directory $(FUZZ)/build.ninja
+	ninja -C $(FUZZ) $(addprefix tests/fuzz/,$(FUZZ_TARGETS))
+
+define run_fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ)/corpus/$$t; \
+		echo "fuzz: $$t for $(1) s (log: $(FUZZ)/$$t.log)"; \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(FUZZ)/tests/fuzz/$$t -max_total_time=$(1) \
+			-artifact_prefix=$(FUZZ)/ -print_final_stats=1 $(FUZZ_FLAGS) \
+			$(FUZZ)/corpus/$$t tests/fuzz/corpus/$$t \
+			> $(FUZZ)/$$t.log 2>&1 || { tail -n 40 $(FUZZ)/$$t.log; \
+			echo "fuzz: $$t FAILED"; exit 1; }; \
+		grep '^Done' $(FUZZ)/$$t.log; \
+	done
+endef
+
+check-fuzz: fuzz-build
+	$(call run_fuzz,$(CHECK_FUZZ_SECONDS))
+
+fuzz: fuzz-build
+	$(call run_fuzz,$(FUZZ_SECONDS))
+
 check-qemu: all
 	@if [ -x tests/qemu/run.sh ]; then tests/qemu/run.sh $(BUILD); else echo "SKIP: qemu suite not present"; fi
 
@@ -52,4 +97,4 @@ bench: all
 	$(BUILD)/bench/dml-bench-internal
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(TSAN)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ)

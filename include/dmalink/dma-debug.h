@@ -106,18 +106,20 @@ extern "C" {
  * @DML_DMA_DEBUG_IOVA_BAD_STATE: a dma_iova_* call with a state that
  *	dma_iova_try_alloc() did not fill for this device
  * @DML_DMA_DEBUG_IOVA_USE_AFTER_FREE: a dma_iova_* call with a state
- *	already released by dma_iova_free() or dma_iova_destroy()
+ *	already released by dma_iova_free() or dma_iova_destroy(): the
+ *	state itself (which the release zeroed) or a copy made before (the
+ *	call is then refused and changes nothing)
  * @DML_DMA_DEBUG_IOVA_LINK_OVERLAP: dma_iova_link() over an offset already
  *	linked
  * @DML_DMA_DEBUG_IOVA_LINK_OUTSIDE: dma_iova_link() outside the reserved
- *	size
+ *	size, or of 0 bytes ("device driver links zero bytes of IOVA")
  * @DML_DMA_DEBUG_IOVA_LINK_ALIGN: a link other than the first that does not
  *	start on the merge boundary, or whose granule-rounded footprint
  *	overlaps a neighbour's (the caller contract of dma-api.rst "Part Ie")
  * @DML_DMA_DEBUG_IOVA_SYNC_OUTSIDE: dma_iova_sync() outside the reserved
- *	size
+ *	size, or of 0 bytes
  * @DML_DMA_DEBUG_IOVA_NOT_LINKED: dma_iova_unlink() or dma_iova_destroy()
- *	of a range that is not (all) linked
+ *	of a range that is not (all) linked, or an unlink of 0 bytes
  * @DML_DMA_DEBUG_IOVA_SPLIT: dma_iova_unlink() or dma_iova_destroy() of a
  *	range that starts or ends inside a link
  * @DML_DMA_DEBUG_IOVA_FREE_LINKED: dma_iova_free() (or a destroy that does

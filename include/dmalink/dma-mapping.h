@@ -134,8 +134,10 @@ bool dma_need_unmap(struct dml_device *dev);
  * drivers/iommu/dma-iommu.c.  RAM without a memmap is mapped like any
  * RAM: no struct page is needed here (kernel/dma/mapping.c
  * dma_map_phys()).
- * Return: the DMA address, or DMA_MAPPING_ERROR (invalid @dir or @size 0,
- * unreachable address, IOVA or page-table memory exhausted;
+ * Return: the DMA address, or DMA_MAPPING_ERROR (@size 0 or an invalid
+ * @dir, DMA_NONE included, on either path: a warning, where the kernel's
+ * kernel/dma/mapping.c BUG_ON(!valid_dma_direction(dir)) stops; an
+ * unreachable address; IOVA or page-table memory exhausted;
  * DMA_ATTR_REQUIRE_COHERENT on a non-coherent device or where a bounce
  * would be needed; DMA_ATTR_MMIO where a bounce would be needed).
  */
@@ -350,6 +352,17 @@ void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state);
  * device's dma_min_align_mask only, so an unaligned head on a device
  * whose mask does not cover the granule offset cannot be linked (the
  * IOMMU refuses the misaligned mapping: -EINVAL), as in the kernel.
+ *
+ * A state released by dma_iova_free() or dma_iova_destroy() is zeroed,
+ * so dma_use_iova() is false for it and a link through it fails with
+ * -EINVAL, checker or not.  A copy of the state made before the release
+ * still names the freed IOVA, which the state alone cannot tell (the
+ * kernel's struct dma_iova_state holds only the address and the size):
+ * with the DMA-API checker on (dmalink/dma-debug.h), such a link is
+ * reported as a use after free and fails with -EINVAL, changing nothing
+ * (so do dma_iova_sync() and dma_iova_unlink(); dma_iova_destroy() and
+ * dma_iova_free() do nothing); with it off, the link maps into the freed
+ * IOVA, as it would in the kernel.
  * Return: 0; -EIO if @phys is not granule aligned and @offset > 0;
  * -EOPNOTSUPP with DMA_ATTR_REQUIRE_COHERENT on a non-coherent device or
  * on a state an earlier link bounced (with a warning); -EPERM if the range
@@ -357,9 +370,10 @@ void dma_iova_free(struct dml_device *dev, struct dma_iova_state *state);
  * DMA_ATTR_REQUIRE_COHERENT; -ENOMEM if it would have to bounce and
  * swiotlb is off or full;
  * -EINVAL if the range lies outside the reservation, @size is 0, @dir is
- * invalid or @state was not allocated; -EEXIST if part of the range is
- * already linked (nothing changed); -ENOMEM when page-table memory runs
- * out (nothing left mapped by this call); -EOPNOTSUPP without an IOMMU.
+ * invalid, @state was not allocated or was released (above); -EEXIST if
+ * part of the range is already linked (nothing changed); -ENOMEM when
+ * page-table memory runs out (nothing left mapped by this call);
+ * -EOPNOTSUPP without an IOMMU.
  */
 int dma_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 		  phys_addr_t phys, size_t offset, size_t size,

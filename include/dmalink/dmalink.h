@@ -53,8 +53,10 @@ struct dml_pci_dev;
  * @seed: seed of the physical page allocator's layout policies (0 = 1)
  * @swiotlb_size: bytes of the swiotlb bounce-buffer pool, a multiple of
  *	2 MiB and at most @ram_size (0 = DML_SWIOTLB_DEFAULT_SIZE, the
- *	kernel's 64 MiB).  The pool is carved from the top of RAM on first
- *	use (kernel/dma/swiotlb.c swiotlb_init_remap()).
+ *	kernel's 64 MiB).  The pool is carved from the top of the RAM below
+ *	4 GiB on first use, so that 32-bit devices reach it (kernel/dma/
+ *	swiotlb.c swiotlb_init_remap(), memblock_alloc_low()); no pool (and
+ *	bouncing fails) when that RAM has no room for it.
  * @swiotlb_off: no pool at all (the kernel without swiotlb, or
  *	swiotlb=noforce with no memory for it): whatever would bounce fails
  * @cpu_vendor: the CPU's vendor, DML_CPU_* of dmalink/pci.h (default

@@ -111,7 +111,8 @@ void sg_free_table(struct sg_table *table);
  * entry.  An entry stands for the kernel's sg_page() + offset, so one in
  * RAM without a memmap (DML_RAM_NO_MEMMAP) fails the whole list.
  * Return: the number of DMA segments (> 0), or 0 on failure (nothing left
- * mapped).
+ * mapped); @nents 0 (or no @sg) maps nothing and is a failure with a
+ * warning, as in kernel/dma/mapping.c __dma_map_sg_attrs().
  */
 int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
 		     enum dma_data_direction dir, unsigned long attrs);

@@ -82,9 +82,18 @@ void dml__dma_debug_free_coherent(struct dml_device *dev, size_t size,
 
 /* ---- the two-step API (mapping.c) ---- */
 
-/* after a successful dma_iova_try_alloc() */
+/* after dma_iova_try_alloc(), a failed one too (@state is zeroed then) */
 void dml__dma_debug_iova_alloc(struct dml_device *dev,
 			       const struct dma_iova_state *state);
+/*
+ * before dma_iova_{link,sync,unlink,destroy,free}(), named @fn: true when
+ * @state is a copy of a state this device released that names no live
+ * reservation (reported as a use after free); the call must then change
+ * nothing (link, sync and unlink return -EINVAL)
+ */
+bool dml__dma_debug_iova_freed(struct dml_device *dev,
+			       const struct dma_iova_state *state,
+			       const char *fn);
 /* after dma_iova_link(), with its result */
 void dml__dma_debug_iova_link(struct dml_device *dev,
 			      const struct dma_iova_state *state,

@@ -68,7 +68,8 @@ bool dma_need_unmap(struct dml_device *dev)
 static bool map_args_ok(struct dml_device *dev, size_t size,
 			enum dma_data_direction dir, const char *fn)
 {
-	if (unlikely(!dev || !dml__valid_dir(dir) || !size)) {
+	/* valid_dma_direction(): DMA_NONE maps nothing, on either path */
+	if (unlikely(!dev || (unsigned int)dir >= DMA_NONE || !size)) {
 		dml__warn("%s: invalid arguments (dev %p, size %zu, dir %d)", fn,
 			  (void *)dev, size, (int)dir);
 		return false;
@@ -276,7 +277,13 @@ static bool sg_pages_ok(struct dml_device *dev, struct scatterlist *sgl,
 static int map_sg(struct dml_device *dev, struct scatterlist *sg, int nents,
 		  enum dma_data_direction dir, unsigned long attrs)
 {
-	if (!sg || nents <= 0 || !map_args_ok(dev, 1, dir, "dma_map_sg"))
+	if (unlikely(!sg || nents <= 0)) {
+		/* __dma_map_sg_attrs(): mapping nothing is a WARN there */
+		dml__warn("dma_map_sg: nothing to map (sg %p, nents %d)",
+			  (void *)sg, nents);
+		return -EINVAL;
+	}
+	if (!map_args_ok(dev, 1, dir, "dma_map_sg"))
 		return -EINVAL;
 	if (!sg_pages_ok(dev, sg, nents))
 		return -EINVAL;
@@ -355,8 +362,7 @@ static DEBUG_PATH bool debug_iova_try_alloc(struct dml_device *dev,
 {
 	bool ok = dml__iommu_iova_try_alloc(dev, state, phys, size);
 
-	if (ok)
-		dml__dma_debug_iova_alloc(dev, state);
+	dml__dma_debug_iova_alloc(dev, state);
 	return ok;
 }
 
@@ -372,9 +378,16 @@ bool dma_iova_try_alloc(struct dml_device *dev, struct dma_iova_state *state,
 	return dml__iommu_iova_try_alloc(dev, state, phys, size);
 }
 
+/*
+ * A copy of a state already released names IOVA that is no longer the
+ * caller's: with the checker on, each two-step call refuses it before the
+ * backend sees it (dml__dma_debug_iova_freed()), so it changes nothing.
+ */
 static DEBUG_PATH void debug_iova_free(struct dml_device *dev,
 				       struct dma_iova_state *state)
 {
+	if (dml__dma_debug_iova_freed(dev, state, "dma_iova_free"))
+		return;
 	dml__dma_debug_iova_free(dev, state);
 	dml__iommu_iova_free(dev, state);
 }
@@ -395,9 +408,11 @@ static DEBUG_PATH int debug_iova_link(struct dml_device *dev,
 				      size_t size, enum dma_data_direction dir,
 				      unsigned long attrs)
 {
-	int ret = dml__iommu_iova_link(dev, state, phys, offset, size, dir,
-				       attrs);
+	int ret;
 
+	if (dml__dma_debug_iova_freed(dev, state, "dma_iova_link"))
+		return -EINVAL;
+	ret = dml__iommu_iova_link(dev, state, phys, offset, size, dir, attrs);
 	dml__dma_debug_iova_link(dev, state, phys, offset, size, dir, attrs,
 				 ret);
 	return ret;
@@ -421,8 +436,11 @@ static DEBUG_PATH int debug_iova_sync(struct dml_device *dev,
 				      struct dma_iova_state *state,
 				      size_t offset, size_t size)
 {
-	int ret = dml__iommu_iova_sync(dev, state, offset, size);
+	int ret;
 
+	if (dml__dma_debug_iova_freed(dev, state, "dma_iova_sync"))
+		return -EINVAL;
+	ret = dml__iommu_iova_sync(dev, state, offset, size);
 	dml__dma_debug_iova_sync(dev, state, offset, size, ret);
 	return ret;
 }
@@ -445,8 +463,11 @@ static DEBUG_PATH int debug_iova_unlink(struct dml_device *dev,
 					enum dma_data_direction dir,
 					unsigned long attrs)
 {
-	int ret = dml__iommu_iova_unlink(dev, state, offset, size, dir, attrs);
+	int ret;
 
+	if (dml__dma_debug_iova_freed(dev, state, "dma_iova_unlink"))
+		return -EINVAL;
+	ret = dml__iommu_iova_unlink(dev, state, offset, size, dir, attrs);
 	dml__dma_debug_iova_unlink(dev, state, offset, size, dir, ret);
 	return ret;
 }
@@ -468,6 +489,8 @@ static DEBUG_PATH void debug_iova_destroy(struct dml_device *dev,
 					  enum dma_data_direction dir,
 					  unsigned long attrs)
 {
+	if (dml__dma_debug_iova_freed(dev, state, "dma_iova_destroy"))
+		return;
 	dml__dma_debug_iova_destroy(dev, state, mapped_len, dir);
 	dml__iommu_iova_destroy(dev, state, mapped_len, dir, attrs);
 }

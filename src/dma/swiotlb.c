@@ -8,7 +8,10 @@
  * semantics; the slot search is our own (bitmaps, below).
  *
  * Pool.  One per platform, carved from the top of the first RAM region
- * (dml__mem_carve; 2 MiB aligned, never given back), created on first use.
+ * below 4 GiB (dml__mem_carve; 2 MiB aligned, never given back), created
+ * on first use.  Low, as the kernel's memblock_alloc_low() places the
+ * default pool in swiotlb_init_remap(), so that a device with a 32-bit
+ * mask can reach its bounce buffers on a machine with more RAM.
  * nslabs slots are split into nareas areas (a power of two, at most the
  * CPU count rounded up, each at least one segment), each with its own
  * lock; a segment is IO_TLB_SEGSIZE (128) slots and no mapping crosses a
@@ -123,6 +126,9 @@ static unsigned int default_nareas(unsigned long nslabs)
 	return n;
 }
 
+/* the end of the memory the pool comes from: ARCH_LOW_ADDRESS_LIMIT + 1 */
+#define POOL_LIMIT (DMA_BIT_MASK(32) + 1)
+
 /* the pool of struct dml_emu_opts.swiotlb_size bytes (a platform slot) */
 static void *pool_create(struct dml_platform *p)
 {
@@ -148,7 +154,7 @@ static void *pool_create(struct dml_platform *p)
 	if (!sw->slots || !sw->areas || !segs)
 		goto err_free;
 	/* carve last: carved RAM is never given back */
-	if (dml__mem_carve(p->mem, bytes, &phys, &host))
+	if (dml__mem_carve(p->mem, bytes, POOL_LIMIT, &phys, &host))
 		goto err_free;
 	sw->start = phys;
 	sw->end = phys + bytes;
@@ -425,7 +431,8 @@ static bool warn_ratelimit(void)
 {
 	static atomic_ullong window;
 	static atomic_uint printed;
-	u64 now = dml__now_ns(), begin = atomic_load(&window);
+	unsigned long long begin = atomic_load(&window);
+	u64 now = dml__now_ns();
 
 	if (now - begin > 5000000000ULL &&
 	    atomic_compare_exchange_strong(&window, &begin, now))

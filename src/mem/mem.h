@@ -69,10 +69,12 @@ static inline void *dml__mem_host(struct dml_mem *m, phys_addr_t phys, u64 len)
 
 /*
  * dml__mem_carve - take @bytes (a multiple of 2 MiB) of contiguous RAM from
- * the top of the first RAM region for internal use (page tables, swiotlb).
+ * the top of the first RAM region, ending at or below @limit (bytes;
+ * ~0ULL: anywhere), for internal use (page tables, swiotlb).
  * Return: 0 with *@phys and *@host set; -ENOMEM.
  */
-int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t *phys, void **host);
+int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t limit,
+		   phys_addr_t *phys, void **host);
 
 /*
  * dml__mem_has_page - whether [@phys, +@len) is RAM with a memmap, the

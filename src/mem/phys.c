@@ -168,11 +168,12 @@ void dml__frame_put(struct dml_mem_region *r, u64 frame)
 				  memory_order_relaxed);
 }
 
-int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t *phys, void **host)
+int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t limit,
+		   phys_addr_t *phys, void **host)
 {
 	struct dml_mem_region *r = NULL;
 	unsigned int i;
-	u64 top, f, nframes;
+	u64 top, start, f, nframes;
 
 	if (!bytes || !IS_ALIGNED(bytes, SZ_2M))
 		return -EINVAL;
@@ -182,8 +183,12 @@ int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t *phys, void **host)
 	for (i = 0; i < m->nr && !r; i++)
 		if (m->r[i].flags & DML_REGION_RAM)
 			r = &m->r[i];
-	/* walk down from carve_top until a free, unowned chunk is found */
-	for (top = r ? r->carve_top : 0; r && top >= bytes; top -= SZ_2M) {
+	/* below @limit, a carve leaves carve_top (and the RAM above) alone */
+	start = 0;
+	if (r && limit > r->base)
+		start = min(r->carve_top, ALIGN_DOWN(limit - r->base, SZ_2M));
+	/* walk down from there until a free, unowned chunk is found */
+	for (top = start; r && top >= bytes; top -= SZ_2M) {
 		u64 first = (top - bytes) >> PAGE_SHIFT;
 
 		nframes = bytes >> PAGE_SHIFT;
@@ -191,7 +196,8 @@ int dml__mem_carve(struct dml_mem *m, u64 bytes, phys_addr_t *phys, void **host)
 			if (!dml__frame_take(r, first + f))
 				break;
 		if (f == nframes) {
-			r->carve_top = top - bytes;
+			if (start == r->carve_top)
+				r->carve_top = top - bytes;
 			*phys = r->base + (top - bytes);
 			*host = r->host + (top - bytes);
 			dml_spin_unlock(&m->lock);

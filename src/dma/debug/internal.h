@@ -134,9 +134,15 @@ struct rix {
 	u64 max_len;
 };
 
+/*
+ * A state dma_iova_free() or dma_iova_destroy() released: what it named,
+ * and where the caller keeps it (@state), which the release zeroes, so
+ * that a later call with that same state is known as a use after free.
+ */
 struct freed_state {
 	u64 addr;
 	u64 size;
+	const struct dma_iova_state *state;
 	struct trace made;
 };
 

@@ -45,9 +45,56 @@ static unsigned long dev_granule(const struct dbg_dev *dd)
 	return d ? d->granule : PAGE_SIZE;
 }
 
+/* the live reservation at @addr, or NULL */
+static struct dbg_entry *state_at(const struct dbg_dev *dd, u64 addr)
+{
+	size_t k;
+
+	for (k = dml__rix_lower(&dd->dma, addr);
+	     k < dd->dma.n && dd->dma.v[k].start == addr; k++) {
+		struct dbg_entry *e = dd->dma.v[k].obj;
+
+		if (e->o.type == T_IOVA)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * The freed state a call names: by what it names (@addr and @size, a copy
+ * kept after the release) or, for a zeroed @state, by where it is kept.
+ * Return: the record, or NULL.
+ */
+static const struct freed_state *freed_find(const struct dbg_dev *dd,
+					    const struct dma_iova_state *state)
+{
+	u64 addr = (u64)state->addr, size = dma_iova_size(state);
+	unsigned int i;
+
+	for (i = 0; i < dd->nr_freed; i++) {
+		const struct freed_state *f = &dd->freed[i];
+
+		if (dma_use_iova(state) ? f->addr == addr && f->size == size :
+					  f->state == state)
+			return f;
+	}
+	return NULL;
+}
+
+static void report_use_after_free(struct ctx *c, const struct dbg_dev *dd,
+				  const struct freed_state *f, const char *fn)
+{
+	dml__dbg_report(c, dd, DML_DMA_DEBUG_IOVA_USE_AFTER_FREE, &f->made,
+			f->addr, f->size, NULL,
+			"%s with an IOVA state after it was freed [iova address=0x%016llx] [size=%llu bytes]",
+			fn, (unsigned long long)f->addr,
+			(unsigned long long)f->size);
+}
+
 /*
  * find_state - the reservation @state names.  Reports a state never
- * allocated, freed, or whose size does not match its reservation.
+ * allocated, or whose size does not match its reservation (a copy of a
+ * freed state was refused before: dml__dma_debug_iova_freed()).
  * Return: the entry, or NULL (reported).
  */
 static struct dbg_entry *find_state(struct ctx *c, struct dbg_dev *dd,
@@ -55,53 +102,58 @@ static struct dbg_entry *find_state(struct ctx *c, struct dbg_dev *dd,
 				    const char *fn)
 {
 	u64 addr = (u64)state->addr, size = dma_iova_size(state);
-	unsigned int i;
-	size_t k;
+	struct dbg_entry *e = state_at(dd, addr);
 
-	for (k = dml__rix_lower(&dd->dma, addr);
-	     k < dd->dma.n && dd->dma.v[k].start == addr; k++) {
-		struct dbg_entry *e = dd->dma.v[k].obj;
-
-		if (e->o.type != T_IOVA)
-			continue;
-		if (e->o.size != size)
-			dml__dbg_report(c, dd, DML_DMA_DEBUG_IOVA_BAD_STATE,
-					&e->o.made, addr, size, NULL,
-					"%s with a state that does not match its reservation [iova address=0x%016llx] [state size=%llu bytes] [reserved size=%llu bytes]",
-					fn, (unsigned long long)addr,
-					(unsigned long long)size,
-					(unsigned long long)e->o.size);
-		return e;
+	if (!e) {
+		dml__dbg_report(c, dd, DML_DMA_DEBUG_IOVA_BAD_STATE, NULL,
+				addr, size, NULL,
+				"%s with an IOVA state it has not allocated [iova address=0x%016llx] [size=%llu bytes]",
+				fn, (unsigned long long)addr,
+				(unsigned long long)size);
+		return NULL;
 	}
-	for (i = 0; i < dd->nr_freed; i++) {
-		const struct freed_state *f = &dd->freed[i];
-
-		if (f->addr == addr && f->size == size) {
-			dml__dbg_report(c, dd,
-					DML_DMA_DEBUG_IOVA_USE_AFTER_FREE,
-					&f->made, addr, size, NULL,
-					"%s with an IOVA state after it was freed [iova address=0x%016llx] [size=%llu bytes]",
-					fn, (unsigned long long)addr,
-					(unsigned long long)size);
-			return NULL;
-		}
-	}
-	dml__dbg_report(c, dd, DML_DMA_DEBUG_IOVA_BAD_STATE, NULL, addr, size,
-			NULL,
-			"%s with an IOVA state it has not allocated [iova address=0x%016llx] [size=%llu bytes]",
-			fn, (unsigned long long)addr, (unsigned long long)size);
-	return NULL;
+	if (e->o.size != size)
+		dml__dbg_report(c, dd, DML_DMA_DEBUG_IOVA_BAD_STATE,
+				&e->o.made, addr, size, NULL,
+				"%s with a state that does not match its reservation [iova address=0x%016llx] [state size=%llu bytes] [reserved size=%llu bytes]",
+				fn, (unsigned long long)addr,
+				(unsigned long long)size,
+				(unsigned long long)e->o.size);
+	return e;
 }
 
-/* forget reservation @st, remembering it as freed here */
-static void state_release(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *st)
+bool dml__dma_debug_iova_freed(struct dml_device *dev,
+			       const struct dma_iova_state *state,
+			       const char *fn)
+{
+	struct ctx c = CTX_INIT;
+	const struct freed_state *f = NULL;
+	struct dbg_dev *dd;
+
+	/* a zeroed state is the backend's to refuse, its hook's to report */
+	if (!dma_use_iova(state))
+		return false;
+	dd = dml__dbg_dev_get(dev);
+	if (!dd)
+		return false;
+	if (!state_at(dd, (u64)state->addr))
+		f = freed_find(dd, state);
+	if (f)
+		report_use_after_free(&c, dd, f, fn);
+	dml__dbg_unlock(&c);
+	return f != NULL;
+}
+
+/* forget reservation @st of @state, remembering it as freed here */
+static void state_release(struct dbg_dev *dd, struct dbg_entry *st,
+			  const struct dma_iova_state *state)
 {
 	struct freed_state *f = &dd->freed[dd->freed_next];
 
 	/* where it was allocated: unwinding again here would double the cost */
-	(void)c;
 	f->addr = st->o.dev_addr;
 	f->size = st->o.size;
+	f->state = state;
 	f->made = st->o.made;
 	dd->freed_next = (dd->freed_next + 1) % FREED_RING;
 	if (dd->nr_freed < FREED_RING)
@@ -151,8 +203,9 @@ static const struct iova_op op_free = {
 
 /*
  * iova_op_begin - the preamble of the dma_iova_{link,sync,unlink,destroy,
- * free} hooks: the device's record (lock taken), a state never filled by
- * dma_iova_try_alloc, the reservation the state names (find_state()) and
+ * free} hooks: the device's record (lock taken), a state zeroed by its
+ * release (a use after free) or never filled by dma_iova_try_alloc, the
+ * reservation the state names (find_state()) and
  * [@offset, +@size) inside it (bytes; destroy: @size is mapped_len).
  * *@ddp: the record, NULL when the device is not watched (nothing to
  * unlock).  Inlined so that a report's call trace is cut at the same depth
@@ -164,19 +217,26 @@ iova_op_begin(struct ctx *c, struct dml_device *dev,
 	      const struct dma_iova_state *state, const struct iova_op *op,
 	      size_t offset, size_t size, struct dbg_dev **ddp)
 {
+	const struct freed_state *f;
 	struct dbg_dev *dd;
 	struct dbg_entry *st;
 	char detail[64] = "";
 
 	*ddp = NULL;
-	if (!dma_use_iova(state) && (op->unfilled == UNFILLED_QUIET ||
-				     (op->unfilled == UNFILLED_LEN && !size)))
-		return NULL;
 	dd = dml__dbg_dev_get(dev);
 	*ddp = dd;
 	if (!dd)
 		return NULL;
 	if (!dma_use_iova(state)) {
+		/* zeroed by the release: the state is used after its free */
+		f = freed_find(dd, state);
+		if (f) {
+			report_use_after_free(c, dd, f, op->fn);
+			return NULL;
+		}
+		if (op->unfilled == UNFILLED_QUIET ||
+		    (op->unfilled == UNFILLED_LEN && !size))
+			return NULL;
 		if (op->unfilled == UNFILLED_RANGE)
 			snprintf(detail, sizeof(detail),
 				 " [offset=%zu] [size=%zu bytes]", offset, size);
@@ -195,8 +255,10 @@ iova_op_begin(struct ctx *c, struct dml_device *dev,
 	if (!size || offset >= st->o.size || size > st->o.size - offset) {
 		dml__dbg_report(c, dd, op->outside, &st->o.made,
 				st->o.dev_addr + offset, size, NULL,
-				"%s IOVA outside the reserved size [iova address=0x%016llx] [offset=%zu] [size=%zu bytes] [reserved size=%llu bytes]",
+				"%s %s [iova address=0x%016llx] [offset=%zu] [size=%zu bytes] [reserved size=%llu bytes]",
 				op->outside_what,
+				size ? "IOVA outside the reserved size" :
+				       "zero bytes of IOVA",
 				(unsigned long long)st->o.dev_addr, offset,
 				size, (unsigned long long)st->o.size);
 		return NULL;
@@ -209,26 +271,27 @@ void dml__dma_debug_iova_alloc(struct dml_device *dev,
 {
 	struct ctx c = CTX_INIT;
 	struct dbg_dev *dd = dml__dbg_dev_get(dev);
+	struct dbg_entry *e;
 	unsigned int i;
-	size_t k;
 
 	if (!dd)
 		return;
+	/* the caller's state is filled anew (or zeroed by a failure) */
+	for (i = 0; i < dd->nr_freed; i++)
+		if (dd->freed[i].state == state)
+			dd->freed[i].state = NULL;
+	if (!dma_use_iova(state))
+		goto out;
 	/* the IOVA is ours again: a stale record at it is gone */
-	for (k = dml__rix_lower(&dd->dma, (u64)state->addr);
-	     k < dd->dma.n && dd->dma.v[k].start == (u64)state->addr; k++) {
-		struct dbg_entry *e = dd->dma.v[k].obj;
-
-		if (e->o.type == T_IOVA) {
-			dml__dbg_entry_free(dd, e);
-			break;
-		}
-	}
+	e = state_at(dd, (u64)state->addr);
+	if (e)
+		dml__dbg_entry_free(dd, e);
 	for (i = 0; i < dd->nr_freed; i++)
 		if (dd->freed[i].addr == (u64)state->addr)
 			dd->freed[i].size = ~0ULL;
 	dml__dbg_entry_new(&c, dd, T_IOVA, (u64)state->addr,
 			   dma_iova_size(state), DMA_NONE, 0);
+out:
 	dml__dbg_unlock(&c);
 }
 
@@ -507,7 +570,7 @@ static bool destroy_would_unmap(const struct dbg_entry *st, unsigned long g,
 }
 
 static void free_check(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *st,
-		       const char *fn)
+		       const struct dma_iova_state *state, const char *fn)
 {
 	if (st->nr_links) {
 		dml__dbg_report(c, dd, DML_DMA_DEBUG_IOVA_FREE_LINKED,
@@ -520,7 +583,7 @@ static void free_check(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *st,
 				(unsigned long long)st->links[0]->o.size);
 		return;		/* the backend keeps the reservation */
 	}
-	state_release(c, dd, st);
+	state_release(dd, st, state);
 }
 
 void dml__dma_debug_iova_destroy(struct dml_device *dev,
@@ -538,7 +601,7 @@ void dml__dma_debug_iova_destroy(struct dml_device *dev,
 	if (!st)
 		goto out;
 	if (!mapped_len) {
-		free_check(&c, dd, st, op_destroy.fn);
+		free_check(&c, dd, st, state, op_destroy.fn);
 		goto out;
 	}
 	if (mapped_len > st->o.size) {
@@ -563,7 +626,7 @@ void dml__dma_debug_iova_destroy(struct dml_device *dev,
 				beyond);
 	/* mirror the backend: it unmaps and frees only whole links */
 	if (destroy_would_unmap(st, dev_granule(dd), mapped_len))
-		state_release(&c, dd, st);
+		state_release(dd, st, state);
 out:
 	dml__dbg_unlock(&c);
 }
@@ -579,7 +642,7 @@ void dml__dma_debug_iova_free(struct dml_device *dev,
 	if (!dd)
 		return;
 	if (st)
-		free_check(&c, dd, st, op_free.fn);
+		free_check(&c, dd, st, state, op_free.fn);
 	dml__dbg_unlock(&c);
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "../swiotlb.h"
 
 /* ------------------------------------------------------------------ */
 /* Recording mappings                                                 */
@@ -62,6 +63,7 @@ void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys,
 			   u64 len, unsigned long attrs)
 {
 	struct dml_platform *p = dd->plat;
+	struct dml_swiotlb *sw;
 	u64 top;
 
 	if ((attrs & DMA_ATTR_MMIO) || !len)
@@ -80,9 +82,14 @@ void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys,
 					r ? " (MMIO without DMA_ATTR_MMIO)" : "");
 			return;
 		}
-		/* carved from the top of a RAM region: [carve_top, size) */
+		/*
+		 * carved from the top of a RAM region, [carve_top, size), or
+		 * the swiotlb pool, which may lie below it (under 4 GiB)
+		 */
 		top = __atomic_load_n(&r->carve_top, __ATOMIC_RELAXED);
-		if (top < r->size && phys + len > (u64)r->base + top)
+		sw = dml__platform_slot(p, DML_SLOT_SWIOTLB);
+		if ((top < r->size && phys + len > (u64)r->base + top) ||
+		    (sw && phys < (u64)sw->end && phys + len > (u64)sw->start))
 			dml__dbg_report(c, dd, DML_DMA_DEBUG_MAP_BAD_MEMORY,
 					NULL, phys, len, NULL,
 					"device driver maps memory from kernel text or rodata [phys=0x%016llx] [len=%llu] (memory the DMA layer owns: page tables, swiotlb)",
@@ -233,6 +240,27 @@ static struct dbg_entry *find_exact(struct dbg_dev *dd, const struct ref *ref)
 	return best_fit_pick(&b);
 }
 
+/*
+ * Does the backend refuse the unmap @ref of @e, leaving it mapped?  Behind
+ * an IOMMU, dma_unmap_phys() unmaps whole mappings only: with a size of a
+ * different granule-rounded length it unmaps nothing, and the device can
+ * still reach the whole mapping, so the checker keeps it (reported at
+ * the unmap, then as a leak unless a right unmap follows).
+ */
+static bool unmap_refused(const struct dbg_dev *dd, const struct dbg_entry *e,
+			  const struct ref *ref)
+{
+	u64 g, pad;
+
+	if (e->o.type != T_PHY || ref->type != T_PHY ||
+	    ref->size == e->o.size || !dml__use_dma_iommu(dd->dev))
+		return false;
+	g = dd->dev->domain->granule;
+	pad = ref->dev_addr & (g - 1);
+	return ref->size > SIZE_MAX - pad - g ||
+	       DIV_ROUND_UP(ref->size + pad, g) != DIV_ROUND_UP(e->o.size + pad, g);
+}
+
 static void check_unmap(struct ctx *c, struct dbg_dev *dd, const struct ref *ref)
 {
 	struct dbg_entry *e = find_exact(dd, ref);
@@ -295,8 +323,11 @@ static void check_unmap(struct ctx *c, struct dbg_dev *dd, const struct ref *ref
 				(unsigned long long)ref->dev_addr,
 				(unsigned long long)ref->size,
 				dml__dbg_type_name[e->o.type]);
-	/* an IOVA reservation is not released by a streaming unmap */
-	if (e->o.type != T_IOVA)
+	/*
+	 * An IOVA reservation is not released by a streaming unmap, nor is a
+	 * mapping the backend keeps (unmap_refused()).
+	 */
+	if (e->o.type != T_IOVA && !unmap_refused(dd, e, ref))
 		dml__dbg_entry_free(dd, e);
 }
 

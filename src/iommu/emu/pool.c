@@ -51,7 +51,7 @@ static int pool_grow(struct emu_pool *pool)
 	s64 delta;
 	int ret;
 
-	ret = dml__mem_carve(pool->mem, POOL_CHUNK, &phys, &host);
+	ret = dml__mem_carve(pool->mem, POOL_CHUNK, ~0ULL, &phys, &host);
 	if (ret)
 		return ret;
 	delta = (s64)((uintptr_t)host - (uintptr_t)phys);

@@ -138,6 +138,58 @@ static void test_free_wrong_size(void **state)
 	take(DML_DMA_DEBUG_FREE_WRONG_SIZE, 1);
 }
 
+/*
+ * Behind an IOMMU the backend unmaps whole mappings only: the wrong-size
+ * unmap leaves the mapping, so the checker keeps it too (the device may
+ * use all of it, without a report) until the right unmap.
+ */
+static void test_free_wrong_size_iommu(void **state)
+{
+	struct fx *f = *state;
+	dma_addr_t a = map_ok(f, 0x40000000, 2 * G, DMA_TO_DEVICE, 0);
+	u8 b[16];
+
+	dma_unmap_phys(f->dev, a, G, DMA_TO_DEVICE, 0);
+	first_says("device driver frees DMA memory with different size");
+	take(DML_DMA_DEBUG_FREE_WRONG_SIZE, 1);
+	assert_int_equal(dml_dma_debug_mapping_count(f->dev), 1);
+	assert_int_equal(dml_dev_dma_read(f->dev, a + G, b, sizeof(b)), 0);
+	assert_int_equal(dml_dev_dma_read(f->dev, a, b, sizeof(b)), 0);
+	none();
+	/* a size in the same granules unmaps it: the checker forgets it */
+	dma_unmap_phys(f->dev, a, 2 * G - 100, DMA_TO_DEVICE, 0);
+	take(DML_DMA_DEBUG_FREE_WRONG_SIZE, 1);
+	assert_int_equal(dml_dma_debug_mapping_count(f->dev), 0);
+	assert_int_not_equal(dml_dev_dma_read(f->dev, a + G, b, sizeof(b)), 0);
+	take(DML_DMA_DEBUG_DEV_NOT_MAPPED, 1);
+}
+
+/*
+ * Refused at the front door, on the direct path as behind an IOMMU, with a
+ * warning and nothing for the checker to track: DMA_NONE
+ * (valid_dma_direction() in kernel/dma/mapping.c), and a scatterlist of
+ * no entries (__dma_map_sg_attrs() warns when nothing was mapped).
+ */
+static void test_refused_dma_none_and_empty_sg(void **state)
+{
+	struct fx *f = *state;
+	struct scatterlist sg[1];
+
+	dml_test_log_reset();
+	assert_true(dma_mapping_error(f->dev, dma_map_phys(f->dev, 0x40000000, G,
+							   DMA_NONE, 0)));
+	assert_non_null(strstr(dml_test_log.last, "invalid arguments"));
+	sg_init_table(sg, 1);
+	sg_set_phys(sg, 0x40000000, G);
+	assert_int_equal(dma_map_sg(f->dev, sg, 1, DMA_NONE), 0);
+	assert_int_equal(dml_test_log.count, 2);
+	assert_int_equal(dma_map_sg(f->dev, sg, 0, DMA_TO_DEVICE), 0);
+	assert_non_null(strstr(dml_test_log.last, "dma_map_sg: nothing to map"));
+	assert_int_equal(dml_test_log.count, 3);
+	assert_int_equal(dml_dma_debug_mapping_count(f->dev), 0);
+	none();
+}
+
 static void test_free_wrong_dir(void **state)
 {
 	struct fx *f = *state;
@@ -437,6 +489,12 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_mapping_count, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_free_not_allocated, direct_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_free_wrong_size, direct_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_free_wrong_size_iommu, fx_setup,
+					fx_teardown),
+	cmocka_unit_test_setup_teardown(test_refused_dma_none_and_empty_sg,
+					direct_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_refused_dma_none_and_empty_sg,
+					fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_free_wrong_dir, direct_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_9_13_map_error_not_checked, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_free_wrong_function_and_sg_count, direct_setup, fx_teardown),
