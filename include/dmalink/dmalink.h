@@ -315,6 +315,16 @@ void dml_layout_file_free(struct dml_layout_file *lf);
  *	dma_iova_destroy(); default strict
  * @superpages: allow 2 MiB and 1 GiB leaves (default true when @size is 0;
  *	set explicitly otherwise)
+ * @pt_reclaim: free the page-table pages that unmaps leave empty soon
+ *	after, as the kernel frees the table pages it gathered once the
+ *	IOTLB flush is done (iommu_iotlb_gather, iommu_put_pages_list() in
+ *	drivers/iommu/): at the next domain-wide flush (lazy mode's flush
+ *	queue) or once a bounded number are waiting, so page-table memory
+ *	follows what is mapped.  Each such trim holds every thread mapping on
+ *	the domain back for a moment, which costs throughput when many
+ *	threads share one device.  Default false: emptied tables stay linked
+ *	and are reused by the next mapping there, and dml_iommu_trim() (or
+ *	the domain's end) frees them.
  */
 struct dml_iommu_opts {
 	size_t size;
@@ -324,6 +334,7 @@ struct dml_iommu_opts {
 	bool caching_mode;
 	bool lazy;
 	bool superpages;
+	bool pt_reclaim;
 };
 
 /**
@@ -351,7 +362,8 @@ int dml_iommu_create(struct dml_platform *p, const struct dml_iommu_opts *opts,
  * @faults: faults logged
  * @pt_pages: page-table pages held now (4 KiB each), including the empty
  *	tables unmap leaves linked for reuse until dml_iommu_trim() frees
- *	them all, or a domain-wide flush those unmap found empty
+ *	them all (or, with struct dml_iommu_opts.pt_reclaim, a domain-wide
+ *	flush those unmap found empty)
  * @pt_pages_peak: high-water mark of @pt_pages
  * @pt_pages_touched: page-table pages written by map/unmap (summed per call)
  */
@@ -383,9 +395,10 @@ void dml_iommu_get_stats(struct dml_iommu *iommu, struct dml_iommu_stats *st);
  * @iommu: unit
  *
  * Unmap leaves emptied tables linked so the next map there allocates
- * nothing; the tables it finds empty wait on a short per-domain list,
- * freed when the list fills and by a domain-wide IOTLB flush (the kernel
- * frees gathered tables after the flush); domain destroy frees all.  This
+ * nothing; with struct dml_iommu_opts.pt_reclaim the tables it finds
+ * empty wait on a short per-domain list, freed when the list fills and by
+ * a domain-wide IOTLB flush (the kernel frees gathered tables after the
+ * flush); domain destroy frees all.  This
  * call frees every empty table, listed or not: after everything is
  * unmapped and trimmed, pt_pages is back to one root per domain.  It waits
  * for the map and unmap calls running on the unit's domains (from other

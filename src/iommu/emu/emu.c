@@ -88,7 +88,8 @@ const struct dml_iommu_ops emu_ops_cm = {
  * dml__emu_iommu_create - a new emulated VT-d unit on @p
  * @p: an emulated platform
  * @o: options, NULL or size 0 for the defaults (4 levels, 64 sets x 8 ways,
- *	strict, superpages on); fields beyond @o->size take their defaults
+ *	strict, superpages on, no pt_reclaim); fields beyond @o->size take
+ *	their defaults
  * @out: the unit
  *
  * Return: 0; -EINVAL for a non-emulated platform, levels other than 4 or 5,
@@ -129,6 +130,7 @@ int dml__emu_iommu_create(struct dml_platform *p, const struct dml_iommu_opts *o
 	iommu->caching_mode = opts.caching_mode;
 	iommu->lazy = opts.lazy;
 	iommu->superpages = opts.superpages;
+	iommu->pt_reclaim = opts.pt_reclaim;
 	atomic_init(&iommu->next_id, 0);
 	emu_pool_init(&iommu->pool, p->mem);
 	dml_spin_init(&iommu->faults.lock);
@@ -194,6 +196,7 @@ int dml__emu_domain_alloc(struct dml_iommu *iommu, struct dml_domain **out)
 	d->iommu = iommu;
 	d->levels = iommu->levels;
 	d->superpages = iommu->superpages;
+	d->reclaim = iommu->pt_reclaim;
 	d->leaf_flags = iommu->caching_mode ? EMU_PTE_PENDING : 0;
 	do
 		id = atomic_fetch_add_explicit(&iommu->next_id, 1,

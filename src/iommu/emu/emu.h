@@ -284,6 +284,7 @@ struct emu_domain {
 	unsigned int levels;
 	u64 leaf_flags;			/* EMU_PTE_PENDING in caching mode */
 	bool superpages;
+	bool reclaim;			/* struct dml_iommu_opts.pt_reclaim */
 	u64 *root;
 	struct emu_domain *next, **pprev;
 	pthread_mutex_t trim_lock;
@@ -329,6 +330,7 @@ struct dml_iommu {
 	bool caching_mode;
 	bool lazy;
 	bool superpages;
+	bool pt_reclaim;
 	atomic_uint next_id;
 	struct emu_pool pool;
 	struct emu_tlb tlb;
