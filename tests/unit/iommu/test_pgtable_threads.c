@@ -25,17 +25,24 @@ struct trimmer {
 	struct env *e;
 	int *done;
 	unsigned long rounds;
+	int bad_stats;		/* a stats read saw an impossible count */
 };
 
+/* trims, flushes and reads the unit's counters while the workers map */
 static void *trimmer_fn(void *arg)
 {
 	struct trimmer *tr = arg;
+	struct dml_iommu_stats st;
 
 	while (!__atomic_load_n(tr->done, __ATOMIC_ACQUIRE)) {
 		if (__atomic_load_n(&tr->rounds, __ATOMIC_RELAXED) % 2)
 			dml_iommu_trim(tr->e->iommu);
 		else
 			tr->e->d->ops->flush_iotlb_all(tr->e->d);
+		dml_iommu_get_stats(tr->e->iommu, &st);
+		/* the root is held throughout, whatever else comes and goes */
+		if (st.pt_pages < 1)
+			__atomic_store_n(&tr->bad_stats, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&tr->rounds, 1, __ATOMIC_RELEASE);
 		sched_yield();
 	}
@@ -104,6 +111,7 @@ static void run_concurrent(bool trimmer)
 	}
 	for (i = 0; i < 2; i++)
 		assert_int_equal(w[i].err, 0);
+	assert_int_equal(tr.bad_stats, 0);
 	assert_int_equal(pt_pages(&e), 1);
 	env_down(&e);
 }
