@@ -143,6 +143,9 @@ static inline bool emu_ptes_all_present(const u64 *p, unsigned int n)
  *	chunk (all are carved from the first RAM region)
  * @lo, @hi: emulated physical range of that region, for the checked walk
  * @in_use, @peak: pages handed out now, and the most ever
+ * @gen: pages freed so far, bumped before each goes back (not under
+ *	@lock): a thread's cached leaf table (struct emu_slot) is good while
+ *	this has not moved
  */
 struct emu_pool {
 	dml_spinlock_t lock;
@@ -156,6 +159,7 @@ struct emu_pool {
 	u64 peak;
 	u64 chunks;
 	struct dml_mem *mem;
+	atomic_ullong gen __attribute__((aligned(64)));
 };
 
 int emu_pool_init(struct emu_pool *pool, struct dml_mem *mem);
@@ -243,6 +247,14 @@ struct emu_slot {
 	atomic_uint in_op;
 	atomic_bool joined;
 	bool shared;
+	/*
+	 * the leaf table of the 2 MiB window @leaf_win this thread used last,
+	 * valid while the pool's @gen is still @leaf_gen (no table freed
+	 * since); exclusive slots only
+	 */
+	u64 leaf_win;
+	u64 *leaf_t;
+	u64 leaf_gen;
 	atomic_ullong touched;
 	atomic_ullong inv_range, inv_global, sync_map;
 	atomic_ullong hits, misses, stale;

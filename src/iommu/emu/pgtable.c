@@ -86,9 +86,22 @@ static u64 install(struct emu_domain *d, struct emu_slot *s, u64 *p, int *err)
 static u64 *get_table(struct emu_domain *d, struct emu_slot *s, u64 iova,
 		      unsigned int level, bool alloc, int *err)
 {
-	u64 *t = d->root;
+	u64 *t = d->root, gen = 0;
 	unsigned int l;
 
+	/*
+	 * A leaf table this thread used last: no table was freed since
+	 * (pool gen), so it is still the one its window's entry points to
+	 * (a table is freed only by a trim, which no operation overlaps, or
+	 * by the owner of its whole window mapping a superpage there).
+	 */
+	if (level == 1 && !s->shared) {
+		gen = atomic_load_explicit(&d->iommu->pool.gen,
+					   memory_order_acquire);
+		if (s->leaf_t && s->leaf_win == iova >> EMU_LVL_SHIFT(2) &&
+		    s->leaf_gen == gen)
+			return s->leaf_t;
+	}
 	for (l = d->levels; l > level; l--) {
 		u64 *p = &t[emu_idx(iova, l)];
 		u64 e = emu_pte_read(p);
@@ -107,6 +120,11 @@ static u64 *get_table(struct emu_domain *d, struct emu_slot *s, u64 iova,
 			return NULL;
 		}
 		t = emu_table(d->iommu, e);
+	}
+	if (level == 1 && !s->shared) {
+		s->leaf_win = iova >> EMU_LVL_SHIFT(2);
+		s->leaf_t = t;
+		s->leaf_gen = gen;
 	}
 	return t;
 }

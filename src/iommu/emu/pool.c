@@ -130,6 +130,7 @@ void emu_pt_free(struct dml_iommu *iommu, u64 *table)
 	for (unsigned int i = 0; i < EMU_PTES; i++)
 		DML_WARN_ON(emu_pte_read(&table[i]));
 #endif
+	atomic_fetch_add_explicit(&pool->gen, 1, memory_order_release);
 	dml_spin_lock(&pool->lock);
 	emu_pte_write(&table[0], (u64)(uintptr_t)pool->free);
 	pool->free = table;
