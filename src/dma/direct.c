@@ -8,7 +8,9 @@
  * bounces everything (MMIO then fails: it cannot be bounced).  On a
  * non-coherent device the CPU cache is cleaned on map and invalidated on
  * unmap (src/mem/cache.c), unless DMA_ATTR_SKIP_CPU_SYNC or MMIO.
+ * Scatterlists may hold peer-to-peer memory (p2p.h, dma_direct_map_sg()).
  */
+#include "p2p.h"
 #include "swiotlb.h"
 #include "../mem/cache.h"
 
@@ -59,29 +61,60 @@ void dml__direct_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 	struct scatterlist *sg;
 	int i;
 
-	for_each_sg(sgl, sg, nents, i)
-		if (sg_dma_len(sg))
+	for_each_sg(sgl, sg, nents, i) {
+		/* dma_direct_unmap_sg(): a bus address was never mapped */
+		if (unlikely(sg_dma_is_bus_address(sg)))
+			sg_dma_unmark_bus_address(sg);
+		else if (sg_dma_len(sg))
 			dml__direct_unmap_phys(dev, sg->dma_address,
-					       sg_dma_len(sg), dir, attrs);
+					       sg_dma_len(sg), dir,
+					       unlikely(dml__sg_is_p2p(sg)) ?
+					       attrs | DMA_ATTR_MMIO : attrs);
+		sg->dma_flags &= ~DML_SG_DMA_P2P;
+	}
 }
 
 int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		       int nents, enum dma_data_direction dir,
 		       unsigned long attrs)
 {
+	struct pci_p2pdma_map_state st = { 0 };
 	struct scatterlist *sg;
-	int i;
+	int i, ret = -EIO;
 
 	for_each_sg(sgl, sg, nents, i) {
-		sg->dma_address = dml__direct_map_phys(dev, sg_phys(sg),
-						       sg->length, dir, attrs);
+		switch (dml__sg_p2p_state(&st, dev, sg)) {
+		case PCI_P2PDMA_MAP_NONE:
+			sg->dma_address = dml__direct_map_phys(dev, sg_phys(sg),
+							       sg->length, dir,
+							       attrs);
+			break;
+		case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
+			/* only this entry: the next may be host RAM */
+			sg->dma_address = dml__direct_map_phys(dev, sg_phys(sg),
+							       sg->length, dir,
+							       attrs | DMA_ATTR_MMIO);
+			break;
+		case PCI_P2PDMA_MAP_BUS_ADDR:
+			sg->dma_address = pci_p2pdma_bus_addr_map(st.mem,
+								  sg_phys(sg));
+			sg_dma_mark_bus_address(sg);
+			break;
+		default:
+			sg->dma_flags &= ~DML_SG_DMA_P2P;
+			ret = -EREMOTEIO;
+			goto err_unmap;
+		}
 		if (sg->dma_address == DMA_MAPPING_ERROR) {
-			/* dma_direct_map_sg(): undo what this call mapped */
-			dml__direct_unmap_sg(dev, sgl, i, dir,
-					     attrs | DMA_ATTR_SKIP_CPU_SYNC);
-			return -EIO;
+			sg->dma_flags &= ~DML_SG_DMA_P2P;
+			goto err_unmap;
 		}
 		sg->dma_length = sg->length;
 	}
 	return nents;
+
+err_unmap:
+	/* dma_direct_map_sg(): undo what this call mapped */
+	dml__direct_unmap_sg(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	return ret;
 }

@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "p2p.h"
 #include "swiotlb.h"
 #include "../mem/cache.h"
 
@@ -265,7 +266,8 @@ void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 /*
  * After the first pass every entry holds, in its DMA fields, its pad
  * (dma_address) and its IOVA footprint (dma_length: iova_align(pad +
- * length) plus any boundary padding).  finalise_sg() turns those into DMA
+ * length) plus any boundary padding), or, marked as a bus address, its
+ * bus address and length (no IOVA).  finalise_sg() turns those into DMA
  * segments in place, merging entries that abut on granule boundaries
  * within max_segment_size and never starting a merge on a segment
  * boundary (__finalise_sg).
@@ -286,6 +288,18 @@ static int finalise_sg(struct dml_device *dev, struct scatterlist *sgl,
 
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
+		if (unlikely(sg_dma_is_bus_address(s))) {
+			/* a bus address: a DMA segment of its own, as is */
+			sg_dma_unmark_bus_address(s);
+			if (i > 0)
+				cur = sg_next(cur);
+			sg_dma_address(cur) = (dma_addr_t)s_pad;
+			sg_dma_len(cur) = s_length;
+			sg_dma_mark_bus_address(cur);
+			count++;
+			cur_len = 0;
+			continue;
+		}
 		if (cur_len && !s_pad && (dma_addr & seg_mask) &&
 		    max_len - cur_len >= s_length) {
 			cur_len += s_length;
@@ -316,10 +330,16 @@ static void unmap_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 	struct scatterlist *s;
 	int i;
 
-	for_each_sg(sgl, s, nents, i)
-		if (sg_dma_len(s))
+	for_each_sg(sgl, s, nents, i) {
+		if (unlikely(sg_dma_is_bus_address(s)))
+			sg_dma_unmark_bus_address(s);
+		else if (sg_dma_len(s))
 			dml__iommu_unmap_phys(dev, sg_dma_address(s),
-					      sg_dma_len(s), dir, attrs);
+					      sg_dma_len(s), dir,
+					      dml__sg_is_p2p(s) ?
+					      attrs | DMA_ATTR_MMIO : attrs);
+		s->dma_flags &= ~DML_SG_DMA_P2P;
+	}
 	sgl->dma_flags &= ~DML_SG_DMA_SWIOTLB;
 }
 
@@ -327,12 +347,31 @@ static int map_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 			  int nents, enum dma_data_direction dir,
 			  unsigned long attrs)
 {
+	struct pci_p2pdma_map_state st = { 0 };
 	struct scatterlist *s;
-	int i;
+	int i, ret = -EIO;
 
 	for_each_sg(sgl, s, nents, i) {
-		sg_dma_address(s) = dml__iommu_map_phys(dev, sg_phys(s),
-							 s->length, dir, attrs);
+		switch (dml__sg_p2p_state(&st, dev, s)) {
+		case PCI_P2PDMA_MAP_NONE:
+			sg_dma_address(s) = dml__iommu_map_phys(dev, sg_phys(s),
+								 s->length, dir,
+								 attrs);
+			break;
+		case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
+			sg_dma_address(s) = dml__iommu_map_phys(dev, sg_phys(s),
+								 s->length, dir,
+								 attrs | DMA_ATTR_MMIO);
+			break;
+		case PCI_P2PDMA_MAP_BUS_ADDR:
+			sg_dma_address(s) = pci_p2pdma_bus_addr_map(st.mem,
+								    sg_phys(s));
+			sg_dma_mark_bus_address(s);
+			break;
+		default:
+			ret = -EREMOTEIO;
+			goto out_unmap;
+		}
 		if (sg_dma_address(s) == DMA_MAPPING_ERROR)
 			goto out_unmap;
 		sg_dma_len(s) = s->length;
@@ -342,12 +381,13 @@ static int map_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 
 out_unmap:
 	sg_dma_len(s) = 0;
+	s->dma_flags &= ~DML_SG_DMA_P2P;
 	unmap_sg_swiotlb(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
 	for_each_sg(sgl, s, nents, i) {
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
 	}
-	return -EIO;
+	return ret;
 }
 
 /* iommu_dma_sync_sg_for_{device,cpu}() of a list mapped in one IOVA block */
@@ -358,6 +398,8 @@ static void sync_sg_phys(struct dml_device *dev, struct scatterlist *sgl,
 	int i;
 
 	for_each_sg(sgl, s, nents, i) {
+		if (dml__sg_is_p2p(s))
+			continue;	/* a peer's BAR: not cacheable memory */
 		if (for_cpu)
 			dml__arch_sync_dma_for_cpu(dev->plat, sg_phys(s),
 						   s->length, dir);
@@ -374,6 +416,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	struct dml_domain *d = dev->domain;
 	int prot = dml__dir_to_prot(dev, dir, attrs);
 	unsigned long mask = dev->seg_boundary_mask;
+	struct pci_p2pdma_map_state st = { 0 };
 	struct scatterlist *s, *prev = NULL;
 	size_t iova_total = 0, off;
 	dml_iova_t iova;
@@ -382,8 +425,6 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	sgl->dma_flags &= ~DML_SG_DMA_SWIOTLB;
 	if (unlikely(dev->untrusted))
 		return map_sg_swiotlb(dev, sgl, nents, dir, attrs);
-	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-		sync_sg_phys(dev, sgl, nents, dir, false);
 
 	/* pass 1: each entry's footprint, boundary padding, total IOVA */
 	for_each_sg(sgl, s, nents, i) {
@@ -391,8 +432,25 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		size_t s_len = iova_align(d, (size_t)s->length + pad);
 		size_t pad_len = (mask - iova_total + 1) & mask;
 
-		if (!s->length)
-			return -EINVAL;
+		if (!s->length) {
+			ret = -EINVAL;
+			goto err_restore;
+		}
+		switch (dml__sg_p2p_state(&st, dev, s)) {
+		case PCI_P2PDMA_MAP_NONE:
+		case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:	/* IOMMU_MMIO in pass 2 */
+			break;
+		case PCI_P2PDMA_MAP_BUS_ADDR:
+			/* no IOVA: finalise_sg() passes it through */
+			sg_dma_address(s) = pci_p2pdma_bus_addr_map(st.mem,
+								    sg_phys(s));
+			sg_dma_len(s) = s->length;
+			sg_dma_mark_bus_address(s);
+			continue;
+		default:
+			ret = -EREMOTEIO;
+			goto err_restore;
+		}
 		/*
 		 * The single allocation is size-aligned, so a segment that
 		 * would straddle a boundary is moved to the next one by
@@ -407,6 +465,10 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		iova_total += s_len;
 		prev = s;
 	}
+	if (!iova_total)	/* bus addresses only: the IOMMU is not involved */
+		return finalise_sg(dev, sgl, nents, 0);
+	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		sync_sg_phys(dev, sgl, nents, dir, false);
 
 	iova = alloc_iova(dev, d, iova_total);
 	if (!iova) {
@@ -420,8 +482,20 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		size_t pad = (size_t)sg_dma_address(s);
 		size_t map_len = iova_align(d, (size_t)s->length + pad);
 
-		ret = d->ops->map(d, iova + off, sg_phys(s) - pad, map_len, prot,
-				  i ? 0 : DML_MAP_LINK_HEAD);
+		if (unlikely(dml__sg_is_p2p(s))) {
+			if (sg_dma_is_bus_address(s))
+				continue;
+			/* through the host bridge: a BAR, IOMMU_MMIO */
+			ret = d->ops->map(d, iova + off, sg_phys(s) - pad,
+					  map_len,
+					  dml__dir_to_prot(dev, dir,
+							   attrs | DMA_ATTR_MMIO),
+					  off ? 0 : DML_MAP_LINK_HEAD);
+		} else {
+			ret = d->ops->map(d, iova + off, sg_phys(s) - pad,
+					  map_len, prot,
+					  off ? 0 : DML_MAP_LINK_HEAD);
+		}
 		if (ret) {
 			ret = ret == -EINVAL ? -EINVAL : -ENOMEM;
 			goto err_unmap;
@@ -447,6 +521,7 @@ err_restore:
 	for_each_sg(sgl, s, nents, i) {
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
+		s->dma_flags &= ~(DML_SG_DMA_P2P | SG_DMA_BUS_ADDRESS);
 	}
 	return ret;
 }
@@ -456,10 +531,10 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 			 unsigned long attrs)
 {
 	struct dml_domain *d = dev->domain;
-	dma_addr_t start = sg_dma_address(sgl), end = start;
+	int i, nr_bus = 0, nents_mapped = nents;
+	dma_addr_t start, end = 0;
 	struct scatterlist *s;
 	size_t len;
-	int i;
 
 	if (sgl->dma_flags & DML_SG_DMA_SWIOTLB) {
 		unmap_sg_swiotlb(dev, sgl, nents, dir, attrs);
@@ -467,14 +542,30 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 	}
 	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		sync_sg_phys(dev, sgl, nents, dir, true);
-	/* the DMA segments are in order inside one allocation */
+	/*
+	 * The DMA segments are in order inside one allocation, bus addresses
+	 * aside: those were never mapped (iommu_dma_unmap_sg()).
+	 */
+	start = DMA_MAPPING_ERROR;
 	for_each_sg(sgl, s, nents, i) {
+		bool bus = sg_dma_is_bus_address(s);
+
+		s->dma_flags &= ~(DML_SG_DMA_P2P | SG_DMA_BUS_ADDRESS);
 		if (!sg_dma_len(s))
-			break;
+			nents_mapped = min(nents_mapped, i);
+		if (i >= nents_mapped)
+			continue;
+		if (unlikely(bus)) {
+			nr_bus++;
+			continue;
+		}
+		if (start == DMA_MAPPING_ERROR)
+			start = sg_dma_address(s);
 		end = sg_dma_address(s) + sg_dma_len(s);
 	}
-	if (start == DMA_MAPPING_ERROR || end == start) {
-		dml__warn("%s: dma_unmap_sg of an unmapped list", dev->name);
+	if (start == DMA_MAPPING_ERROR) {
+		if (!nr_bus)
+			dml__warn("%s: dma_unmap_sg of an unmapped list", dev->name);
 		return;
 	}
 	start = ALIGN_DOWN(start, (dma_addr_t)d->granule);

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * p2p.h - PCI peer-to-peer memory on the scatterlist paths (direct.c,
+ * dma-iommu.c): each CPU entry is classified with pci_p2pdma_state() for
+ * the mapping device (one comparison and a load once the state holds the
+ * provider; host RAM costs the BAR table's bounds check), as
+ * dma_direct_map_sg() and iommu_dma_map_sg() do in the kernel.
+ *
+ * Two marks in struct scatterlist's dma_flags:
+ *  - SG_DMA_BUS_ADDRESS (dmalink/scatterlist.h) on a DMA segment: a bus
+ *    address, never mapped, never unmapped;
+ *  - DML_SG_DMA_P2P on a CPU entry: its memory is a peer's BAR (bus
+ *    address or through the host bridge): no CPU cache maintenance, and
+ *    on the IOMMU path mapped with IOMMU_MMIO.  It lives until unmap, so
+ *    unmap and sync treat the entry as map did.
+ * The two may sit on one entry of an IOMMU-mapped list (CPU entry i and
+ * DMA segment i are different things once segments merge).
+ */
+#ifndef DML_DMA_P2P_H
+#define DML_DMA_P2P_H
+
+#include "dma.h"
+#include "../pci/pci.h"
+
+#define DML_SG_DMA_P2P (1U << 2)
+
+static inline bool dml__sg_is_p2p(const struct scatterlist *sg)
+{
+	return sg->dma_flags & DML_SG_DMA_P2P;
+}
+
+/*
+ * dml__sg_p2p_state - classify CPU entry @sg for @dev and note the result
+ * in its flags (DML_SG_DMA_P2P for peer memory; the bus-address mark is
+ * the caller's, on the DMA segment it fills)
+ * Return: pci_p2pdma_state()'s map type.
+ */
+static inline enum pci_p2pdma_map_type
+dml__sg_p2p_state(struct pci_p2pdma_map_state *st, struct dml_device *dev,
+		  struct scatterlist *sg)
+{
+	enum pci_p2pdma_map_type map = pci_p2pdma_state(st, dev, sg_phys(sg));
+
+	sg->dma_flags &= ~(DML_SG_DMA_P2P | SG_DMA_BUS_ADDRESS);
+	if (unlikely(map != PCI_P2PDMA_MAP_NONE))
+		sg->dma_flags |= DML_SG_DMA_P2P;
+	return map;
+}
+
+#endif /* DML_DMA_P2P_H */
