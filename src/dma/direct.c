@@ -78,12 +78,13 @@ int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		       int nents, enum dma_data_direction dir,
 		       unsigned long attrs)
 {
-	struct pci_p2pdma_map_state st = { 0 };
+	struct dml_sg_p2p p2p;
 	struct scatterlist *sg;
 	int i, ret = -EIO;
 
+	dml__sg_p2p_init(&p2p, dev);
 	for_each_sg(sgl, sg, nents, i) {
-		switch (dml__sg_p2p_state(&st, dev, sg)) {
+		switch (dml__sg_p2p_state(&p2p, dev, sg)) {
 		case PCI_P2PDMA_MAP_NONE:
 			sg->dma_address = dml__direct_map_phys(dev, sg_phys(sg),
 							       sg->length, dir,
@@ -96,7 +97,7 @@ int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 							       attrs | DMA_ATTR_MMIO);
 			break;
 		case PCI_P2PDMA_MAP_BUS_ADDR:
-			sg->dma_address = pci_p2pdma_bus_addr_map(st.mem,
+			sg->dma_address = pci_p2pdma_bus_addr_map(p2p.st.mem,
 								  sg_phys(sg));
 			sg_dma_mark_bus_address(sg);
 			break;

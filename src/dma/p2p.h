@@ -30,19 +30,48 @@ static inline bool dml__sg_is_p2p(const struct scatterlist *sg)
 }
 
 /*
+ * struct dml_sg_p2p - what one scatterlist mapping call keeps: the
+ * caller-zeroed pci_p2pdma_map_state of the kernel's loop, and the span
+ * of the platform's BARs read once, so that host RAM outside it costs
+ * two comparisons per entry and no call (a BAR added while the call runs
+ * is seen by the next call)
+ */
+struct dml_sg_p2p {
+	struct pci_p2pdma_map_state st;
+	phys_addr_t lo, hi;
+};
+
+static inline void dml__sg_p2p_init(struct dml_sg_p2p *p, struct dml_device *dev)
+{
+	struct dml_pci_root *root = dev->plat ?
+		dml__platform_slot(dev->plat, DML_SLOT_PCI) : NULL;
+	struct dml_pci_bar_table *t = root ?
+		atomic_load_explicit(&root->bars, memory_order_acquire) : NULL;
+
+	p->st.mem = NULL;
+	p->st.map = PCI_P2PDMA_MAP_UNKNOWN;
+	p->lo = t ? t->lo : 0;
+	p->hi = t ? t->hi : 0;
+}
+
+/*
  * dml__sg_p2p_state - classify CPU entry @sg for @dev and note the result
  * in its flags (DML_SG_DMA_P2P for peer memory; the bus-address mark is
  * the caller's, on the DMA segment it fills)
  * Return: pci_p2pdma_state()'s map type.
  */
 static inline enum pci_p2pdma_map_type
-dml__sg_p2p_state(struct pci_p2pdma_map_state *st, struct dml_device *dev,
+dml__sg_p2p_state(struct dml_sg_p2p *p, struct dml_device *dev,
 		  struct scatterlist *sg)
 {
-	enum pci_p2pdma_map_type map = pci_p2pdma_state(st, dev, sg_phys(sg));
+	phys_addr_t phys = sg_phys(sg);
+	enum pci_p2pdma_map_type map;
 
 	sg->dma_flags &= ~(DML_SG_DMA_P2P | SG_DMA_BUS_ADDRESS);
-	if (unlikely(map != PCI_P2PDMA_MAP_NONE))
+	if (likely(phys - p->lo >= p->hi - p->lo))
+		return PCI_P2PDMA_MAP_NONE;	/* below or above every BAR */
+	map = pci_p2pdma_state(&p->st, dev, phys);
+	if (map != PCI_P2PDMA_MAP_NONE)
 		sg->dma_flags |= DML_SG_DMA_P2P;
 	return map;
 }
