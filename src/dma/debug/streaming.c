@@ -65,7 +65,11 @@ void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys,
 	struct dml_platform *p = dd->plat;
 	u64 top;
 
-	if ((attrs & DMA_ATTR_MMIO) || !len)
+	if (attrs & DMA_ATTR_MMIO) {
+		dml__dbg_check_mmio(c, dd, phys, len);
+		return;
+	}
+	if (!len)
 		return;
 	if (p->kind == DML_PLATFORM_EMU) {
 		struct dml_mem_region *r = dml__mem_find(p->mem,
@@ -238,6 +242,10 @@ static void check_unmap(struct ctx *c, struct dbg_dev *dd, const struct ref *ref
 {
 	struct dbg_entry *e = find_exact(dd, ref);
 
+	/* a bus address handed back by itself (a list's own unmap is fine) */
+	if ((!e || e->o.type != ref->type) && ref->type != T_SG &&
+	    dml__dbg_p2p_unmap(c, dd, ref->dev_addr, ref->size))
+		return;
 	if (!e) {
 		if (ref->dev_addr == (u64)DMA_MAPPING_ERROR)
 			dml__dbg_report(c, dd, DML_DMA_DEBUG_FREE_INVALID_ADDR,

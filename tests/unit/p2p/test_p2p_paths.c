@@ -322,7 +322,7 @@ static void test_fabric_acs_redirect_faults_in_iommu(void **state)
 	assert_int_equal(dml_pci_port_set_acs(f->down[1], PCI_ACS_RR), 0);
 	assert_int_equal(pci_p2pdma_map_type(pcim_p2pdma_provider(f->gpu, 0), f->nic_dev),
 			 PCI_P2PDMA_MAP_BUS_ADDR);	/* cached, stale */
-	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_MAPPED);
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM);
 	assert_int_equal(dml_dev_dma_write(f->nic_dev, a, buf, sizeof(buf)), -EFAULT);
 	assert_int_equal(dml_iommu_fault_count(f->iommu), 1);
 	assert_int_equal(mem(f, GPU_BAR, 1)[0], 0);
@@ -340,7 +340,7 @@ static void test_fabric_acs_redirect_direct(void **state)
 	u8 buf[64] = { 1 };
 
 	assert_int_equal(dml_pci_port_set_acs(f->down[0], PCI_ACS_EC), 0);
-	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_MAPPED);
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM);
 	assert_int_equal(dml_dev_dma_write(f->nic_dev, a, buf, sizeof(buf)), -EFAULT);
 	assert_int_equal(dml_platform_fault_count(f->p), faults + 1);
 	assert_int_equal(mem(f, GPU_BAR, 1)[0], 0);
@@ -418,12 +418,89 @@ static void test_fabric_root_complex_drops_direct(void **state)
 	u8 buf[64] = { 7 };
 
 	memset(mem(f, SSD_BAR, sizeof(buf)), 0, sizeof(buf));
-	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_MAPPED);
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM);
 	dml_test_log_reset();
 	assert_int_equal(dml_dev_dma_write(f->nic_dev, SSD_BAR, buf, sizeof(buf)),
 			 -EFAULT);
 	assert_non_null(strstr(dml_test_log.last, "root complex dropped"));
 	assert_int_equal(mem(f, SSD_BAR, 1)[0], 0);
+}
+
+/* the checker: a BAR mapped without DMA_ATTR_MMIO, by phys and by link */
+static void test_checker_bar_without_mmio(void **state)
+{
+	struct fx *f = *state;
+	struct dma_iova_state ist;
+	dma_addr_t a;
+
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_MAP_BAD_MEMORY);
+	a = dma_map_phys(f->nic_dev, SSD_BAR, 4096, DMA_TO_DEVICE, 0);
+	assert_int_equal(dma_mapping_error(f->nic_dev, a), 0);
+	assert_int_equal(dml_dma_debug_error_count(), 1);
+	dma_unmap_phys(f->nic_dev, a, 4096, DMA_TO_DEVICE, 0);
+	assert_true(dma_iova_try_alloc(f->nic_dev, &ist, SSD_BAR, 4096));
+	assert_int_equal(dma_iova_link(f->nic_dev, &ist, SSD_BAR, 0, 4096,
+				       DMA_TO_DEVICE, 0), 0);
+	assert_int_equal(dml_dma_debug_error_count(), 2);
+	dma_iova_destroy(f->nic_dev, &ist, 4096, DMA_TO_DEVICE, 0);
+}
+
+/* the checker, §9 item 12: DMA_ATTR_MMIO is for MMIO, not RAM */
+static void test_checker_mmio_on_ram(void **state)
+{
+	struct fx *f = *state;
+	dma_addr_t a;
+
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_MMIO_ON_RAM);
+	a = dma_map_phys(f->nic_dev, RAM_A, 4096, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+	assert_int_equal(dma_mapping_error(f->nic_dev, a), 0);
+	assert_int_equal(dml_dma_debug_error_count(), 1);
+	dma_unmap_phys(f->nic_dev, a, 4096, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+	/* a BAR with the attribute is what it is for: no report */
+	a = dma_map_phys(f->nic_dev, SSD_BAR, 4096, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+	assert_int_equal(dma_mapping_error(f->nic_dev, a), 0);
+	dma_unmap_phys(f->nic_dev, a, 4096, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+	assert_int_equal(dml_dma_debug_error_count(), 1);
+}
+
+/* the checker: a bus-address segment handed to dma_unmap_phys() */
+static void test_checker_unmap_bus_address(void **state)
+{
+	struct fx *f = *state;
+	struct scatterlist sg[2];
+	struct dml_dma_debug_error e;
+
+	sg_init_table(sg, 2);
+	sg_set_phys(&sg[0], RAM_A, 4096);
+	sg_set_phys(&sg[1], GPU_BAR, 4096);
+	assert_int_equal(dma_map_sg(f->nic_dev, sg, 2, DMA_TO_DEVICE), 2);
+	assert_true(sg_dma_is_bus_address(&sg[1]));
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_P2P_UNMAP_BUS_ADDR);
+	dma_unmap_phys(f->nic_dev, sg_dma_address(&sg[1]), 4096, DMA_TO_DEVICE, 0);
+	assert_int_equal(dml_dma_debug_error_count(), 1);
+	assert_int_equal(dml_dma_debug_error_get(0, &e), 0);
+	assert_int_equal(e.category, DML_DMA_DEBUG_P2P_UNMAP_BUS_ADDR);
+	/* the list itself unmaps cleanly, bus segment included */
+	dma_unmap_sg(f->nic_dev, sg, 2, DMA_TO_DEVICE);
+	assert_int_equal(dml_dma_debug_error_count(), 1);
+}
+
+/* the checker names the stale bus address the IOMMU then faults on */
+static void test_checker_bus_address_upstream(void **state)
+{
+	struct fx *f = *state;
+	dma_addr_t a = bus_addr(f, GPU_BAR);
+	struct dml_dma_debug_error e;
+	u8 buf[16] = { 0 };
+
+	assert_int_equal(dml_dev_dma_read(f->nic_dev, a, buf, sizeof(buf)), 0);
+	assert_int_equal(dml_dma_debug_error_count(), 0);	/* routed: fine */
+	assert_int_equal(dml_pci_port_set_acs(f->up, PCI_ACS_RR), 0);
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM);
+	assert_int_equal(dml_dev_dma_read(f->nic_dev, a, buf, sizeof(buf)), -EFAULT);
+	assert_int_equal(dml_dma_debug_error_get(0, &e), 0);
+	assert_int_equal(e.category, DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM);
+	assert_non_null(strstr(e.message, "map type now THRU_HOST_BRIDGE"));
 }
 
 static const struct CMUnitTest tests[] = {
@@ -447,6 +524,14 @@ static const struct CMUnitTest tests[] = {
 					setup_iommu_unlisted, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_fabric_root_complex_drops_direct,
 					setup_direct_unlisted, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_checker_bar_without_mmio,
+					setup_iommu, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_checker_mmio_on_ram,
+					setup_iommu, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_checker_unmap_bus_address,
+					setup_iommu, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_checker_bus_address_upstream,
+					setup_iommu, fx_teardown),
 };
 
 DML_TEST_MAIN(tests)
