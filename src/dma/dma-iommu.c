@@ -467,8 +467,8 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		iova_total += s_len;
 		prev = s;
 	}
-	if (!iova_total)	/* bus addresses only: the IOMMU is not involved */
-		return finalise_sg(dev, sgl, nents, 0);
+	if (!iova_total)	/* bus addresses only, each in place: no IOMMU */
+		return nents;
 	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		sync_sg_phys(dev, sgl, nents, dir, false);
 
