@@ -168,6 +168,9 @@ int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
 /**
  * dma_unmap_sg_attrs - undo dma_map_sg_attrs()
  * @nents: the CPU segment count given to dma_map_sg_attrs() (not its result)
+ *
+ * Bus-address segments are not unmapped (nothing was mapped for them);
+ * their marks are cleared (iommu_dma_unmap_sg(), dma_direct_unmap_sg()).
  */
 void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
 			int nents, enum dma_data_direction dir,

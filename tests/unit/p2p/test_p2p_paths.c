@@ -37,7 +37,7 @@ struct fx {
 	struct dml_device *nic_dev;
 };
 
-static struct fx *fx_build(u16 host, bool iommu)
+static struct fx *fx_build(u16 host, bool iommu, bool non_coherent)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct dml_emu_opts eo = {
@@ -72,6 +72,7 @@ static struct fx *fx_build(u16 host, bool iommu)
 		assert_int_equal(dml_iommu_create(f->p, NULL, &f->iommu), 0);
 		o.iommu = f->iommu;
 	}
+	o.non_coherent = non_coherent;
 	o.name = "nic";
 	o.pci_dev = f->nic;
 	assert_int_equal(dml_device_create(f->p, &o, &f->nic_dev), 0);
@@ -90,25 +91,31 @@ static int fx_teardown(void **state)
 
 static int setup_iommu(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, true);
+	*state = fx_build(SKX_ROOT_PORT, true, false);
 	return 0;
 }
 
 static int setup_direct(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, false);
+	*state = fx_build(SKX_ROOT_PORT, false, false);
 	return 0;
 }
 
 static int setup_iommu_unlisted(void **state)
 {
-	*state = fx_build(NOT_LISTED, true);
+	*state = fx_build(NOT_LISTED, true, false);
 	return 0;
 }
 
 static int setup_direct_unlisted(void **state)
 {
-	*state = fx_build(NOT_LISTED, false);
+	*state = fx_build(NOT_LISTED, false, false);
+	return 0;
+}
+
+static int setup_iommu_noncoherent(void **state)
+{
+	*state = fx_build(SKX_ROOT_PORT, true, true);
 	return 0;
 }
 
@@ -190,6 +197,32 @@ static void test_sg_mixed_iommu(void **state)
 	assert_int_equal(iova_phys(f, ram), 0);
 	assert_false(sg_dma_is_bus_address(&sg[1]));
 	assert_int_equal(dml_test_log.count, 0);
+}
+
+/*
+ * A non-coherent device: RAM entries get their cache maintenance, the
+ * peers' BARs none (they are not cacheable memory), and the bytes the
+ * device wrote are what the CPU reads after unmap
+ */
+static void test_sg_mixed_noncoherent(void **state)
+{
+	struct fx *f = *state;
+	struct scatterlist sg[4];
+	u8 buf[4096];
+
+	fill_mixed(sg);
+	memset(buf, 0x3c, sizeof(buf));
+	assert_int_equal(dma_map_sg(f->nic_dev, sg, 4, DMA_FROM_DEVICE), 3);
+	assert_int_equal(dml_dev_dma_write(f->nic_dev, sg_dma_address(&sg[0]), buf,
+					   sizeof(buf)), 0);
+	assert_int_equal(dml_dev_dma_write(f->nic_dev, sg_dma_address(&sg[1]), buf,
+					   sizeof(buf)), 0);
+	assert_int_equal(dml_dev_dma_write(f->nic_dev, sg_dma_address(&sg[2]) + 4096,
+					   buf, sizeof(buf)), 0);
+	dma_unmap_sg(f->nic_dev, sg, 4, DMA_FROM_DEVICE);
+	assert_memory_equal(mem(f, RAM_A, sizeof(buf)), buf, sizeof(buf));
+	assert_memory_equal(mem(f, GPU_BAR + 0x2000, sizeof(buf)), buf, sizeof(buf));
+	assert_memory_equal(mem(f, SSD_BAR + 0x1000, sizeof(buf)), buf, sizeof(buf));
 }
 
 /* a list of bus addresses only: no IOVA, no page table, no invalidation */
@@ -508,6 +541,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_sg_bus_only_never_touches_iommu,
 					setup_iommu, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_mixed_direct, setup_direct, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sg_mixed_noncoherent,
+					setup_iommu_noncoherent, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_not_supported_iommu,
 					setup_iommu_unlisted, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_not_supported_direct,
