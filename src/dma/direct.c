@@ -61,17 +61,20 @@ void dml__direct_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 	struct scatterlist *sg;
 	int i;
 
+	bool p2p = dml__sg_has_p2p(sgl);
+
 	for_each_sg(sgl, sg, nents, i) {
 		/* dma_direct_unmap_sg(): a bus address was never mapped */
-		if (unlikely(sg_dma_is_bus_address(sg)))
-			sg_dma_unmark_bus_address(sg);
-		else if (sg_dma_len(sg))
+		if (unlikely(p2p) && sg_dma_is_bus_address(sg))
+			continue;
+		if (sg_dma_len(sg))
 			dml__direct_unmap_phys(dev, sg->dma_address,
 					       sg_dma_len(sg), dir,
-					       unlikely(dml__sg_is_p2p(sg)) ?
+					       unlikely(p2p) && dml__sg_is_p2p(sg) ?
 					       attrs | DMA_ATTR_MMIO : attrs);
-		sg->dma_flags &= ~DML_SG_DMA_P2P;
 	}
+	if (unlikely(p2p))
+		dml__sg_p2p_clear(sgl, nents);
 }
 
 int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
@@ -82,7 +85,7 @@ int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	struct scatterlist *sg;
 	int i, ret = -EIO;
 
-	dml__sg_p2p_init(&p2p, dev);
+	dml__sg_p2p_init(&p2p, dev, sgl, nents);
 	for_each_sg(sgl, sg, nents, i) {
 		switch (dml__sg_p2p_state(&p2p, dev, sg)) {
 		case PCI_P2PDMA_MAP_NONE:
@@ -102,20 +105,18 @@ int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 			sg_dma_mark_bus_address(sg);
 			break;
 		default:
-			sg->dma_flags &= ~DML_SG_DMA_P2P;
 			ret = -EREMOTEIO;
 			goto err_unmap;
 		}
-		if (sg->dma_address == DMA_MAPPING_ERROR) {
-			sg->dma_flags &= ~DML_SG_DMA_P2P;
+		if (sg->dma_address == DMA_MAPPING_ERROR)
 			goto err_unmap;
-		}
 		sg->dma_length = sg->length;
 	}
 	return nents;
 
 err_unmap:
-	/* dma_direct_map_sg(): undo what this call mapped */
+	/* dma_direct_map_sg(): undo what this call mapped, drop the marks */
 	dml__direct_unmap_sg(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	dml__sg_p2p_clear(sgl, nents);
 	return ret;
 }

@@ -275,6 +275,7 @@ void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 static int finalise_sg(struct dml_device *dev, struct scatterlist *sgl,
 		       int nents, dma_addr_t dma_addr)
 {
+	bool p2p = dml__sg_has_p2p(sgl);
 	struct scatterlist *s, *cur = sgl;
 	unsigned long seg_mask = dev->seg_boundary_mask;
 	unsigned int max_len = dev->max_segment_size;
@@ -288,7 +289,7 @@ static int finalise_sg(struct dml_device *dev, struct scatterlist *sgl,
 
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
-		if (unlikely(sg_dma_is_bus_address(s))) {
+		if (unlikely(p2p) && sg_dma_is_bus_address(s)) {
 			/* a bus address: a DMA segment of its own, as is */
 			sg_dma_unmark_bus_address(s);
 			if (i > 0)
@@ -330,16 +331,14 @@ static void unmap_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 	struct scatterlist *s;
 	int i;
 
-	for_each_sg(sgl, s, nents, i) {
-		if (unlikely(sg_dma_is_bus_address(s)))
-			sg_dma_unmark_bus_address(s);
-		else if (sg_dma_len(s))
+	for_each_sg(sgl, s, nents, i)
+		if (sg_dma_len(s) && !sg_dma_is_bus_address(s))
 			dml__iommu_unmap_phys(dev, sg_dma_address(s),
 					      sg_dma_len(s), dir,
 					      dml__sg_is_p2p(s) ?
 					      attrs | DMA_ATTR_MMIO : attrs);
-		s->dma_flags &= ~DML_SG_DMA_P2P;
-	}
+	if (dml__sg_has_p2p(sgl))
+		dml__sg_p2p_clear(sgl, nents);
 	sgl->dma_flags &= ~DML_SG_DMA_SWIOTLB;
 }
 
@@ -351,7 +350,7 @@ static int map_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 	struct scatterlist *s;
 	int i, ret = -EIO;
 
-	dml__sg_p2p_init(&p2p, dev);
+	dml__sg_p2p_init(&p2p, dev, sgl, nents);
 	for_each_sg(sgl, s, nents, i) {
 		switch (dml__sg_p2p_state(&p2p, dev, s)) {
 		case PCI_P2PDMA_MAP_NONE:
@@ -382,12 +381,12 @@ static int map_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 
 out_unmap:
 	sg_dma_len(s) = 0;
-	s->dma_flags &= ~DML_SG_DMA_P2P;
 	unmap_sg_swiotlb(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
 	for_each_sg(sgl, s, nents, i) {
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
 	}
+	dml__sg_p2p_clear(sgl, nents);
 	return ret;
 }
 
@@ -417,6 +416,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	struct dml_domain *d = dev->domain;
 	int prot = dml__dir_to_prot(dev, dir, attrs);
 	unsigned long mask = dev->seg_boundary_mask;
+	bool has_p2p;
 	struct dml_sg_p2p p2p;
 	struct scatterlist *s, *prev = NULL;
 	size_t iova_total = 0, off;
@@ -427,7 +427,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	if (unlikely(dev->untrusted))
 		return map_sg_swiotlb(dev, sgl, nents, dir, attrs);
 
-	dml__sg_p2p_init(&p2p, dev);
+	dml__sg_p2p_init(&p2p, dev, sgl, nents);
 	/* pass 1: each entry's footprint, boundary padding, total IOVA */
 	for_each_sg(sgl, s, nents, i) {
 		size_t pad = iova_offset(d, sg_phys(s));
@@ -469,6 +469,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	}
 	if (!iova_total)	/* bus addresses only, each in place: no IOMMU */
 		return nents;
+	has_p2p = dml__sg_has_p2p(sgl);
 	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		sync_sg_phys(dev, sgl, nents, dir, false);
 
@@ -484,7 +485,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		size_t pad = (size_t)sg_dma_address(s);
 		size_t map_len = iova_align(d, (size_t)s->length + pad);
 
-		if (unlikely(dml__sg_is_p2p(s))) {
+		if (unlikely(has_p2p) && dml__sg_is_p2p(s)) {
 			if (sg_dma_is_bus_address(s))
 				continue;
 			/* through the host bridge: a BAR, IOMMU_MMIO */
@@ -523,8 +524,9 @@ err_restore:
 	for_each_sg(sgl, s, nents, i) {
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
-		s->dma_flags &= ~(DML_SG_DMA_P2P | SG_DMA_BUS_ADDRESS);
 	}
+	if (dml__sg_has_p2p(sgl))
+		dml__sg_p2p_clear(sgl, nents);
 	return ret;
 }
 
@@ -533,9 +535,10 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 			 unsigned long attrs)
 {
 	struct dml_domain *d = dev->domain;
-	int i, nr_bus = 0, nents_mapped = nents;
+	bool p2p = dml__sg_has_p2p(sgl);
 	dma_addr_t start, end = 0;
 	struct scatterlist *s;
+	int i, nr_bus = 0;
 	size_t len;
 
 	if (sgl->dma_flags & DML_SG_DMA_SWIOTLB) {
@@ -550,14 +553,9 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 	 */
 	start = DMA_MAPPING_ERROR;
 	for_each_sg(sgl, s, nents, i) {
-		bool bus = sg_dma_is_bus_address(s);
-
-		s->dma_flags &= ~(DML_SG_DMA_P2P | SG_DMA_BUS_ADDRESS);
 		if (!sg_dma_len(s))
-			nents_mapped = min(nents_mapped, i);
-		if (i >= nents_mapped)
-			continue;
-		if (unlikely(bus)) {
+			break;
+		if (unlikely(p2p) && sg_dma_is_bus_address(s)) {
 			nr_bus++;
 			continue;
 		}
@@ -565,6 +563,8 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 			start = sg_dma_address(s);
 		end = sg_dma_address(s) + sg_dma_len(s);
 	}
+	if (unlikely(p2p))
+		dml__sg_p2p_clear(sgl, nents);
 	if (start == DMA_MAPPING_ERROR) {
 		if (!nr_bus)
 			dml__warn("%s: dma_unmap_sg of an unmapped list", dev->name);

@@ -14,7 +14,10 @@
  *    on the IOMMU path mapped with IOMMU_MMIO.  It lives until unmap, so
  *    unmap and sync treat the entry as map did.
  * The two may sit on one entry of an IOMMU-mapped list (CPU entry i and
- * DMA segment i are different things once segments merge).
+ * DMA segment i are different things once segments merge).  A third,
+ * DML_SG_DMA_HAS_P2P on the first entry, says the list carries any: a
+ * list of host RAM only is mapped and unmapped without touching the
+ * marks, and unmap clears them all (dml__sg_p2p_clear()) only when set.
  */
 #ifndef DML_DMA_P2P_H
 #define DML_DMA_P2P_H
@@ -23,10 +26,28 @@
 #include "../pci/pci.h"
 
 #define DML_SG_DMA_P2P (1U << 2)
+#define DML_SG_DMA_HAS_P2P (1U << 3)
 
 static inline bool dml__sg_is_p2p(const struct scatterlist *sg)
 {
 	return sg->dma_flags & DML_SG_DMA_P2P;
+}
+
+/* whether list @sgl carries peer-to-peer marks */
+static inline bool dml__sg_has_p2p(const struct scatterlist *sgl)
+{
+	return sgl->dma_flags & DML_SG_DMA_HAS_P2P;
+}
+
+/* drop every peer-to-peer mark of the @nents entries of @sgl */
+static inline void dml__sg_p2p_clear(struct scatterlist *sgl, int nents)
+{
+	struct scatterlist *s;
+	int i;
+
+	for_each_sg(sgl, s, nents, i)
+		s->dma_flags &= ~(DML_SG_DMA_P2P | SG_DMA_BUS_ADDRESS);
+	sgl->dma_flags &= ~DML_SG_DMA_HAS_P2P;
 }
 
 /*
@@ -39,9 +60,15 @@ static inline bool dml__sg_is_p2p(const struct scatterlist *sg)
 struct dml_sg_p2p {
 	struct pci_p2pdma_map_state st;
 	phys_addr_t lo, hi;
+	struct scatterlist *sgl;
 };
 
-static inline void dml__sg_p2p_init(struct dml_sg_p2p *p, struct dml_device *dev)
+/*
+ * dml__sg_p2p_init - start classifying the @nents entries of @sgl for
+ * @dev; marks a previous map left (never unmapped) are dropped first
+ */
+static inline void dml__sg_p2p_init(struct dml_sg_p2p *p, struct dml_device *dev,
+				    struct scatterlist *sgl, int nents)
 {
 	struct dml_pci_root *root = dev->plat ?
 		dml__platform_slot(dev->plat, DML_SLOT_PCI) : NULL;
@@ -52,6 +79,9 @@ static inline void dml__sg_p2p_init(struct dml_sg_p2p *p, struct dml_device *dev
 	p->st.map = PCI_P2PDMA_MAP_UNKNOWN;
 	p->lo = t ? t->lo : 0;
 	p->hi = t ? t->hi : 0;
+	p->sgl = sgl;
+	if (unlikely(dml__sg_has_p2p(sgl)))
+		dml__sg_p2p_clear(sgl, nents);
 }
 
 /*
@@ -67,12 +97,13 @@ dml__sg_p2p_state(struct dml_sg_p2p *p, struct dml_device *dev,
 	phys_addr_t phys = sg_phys(sg);
 	enum pci_p2pdma_map_type map;
 
-	sg->dma_flags &= ~(DML_SG_DMA_P2P | SG_DMA_BUS_ADDRESS);
 	if (likely(phys - p->lo >= p->hi - p->lo))
 		return PCI_P2PDMA_MAP_NONE;	/* below or above every BAR */
 	map = pci_p2pdma_state(&p->st, dev, phys);
-	if (map != PCI_P2PDMA_MAP_NONE)
+	if (map != PCI_P2PDMA_MAP_NONE) {
 		sg->dma_flags |= DML_SG_DMA_P2P;
+		p->sgl->dma_flags |= DML_SG_DMA_HAS_P2P;
+	}
 	return map;
 }
 
