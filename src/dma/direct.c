@@ -64,14 +64,18 @@ void dml__direct_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 	bool p2p = dml__sg_has_p2p(sgl);
 
 	for_each_sg(sgl, sg, nents, i) {
-		/* dma_direct_unmap_sg(): a bus address was never mapped */
-		if (unlikely(p2p) && sg_dma_is_bus_address(sg))
-			continue;
+		unsigned long a = attrs;
+
+		if (unlikely(p2p)) {
+			/* dma_direct_unmap_sg(): a bus address was never mapped */
+			if (sg_dma_is_bus_address(sg))
+				continue;
+			if (dml__sg_is_p2p(sg))
+				a |= DMA_ATTR_MMIO;
+		}
 		if (sg_dma_len(sg))
 			dml__direct_unmap_phys(dev, sg->dma_address,
-					       sg_dma_len(sg), dir,
-					       unlikely(p2p) && dml__sg_is_p2p(sg) ?
-					       attrs | DMA_ATTR_MMIO : attrs);
+					       sg_dma_len(sg), dir, a);
 	}
 	if (unlikely(p2p))
 		dml__sg_p2p_clear(sgl, nents);
@@ -81,11 +85,12 @@ int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		       int nents, enum dma_data_direction dir,
 		       unsigned long attrs)
 {
+	struct pci_p2pdma_map_state st;
 	struct dml_sg_p2p p2p;
 	struct scatterlist *sg;
 	int i, ret = -EIO;
 
-	dml__sg_p2p_init(&p2p, dev, sgl, nents);
+	dml__sg_p2p_init(&p2p, &st, dev, sgl, nents);
 	for_each_sg(sgl, sg, nents, i) {
 		switch (dml__sg_p2p_state(&p2p, dev, sg)) {
 		case PCI_P2PDMA_MAP_NONE:
@@ -100,7 +105,7 @@ int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 							       attrs | DMA_ATTR_MMIO);
 			break;
 		case PCI_P2PDMA_MAP_BUS_ADDR:
-			sg->dma_address = pci_p2pdma_bus_addr_map(p2p.st.mem,
+			sg->dma_address = pci_p2pdma_bus_addr_map(st.mem,
 								  sg_phys(sg));
 			sg_dma_mark_bus_address(sg);
 			break;

@@ -346,11 +346,12 @@ static int map_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 			  int nents, enum dma_data_direction dir,
 			  unsigned long attrs)
 {
+	struct pci_p2pdma_map_state st;
 	struct dml_sg_p2p p2p;
 	struct scatterlist *s;
 	int i, ret = -EIO;
 
-	dml__sg_p2p_init(&p2p, dev, sgl, nents);
+	dml__sg_p2p_init(&p2p, &st, dev, sgl, nents);
 	for_each_sg(sgl, s, nents, i) {
 		switch (dml__sg_p2p_state(&p2p, dev, s)) {
 		case PCI_P2PDMA_MAP_NONE:
@@ -364,7 +365,7 @@ static int map_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 								 attrs | DMA_ATTR_MMIO);
 			break;
 		case PCI_P2PDMA_MAP_BUS_ADDR:
-			sg_dma_address(s) = pci_p2pdma_bus_addr_map(p2p.st.mem,
+			sg_dma_address(s) = pci_p2pdma_bus_addr_map(st.mem,
 								    sg_phys(s));
 			sg_dma_mark_bus_address(s);
 			break;
@@ -417,6 +418,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	int prot = dml__dir_to_prot(dev, dir, attrs);
 	unsigned long mask = dev->seg_boundary_mask;
 	bool has_p2p;
+	struct pci_p2pdma_map_state st;
 	struct dml_sg_p2p p2p;
 	struct scatterlist *s, *prev = NULL;
 	size_t iova_total = 0, off;
@@ -427,7 +429,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	if (unlikely(dev->untrusted))
 		return map_sg_swiotlb(dev, sgl, nents, dir, attrs);
 
-	dml__sg_p2p_init(&p2p, dev, sgl, nents);
+	dml__sg_p2p_init(&p2p, &st, dev, sgl, nents);
 	/* pass 1: each entry's footprint, boundary padding, total IOVA */
 	for_each_sg(sgl, s, nents, i) {
 		size_t pad = iova_offset(d, sg_phys(s));
@@ -444,7 +446,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 			break;
 		case PCI_P2PDMA_MAP_BUS_ADDR:
 			/* no IOVA: finalise_sg() passes it through */
-			sg_dma_address(s) = pci_p2pdma_bus_addr_map(p2p.st.mem,
+			sg_dma_address(s) = pci_p2pdma_bus_addr_map(st.mem,
 								    sg_phys(s));
 			sg_dma_len(s) = s->length;
 			sg_dma_mark_bus_address(s);

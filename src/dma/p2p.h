@@ -52,14 +52,15 @@ static inline void dml__sg_p2p_clear(struct scatterlist *sgl, int nents)
 
 /*
  * struct dml_sg_p2p - what one scatterlist mapping call keeps: the
- * caller-zeroed pci_p2pdma_map_state of the kernel's loop, and the span
- * of the platform's BARs read once, so that host RAM outside it costs
- * two comparisons per entry and no call (a BAR added while the call runs
- * is seen by the next call)
+ * caller's pci_p2pdma_map_state of the kernel's loop (apart, so that only
+ * it escapes to the classification and the rest stays in registers), and
+ * the span of the platform's BARs read once, so that host RAM outside it
+ * costs a subtraction and a comparison per entry and no call (a BAR added
+ * while the call runs is seen by the next call)
  */
 struct dml_sg_p2p {
-	struct pci_p2pdma_map_state st;
-	phys_addr_t lo, hi;
+	struct pci_p2pdma_map_state *st;
+	phys_addr_t lo, span;
 	struct scatterlist *sgl;
 };
 
@@ -67,7 +68,9 @@ struct dml_sg_p2p {
  * dml__sg_p2p_init - start classifying the @nents entries of @sgl for
  * @dev; marks a previous map left (never unmapped) are dropped first
  */
-static inline void dml__sg_p2p_init(struct dml_sg_p2p *p, struct dml_device *dev,
+static inline void dml__sg_p2p_init(struct dml_sg_p2p *p,
+				    struct pci_p2pdma_map_state *st,
+				    struct dml_device *dev,
 				    struct scatterlist *sgl, int nents)
 {
 	struct dml_pci_root *root = dev->plat ?
@@ -75,10 +78,11 @@ static inline void dml__sg_p2p_init(struct dml_sg_p2p *p, struct dml_device *dev
 	struct dml_pci_bar_table *t = root ?
 		atomic_load_explicit(&root->bars, memory_order_acquire) : NULL;
 
-	p->st.mem = NULL;
-	p->st.map = PCI_P2PDMA_MAP_UNKNOWN;
+	st->mem = NULL;
+	st->map = PCI_P2PDMA_MAP_UNKNOWN;
+	p->st = st;
 	p->lo = t ? t->lo : 0;
-	p->hi = t ? t->hi : 0;
+	p->span = t ? t->hi - t->lo : 0;
 	p->sgl = sgl;
 	if (unlikely(dml__sg_has_p2p(sgl)))
 		dml__sg_p2p_clear(sgl, nents);
@@ -97,9 +101,9 @@ dml__sg_p2p_state(struct dml_sg_p2p *p, struct dml_device *dev,
 	phys_addr_t phys = sg_phys(sg);
 	enum pci_p2pdma_map_type map;
 
-	if (likely(phys - p->lo >= p->hi - p->lo))
+	if (likely(phys - p->lo >= p->span))
 		return PCI_P2PDMA_MAP_NONE;	/* below or above every BAR */
-	map = pci_p2pdma_state(&p->st, dev, phys);
+	map = pci_p2pdma_state(p->st, dev, phys);
 	if (map != PCI_P2PDMA_MAP_NONE) {
 		sg->dma_flags |= DML_SG_DMA_P2P;
 		p->sgl->dma_flags |= DML_SG_DMA_HAS_P2P;
