@@ -58,10 +58,9 @@ void dml__direct_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 			  int nents, enum dma_data_direction dir,
 			  unsigned long attrs)
 {
+	bool p2p = dml__sg_has_p2p(sgl);
 	struct scatterlist *sg;
 	int i;
-
-	bool p2p = dml__sg_has_p2p(sgl);
 
 	for_each_sg(sgl, sg, nents, i) {
 		unsigned long a = attrs;

@@ -3,8 +3,9 @@
  * p2p.h - PCI peer-to-peer memory on the scatterlist paths (direct.c,
  * dma-iommu.c): each CPU entry is classified with pci_p2pdma_state() for
  * the mapping device (one comparison and a load once the state holds the
- * provider; host RAM costs the BAR table's bounds check), as
- * dma_direct_map_sg() and iommu_dma_map_sg() do in the kernel.
+ * provider; host RAM outside the span of the platform's BARs costs a
+ * subtraction and a comparison), as dma_direct_map_sg() and
+ * iommu_dma_map_sg() do in the kernel.
  *
  * Two marks in struct scatterlist's dma_flags:
  *  - SG_DMA_BUS_ADDRESS (dmalink/scatterlist.h) on a DMA segment: a bus
