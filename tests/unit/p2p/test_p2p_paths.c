@@ -37,7 +37,11 @@ struct fx {
 	struct dml_device *nic_dev;
 };
 
-static struct fx *fx_build(u16 host, bool iommu, bool non_coherent)
+/* client options of fx_build() */
+#define NON_COHERENT	(1u << 0)
+#define UNTRUSTED	(1u << 1)
+
+static struct fx *fx_build(u16 host, bool iommu, unsigned int flags)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct dml_emu_opts eo = {
@@ -72,7 +76,8 @@ static struct fx *fx_build(u16 host, bool iommu, bool non_coherent)
 		assert_int_equal(dml_iommu_create(f->p, NULL, &f->iommu), 0);
 		o.iommu = f->iommu;
 	}
-	o.non_coherent = non_coherent;
+	o.non_coherent = flags & NON_COHERENT;
+	o.untrusted = flags & UNTRUSTED;
 	o.name = "nic";
 	o.pci_dev = f->nic;
 	assert_int_equal(dml_device_create(f->p, &o, &f->nic_dev), 0);
@@ -91,31 +96,37 @@ static int fx_teardown(void **state)
 
 static int setup_iommu(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, true, false);
+	*state = fx_build(SKX_ROOT_PORT, true, 0);
 	return 0;
 }
 
 static int setup_direct(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, false, false);
+	*state = fx_build(SKX_ROOT_PORT, false, 0);
 	return 0;
 }
 
 static int setup_iommu_unlisted(void **state)
 {
-	*state = fx_build(NOT_LISTED, true, false);
+	*state = fx_build(NOT_LISTED, true, 0);
 	return 0;
 }
 
 static int setup_direct_unlisted(void **state)
 {
-	*state = fx_build(NOT_LISTED, false, false);
+	*state = fx_build(NOT_LISTED, false, 0);
 	return 0;
 }
 
 static int setup_iommu_noncoherent(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, true, true);
+	*state = fx_build(SKX_ROOT_PORT, true, NON_COHERENT);
+	return 0;
+}
+
+static int setup_iommu_untrusted(void **state)
+{
+	*state = fx_build(SKX_ROOT_PORT, true, UNTRUSTED);
 	return 0;
 }
 
@@ -223,6 +234,29 @@ static void test_sg_mixed_noncoherent(void **state)
 	assert_memory_equal(mem(f, RAM_A, sizeof(buf)), buf, sizeof(buf));
 	assert_memory_equal(mem(f, GPU_BAR + 0x2000, sizeof(buf)), buf, sizeof(buf));
 	assert_memory_equal(mem(f, SSD_BAR + 0x1000, sizeof(buf)), buf, sizeof(buf));
+}
+
+/*
+ * An untrusted device maps entry by entry (so unaligned ones can bounce):
+ * the same three kinds, each its own DMA segment
+ */
+static void test_sg_mixed_untrusted(void **state)
+{
+	struct fx *f = *state;
+	struct scatterlist sg[4];
+
+	fill_mixed(sg);
+	assert_int_equal(dma_map_sg(f->nic_dev, sg, 4, DMA_BIDIRECTIONAL), 4);
+	assert_true(sg_dma_is_bus_address(&sg[1]));
+	assert_int_equal(sg_dma_address(&sg[1]), GPU_BAR + 0x2000 + GPU_BUS_OFF);
+	assert_int_equal(iova_phys(f, sg_dma_address(&sg[3])), SSD_BAR + 0x1000);
+	dev_write_lands(f, sg_dma_address(&sg[0]), RAM_A, 4096, 21);
+	dev_write_lands(f, sg_dma_address(&sg[1]), GPU_BAR + 0x2000, 8192, 22);
+	dev_write_lands(f, sg_dma_address(&sg[3]), SSD_BAR + 0x1000, 4096, 23);
+	dma_unmap_sg(f->nic_dev, sg, 4, DMA_BIDIRECTIONAL);
+	assert_false(sg_dma_is_bus_address(&sg[1]));
+	assert_int_equal(iova_phys(f, sg_dma_address(&sg[3])), 0);
+	assert_int_equal(dml_test_log.count, 0);
 }
 
 /* a list of bus addresses only: no IOVA, no page table, no invalidation */
@@ -543,6 +577,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_sg_mixed_direct, setup_direct, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_mixed_noncoherent,
 					setup_iommu_noncoherent, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sg_mixed_untrusted,
+					setup_iommu_untrusted, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_not_supported_iommu,
 					setup_iommu_unlisted, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_not_supported_direct,
