@@ -138,6 +138,18 @@ extern "C" {
  *	or reads a DMA_FROM_DEVICE one
  * @DML_DMA_DEBUG_CPU_DEVICE_OWNED: the CPU maps (dml_kmap_local_phys()) a
  *	DMA_FROM_DEVICE buffer before its unmap or dma_sync_*_for_cpu()
+ *
+ * PCI peer-to-peer memory (include/linux/pci-p2pdma.h callers; a BAR
+ * mapped without DMA_ATTR_MMIO is @DML_DMA_DEBUG_MAP_BAD_MEMORY):
+ * @DML_DMA_DEBUG_MMIO_ON_RAM: RAM mapped with DMA_ATTR_MMIO (no cache
+ *	maintenance would be done; dma_map_page_attrs() refuses the
+ *	attribute and dma_map_resource() refuses RAM)
+ * @DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM: the device uses a peer's PCI bus
+ *	address that its path no longer routes to the peer (ACS redirect set
+ *	after pci_p2pdma_map_type() computed and cached BUS_ADDR): the
+ *	request goes up to the root complex, where the IOMMU faults
+ * @DML_DMA_DEBUG_P2P_UNMAP_BUS_ADDR: an unmap of a PCI bus address, which
+ *	was never mapped (PCI_P2PDMA_MAP_BUS_ADDR)
  * @DML_DMA_DEBUG_NR: number of categories
  */
 enum dml_dma_debug_category {
@@ -175,6 +187,9 @@ enum dml_dma_debug_category {
 	DML_DMA_DEBUG_DEV_NOT_SYNCED,
 	DML_DMA_DEBUG_DEV_WRONG_DIR,
 	DML_DMA_DEBUG_CPU_DEVICE_OWNED,
+	DML_DMA_DEBUG_MMIO_ON_RAM,
+	DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM,
+	DML_DMA_DEBUG_P2P_UNMAP_BUS_ADDR,
 	DML_DMA_DEBUG_NR
 };
 

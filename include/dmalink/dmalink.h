@@ -540,9 +540,15 @@ struct dml_iommu *dml_device_iommu(const struct dml_device *dev);
  *
  * Every access is translated: through the IOTLB and the page walk behind an
  * IOMMU (permission checked), or as a bus address for dma-direct (mask
- * checked).  A fault is logged and stops the transfer; nothing crashes.
- * Return: 0; -EFAULT on a fault (bytes before the faulting page may have
- * been read); -EINVAL if @dev is not emulated.
+ * checked).  First the PCI fabric routes it as the switches would now: a
+ * peer's BAR that answers @addr below a common switch with no ACS
+ * redirect on the way takes it directly (no IOMMU); anything else goes up
+ * to the root complex, which passes what lands in a peer's BAR on only if
+ * it routes peer-to-peer traffic (AMD Zen or later, or a whitelisted host
+ * bridge) and otherwise drops it with a warning.  A fault is logged and
+ * stops the transfer; nothing crashes.
+ * Return: 0; -EFAULT on a fault or a dropped request (bytes before the
+ * faulting page may have been read); -EINVAL if @dev is not emulated.
  */
 int dml_dev_dma_read(struct dml_device *dev, dma_addr_t addr, void *buf,
 		     size_t len);

@@ -84,6 +84,46 @@ static inline struct scatterlist *sg_next(struct scatterlist *sg)
 #define sg_dma_address(sg) ((sg)->dma_address)
 #define sg_dma_len(sg) ((sg)->dma_length)
 
+/*
+ * SG_DMA_BUS_ADDRESS - @dma_flags bit of a DMA segment whose address is a
+ * PCI bus address (PCI_P2PDMA_MAP_BUS_ADDR): not mapped through the IOMMU,
+ * nothing to unmap (SG_DMA_BUS_ADDRESS in include/linux/scatterlist.h)
+ */
+#define SG_DMA_BUS_ADDRESS (1U << 0)
+
+/**
+ * sg_dma_is_bus_address - whether DMA segment @sg is a PCI bus address
+ * @sg: a DMA segment of a mapped list
+ *
+ * Set by dma_map_sg_attrs() for peer-to-peer memory reached through a
+ * switch; cleared again by dma_unmap_sg_attrs().  Follows
+ * sg_dma_is_bus_address() in include/linux/scatterlist.h.
+ * Return: true for a bus-address segment.
+ */
+static inline bool sg_dma_is_bus_address(const struct scatterlist *sg)
+{
+	return sg->dma_flags & SG_DMA_BUS_ADDRESS;
+}
+
+/**
+ * sg_dma_mark_bus_address - mark DMA segment @sg as a PCI bus address
+ * @sg: the segment (sg_dma_mark_bus_address() in include/linux/scatterlist.h)
+ */
+static inline void sg_dma_mark_bus_address(struct scatterlist *sg)
+{
+	sg->dma_flags |= SG_DMA_BUS_ADDRESS;
+}
+
+/**
+ * sg_dma_unmark_bus_address - clear @sg's bus-address mark
+ * @sg: the segment (sg_dma_unmark_bus_address() in
+ *	include/linux/scatterlist.h)
+ */
+static inline void sg_dma_unmark_bus_address(struct scatterlist *sg)
+{
+	sg->dma_flags &= ~SG_DMA_BUS_ADDRESS;
+}
+
 /* for_each_sg - iterate over @nents entries of @sglist with @sg, index @i */
 #define for_each_sg(sglist, sg, nr, i) \
 	for ((i) = 0, (sg) = (sglist); (i) < (nr); (i)++, (sg) = sg_next(sg))
@@ -110,6 +150,16 @@ void sg_free_table(struct sg_table *table);
  * segment boundary (iommu_dma_map_sg).  dma-direct: one DMA segment per
  * entry.  An entry stands for the kernel's sg_page() + offset, so one in
  * RAM without a memmap (DML_RAM_NO_MEMMAP) fails the whole list.
+ *
+ * Peer-to-peer memory (a BAR of a function set up with pcim_p2pdma_init())
+ * may be mixed with host memory in one list; each entry is classified with
+ * pci_p2pdma_state() for @dev: PCI_P2PDMA_MAP_BUS_ADDR entries become DMA
+ * segments of their own holding the bus address, marked with
+ * sg_dma_mark_bus_address(), never mapped through the IOMMU and never
+ * merged; PCI_P2PDMA_MAP_THRU_HOST_BRIDGE entries are mapped like host
+ * memory with DMA_ATTR_MMIO (no CPU cache maintenance, IOMMU_MMIO);
+ * PCI_P2PDMA_MAP_NOT_SUPPORTED fails the whole list (dma_map_sgtable():
+ * -EREMOTEIO).
  * Return: the number of DMA segments (> 0), or 0 on failure (nothing left
  * mapped); @nents 0 (or no @sg) maps nothing and is a failure with a
  * warning, as in kernel/dma/mapping.c __dma_map_sg_attrs().
@@ -120,6 +170,9 @@ int dma_map_sg_attrs(struct dml_device *dev, struct scatterlist *sg, int nents,
 /**
  * dma_unmap_sg_attrs - undo dma_map_sg_attrs()
  * @nents: the CPU segment count given to dma_map_sg_attrs() (not its result)
+ *
+ * Bus-address segments are not unmapped (nothing was mapped for them);
+ * their marks are cleared (iommu_dma_unmap_sg(), dma_direct_unmap_sg()).
  */
 void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
 			int nents, enum dma_data_direction dir,
@@ -131,8 +184,9 @@ void dma_unmap_sg_attrs(struct dml_device *dev, struct scatterlist *sg,
 /**
  * dma_map_sgtable - map an sg_table; sets @sgt->nents
  * Return: 0; -EINVAL (bad arguments, an entry in RAM without a memmap),
- * -ENOMEM (IOVA or page-table memory),
- * -EIO (unreachable address), as the kernel's dma_map_sgtable().
+ * -ENOMEM (IOVA or page-table memory), -EIO (unreachable address),
+ * -EREMOTEIO (peer-to-peer memory @dev cannot reach:
+ * PCI_P2PDMA_MAP_NOT_SUPPORTED), as the kernel's dma_map_sgtable().
  */
 int dma_map_sgtable(struct dml_device *dev, struct sg_table *sgt,
 		    enum dma_data_direction dir, unsigned long attrs);

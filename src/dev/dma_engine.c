@@ -7,6 +7,16 @@
  * emulated memory.  Faults are logged and counted and stop the transfer;
  * nothing crashes.  This is what makes every test and replay a real
  * transfer.
+ *
+ * The PCI fabric routes each request first, as the switches would now
+ * (dml__pci_route(), ACS read as it is set, not as classified): a bus
+ * address a peer's BAR claims below a common switch with no ACS redirect
+ * on the way goes straight to that BAR, never to the IOMMU; everything
+ * else goes up to the root complex, where the IOMMU translates it (so a
+ * bus address whose path now redirects faults there).  What arrives at
+ * the root complex for a peer's BAR is passed on only if the root complex
+ * routes peer-to-peer traffic (dml__pci_host_allows_p2p()); otherwise it
+ * is dropped and logged, as an Unsupported Request.
  */
 #include <string.h>
 
@@ -14,6 +24,7 @@
 #include "../dma/debug.h"
 #include "../iommu/domain.h"
 #include "../mem/cache.h"
+#include "../pci/pci.h"
 
 /* translate one piece of a transfer; 0 with *phys and *contig, or -EFAULT */
 static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
@@ -28,6 +39,47 @@ static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
 	}
 	*phys = (phys_addr_t)addr;
 	*contig = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
+	return 0;
+}
+
+/* a peer's BAR reached through the root complex: does it pass it on? */
+static __attribute__((noinline, cold)) int
+root_complex_p2p(struct dml_device *dev, struct dml_pci_bar *bar,
+		 phys_addr_t phys, bool write, u64 *contig)
+{
+	u64 left = bar->provider.phys + bar->provider.size - phys;
+
+	if (!dev->pci_dev ||
+	    !dml__pci_host_allows_p2p(dev->pci_dev, bar->pdev)) {
+		dml__warn("%s: root complex dropped a peer-to-peer %s at %#llx (%s BAR%d): host bridge does not route peer traffic",
+			  dev->name, write ? "write" : "read",
+			  (unsigned long long)phys, bar->pdev->name, bar->index);
+		return -EREMOTEIO;
+	}
+	*contig = min(*contig, left);
+	return 0;
+}
+
+/*
+ * route one piece of a transfer through the fabric (see the top of the
+ * file); 0 with *phys and *contig, -EFAULT when the IOMMU or the mask
+ * refuses, -EREMOTEIO when the root complex drops it
+ */
+static int route(struct dml_device *dev, dma_addr_t addr, bool write,
+		 phys_addr_t *phys, u64 *contig)
+{
+	struct dml_pci_bar *bar;
+
+	if (dml__pci_route(dev, addr, &bar) == DML_PCI_ROUTE_PEER) {
+		*phys = (phys_addr_t)(addr - bar->provider.bus_offset);
+		*contig = bar->provider.phys + bar->provider.size - *phys;
+		return 0;
+	}
+	if (translate(dev, addr, write, phys, contig))
+		return -EFAULT;
+	bar = dml__pci_bar_find(dev->plat, *phys);
+	if (unlikely(bar))
+		return root_complex_p2p(dev, bar, *phys, write, contig);
 	return 0;
 }
 
@@ -46,7 +98,7 @@ static int dma_access(struct dml_device *dev, dma_addr_t addr, void *buf,
 		size_t chunk;
 		void *host;
 
-		if (translate(dev, addr, write, &phys, &contig))
+		if (route(dev, addr, write, &phys, &contig))
 			goto fault;
 		chunk = (size_t)min((u64)len, contig);
 		/* non-coherent: memory, not the CPU's cached view (cache.c) */

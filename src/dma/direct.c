@@ -11,7 +11,9 @@
  * small buffer that may share its cache lines with other data is bounced
  * (dma_kmalloc_needs_bounce()).  DMA_ATTR_REQUIRE_COHERENT mappings are
  * never bounced: where one would be needed the map fails.
+ * Scatterlists may hold peer-to-peer memory (p2p.h, dma_direct_map_sg()).
  */
+#include "p2p.h"
 #include "swiotlb.h"
 #include "../mem/cache.h"
 
@@ -91,32 +93,69 @@ void dml__direct_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 			  int nents, enum dma_data_direction dir,
 			  unsigned long attrs)
 {
+	bool p2p = dml__sg_has_p2p(sgl);
 	struct scatterlist *sg;
 	int i;
 
-	for_each_sg(sgl, sg, nents, i)
+	for_each_sg(sgl, sg, nents, i) {
+		unsigned long a = attrs;
+
+		if (unlikely(p2p)) {
+			/* dma_direct_unmap_sg(): a bus address was never mapped */
+			if (sg_dma_is_bus_address(sg))
+				continue;
+			if (dml__sg_is_p2p(sg))
+				a |= DMA_ATTR_MMIO;
+		}
 		if (sg_dma_len(sg))
 			dml__direct_unmap_phys(dev, sg->dma_address,
-					       sg_dma_len(sg), dir, attrs);
+					       sg_dma_len(sg), dir, a);
+	}
+	if (unlikely(p2p))
+		dml__sg_p2p_clear(sgl, nents);
 }
 
 int dml__direct_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		       int nents, enum dma_data_direction dir,
 		       unsigned long attrs)
 {
+	struct pci_p2pdma_map_state st;
+	struct dml_sg_p2p p2p;
 	struct scatterlist *sg;
-	int i;
+	int i, ret = -EIO;
 
+	dml__sg_p2p_init(&p2p, &st, dev, sgl, nents);
 	for_each_sg(sgl, sg, nents, i) {
-		sg->dma_address = dml__direct_map_phys(dev, sg_phys(sg),
-						       sg->length, dir, attrs);
-		if (sg->dma_address == DMA_MAPPING_ERROR) {
-			/* dma_direct_map_sg(): undo what this call mapped */
-			dml__direct_unmap_sg(dev, sgl, i, dir,
-					     attrs | DMA_ATTR_SKIP_CPU_SYNC);
-			return -EIO;
+		switch (dml__sg_p2p_state(&p2p, dev, sg)) {
+		case PCI_P2PDMA_MAP_NONE:
+			sg->dma_address = dml__direct_map_phys(dev, sg_phys(sg),
+							       sg->length, dir,
+							       attrs);
+			break;
+		case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
+			/* only this entry: the next may be host RAM */
+			sg->dma_address = dml__direct_map_phys(dev, sg_phys(sg),
+							       sg->length, dir,
+							       attrs | DMA_ATTR_MMIO);
+			break;
+		case PCI_P2PDMA_MAP_BUS_ADDR:
+			sg->dma_address = pci_p2pdma_bus_addr_map(st.mem,
+								  sg_phys(sg));
+			sg_dma_mark_bus_address(sg);
+			break;
+		default:
+			ret = -EREMOTEIO;
+			goto err_unmap;
 		}
+		if (sg->dma_address == DMA_MAPPING_ERROR)
+			goto err_unmap;
 		sg->dma_length = sg->length;
 	}
 	return nents;
+
+err_unmap:
+	/* dma_direct_map_sg(): undo what this call mapped, drop the marks */
+	dml__direct_unmap_sg(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	dml__sg_p2p_clear(sgl, nents);
+	return ret;
 }

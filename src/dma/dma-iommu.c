@@ -24,6 +24,7 @@
  */
 #include <string.h>
 
+#include "p2p.h"
 #include "swiotlb.h"
 #include "../mem/cache.h"
 
@@ -284,7 +285,8 @@ void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 /*
  * After the first pass every entry holds, in its DMA fields, its pad
  * (dma_address) and its IOVA footprint (dma_length: iova_align(pad +
- * length) plus any boundary padding).  finalise_sg() turns those into DMA
+ * length) plus any boundary padding), or, marked as a bus address, its
+ * bus address and length (no IOVA).  finalise_sg() turns those into DMA
  * segments in place, merging entries that abut on granule boundaries
  * within max_segment_size and never starting a merge on a segment
  * boundary (__finalise_sg).
@@ -292,6 +294,7 @@ void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 static int finalise_sg(struct dml_device *dev, struct scatterlist *sgl,
 		       int nents, dma_addr_t dma_addr)
 {
+	bool p2p = dml__sg_has_p2p(sgl);
 	struct scatterlist *s, *cur = sgl;
 	unsigned long seg_mask = dev->seg_boundary_mask;
 	unsigned int max_len = dev->max_segment_size;
@@ -305,6 +308,18 @@ static int finalise_sg(struct dml_device *dev, struct scatterlist *sgl,
 
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
+		if (unlikely(p2p) && sg_dma_is_bus_address(s)) {
+			/* a bus address: a DMA segment of its own, as is */
+			sg_dma_unmark_bus_address(s);
+			if (i > 0)
+				cur = sg_next(cur);
+			sg_dma_address(cur) = (dma_addr_t)s_pad;
+			sg_dma_len(cur) = s_length;
+			sg_dma_mark_bus_address(cur);
+			count++;
+			cur_len = 0;
+			continue;
+		}
 		if (cur_len && !s_pad && (dma_addr & seg_mask) &&
 		    max_len - cur_len >= s_length) {
 			cur_len += s_length;
@@ -336,9 +351,13 @@ static void unmap_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 	int i;
 
 	for_each_sg(sgl, s, nents, i)
-		if (sg_dma_len(s))
+		if (sg_dma_len(s) && !sg_dma_is_bus_address(s))
 			dml__iommu_unmap_phys(dev, sg_dma_address(s),
-					      sg_dma_len(s), dir, attrs);
+					      sg_dma_len(s), dir,
+					      dml__sg_is_p2p(s) ?
+					      attrs | DMA_ATTR_MMIO : attrs);
+	if (dml__sg_has_p2p(sgl))
+		dml__sg_p2p_clear(sgl, nents);
 	sgl->dma_flags &= ~DML_SG_DMA_SWIOTLB;
 }
 
@@ -346,12 +365,33 @@ static int map_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
 			  int nents, enum dma_data_direction dir,
 			  unsigned long attrs)
 {
+	struct pci_p2pdma_map_state st;
+	struct dml_sg_p2p p2p;
 	struct scatterlist *s;
-	int i;
+	int i, ret = -EIO;
 
+	dml__sg_p2p_init(&p2p, &st, dev, sgl, nents);
 	for_each_sg(sgl, s, nents, i) {
-		sg_dma_address(s) = dml__iommu_map_phys(dev, sg_phys(s),
-							 s->length, dir, attrs);
+		switch (dml__sg_p2p_state(&p2p, dev, s)) {
+		case PCI_P2PDMA_MAP_NONE:
+			sg_dma_address(s) = dml__iommu_map_phys(dev, sg_phys(s),
+								 s->length, dir,
+								 attrs);
+			break;
+		case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
+			sg_dma_address(s) = dml__iommu_map_phys(dev, sg_phys(s),
+								 s->length, dir,
+								 attrs | DMA_ATTR_MMIO);
+			break;
+		case PCI_P2PDMA_MAP_BUS_ADDR:
+			sg_dma_address(s) = pci_p2pdma_bus_addr_map(st.mem,
+								    sg_phys(s));
+			sg_dma_mark_bus_address(s);
+			break;
+		default:
+			ret = -EREMOTEIO;
+			goto out_unmap;
+		}
 		if (sg_dma_address(s) == DMA_MAPPING_ERROR)
 			goto out_unmap;
 		sg_dma_len(s) = s->length;
@@ -366,7 +406,8 @@ out_unmap:
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
 	}
-	return -EIO;
+	dml__sg_p2p_clear(sgl, nents);
+	return ret;
 }
 
 /*
@@ -396,6 +437,8 @@ static void sync_sg_phys(struct dml_device *dev, struct scatterlist *sgl,
 	int i;
 
 	for_each_sg(sgl, s, nents, i) {
+		if (dml__sg_is_p2p(s))
+			continue;	/* a peer's BAR: not cacheable memory */
 		if (for_cpu)
 			dml__arch_sync_dma_for_cpu(dev->plat, sg_phys(s),
 						   s->length, dir);
@@ -412,6 +455,9 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	struct dml_domain *d = dev->domain;
 	int prot = dml__dir_to_prot(dev, dir, attrs);
 	unsigned long mask = dev->seg_boundary_mask;
+	bool has_p2p;
+	struct pci_p2pdma_map_state st;
+	struct dml_sg_p2p p2p;
 	struct scatterlist *s, *prev = NULL;
 	size_t iova_total = 0, off;
 	dml_iova_t iova;
@@ -421,17 +467,33 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	if (unlikely(dev->untrusted || dev->non_coherent) &&
 	    dev_use_sg_swiotlb(dev, sgl, nents, dir))
 		return map_sg_swiotlb(dev, sgl, nents, dir, attrs);
-	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-		sync_sg_phys(dev, sgl, nents, dir, false);
 
+	dml__sg_p2p_init(&p2p, &st, dev, sgl, nents);
 	/* pass 1: each entry's footprint, boundary padding, total IOVA */
 	for_each_sg(sgl, s, nents, i) {
 		size_t pad = iova_offset(d, sg_phys(s));
 		size_t s_len = iova_align(d, (size_t)s->length + pad);
 		size_t pad_len = (mask - iova_total + 1) & mask;
 
-		if (!s->length)
-			return -EINVAL;
+		if (!s->length) {
+			ret = -EINVAL;
+			goto err_restore;
+		}
+		switch (dml__sg_p2p_state(&p2p, dev, s)) {
+		case PCI_P2PDMA_MAP_NONE:
+		case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:	/* IOMMU_MMIO in pass 2 */
+			break;
+		case PCI_P2PDMA_MAP_BUS_ADDR:
+			/* no IOVA: finalise_sg() passes it through */
+			sg_dma_address(s) = pci_p2pdma_bus_addr_map(st.mem,
+								    sg_phys(s));
+			sg_dma_len(s) = s->length;
+			sg_dma_mark_bus_address(s);
+			continue;
+		default:
+			ret = -EREMOTEIO;
+			goto err_restore;
+		}
 		/*
 		 * The single allocation is size-aligned, so a segment that
 		 * would straddle a boundary is moved to the next one by
@@ -446,6 +508,11 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		iova_total += s_len;
 		prev = s;
 	}
+	if (!iova_total)	/* bus addresses only, each in place: no IOMMU */
+		return nents;
+	has_p2p = dml__sg_has_p2p(sgl);
+	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		sync_sg_phys(dev, sgl, nents, dir, false);
 
 	iova = alloc_iova(dev, d, iova_total);
 	if (!iova) {
@@ -459,8 +526,20 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		size_t pad = (size_t)sg_dma_address(s);
 		size_t map_len = iova_align(d, (size_t)s->length + pad);
 
-		ret = d->ops->map(d, iova + off, sg_phys(s) - pad, map_len, prot,
-				  i ? 0 : DML_MAP_LINK_HEAD);
+		if (unlikely(has_p2p) && dml__sg_is_p2p(s)) {
+			if (sg_dma_is_bus_address(s))
+				continue;
+			/* through the host bridge: a BAR, IOMMU_MMIO */
+			ret = d->ops->map(d, iova + off, sg_phys(s) - pad,
+					  map_len,
+					  dml__dir_to_prot(dev, dir,
+							   attrs | DMA_ATTR_MMIO),
+					  off ? 0 : DML_MAP_LINK_HEAD);
+		} else {
+			ret = d->ops->map(d, iova + off, sg_phys(s) - pad,
+					  map_len, prot,
+					  off ? 0 : DML_MAP_LINK_HEAD);
+		}
 		if (ret) {
 			ret = ret == -EINVAL ? -EINVAL : -ENOMEM;
 			goto err_unmap;
@@ -487,6 +566,8 @@ err_restore:
 		sg_dma_address(s) = DMA_MAPPING_ERROR;
 		sg_dma_len(s) = 0;
 	}
+	if (dml__sg_has_p2p(sgl))
+		dml__sg_p2p_clear(sgl, nents);
 	return ret;
 }
 
@@ -495,10 +576,11 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 			 unsigned long attrs)
 {
 	struct dml_domain *d = dev->domain;
-	dma_addr_t start = sg_dma_address(sgl), end = start;
+	bool p2p = dml__sg_has_p2p(sgl);
+	dma_addr_t start, end = 0;
 	struct scatterlist *s;
+	int i, nr_bus = 0;
 	size_t len;
-	int i;
 
 	if (sgl->dma_flags & DML_SG_DMA_SWIOTLB) {
 		unmap_sg_swiotlb(dev, sgl, nents, dir, attrs);
@@ -506,14 +588,27 @@ void dml__iommu_unmap_sg(struct dml_device *dev, struct scatterlist *sgl,
 	}
 	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		sync_sg_phys(dev, sgl, nents, dir, true);
-	/* the DMA segments are in order inside one allocation */
+	/*
+	 * The DMA segments are in order inside one allocation, bus addresses
+	 * aside: those were never mapped (iommu_dma_unmap_sg()).
+	 */
+	start = DMA_MAPPING_ERROR;
 	for_each_sg(sgl, s, nents, i) {
 		if (!sg_dma_len(s))
 			break;
+		if (unlikely(p2p) && sg_dma_is_bus_address(s)) {
+			nr_bus++;
+			continue;
+		}
+		if (start == DMA_MAPPING_ERROR)
+			start = sg_dma_address(s);
 		end = sg_dma_address(s) + sg_dma_len(s);
 	}
-	if (start == DMA_MAPPING_ERROR || end == start) {
-		dml__warn("%s: dma_unmap_sg of an unmapped list", dev->name);
+	if (unlikely(p2p))
+		dml__sg_p2p_clear(sgl, nents);
+	if (start == DMA_MAPPING_ERROR) {
+		if (!nr_bus)
+			dml__warn("%s: dma_unmap_sg of an unmapped list", dev->name);
 		return;
 	}
 	start = ALIGN_DOWN(start, (dma_addr_t)d->granule);

@@ -318,7 +318,8 @@ enum pci_p2pdma_map_type __pci_p2pdma_update_state(struct pci_p2pdma_map_state *
 						   struct dml_device *dev,
 						   phys_addr_t phys)
 {
-	struct dml_pci_bar *bar = dev ? dml__pci_bar_find(dev->plat, phys) : NULL;
+	struct dml_pci_bar *bar = dev && dev->plat ?
+				  dml__pci_bar_find(dev->plat, phys) : NULL;
 
 	if (!bar || !atomic_load_explicit(&bar->pdev->p2pdma, memory_order_acquire))
 		return PCI_P2PDMA_MAP_NONE;

@@ -54,6 +54,8 @@ void dml__dma_debug_dev_access(struct dml_device *dev, dma_addr_t addr,
 		u64 off;
 
 		if (!e) {
+			if (dml__dbg_p2p_access(&c, dd, at, end - at, write))
+				break;
 			dml__dbg_report(&c, dd, DML_DMA_DEBUG_DEV_NOT_MAPPED,
 					NULL, at, end - at, NULL,
 					"device %s DMA memory it has not been given [device address=0x%016llx] [size=%llu bytes]",

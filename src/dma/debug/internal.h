@@ -281,6 +281,42 @@ void dml__dbg_lock(void);
  */
 void dml__dbg_unlock(struct ctx *c);
 
+/* ---- PCI peer-to-peer memory (p2p.c) ---- */
+
+/**
+ * dml__dbg_check_mmio() - report [@phys, +@len) mapped with DMA_ATTR_MMIO
+ * although it is RAM (emulated platform).
+ * @c: the hook's call context.
+ * @dd: the device.
+ * @phys: start (bytes).
+ * @len: bytes.
+ */
+void dml__dbg_check_mmio(struct ctx *c, struct dbg_dev *dd, u64 phys, u64 len);
+/**
+ * dml__dbg_p2p_access() - the device touches @addr, which no mapping of it
+ * holds: a PCI bus address the switches route to the peer is fine; one
+ * they now send upstream is reported.
+ * @c: the hook's call context.
+ * @dd: the device.
+ * @addr: DMA address (bytes).
+ * @len: bytes.
+ * @write: a write.
+ * Return: true when @addr is a bus address (handled here), false if not.
+ */
+bool dml__dbg_p2p_access(struct ctx *c, struct dbg_dev *dd, u64 addr, u64 len,
+			 bool write);
+/**
+ * dml__dbg_p2p_unmap() - an unmap of @addr matched no mapping of its
+ * type: report it if @addr is a PCI bus address the device's switches
+ * route to a peer.
+ * @c: the hook's call context.
+ * @dd: the device.
+ * @addr: DMA address (bytes).
+ * @len: bytes.
+ * Return: true when reported.
+ */
+bool dml__dbg_p2p_unmap(struct ctx *c, struct dbg_dev *dd, u64 addr, u64 len);
+
 /* ---- devices and their records (registry.c) ---- */
 
 /* the CPU side of every mapping the device may write (see the top) */

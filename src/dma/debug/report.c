@@ -60,6 +60,9 @@ static const char *const cat_name[DML_DMA_DEBUG_NR] = {
 	[DML_DMA_DEBUG_DEV_NOT_SYNCED] = "device-not-synced",
 	[DML_DMA_DEBUG_DEV_WRONG_DIR] = "device-wrong-direction",
 	[DML_DMA_DEBUG_CPU_DEVICE_OWNED] = "cpu-device-owned",
+	[DML_DMA_DEBUG_MMIO_ON_RAM] = "mmio-on-ram",
+	[DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM] = "p2p-bus-address-upstream",
+	[DML_DMA_DEBUG_P2P_UNMAP_BUS_ADDR] = "p2p-unmap-bus-address",
 };
 
 const char *dml__dbg_dir_name(enum dma_data_direction dir)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "../p2p.h"
 #include "../swiotlb.h"
 
 /* ------------------------------------------------------------------ */
@@ -66,7 +67,11 @@ void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys,
 	struct dml_swiotlb *sw;
 	u64 top;
 
-	if ((attrs & DMA_ATTR_MMIO) || !len)
+	if (attrs & DMA_ATTR_MMIO) {
+		dml__dbg_check_mmio(c, dd, phys, len);
+		return;
+	}
+	if (!len)
 		return;
 	if (p->kind == DML_PLATFORM_EMU) {
 		struct dml_mem_region *r = dml__mem_find(p->mem,
@@ -265,6 +270,10 @@ static void check_unmap(struct ctx *c, struct dbg_dev *dd, const struct ref *ref
 {
 	struct dbg_entry *e = find_exact(dd, ref);
 
+	/* a bus address handed back by itself (a list's own unmap is fine) */
+	if ((!e || e->o.type != ref->type) && ref->type != T_SG &&
+	    dml__dbg_p2p_unmap(c, dd, ref->dev_addr, ref->size))
+		return;
 	if (!e) {
 		if (ref->dev_addr == (u64)DMA_MAPPING_ERROR)
 			dml__dbg_report(c, dd, DML_DMA_DEBUG_FREE_INVALID_ADDR,
@@ -409,10 +418,13 @@ void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	dd = dml__dbg_dev_get(dev);
 	if (!dd)
 		return;
+	/* peer memory the mapping path classified is mapped as MMIO (p2p.h) */
 	for_each_sg(sgl, s, nents, i)
 		dml__dbg_check_source(&c, dd, (u64)sg_phys(s), s->length,
-				      attrs);
+				      dml__sg_is_p2p(s) ? attrs | DMA_ATTR_MMIO : attrs);
 	for_each_sg(sgl, s, mapped_ents, i) {
+		unsigned long s_attrs = sg_dma_is_bus_address(s) ?
+					attrs | DMA_ATTR_MMIO : attrs;
 		u64 start = (u64)sg_dma_address(s), len = sg_dma_len(s);
 		u64 end = start + len - 1, boundary = dev->seg_boundary_mask;
 		struct dbg_entry *e;
@@ -432,7 +444,7 @@ void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 					(unsigned long long)start,
 					(unsigned long long)end,
 					(unsigned long long)boundary);
-		e = dml__dbg_entry_new(&c, dd, T_SG, start, len, dir, attrs);
+		e = dml__dbg_entry_new(&c, dd, T_SG, start, len, dir, s_attrs);
 		if (!e)
 			break;
 		e->sg_call_ents = nents;
@@ -440,7 +452,7 @@ void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		e->map_err = MAP_ERR_NOT_APPLICABLE;
 		e->phys = cpu && ci < nents ? (u64)sg_phys(cpu) : 0;
 		/* the CPU entries this DMA segment was merged from, in order */
-		if (obj_in_phys(dir, attrs)) {
+		if (obj_in_phys(dir, s_attrs)) {
 			struct scatterlist *t = cpu;
 			int tc = ci;
 
