@@ -456,7 +456,7 @@ static void usage(FILE *f, const char *prog)
 		"  Micro-benchmarks: per-thread ns per operation (mean +- stddev over\n"
 		"  samples), aggregate ops/s of all threads on one device, scaling\n"
 		"  efficiency, and the ratio to the in-run baseline or to the published\n"
-		"  anchor of reference/perf-anchors.md (ratio > 1: this case is faster).\n"
+		"  kernel figure the case answers (ratio > 1: this case is faster).\n"
 		"  -s, --seconds S    time per case and thread count, split over the\n"
 		"                     samples (default 1.0)\n"
 		"  -r, --repeat N     samples per case (default 5, at most %d)\n"
