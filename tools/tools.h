@@ -39,4 +39,13 @@ int dml_cmd_topo(int argc, char **argv);
  */
 int dml_tool_parse_u64(const char *s, int base, u64 *val);
 
+/*
+ * dml_tool_clock_cost - what six CLOCK_MONOTONIC reads t0..t5 cost the two
+ * views a timed section takes from them: *@outer_ns of (t2 - t0) +
+ * (t5 - t3) and *@inner_ns of (t2 - t1) + (t4 - t3), in ns, with no work
+ * between the reads (the median of 2001 tries), to subtract from the same
+ * views around real work
+ */
+void dml_tool_clock_cost(u64 *outer_ns, u64 *inner_ns);
+
 #endif /* DML_TOOLS_H */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * util.c - helpers every tool shares (declared in tools.h).
+ * util.c - helpers every tool shares (declared in tools.h): the number
+ * parser and the cost of the clock reads around a timed section.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "tools.h"
 
@@ -24,4 +26,39 @@ int dml_tool_parse_u64(const char *s, int base, u64 *val)
 		return -EINVAL;
 	*val = v;
 	return 0;
+}
+
+static u64 read_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define CLOCK_SAMPLES 2001
+
+void dml_tool_clock_cost(u64 *outer_ns, u64 *inner_ns)
+{
+	static u64 outer[CLOCK_SAMPLES], inner[CLOCK_SAMPLES];
+	unsigned int i;
+
+	for (i = 0; i < CLOCK_SAMPLES; i++) {
+		u64 t0 = read_ns(), t1 = read_ns(), t2 = read_ns();
+		u64 t3 = read_ns(), t4 = read_ns(), t5 = read_ns();
+
+		outer[i] = (t2 - t0) + (t5 - t3);
+		inner[i] = (t2 - t1) + (t4 - t3);
+	}
+	qsort(outer, CLOCK_SAMPLES, sizeof(u64), cmp_u64);
+	qsort(inner, CLOCK_SAMPLES, sizeof(u64), cmp_u64);
+	*outer_ns = outer[CLOCK_SAMPLES / 2];
+	*inner_ns = inner[CLOCK_SAMPLES / 2];
 }
