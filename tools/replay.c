@@ -51,6 +51,7 @@
 
 #include <dmalink/scatterlist.h>
 
+#include "replay.h"
 #include "tools.h"
 #include "trace.h"
 
@@ -145,6 +146,8 @@ struct replay_opts {
 	unsigned int levels;
 	u64 seed;
 	u64 max_request;
+	struct dml_replay_p2p_opts p2p;	/* --target p2p */
+	bool p2p_target;
 };
 
 struct replay {
@@ -616,7 +619,44 @@ static void usage(FILE *f)
 		"      --max-request BYTES  largest request accepted (default 67108864)\n"
 		"      --seed N             layout seed (default 1)\n"
 		"  -j, --json               one JSON object on stdout\n"
+		"      --target ram|p2p     where buffers lie (default ram); p2p: in a\n"
+		"                           peer's BAR, contiguous, bump-placed; the table\n"
+		"                           shows each strategy's P2P map type\n"
+		"      --topology FILE      p2p: topology (docs/topology.md); default a\n"
+		"                           switch with the replaying device and a peer\n"
+		"      --p2p-client NAME|BDF         p2p: with --topology, the replayer\n"
+		"      --p2p-provider NAME|BDF[/BAR] p2p: with --topology, the BAR's owner\n"
+		"                           (--layout, --lazy, --caching-mode, --levels and\n"
+		"                           --bounce apply to --target ram only)\n"
 		"exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
+}
+
+/* the options of --target p2p, checked together; defaults filled in */
+static int check_target(struct replay_opts *o)
+{
+	const char *why = NULL;
+
+	if (!o->p2p_target && (o->p2p.topology || o->p2p.client || o->p2p.provider))
+		why = "--topology, --p2p-client and --p2p-provider need --target p2p";
+	else if (o->p2p_target && (o->layout || o->levels || o->lazy ||
+				   o->caching_mode || o->bounce))
+		why = "--target p2p takes no --layout, --levels, --lazy, --caching-mode or --bounce";
+	else if (o->p2p_target && !o->p2p.topology != !o->p2p.client)
+		why = "--topology and --p2p-client go together";
+	else if (o->p2p_target && !o->p2p.topology != !o->p2p.provider)
+		why = "--topology and --p2p-provider go together";
+	if (why) {
+		fprintf(stderr, "dmalink replay: %s\n", why);
+		return -EINVAL;
+	}
+	o->layout = o->layout ? o->layout : "4k-descending";
+	o->levels = o->levels ? o->levels : 4;
+	o->p2p.strategies = o->strategies;
+	o->p2p.limit = o->limit;
+	o->p2p.max_request = o->max_request;
+	o->p2p.json = o->json;
+	o->p2p.no_iommu = o->no_iommu;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct replay_opts *o)
@@ -634,6 +674,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "max-request", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "target", required_argument, NULL, 'T' },
+		{ "topology", required_argument, NULL, 'P' },
+		{ "p2p-client", required_argument, NULL, 'c' },
+		{ "p2p-provider", required_argument, NULL, 'p' },
 		{ 0 }
 	};
 	u64 v;
@@ -641,8 +685,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->strategies = (1u << S_NR) - 1;
-	o->layout = "4k-descending";
-	o->levels = 4;
+
 	o->seed = 1;
 	o->max_request = 64ULL << 20;
 	optind = 1;
@@ -690,6 +733,22 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			if (dml_tool_parse_u64(optarg, 0, &o->seed))
 				goto bad_number;
 			break;
+		case 'T':
+			if (strcmp(optarg, "ram") && strcmp(optarg, "p2p")) {
+				fprintf(stderr, "dmalink replay: unknown target '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->p2p_target = !strcmp(optarg, "p2p");
+			break;
+		case 'P':
+			o->p2p.topology = optarg;
+			break;
+		case 'c':
+			o->p2p.client = optarg;
+			break;
+		case 'p':
+			o->p2p.provider = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -702,7 +761,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		usage(stderr);
 		return -EINVAL;
 	}
-	return 0;
+	return check_target(o);
 bad_number:
 	fprintf(stderr, "dmalink replay: bad value '%s'\n", optarg);
 	return -EINVAL;
@@ -830,6 +889,8 @@ int dml_cmd_replay(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &r.o))
 		return 2;
+	if (r.o.p2p_target)
+		return dml_replay_p2p(&r.o.p2p, argv[optind]);
 	ret = dml_trace_open(argv[optind], r.o.max_request, &t, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "dmalink replay: %s\n", err);

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tools.h"
@@ -23,5 +24,35 @@ int dml_tool_parse_u64(const char *s, int base, u64 *val)
 	if (errno || *end)
 		return -EINVAL;
 	*val = v;
+	return 0;
+}
+
+int dml_tool_read_file(const char *path, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 4096, n = 0;
+	char *b;
+
+	if (!f)
+		return -errno;
+	b = malloc(cap);
+	while (b) {
+		size_t r = fread(b + n, 1, cap - n, f);
+		char *nb;
+
+		n += r;
+		if (n < cap)
+			break;
+		cap *= 2;
+		nb = realloc(b, cap);
+		if (!nb)
+			free(b);
+		b = nb;
+	}
+	fclose(f);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*len = n;
 	return 0;
 }

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay.h - what replay.c hands to replay_p2p.c for `dmalink replay
+ * --target p2p`: the options that apply there and the entry point.
+ */
+#ifndef DML_TOOLS_REPLAY_H
+#define DML_TOOLS_REPLAY_H
+
+#include "tools.h"
+
+/* bits of struct dml_replay_p2p_opts.strategies, as replay.c's --strategy */
+#define DML_REPLAY_PAGE	(1u << 0)
+#define DML_REPLAY_SG	(1u << 1)
+#define DML_REPLAY_IOVA	(1u << 2)
+
+/**
+ * struct dml_replay_p2p_opts - the options of `replay --target p2p`
+ * @strategies: DML_REPLAY_* bits
+ * @limit: requests to replay at most, 0: all
+ * @max_request: largest request accepted, bytes (also capped at the BAR)
+ * @json: one JSON object on stdout instead of the table
+ * @no_iommu: the client is a dma-direct device
+ * @topology: topology file (docs/topology.md); NULL: the built-in one
+ * @client: name or BDF of the replaying function (with @topology)
+ * @provider: name or BDF of the provider, "NAME/BAR" to pick a BAR
+ *	(with @topology; default its first memory BAR)
+ */
+struct dml_replay_p2p_opts {
+	unsigned int strategies;
+	u64 limit;
+	u64 max_request;
+	bool json;
+	bool no_iommu;
+	const char *topology;
+	const char *client;
+	const char *provider;
+};
+
+/**
+ * dml_replay_p2p - replay @trace with each request's buffer in a peer's BAR
+ * @o: options
+ * @trace: the trace file
+ *
+ * Return: the exit code: 0 every mapped request verified and no fault
+ * (refused requests, -EREMOTEIO, are counted, not failures), 1 a fault or
+ * a mismatch, 2 bad usage or input.
+ */
+int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace);
+
+#endif /* DML_TOOLS_REPLAY_H */
