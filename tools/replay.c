@@ -32,6 +32,7 @@
  * to the largest request, and latencies go into fixed-size histograms
  * (mean exact; p50 and p99 to within 1/64 of their value).  The summary
  * prints the peak RSS (getrusage).
+ * --target p2p: the buffers lie in a peer's BAR instead (replay_p2p.c).
  *
  * --bounce measures swiotlb: the device is a force_bounce dma-direct one
  * (swiotlb=force, a confidential guest), so every mapping is copied
@@ -618,37 +619,17 @@ static void usage(FILE *f)
 		"                           through swiotlb; reports the copies' cost\n"
 		"      --max-request BYTES  largest request accepted (default 67108864)\n"
 		"      --seed N             layout seed (default 1)\n"
-		"  -j, --json               one JSON object on stdout\n"
-		"      --target ram|p2p     where buffers lie (default ram); p2p: in a\n"
-		"                           peer's BAR, contiguous, bump-placed; the table\n"
-		"                           shows each strategy's P2P map type\n"
-		"      --topology FILE      p2p: topology (docs/topology.md); default a\n"
-		"                           switch with the replaying device and a peer\n"
-		"      --p2p-client NAME|BDF         p2p: with --topology, the replayer\n"
-		"      --p2p-provider NAME|BDF[/BAR] p2p: with --topology, the BAR's owner\n"
-		"                           (--layout, --lazy, --caching-mode, --levels and\n"
-		"                           --bounce apply to --target ram only)\n"
-		"exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
+		"  -j, --json               one JSON object on stdout\n");
+	dml_replay_p2p_usage(f);
+	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
 
 /* the options of --target p2p, checked together; defaults filled in */
 static int check_target(struct replay_opts *o)
 {
-	const char *why = NULL;
-
-	if (!o->p2p_target && (o->p2p.topology || o->p2p.client || o->p2p.provider))
-		why = "--topology, --p2p-client and --p2p-provider need --target p2p";
-	else if (o->p2p_target && (o->layout || o->levels || o->lazy ||
-				   o->caching_mode || o->bounce))
-		why = "--target p2p takes no --layout, --levels, --lazy, --caching-mode or --bounce";
-	else if (o->p2p_target && !o->p2p.topology != !o->p2p.client)
-		why = "--topology and --p2p-client go together";
-	else if (o->p2p_target && !o->p2p.topology != !o->p2p.provider)
-		why = "--topology and --p2p-provider go together";
-	if (why) {
-		fprintf(stderr, "dmalink replay: %s\n", why);
+	if (dml_replay_p2p_check(&o->p2p, o->p2p_target, o->layout || o->levels ||
+				 o->lazy || o->caching_mode || o->bounce))
 		return -EINVAL;
-	}
 	o->layout = o->layout ? o->layout : "4k-descending";
 	o->levels = o->levels ? o->levels : 4;
 	o->p2p.strategies = o->strategies;
@@ -685,7 +666,6 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->strategies = (1u << S_NR) - 1;
-
 	o->seed = 1;
 	o->max_request = 64ULL << 20;
 	optind = 1;
@@ -741,13 +721,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			o->p2p_target = !strcmp(optarg, "p2p");
 			break;
 		case 'P':
-			o->p2p.topology = optarg;
-			break;
 		case 'c':
-			o->p2p.client = optarg;
-			break;
 		case 'p':
-			o->p2p.provider = optarg;
+			*(c == 'P' ? &o->p2p.topology : c == 'c' ? &o->p2p.client :
+			  &o->p2p.provider) = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -6,16 +6,14 @@
 #ifndef DML_TOOLS_REPLAY_H
 #define DML_TOOLS_REPLAY_H
 
-#include "tools.h"
+#include <stdio.h>
 
-/* bits of struct dml_replay_p2p_opts.strategies, as replay.c's --strategy */
-#define DML_REPLAY_PAGE	(1u << 0)
-#define DML_REPLAY_SG	(1u << 1)
-#define DML_REPLAY_IOVA	(1u << 2)
+#include "tools.h"
 
 /**
  * struct dml_replay_p2p_opts - the options of `replay --target p2p`
- * @strategies: DML_REPLAY_* bits
+ * @strategies: a bit per strategy to run, as replay.c's --strategy:
+ *	bit 0 page, bit 1 sg, bit 2 iova
  * @limit: requests to replay at most, 0: all
  * @max_request: largest request accepted, bytes (also capped at the BAR)
  * @json: one JSON object on stdout instead of the table
@@ -35,6 +33,22 @@ struct dml_replay_p2p_opts {
 	const char *client;
 	const char *provider;
 };
+
+/**
+ * dml_replay_p2p_check - check the options of --target p2p together
+ * @o: the p2p options as parsed
+ * @target_p2p: --target p2p was given
+ * @ram_only: an option of --target ram only was given (--layout, --levels,
+ *	--lazy, --caching-mode, --bounce)
+ *
+ * Prints what is wrong on stderr.
+ * Return: 0; -EINVAL for a combination that makes no sense.
+ */
+int dml_replay_p2p_check(const struct dml_replay_p2p_opts *o, bool target_p2p,
+			 bool ram_only);
+
+/** dml_replay_p2p_usage - print the --help lines of the p2p options to @f */
+void dml_replay_p2p_usage(FILE *f);
 
 /**
  * dml_replay_p2p - replay @trace with each request's buffer in a peer's BAR

@@ -28,6 +28,7 @@
 #include "replay.h"
 #include "trace.h"
 
+/* in the bit order of struct dml_replay_p2p_opts.strategies */
 enum { P_PAGE, P_SG, P_IOVA, P_NR };
 static const char *const p2p_strategy_name[P_NR] = { "page", "sg", "iova" };
 
@@ -66,6 +67,39 @@ struct p2p {
 	u64 buf_bytes;
 	struct p2p_stats st[P_NR];
 };
+
+void dml_replay_p2p_usage(FILE *f)
+{
+	fprintf(f,
+		"      --target ram|p2p     where buffers lie (default ram); p2p: in a\n"
+		"                           peer's BAR, contiguous, bump-placed; the table\n"
+		"                           shows each strategy's P2P map type\n"
+		"      --topology FILE      p2p: topology (docs/topology.md); default a\n"
+		"                           switch with the replaying device and a peer\n"
+		"      --p2p-client NAME|BDF         p2p: with --topology, the replayer\n"
+		"      --p2p-provider NAME|BDF[/BAR] p2p: with --topology, the BAR's owner\n"
+		"                           (--layout, --lazy, --caching-mode, --levels and\n"
+		"                           --bounce apply to --target ram only)\n");
+}
+
+int dml_replay_p2p_check(const struct dml_replay_p2p_opts *o, bool target_p2p,
+			 bool ram_only)
+{
+	const char *why = NULL;
+
+	if (!target_p2p && (o->topology || o->client || o->provider))
+		why = "--topology, --p2p-client and --p2p-provider need --target p2p";
+	else if (target_p2p && ram_only)
+		why = "--target p2p takes no --layout, --levels, --lazy, --caching-mode or --bounce";
+	else if (target_p2p && !o->topology != !o->client)
+		why = "--topology and --p2p-client go together";
+	else if (target_p2p && !o->topology != !o->provider)
+		why = "--topology and --p2p-provider go together";
+	if (!why)
+		return 0;
+	fprintf(stderr, "dmalink replay: %s\n", why);
+	return -EINVAL;
+}
 
 static const char *map_name(enum pci_p2pdma_map_type m)
 {
