@@ -147,8 +147,7 @@ struct replay_opts {
 	unsigned int levels;
 	u64 seed;
 	u64 max_request;
-	struct dml_replay_p2p_opts p2p;	/* --target p2p */
-	bool p2p_target;
+	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
 };
 
 struct replay {
@@ -624,22 +623,6 @@ static void usage(FILE *f)
 	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
 
-/* the options of --target p2p, checked together; defaults filled in */
-static int check_target(struct replay_opts *o)
-{
-	if (dml_replay_p2p_check(&o->p2p, o->p2p_target, o->layout || o->levels ||
-				 o->lazy || o->caching_mode || o->bounce))
-		return -EINVAL;
-	o->layout = o->layout ? o->layout : "4k-descending";
-	o->levels = o->levels ? o->levels : 4;
-	o->p2p.strategies = o->strategies;
-	o->p2p.limit = o->limit;
-	o->p2p.max_request = o->max_request;
-	o->p2p.json = o->json;
-	o->p2p.no_iommu = o->no_iommu;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct replay_opts *o)
 {
 	static const struct option lo[] = {
@@ -713,18 +696,9 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			if (dml_tool_parse_u64(optarg, 0, &o->seed))
 				goto bad_number;
 			break;
-		case 'T':
-			if (strcmp(optarg, "ram") && strcmp(optarg, "p2p")) {
-				fprintf(stderr, "dmalink replay: unknown target '%s'\n", optarg);
+		case 'T': case 'P': case 'c': case 'p':
+			if (dml_replay_p2p_opt(&o->p2p, c, optarg))
 				return -EINVAL;
-			}
-			o->p2p_target = !strcmp(optarg, "p2p");
-			break;
-		case 'P':
-		case 'c':
-		case 'p':
-			*(c == 'P' ? &o->p2p.topology : c == 'c' ? &o->p2p.client :
-			  &o->p2p.provider) = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -738,7 +712,17 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		usage(stderr);
 		return -EINVAL;
 	}
-	return check_target(o);
+	if (dml_replay_p2p_check(&o->p2p, o->layout || o->levels || o->lazy ||
+				 o->caching_mode || o->bounce))
+		return -EINVAL;
+	o->layout = o->layout ? o->layout : "4k-descending";
+	o->levels = o->levels ? o->levels : 4;
+	o->p2p.strategies = o->strategies;
+	o->p2p.limit = o->limit;
+	o->p2p.max_request = o->max_request;
+	o->p2p.json = o->json;
+	o->p2p.no_iommu = o->no_iommu;
+	return 0;
 bad_number:
 	fprintf(stderr, "dmalink replay: bad value '%s'\n", optarg);
 	return -EINVAL;
@@ -866,7 +850,7 @@ int dml_cmd_replay(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &r.o))
 		return 2;
-	if (r.o.p2p_target)
+	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
 	ret = dml_trace_open(argv[optind], r.o.max_request, &t, err, sizeof(err));
 	if (ret) {

@@ -12,6 +12,7 @@
 
 /**
  * struct dml_replay_p2p_opts - the options of `replay --target p2p`
+ * @target: --target p2p was given
  * @strategies: a bit per strategy to run, as replay.c's --strategy:
  *	bit 0 page, bit 1 sg, bit 2 iova
  * @limit: requests to replay at most, 0: all
@@ -24,6 +25,7 @@
  *	(with @topology; default its first memory BAR)
  */
 struct dml_replay_p2p_opts {
+	bool target;
 	unsigned int strategies;
 	u64 limit;
 	u64 max_request;
@@ -35,17 +37,26 @@ struct dml_replay_p2p_opts {
 };
 
 /**
+ * dml_replay_p2p_opt - parse one p2p option into @o
+ * @o: the p2p options
+ * @c: the option's getopt_long() value: 'T' --target, 'P' --topology,
+ *	'c' --p2p-client, 'p' --p2p-provider
+ * @arg: its argument (kept, not copied)
+ *
+ * Return: 0; -EINVAL for a --target other than ram or p2p (printed).
+ */
+int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg);
+
+/**
  * dml_replay_p2p_check - check the options of --target p2p together
  * @o: the p2p options as parsed
- * @target_p2p: --target p2p was given
  * @ram_only: an option of --target ram only was given (--layout, --levels,
  *	--lazy, --caching-mode, --bounce)
  *
  * Prints what is wrong on stderr.
  * Return: 0; -EINVAL for a combination that makes no sense.
  */
-int dml_replay_p2p_check(const struct dml_replay_p2p_opts *o, bool target_p2p,
-			 bool ram_only);
+int dml_replay_p2p_check(const struct dml_replay_p2p_opts *o, bool ram_only);
 
 /** dml_replay_p2p_usage - print the --help lines of the p2p options to @f */
 void dml_replay_p2p_usage(FILE *f);

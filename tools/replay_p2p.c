@@ -82,18 +82,34 @@ void dml_replay_p2p_usage(FILE *f)
 		"                           --bounce apply to --target ram only)\n");
 }
 
-int dml_replay_p2p_check(const struct dml_replay_p2p_opts *o, bool target_p2p,
-			 bool ram_only)
+int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg)
+{
+	if (c == 'T' && strcmp(arg, "ram") && strcmp(arg, "p2p")) {
+		fprintf(stderr, "dmalink replay: unknown target '%s'\n", arg);
+		return -EINVAL;
+	}
+	if (c == 'P')
+		o->topology = arg;
+	else if (c == 'c')
+		o->client = arg;
+	else if (c == 'p')
+		o->provider = arg;
+	else
+		o->target = !strcmp(arg, "p2p");
+	return 0;
+}
+
+int dml_replay_p2p_check(const struct dml_replay_p2p_opts *o, bool ram_only)
 {
 	const char *why = NULL;
 
-	if (!target_p2p && (o->topology || o->client || o->provider))
+	if (!o->target && (o->topology || o->client || o->provider))
 		why = "--topology, --p2p-client and --p2p-provider need --target p2p";
-	else if (target_p2p && ram_only)
+	else if (o->target && ram_only)
 		why = "--target p2p takes no --layout, --levels, --lazy, --caching-mode or --bounce";
-	else if (target_p2p && !o->topology != !o->client)
+	else if (o->target && !o->topology != !o->client)
 		why = "--topology and --p2p-client go together";
-	else if (target_p2p && !o->topology != !o->provider)
+	else if (o->target && !o->topology != !o->provider)
 		why = "--topology and --p2p-provider go together";
 	if (!why)
 		return 0;
