@@ -34,6 +34,7 @@
  * to the largest request, and latencies go into fixed-size histograms
  * (mean exact; p50 and p99 to within 1/64 of their value).  The summary
  * prints the peak RSS (getrusage).
+ * --target p2p: the buffers lie in a peer's BAR instead (replay_p2p.c).
  *
  * --bounce measures swiotlb: the device is a force_bounce dma-direct one
  * (swiotlb=force, a confidential guest), so every mapping is copied
@@ -53,6 +54,7 @@
 
 #include <dmalink/scatterlist.h>
 
+#include "replay.h"
 #include "tools.h"
 #include "trace.h"
 
@@ -147,6 +149,7 @@ struct replay_opts {
 	unsigned int levels;
 	u64 seed;
 	u64 max_request;
+	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
 };
 
 struct replay {
@@ -633,8 +636,9 @@ static void usage(FILE *f)
 		"                           through swiotlb; reports the copies' cost\n"
 		"      --max-request BYTES  largest request accepted (default 67108864)\n"
 		"      --seed N             layout seed (default 1)\n"
-		"  -j, --json               one JSON object on stdout\n"
-		"exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
+		"  -j, --json               one JSON object on stdout\n");
+	dml_replay_p2p_usage(f);
+	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
 
 static int parse_opts(int argc, char **argv, struct replay_opts *o)
@@ -652,6 +656,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "max-request", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "target", required_argument, NULL, 'T' },
+		{ "topology", required_argument, NULL, 'P' },
+		{ "p2p-client", required_argument, NULL, 'c' },
+		{ "p2p-provider", required_argument, NULL, 'p' },
 		{ 0 }
 	};
 	u64 v;
@@ -659,8 +667,6 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->strategies = (1u << S_NR) - 1;
-	o->layout = "4k-descending";
-	o->levels = 4;
 	o->seed = 1;
 	o->max_request = 64ULL << 20;
 	optind = 1;
@@ -708,6 +714,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			if (dml_tool_parse_u64(optarg, 0, &o->seed))
 				goto bad_number;
 			break;
+		case 'T': case 'P': case 'c': case 'p':
+			if (dml_replay_p2p_opt(&o->p2p, c, optarg))
+				return -EINVAL;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -720,6 +730,16 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		usage(stderr);
 		return -EINVAL;
 	}
+	if (dml_replay_p2p_check(&o->p2p, o->layout || o->levels || o->lazy ||
+				 o->caching_mode || o->bounce))
+		return -EINVAL;
+	o->layout = o->layout ? o->layout : "4k-descending";
+	o->levels = o->levels ? o->levels : 4;
+	o->p2p.strategies = o->strategies;
+	o->p2p.limit = o->limit;
+	o->p2p.max_request = o->max_request;
+	o->p2p.json = o->json;
+	o->p2p.no_iommu = o->no_iommu;
 	return 0;
 bad_number:
 	fprintf(stderr, "dmalink replay: bad value '%s'\n", optarg);
@@ -849,6 +869,8 @@ int dml_cmd_replay(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &r.o))
 		return 2;
+	if (r.o.p2p.target)
+		return dml_replay_p2p(&r.o.p2p, argv[optind]);
 	ret = dml_trace_open(argv[optind], r.o.max_request, &t, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "dmalink replay: %s\n", err);

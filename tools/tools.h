@@ -11,6 +11,8 @@
 #ifndef DML_TOOLS_H
 #define DML_TOOLS_H
 
+#include <stddef.h>
+
 #include <dmalink/dma-mapping.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -47,5 +49,15 @@ int dml_tool_parse_u64(const char *s, int base, u64 *val);
  * views around real work
  */
 void dml_tool_clock_cost(u64 *outer_ns, u64 *inner_ns);
+
+/**
+ * dml_tool_read_file - read a whole file into memory
+ * @path: file to read
+ * @buf: out: the bytes (not NUL-terminated), to free(); set on success only
+ * @len: out: bytes in @buf
+ *
+ * Return: 0; -errno from fopen(3) (-ENOENT, -EACCES ...); -ENOMEM.
+ */
+int dml_tool_read_file(const char *path, char **buf, size_t *len);
 
 #endif /* DML_TOOLS_H */

@@ -426,36 +426,6 @@ static void print_notes(struct topo *t)
 		printf("  (%u more)\n", t->dropped_notes);
 }
 
-static int read_all(const char *path, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0;
-	char *b;
-
-	if (!f)
-		return -errno;
-	b = malloc(cap);
-	while (b) {
-		size_t r = fread(b + n, 1, cap - n, f);
-		char *nb;
-
-		n += r;
-		if (n < cap)
-			break;
-		cap *= 2;
-		nb = realloc(b, cap);
-		if (!nb)
-			free(b);
-		b = nb;
-	}
-	fclose(f);
-	if (!b)
-		return -ENOMEM;
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 /* the topology of @root/sys/bus/pci mirrored into @t->p (the library's reader) */
 static int load_sysfs(struct topo *t, const char *root)
 {
@@ -551,7 +521,7 @@ int dml_cmd_topo(int argc, char **argv)
 		char *buf = NULL, err[512];
 		size_t len = 0;
 
-		ret = read_all(file, &buf, &len);
+		ret = dml_tool_read_file(file, &buf, &len);
 		if (ret) {
 			fprintf(stderr, "dmalink topo: %s: %s\n", file, strerror(-ret));
 			ret = 2;

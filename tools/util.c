@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * util.c - helpers every tool shares (declared in tools.h): the number
- * parser and the cost of the clock reads around a timed section.
+ * parser, the cost of the clock reads around a timed section, reading a
+ * whole file.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -61,4 +63,34 @@ void dml_tool_clock_cost(u64 *outer_ns, u64 *inner_ns)
 	qsort(inner, CLOCK_SAMPLES, sizeof(u64), cmp_u64);
 	*outer_ns = outer[CLOCK_SAMPLES / 2];
 	*inner_ns = inner[CLOCK_SAMPLES / 2];
+}
+
+int dml_tool_read_file(const char *path, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 4096, n = 0;
+	char *b;
+
+	if (!f)
+		return -errno;
+	b = malloc(cap);
+	while (b) {
+		size_t r = fread(b + n, 1, cap - n, f);
+		char *nb;
+
+		n += r;
+		if (n < cap)
+			break;
+		cap *= 2;
+		nb = realloc(b, cap);
+		if (!nb)
+			free(b);
+		b = nb;
+	}
+	fclose(f);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*len = n;
+	return 0;
 }

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay.h - what replay.c hands to replay_p2p.c for `dmalink replay
+ * --target p2p`: the options that apply there and the entry point.
+ */
+#ifndef DML_TOOLS_REPLAY_H
+#define DML_TOOLS_REPLAY_H
+
+#include <stdio.h>
+
+#include "tools.h"
+
+/**
+ * struct dml_replay_p2p_opts - the options of `replay --target p2p`
+ * @target: --target p2p was given
+ * @strategies: a bit per strategy to run, as replay.c's --strategy:
+ *	bit 0 page, bit 1 sg, bit 2 iova
+ * @limit: requests to replay at most, 0: all
+ * @max_request: largest request accepted, bytes (also capped at the BAR)
+ * @json: one JSON object on stdout instead of the table
+ * @no_iommu: the client is a dma-direct device
+ * @topology: topology file (docs/topology.md); NULL: the built-in one
+ * @client: name or BDF of the replaying function (with @topology)
+ * @provider: name or BDF of the provider, "NAME/BAR" to pick a BAR
+ *	(with @topology; default its first memory BAR)
+ */
+struct dml_replay_p2p_opts {
+	bool target;
+	unsigned int strategies;
+	u64 limit;
+	u64 max_request;
+	bool json;
+	bool no_iommu;
+	const char *topology;
+	const char *client;
+	const char *provider;
+};
+
+/**
+ * dml_replay_p2p_opt - parse one p2p option into @o
+ * @o: the p2p options
+ * @c: the option's getopt_long() value: 'T' --target, 'P' --topology,
+ *	'c' --p2p-client, 'p' --p2p-provider
+ * @arg: its argument (kept, not copied)
+ *
+ * Return: 0; -EINVAL for a --target other than ram or p2p (printed).
+ */
+int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg);
+
+/**
+ * dml_replay_p2p_check - check the options of --target p2p together
+ * @o: the p2p options as parsed
+ * @ram_only: an option of --target ram only was given (--layout, --levels,
+ *	--lazy, --caching-mode, --bounce)
+ *
+ * Prints what is wrong on stderr.
+ * Return: 0; -EINVAL for a combination that makes no sense.
+ */
+int dml_replay_p2p_check(const struct dml_replay_p2p_opts *o, bool ram_only);
+
+/** dml_replay_p2p_usage - print the --help lines of the p2p options to @f */
+void dml_replay_p2p_usage(FILE *f);
+
+/**
+ * dml_replay_p2p - replay @trace with each request's buffer in a peer's BAR
+ * @o: options
+ * @trace: the trace file
+ *
+ * Return: the exit code: 0 every mapped request verified and no fault
+ * (refused requests, -EREMOTEIO, are counted, not failures), 1 a fault or
+ * a mismatch, 2 bad usage or input.
+ */
+int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace);
+
+#endif /* DML_TOOLS_REPLAY_H */
