@@ -34,6 +34,8 @@
 #include <dmalink/dma-debug.h>
 #include <dmalink/scatterlist.h>
 
+#include "fuzz.h"
+
 #include "dma/dma.h"
 
 #define G 4096UL
@@ -652,22 +654,12 @@ static void (*const ops[])(struct m_dev *, struct input *) = {
 	op_free_coherent,
 };
 
-static void quiet(void *arg, int level, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	(void)msg;
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	base_init();
-	dml_set_log(quiet, NULL);
+	dml_set_log(fuzz_quiet, NULL);
 	dml_dma_debug_enable(true);
 	dml_dma_debug_set_trace_depth(0);
 	return 0;

@@ -14,14 +14,7 @@
 
 #include <dmalink/pci-p2pdma.h>
 
-static void quiet(void *arg, int level, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	(void)msg;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -37,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	int ret;
 
-	dml_set_log(quiet, NULL);
+	dml_set_log(fuzz_quiet, NULL);
 	if (dml_platform_create_emu(&eo, &p))
 		return 0;
 	ret = dml_pci_topology_parse(p, (const char *)data, size, "fuzz", err, sizeof(err));

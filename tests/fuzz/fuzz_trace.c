@@ -21,6 +21,8 @@
 
 #include <dmalink/dmalink.h>
 
+#include "fuzz.h"
+
 #define MAX_REQ (64ULL << 20)	/* what replay passes: 64 MiB */
 
 #define FUZZ_CHECK(x)							\
@@ -44,16 +46,6 @@ static const char *const head[W_NR] = {
 static int memfd = -1;
 static char path[64];
 
-static void quiet(void *arg, int level, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	(void)msg;
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -61,7 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	memfd = memfd_create("fuzz_trace", MFD_CLOEXEC);
 	FUZZ_CHECK(memfd >= 0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-	dml_set_log(quiet, NULL);	/* the layout loader logs its errors */
+	dml_set_log(fuzz_quiet, NULL);	/* the layout loader logs its errors */
 	return 0;
 }
 
