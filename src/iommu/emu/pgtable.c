@@ -344,7 +344,8 @@ static u64 unmap_leaves(struct emu_domain *d, struct emu_slot *s, u64 *t,
 	if (!bytes)
 		return 0;
 	emu_count(s, &s->touched, 1);
-	if (run_alone(t, i, n))
+	/* the neighbour reads touch other threads' lines: only to reclaim */
+	if (d->reclaim && run_alone(t, i, n))
 		emu_gather(d, t, 1, iova, n == EMU_PTES, full);
 	return bytes << PAGE_SHIFT;
 }
@@ -386,7 +387,8 @@ static u64 unmap_table(struct emu_domain *d, struct emu_slot *s, u64 *t,
 	}
 	if (cleared) {
 		emu_count(s, &s->touched, 1);
-		if (level < d->levels && run_alone(t, first, i - first))
+		if (d->reclaim && level < d->levels &&
+		    run_alone(t, first, i - first))
 			emu_gather(d, t, level, iova, false, full);
 	}
 	return bytes;
