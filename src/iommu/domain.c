@@ -23,6 +23,8 @@ int dml__domain_init(struct dml_domain *d, bool lazy)
 	ret = dml__iova_domain_create(d->granule, start_pfn, &d->iovad);
 	if (ret)
 		return ret;
+	/* threads' small mappings on lines of leaf entries of their own */
+	dml__iova_set_block_refill(d->iovad, true);
 	if (d->aperture_start <= MSI_WINDOW_END && d->aperture_end >= MSI_WINDOW_START) {
 		ret = dml__iova_reserve(d->iovad, MSI_WINDOW_START >> d->granule_shift,
 					MSI_WINDOW_END >> d->granule_shift);

@@ -19,9 +19,11 @@
 
 #define IOVA_NR_CLASSES 6	/* 1, 2, 4, 8, 16, 32 granules */
 #define IOVA_MAG_SIZE 127	/* a magazine is exactly 1 KiB */
+_Static_assert(2 * IOVA_MAG_SIZE == DML_IOVA_THREAD_CACHE, "iova.h");
 #define IOVA_DEPOT_MAX 32	/* full magazines per class in the depot */
 #define IOVA_DEPOT_EMPTY_MAX 32	/* spare empty magazines kept */
 #define IOVA_MAX_SLOTS 256	/* threads with a cache, process-wide */
+#define IOVA_REFILL 8		/* granules of a block refill (64 B of PTEs) */
 #define IOVA_LARGE_NR 16	/* large ranges one thread may hold */
 #define IOVA_LARGE_MAX 8192	/* ... and their granules in total */
 #define IOVA_LARGE_BATCH 8	/* large ranges moved per depot round */
@@ -73,6 +75,7 @@ struct dml_iova_domain {
 	unsigned long cache_span;	/* cached pfns: start + [0, this] */
 	unsigned int shift;
 	bool asym;		/* membarrier(2) is the flusher's barrier */
+	bool block_refill;	/* see dml__iova_set_block_refill() */
 	_Atomic(struct iova_slot *) slots[IOVA_MAX_SLOTS];
 
 	/* the tree, under lock (tree_lock()) */
@@ -150,6 +153,16 @@ void dml__iova_tree_fini(struct dml_iova_domain *d);
 unsigned long dml__iova_tree_alloc(struct dml_iova_domain *d,
 				   unsigned long size, unsigned long limit,
 				   bool aligned, int *err);
+
+/*
+ * dml__iova_tree_alloc_pieces - a size-aligned block of @size granules
+ * counted as @pieces live ranges, each freed on its own (a cache
+ * refill); one tree allocation.  Return: as dml__iova_tree_alloc().
+ */
+unsigned long dml__iova_tree_alloc_pieces(struct dml_iova_domain *d,
+					  unsigned long size,
+					  unsigned long pieces,
+					  unsigned long limit, int *err);
 
 /*
  * dml__iova_tree_free_locked - return [@pfn, @pfn + @size) to the free
@@ -310,6 +323,18 @@ unsigned long dml__iova_rcache_get(struct dml_iova_domain *d,
  */
 bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 			  unsigned long size);
+
+/*
+ * dml__iova_rcache_refill - a miss of size class @size (< IOVA_REFILL
+ * granules) served from a fresh size-aligned block of IOVA_REFILL
+ * granules ending at or below @limit_pfn: the caller gets its first
+ * piece, this thread's loaded magazine the others.  Return: the pfn, or
+ * 0 (*@err set when the tree failed) when no magazine could take the
+ * pieces or no block fits: the caller then allocates the exact size.
+ */
+unsigned long dml__iova_rcache_refill(struct dml_iova_domain *d,
+				      unsigned long size,
+				      unsigned long limit_pfn, int *err);
 
 /*
  * dml__iova_rcache_flush - return every cached range of @d to the tree:

@@ -23,6 +23,12 @@ struct dml_iova_domain;
 #define DML_IOVA_CACHE_MAX_GRANULES 32
 
 /*
+ * Ranges of one size a thread's cache holds (its loaded and previous
+ * magazines) before frees spill a magazine to the depot all threads share.
+ */
+#define DML_IOVA_THREAD_CACHE 254
+
+/*
  * dml__iova_domain_create - an empty IOVA space
  * @granule: bytes, a power of two >= 4096
  * @start_pfn: lowest pfn ever handed out (>= 1: IOVA 0 is never used)
@@ -31,6 +37,15 @@ struct dml_iova_domain;
  */
 int dml__iova_domain_create(unsigned long granule, unsigned long start_pfn,
 			    struct dml_iova_domain **out);
+
+/*
+ * dml__iova_set_block_refill - when @on, a cache miss for 1, 2 or 4
+ * granules takes a size-aligned block of 8 granules from the tree, the
+ * rest parked in this thread's cache: no two threads' small ranges then
+ * share a 64-byte line of 4 KiB leaf page-table entries.  Off by default
+ * (the kernel's exact-size alloc_iova_fast()); set before first use.
+ */
+void dml__iova_set_block_refill(struct dml_iova_domain *iovad, bool on);
 
 /* Free the domain and everything in it (cached ranges included). */
 void dml__iova_domain_destroy(struct dml_iova_domain *iovad);

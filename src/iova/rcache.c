@@ -7,6 +7,10 @@
  * The fast paths (rcache_get_fast(), rcache_put_fast()) are inline in
  * iova-internal.h.
  *
+ * Long file: the slot handshake, magazines, block refill, large ranges
+ * and their invariant checks all work on the slot through the same static
+ * helpers; a split would export those helpers to a second file.
+ *
  * Caches.  A process-wide registry gives every thread a small index (like
  * a CPU number) on first use, released by a thread-exit destructor and then
  * reused by later threads, so a dead thread's cache is inherited, never
@@ -829,6 +833,31 @@ bool dml__iova_rcache_put(struct dml_iova_domain *d, unsigned long pfn,
 	if (parked)
 		stat_inc_own(&s->frees);
 	return ok;
+}
+
+unsigned long dml__iova_rcache_refill(struct dml_iova_domain *d,
+				      unsigned long size,
+				      unsigned long limit_pfn, int *err)
+{
+	unsigned long n = IOVA_REFILL / size, pfn = 0, i;
+	struct iova_slot *s = slot_find(d);
+	int c = size_class(size);
+	struct iova_mag *m;
+
+	*err = 0;
+	if (!s || !slot_try_enter(d, s))
+		return 0;
+	m = s->loaded[c];
+	if (!m)
+		m = s->loaded[c] = mag_get_empty(d);
+	if (m && m->size + n - 1 <= IOVA_MAG_SIZE) {
+		pfn = dml__iova_tree_alloc_pieces(d, IOVA_REFILL, n,
+			min(limit_pfn, d->start_pfn + d->cache_span), err);
+		for (i = 1; pfn && i < n; i++)
+			m->pfns[m->size++] = pfn + i * size;
+	}
+	slot_leave(s);
+	return pfn;
 }
 
 /**

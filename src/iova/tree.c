@@ -638,6 +638,27 @@ bool dml__iova_tree_free_locked(struct dml_iova_domain *d, unsigned long pfn,
 	return true;
 }
 
+/* tree allocation of @size granules counted as @pieces live ranges */
+static unsigned long tree_alloc(struct dml_iova_domain *d, unsigned long size,
+				unsigned long pieces, unsigned long limit,
+				bool aligned, int *err)
+{
+	unsigned long pfn;
+
+	*err = lock_with_spare(d, pieces + 1);
+	if (*err)
+		return 0;
+	pfn = tree_alloc_locked(d, size, limit, aligned);
+	if (pfn) {
+		d->tree_allocs++;
+		d->live += pieces - 1;
+	}
+	tree_unlock(d);
+	if (!pfn)
+		*err = -ENOSPC;
+	return pfn;
+}
+
 /**
  * dml__iova_tree_alloc - the tree path of an allocation (alloc_iova())
  * @d: domain, tree lock not held
@@ -653,18 +674,26 @@ unsigned long dml__iova_tree_alloc(struct dml_iova_domain *d,
 				   unsigned long size, unsigned long limit,
 				   bool aligned, int *err)
 {
-	unsigned long pfn;
+	return tree_alloc(d, size, 1, limit, aligned, err);
+}
 
-	*err = lock_with_spare(d, 2);
-	if (*err)
-		return 0;
-	pfn = tree_alloc_locked(d, size, limit, aligned);
-	if (pfn)
-		d->tree_allocs++;
-	tree_unlock(d);
-	if (!pfn)
-		*err = -ENOSPC;
-	return pfn;
+/**
+ * dml__iova_tree_alloc_pieces - a size-aligned block cut into pieces
+ * @d: domain, tree lock not held
+ * @size: granules of the block, a power of two that @pieces divides
+ * @pieces: live ranges the block counts as, each freed on its own
+ * @limit: the last pfn the block may use (inclusive)
+ * @err: set when 0 is returned
+ *
+ * One tree allocation in the counters.  Return: the block's first pfn,
+ * or 0 with *@err set to -ENOSPC or -ENOMEM.
+ */
+unsigned long dml__iova_tree_alloc_pieces(struct dml_iova_domain *d,
+					  unsigned long size,
+					  unsigned long pieces,
+					  unsigned long limit, int *err)
+{
+	return tree_alloc(d, size, pieces, limit, true, err);
 }
 
 /**

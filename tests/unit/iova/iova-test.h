@@ -215,11 +215,18 @@ static inline void *worker_run(void *arg)
 #define WORKER_OPS(n) (n)
 #endif
 
+/* how run_workers() runs them */
+#define W_EXPECT_FAILURES 1U	/* the space is small: allocations may fail */
+#define W_NOCACHE 2U		/* tree only: alloc_iova()/free_iova() */
+#define W_LARGE 4U		/* mostly sizes above the size classes */
+#define W_REFILL 8U		/* dml__iova_set_block_refill() on */
+
 static inline void run_workers(unsigned int nthreads, unsigned long limit,
 			unsigned int max_live, unsigned int ops,
-			bool expect_failures, bool nocache, bool large)
+			unsigned int how)
 {
 	struct dml_iova_domain *d = mkdom(1);
+	bool expect_failures = how & W_EXPECT_FAILURES;
 	struct worker w[4];
 	pthread_t t[4];
 	struct shadow sh;
@@ -227,6 +234,7 @@ static inline void run_workers(unsigned int nthreads, unsigned long limit,
 	struct dml_iova_stats st;
 	unsigned int i;
 
+	dml__iova_set_block_refill(d, how & W_REFILL);
 	shadow_init_below(&sh, limit, min(limit + 1, 1UL << 22));
 	/* this thread uses the tree alone first */
 	for (i = 0; i < 1000; i++)
@@ -237,8 +245,8 @@ static inline void run_workers(unsigned int nthreads, unsigned long limit,
 					.seed = 1234 + i * 77,
 					.ops = WORKER_OPS(ops),
 					.max_live = max_live,
-					.nocache = nocache,
-					.large = large,
+					.nocache = how & W_NOCACHE,
+					.large = how & W_LARGE,
 					.errors = &errors,
 					.failures = &failures };
 		assert_int_equal(pthread_create(&t[i], NULL, worker_run,

@@ -525,8 +525,102 @@ static void test_stats_and_bad_frees(void **state)
 static void test_concurrent_alloc_free_no_overlap(void **state)
 {
 	(void)state;
-	run_workers(2, 0xfffff, 500, 200000, false, false, false);
-	run_workers(4, 0xfffff, 500, 100000, false, false, false);
+	run_workers(2, 0xfffff, 500, 200000, 0);
+	run_workers(4, 0xfffff, 500, 100000, 0);
+}
+
+/*
+ * Block refill (dml__iova_set_block_refill(), as dma-iommu domains run):
+ * the same churn, plain and exhausting the space, keeps every invariant,
+ * balances the counters and gives all the space back.
+ */
+static void test_concurrent_block_refill(void **state)
+{
+	(void)state;
+	run_workers(4, 0xfffff, 500, 100000, W_REFILL);
+	run_workers(4, 2047, 200, 50000, W_EXPECT_FAILURES | W_REFILL);
+	run_workers(3, 511, 100, 50000, W_EXPECT_FAILURES | W_REFILL);
+}
+
+#define LINE_THREADS 4
+#define LINE_RANGES 48
+
+struct line_worker {
+	struct dml_iova_domain *d;
+	pthread_barrier_t *bar;
+	unsigned long pfn[LINE_RANGES], size[LINE_RANGES];
+};
+
+static void *line_run(void *arg)
+{
+	struct line_worker *w = arg;
+	int i;
+
+	/*
+	 * In lock step: every thread's i-th allocation comes after all the
+	 * (i-1)-th ones, so the threads' tree allocations are neighbours.
+	 */
+	for (i = 0; i < LINE_RANGES; i++) {
+		pthread_barrier_wait(w->bar);
+		w->size[i] = 1UL << (i % 3);		/* 1, 2, 4 granules */
+		w->pfn[i] = dml__iova_alloc(w->d, w->size[i], LIMIT32, true);
+	}
+	return NULL;
+}
+
+/*
+ * With block refill, ranges of 1, 2 and 4 granules that threads allocate
+ * side by side never share an aligned block of 8 granules (one 64-byte
+ * line of 4 KiB leaf entries) with another thread's; without it they do
+ * (the kernel's exact-size allocation hands out neighbours).
+ */
+static void test_block_refill_threads_own_lines(void **state)
+{
+	struct line_worker w[LINE_THREADS];
+	pthread_t t[LINE_THREADS];
+	pthread_barrier_t bar;
+	struct dml_iova_stats st;
+	int on, i, j, a, b, shared;
+
+	(void)state;
+	for (on = 0; on < 2; on++) {
+		struct dml_iova_domain *d = mkdom(1);
+
+		dml__iova_set_block_refill(d, on);
+		pthread_barrier_init(&bar, NULL, LINE_THREADS);
+		for (i = 0; i < LINE_THREADS; i++) {
+			w[i].d = d;
+			w[i].bar = &bar;
+			assert_int_equal(pthread_create(&t[i], NULL, line_run,
+							&w[i]), 0);
+		}
+		for (i = 0; i < LINE_THREADS; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&bar);
+		shared = 0;
+		for (i = 0; i < LINE_THREADS; i++)
+			for (j = i + 1; j < LINE_THREADS; j++)
+				for (a = 0; a < LINE_RANGES; a++)
+					for (b = 0; b < LINE_RANGES; b++)
+						shared += w[i].pfn[a] / 8 ==
+							  w[j].pfn[b] / 8;
+		for (i = 0; i < LINE_THREADS; i++)
+			for (a = 0; a < LINE_RANGES; a++) {
+				assert_int_not_equal(w[i].pfn[a], 0);
+				assert_int_equal(w[i].pfn[a] % w[i].size[a], 0);
+				dml__iova_free(d, w[i].pfn[a], w[i].size[a]);
+			}
+		if (on)
+			assert_int_equal(shared, 0);
+		else
+			assert_true(shared > 0);
+		assert_true(dml__iova_check(d));
+		dml__iova_get_stats(d, &st);
+		assert_int_equal(st.allocs, LINE_THREADS * LINE_RANGES);
+		assert_int_equal(st.frees, st.allocs);
+		assert_int_equal(dml__iova_alloc(d, LIMIT32, LIMIT32, false), 1);
+		dml__iova_domain_destroy(d);
+	}
 }
 
 /* a space so small that threads exhaust it and flush each other's caches */
@@ -598,8 +692,8 @@ static void test_more_threads_than_cache_slots(void **state)
 static void test_concurrent_exhaustion_and_flush(void **state)
 {
 	(void)state;
-	run_workers(4, 2047, 200, 50000, true, false, false);
-	run_workers(3, 511, 100, 50000, true, false, false);
+	run_workers(4, 2047, 200, 50000, W_EXPECT_FAILURES);
+	run_workers(3, 511, 100, 50000, W_EXPECT_FAILURES);
 }
 
 /*
@@ -612,9 +706,9 @@ static void test_concurrent_exhaustion_and_flush(void **state)
 static void test_concurrent_large_and_cached_one_domain(void **state)
 {
 	(void)state;
-	run_workers(4, LIMIT32, 64, 100000, false, false, true);
-	run_workers(3, (1UL << 36) - 1, 64, 100000, false, false, true);
-	run_workers(4, LARGE_LIMIT, 16, 50000, true, false, true);
+	run_workers(4, LIMIT32, 64, 100000, W_LARGE);
+	run_workers(3, (1UL << 36) - 1, 64, 100000, W_LARGE);
+	run_workers(4, LARGE_LIMIT, 16, 50000, W_EXPECT_FAILURES | W_LARGE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -738,6 +832,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_concurrent_exhaustion_and_flush),
 	cmocka_unit_test(test_concurrent_large_and_cached_one_domain),
 	cmocka_unit_test(test_more_threads_than_cache_slots),
+	cmocka_unit_test(test_concurrent_block_refill),
+	cmocka_unit_test(test_block_refill_threads_own_lines),
 	cmocka_unit_test(test_fault_injection_sweep),
 };
 

@@ -401,8 +401,8 @@ static void test_fragmentation_150k_holes(void **state)
 static void test_concurrent_tree_lock_handoff(void **state)
 {
 	(void)state;
-	run_workers(2, 0xfffff, 300, 100000, false, true, false);
-	run_workers(4, 0xffff, 300, 50000, false, true, false);
+	run_workers(2, 0xfffff, 300, 100000, W_NOCACHE);
+	run_workers(4, 0xffff, 300, 50000, W_NOCACHE);
 }
 
 static const struct CMUnitTest tests[] = {
