@@ -143,9 +143,9 @@ void dml__fq_destroy(struct dml_domain *d);
  * domain-wide IOTLB flush that starts after this call has finished
  * (queue_iova() in dma-iommu.c).  The range goes to the calling thread's
  * ring (the kernel's per-CPU rings), so threads queueing at once touch no
- * common cache line; a ring flushes the IOTLB when it is full (256
- * entries) or its oldest entry is 10 ms old (IOVA_DEFAULT_FQ_SIZE /
- * IOVA_DEFAULT_FQ_TIMEOUT), and frees every entry that some finished flush
+ * common cache line; a ring flushes the IOTLB when it is full (128
+ * entries: half the kernel's IOVA_DEFAULT_FQ_SIZE, see fq.c) or its
+ * oldest entry is 10 ms old (IOVA_DEFAULT_FQ_TIMEOUT), and frees every entry that some finished flush
  * covers, whichever ring started it.  Safe from any number of threads.
  */
 void dml__fq_queue(struct dml_domain *d, unsigned long pfn, unsigned long pages);
