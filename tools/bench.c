@@ -7,6 +7,10 @@
  *   ops/s   aggregate throughput of all threads
  *   eff     scaling efficiency ops(N) / (N x ops(1)), ops(1) measured in
  *           the same run (1.00: N threads do N times the work of one)
+ *   cpu-eff the threads' CPU time per operation at 1 thread over that at
+ *           N (CLOCK_THREAD_CPUTIME_ID): what the threads cost each other
+ *           (spinning, cache lines bouncing) even on a machine with fewer
+ *           idle cores than threads, where eff cannot reach 1
  *   ratio   the baseline's ns / this case's ns when the case has a
  *           baseline in this run, else the published anchor's ns / this
  *           case's ns (reference/perf-anchors.md); > 1: this case is faster
@@ -55,6 +59,8 @@ struct point {
 	double mean, sd;	/* ns per operation per thread */
 	double ops;		/* operations per second, all threads */
 	double eff;		/* ops / (threads x ops at 1 thread) */
+	double cpu;		/* thread CPU ns per operation, mean */
+	double cpu_eff;		/* cpu at 1 thread / cpu */
 	int err;
 };
 
@@ -81,25 +87,33 @@ struct worker {
 	unsigned int idx;
 	unsigned long iters;		/* operations per sample */
 	double secs[MAX_REPEAT];	/* one per sample */
+	double cpu_secs[MAX_REPEAT];	/* the thread's CPU time in each */
 	int err;
 };
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* time @iters operations; returns seconds, *@err the run's result */
+/*
+ * time @iters operations; returns seconds, *@cpu the thread's CPU seconds
+ * (may be NULL), *@err the run's result
+ */
 static double timed_run(const struct dml_bench_case *c, void *priv,
-			unsigned long iters, int *err)
+			unsigned long iters, double *cpu, int *err)
 {
-	double t0 = now_s();
+	double c0 = cpu ? clock_s(CLOCK_THREAD_CPUTIME_ID) : 0;
+	double t0 = clock_s(CLOCK_MONOTONIC), t;
 
 	*err = c->run(priv, iters);
-	return now_s() - t0;
+	t = clock_s(CLOCK_MONOTONIC) - t0;
+	if (cpu)
+		*cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	return t;
 }
 
 /*
@@ -135,13 +149,13 @@ static void *worker_fn(void *arg)
 	 * calibration does not shrink every sample to a handful of operations.
 	 */
 	while (!err) {
-		t = timed_run(c, priv, iters, &err);
+		t = timed_run(c, priv, iters, NULL, &err);
 		if (err || t > 0.002 || iters > (1UL << 40))
 			break;
 		iters *= 2;
 	}
 	if (!err)
-		t = fmin(t, timed_run(c, priv, iters, &err));
+		t = fmin(t, timed_run(c, priv, iters, NULL, &err));
 	if (!err) {
 		iters = (unsigned long)((double)iters * target / fmax(t, 1e-9));
 		if (!iters)
@@ -151,7 +165,8 @@ static void *worker_fn(void *arg)
 		/* every sample starts in all threads at once */
 		pthread_barrier_wait(&ctx->bar);
 		if (!err)
-			w->secs[i] = timed_run(c, priv, iters, &err);
+			w->secs[i] = timed_run(c, priv, iters,
+					       &w->cpu_secs[i], &err);
 	}
 	w->iters = iters;
 	w->err = err;
@@ -171,7 +186,7 @@ static struct point measure(const struct dml_bench_case *c,
 		.c = c, .o = o,
 		.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 	};
-	double sum = 0, sq = 0, ops = 0;
+	double sum = 0, sq = 0, ops = 0, cpu = 0;
 	unsigned int i, j, n = 0, started;
 
 	if (!w || !tid) {
@@ -215,6 +230,7 @@ static struct point measure(const struct dml_bench_case *c,
 
 			sum += ns;
 			sq += ns * ns;
+			cpu += w[i].cpu_secs[j] * 1e9 / (double)w[i].iters;
 			n++;
 			total += (double)w[i].iters;
 			slowest = fmax(slowest, w[i].secs[j]);
@@ -222,6 +238,7 @@ static struct point measure(const struct dml_bench_case *c,
 		ops += total / fmax(slowest, 1e-9);
 	}
 	p.mean = sum / n;
+	p.cpu = cpu / n;
 	p.sd = n > 1 ? sqrt(fmax(0, (sq - sum * sum / n) / (n - 1))) : 0;
 	p.ops = ops / o->repeat;
 out:
@@ -264,6 +281,8 @@ static struct result run_case(const struct dml_bench_case *c,
 		}
 		r.pt[i].eff = r.pt[0].ops > 0 ?
 			      r.pt[i].ops / (counts[i] * r.pt[0].ops) : 0;
+		r.pt[i].cpu_eff = r.pt[i].cpu > 0 ?
+				  r.pt[0].cpu / r.pt[i].cpu : 0;
 	}
 	return r;
 }
@@ -338,14 +357,17 @@ static void print_json(const struct bench_opts *o, const struct result *res,
 		ratio = ratio_of(r, res, n, vs, sizeof(vs));
 		printf("%s{\"name\":\"%s\",\"what\":\"%s\",\"threads\":%u,"
 		       "\"mean_ns\":%.3f,\"stddev_ns\":%.3f,\"ops_per_s\":%.1f,"
-		       "\"efficiency\":%.3f,\"ratio\":%.3f,\"vs\":\"%s\",\"points\":[",
+		       "\"efficiency\":%.3f,\"cpu_efficiency\":%.3f,"
+		       "\"ratio\":%.3f,\"vs\":\"%s\",\"points\":[",
 		       printed++ ? "," : "", r->c->name, r->c->what, p->threads,
-		       p->mean, p->sd, p->ops, p->eff, ratio, vs);
+		       p->mean, p->sd, p->ops, p->eff, p->cpu_eff, ratio, vs);
 		for (k = 0; k < r->npts; k++)
 			printf("%s{\"threads\":%u,\"mean_ns\":%.3f,\"stddev_ns\":%.3f,"
-			       "\"ops_per_s\":%.1f,\"efficiency\":%.3f}",
+			       "\"ops_per_s\":%.1f,\"efficiency\":%.3f,"
+			       "\"cpu_efficiency\":%.3f}",
 			       k ? "," : "", r->pt[k].threads, r->pt[k].mean,
-			       r->pt[k].sd, r->pt[k].ops, r->pt[k].eff);
+			       r->pt[k].sd, r->pt[k].ops, r->pt[k].eff,
+			       r->pt[k].cpu_eff);
 		printf("]}");
 	}
 	printf("]}\n");
@@ -357,8 +379,9 @@ static void print_table(const struct bench_opts *o, const struct result *res,
 	unsigned int i, k;
 	char vs[64], rate[16];
 
-	printf("%-17s %-46s %7s %10s %8s %8s %5s %9s  %s\n", "case", "what",
-	       "threads", "ns/op", "stddev", "ops/s", "eff", "ratio", "vs");
+	printf("%-17s %-46s %7s %10s %8s %8s %5s %7s %9s  %s\n", "case",
+	       "what", "threads", "ns/op", "stddev", "ops/s", "eff", "cpu-eff",
+	       "ratio", "vs");
 	for (i = 0; i < n; i++) {
 		const struct result *r = &res[i];
 		double ratio;
@@ -372,10 +395,11 @@ static void print_table(const struct bench_opts *o, const struct result *res,
 		for (k = o->sweep ? 0 : r->npts - 1; k < r->npts; k++) {
 			const struct point *p = &r->pt[k];
 
-			printf("%-17s %-46s %7u %10.2f %8.2f %8s %5.2f",
+			printf("%-17s %-46s %7u %10.2f %8.2f %8s %5.2f %7.2f",
 			       k && o->sweep ? "" : r->c->name,
 			       k && o->sweep ? "" : r->c->what, p->threads,
-			       p->mean, p->sd, fmt_rate(p->ops, rate), p->eff);
+			       p->mean, p->sd, fmt_rate(p->ops, rate), p->eff,
+			       p->cpu_eff);
 			if (k != r->npts - 1) {
 				printf("\n");
 				continue;
@@ -390,6 +414,8 @@ static void print_table(const struct bench_opts *o, const struct result *res,
 	printf("\nns/op: per-thread latency, mean and stddev over threads and samples.\n"
 	       "ops/s: all threads together, all on one platform, IOMMU unit and device.\n"
 	       "eff:   ops/s(N) / (N x ops/s(1)), ops/s(1) from this run; 1.00 is perfect.\n"
+	       "cpu-eff: CPU ns/op at 1 thread / at N: what threads cost each other,\n"
+	       "       valid with fewer idle cores than threads (eff is not).\n"
 	       "ratio: the baseline's ns/op (same run, same threads) or the anchor's,\n"
 	       "       divided by this case's; > 1: this case is faster.\n");
 }

@@ -15,10 +15,12 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
 quick="--seconds 0.02 --repeat 2"
 
-# --threads 2 --json: two points (1 and 2 threads), efficiency 1 at 1 thread
+# --threads 2 --json: two points (1 and 2 threads), both efficiencies 1
+# at 1 thread
 if "$dmalink" bench $quick --threads 2 --filter map-phys-4k --json > "$tmp/t.json" 2> "$tmp/err" &&
    grep -q '"name":"map-phys-4k","what":"[^"]*","threads":2,' "$tmp/t.json" &&
-   grep -q '"points":\[{"threads":1,[^]]*"efficiency":1.000},{"threads":2,' "$tmp/t.json" &&
+   grep -q '"points":\[{"threads":1,[^]]*"efficiency":1.000,"cpu_efficiency":1.000},{"threads":2,' "$tmp/t.json" &&
+   grep -q '"threads":2,[^]]*"cpu_efficiency":[0-9]' "$tmp/t.json" &&
    grep -q '"ops_per_s":[1-9]' "$tmp/t.json"; then
 	ok "--threads 2: per-thread ns, ops/s and efficiency in the JSON"
 else
