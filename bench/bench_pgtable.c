@@ -53,9 +53,9 @@ static int pt_setup_pin(void **priv, dml_iova_t pin)
 	if (!ret)
 		ret = dml__emu_domain_alloc(b->iommu, &b->d);
 	if (!ret)
-		ret = b->d->ops->map(b->d, PIN, PHYS, SZ_4K, RW, DML_MAP_LINK_HEAD);
+		ret = b->d->ops->map(b->d, PIN, PHYS, SZ_4K, RW, DML_MAP_LINK);
 	if (!ret && pin)
-		ret = b->d->ops->map(b->d, pin, PHYS, SZ_4K, RW, DML_MAP_LINK_HEAD);
+		ret = b->d->ops->map(b->d, pin, PHYS, SZ_4K, RW, DML_MAP_LINK);
 	if (ret) {
 		dml_platform_destroy(b->p);	/* the domain goes with the unit */
 		free(b);
@@ -104,7 +104,7 @@ static int run_map_1(void *priv, unsigned long iters)
 
 	for (i = 0; i < iters; i++) {
 		ret = d->ops->map(d, BASE + k * SZ_4K, PHYS + k * SZ_4K, SZ_4K,
-				  RW, DML_MAP_LINK_HEAD);
+				  RW, DML_MAP_LINK);
 		if (ret)
 			return ret;
 		if (++k == 256) {
@@ -125,7 +125,7 @@ static int run_unmap_1(void *priv, unsigned long iters)
 
 	while (i < iters) {
 		k = min(256UL, iters - i);
-		ret = d->ops->map(d, BASE, PHYS, k * SZ_4K, RW, DML_MAP_LINK_HEAD);
+		ret = d->ops->map(d, BASE, PHYS, k * SZ_4K, RW, DML_MAP_LINK);
 		if (ret)
 			return ret;
 		for (j = 0; j < k; j++)
@@ -145,7 +145,7 @@ static int run_map_256(void *priv, unsigned long iters)
 	for (i = 0; i < iters; i++) {
 		ret = d->ops->map(d, BASE + k * 256 * SZ_4K,
 				  PHYS + SZ_4K + k * 256 * SZ_4K, 256 * SZ_4K,
-				  RW, DML_MAP_LINK_HEAD);
+				  RW, DML_MAP_LINK);
 		if (ret)
 			return ret;
 		if (++k == BATCH_256) {
@@ -167,7 +167,7 @@ static int run_unmap_256(void *priv, unsigned long iters)
 	while (i < iters) {
 		k = min(BATCH_256, iters - i);
 		ret = d->ops->map(d, BASE, PHYS + SZ_4K, k * 256 * SZ_4K, RW,
-				  DML_MAP_LINK_HEAD);
+				  DML_MAP_LINK);
 		if (ret)
 			return ret;
 		for (j = 0; j < k; j++)
@@ -186,7 +186,7 @@ static int run_map_2m(void *priv, unsigned long iters)
 
 	for (i = 0; i < iters; i++) {
 		ret = d->ops->map(d, BASE + k * SZ_2M, PHYS + k * SZ_2M, SZ_2M,
-				  RW, DML_MAP_LINK_HEAD);
+				  RW, DML_MAP_LINK);
 		if (ret)
 			return ret;
 		if (++k == 256) {
@@ -207,7 +207,7 @@ static int run_unmap_2m(void *priv, unsigned long iters)
 
 	while (i < iters) {
 		k = min(256UL, iters - i);
-		ret = d->ops->map(d, BASE, PHYS, k * SZ_2M, RW, DML_MAP_LINK_HEAD);
+		ret = d->ops->map(d, BASE, PHYS, k * SZ_2M, RW, DML_MAP_LINK);
 		if (ret)
 			return ret;
 		for (j = 0; j < k; j++)

@@ -10,9 +10,10 @@
  * address within its granule; iova_align(x) = x rounded up to a granule.
  * Everything here talks to the backend only through d->ops (domain.h).
  *
- * Unlink granularity: a link is recorded by the backend (DML_MAP_LINK_HEAD)
- * and unlink/destroy may only remove whole links (DML_UNMAP_EXACT), as
- * VFIO type1 enforces: a refused unlink changes nothing.
+ * Unlink granularity: a link's first and last mappings are marked in the
+ * backend (DML_MAP_LINK_HEAD, DML_MAP_LINK_TAIL) and unlink/destroy may
+ * only remove whole links (DML_UNMAP_EXACT), as VFIO type1 enforces: a
+ * refused unlink changes nothing.
  *
  * Locking: none here; the IOVA allocator and the backend's page table are
  * safe for concurrent calls on disjoint ranges.
@@ -138,7 +139,7 @@ static dma_addr_t __iommu_dma_map(struct dml_device *dev, phys_addr_t phys,
 	iova = alloc_iova_mask(dev, d, len, dma_mask);
 	if (!iova)
 		return DMA_MAPPING_ERROR;
-	ret = d->ops->map(d, iova, phys - pad, len, prot, DML_MAP_LINK_HEAD);
+	ret = d->ops->map(d, iova, phys - pad, len, prot, DML_MAP_LINK);
 	if (ret)
 		goto err_free;
 	if (d->ops->iotlb_sync_map) {
@@ -448,6 +449,12 @@ static void sync_sg_phys(struct dml_device *dev, struct scatterlist *sgl,
 	}
 }
 
+/* the map flags of the mapping at @off of a link, the link's last if @tail */
+static inline unsigned int link_flags(size_t off, bool tail)
+{
+	return (off ? 0 : DML_MAP_LINK_HEAD) | (tail ? DML_MAP_LINK_TAIL : 0);
+}
+
 int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		      int nents, enum dma_data_direction dir,
 		      unsigned long attrs)
@@ -458,7 +465,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	bool has_p2p;
 	struct pci_p2pdma_map_state st;
 	struct dml_sg_p2p p2p;
-	struct scatterlist *s, *prev = NULL;
+	struct scatterlist *s, *prev = NULL, *last;
 	size_t iova_total = 0, off;
 	dml_iova_t iova;
 	int i, ret;
@@ -510,6 +517,7 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	}
 	if (!iova_total)	/* bus addresses only, each in place: no IOMMU */
 		return nents;
+	last = prev;		/* the last entry mapped: the link's tail */
 	has_p2p = dml__sg_has_p2p(sgl);
 	if (unlikely(dev->non_coherent) && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		sync_sg_phys(dev, sgl, nents, dir, false);
@@ -534,11 +542,11 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 					  map_len,
 					  dml__dir_to_prot(dev, dir,
 							   attrs | DMA_ATTR_MMIO),
-					  off ? 0 : DML_MAP_LINK_HEAD);
+					  link_flags(off, s == last));
 		} else {
 			ret = d->ops->map(d, iova + off, sg_phys(s) - pad,
 					  map_len, prot,
-					  off ? 0 : DML_MAP_LINK_HEAD);
+					  link_flags(off, s == last));
 		}
 		if (ret) {
 			ret = ret == -EINVAL ? -EINVAL : -ENOMEM;
@@ -847,7 +855,8 @@ static int iova_link_swiotlb(struct dml_device *dev,
 	if (start_pad) {
 		len = min(size, d->granule - start_pad);
 		ret = bounce_and_link(dev, addr, phys, len, start_pad, dir,
-				      attrs, flags);
+				      attrs, flags |
+				      (len == size ? DML_MAP_LINK_TAIL : 0));
 		if (ret)
 			return ret;
 		state->__size |= DMA_IOVA_USE_SWIOTLB;
@@ -862,7 +871,8 @@ static int iova_link_swiotlb(struct dml_device *dev,
 			dml__arch_sync_dma_for_device(dev->plat, phys + mapped,
 						      len, dir);
 		ret = d->ops->map(d, addr + mapped, phys + mapped, len,
-				  dml__dir_to_prot(dev, dir, attrs), flags);
+				  dml__dir_to_prot(dev, dir, attrs),
+				  flags | (end_pad ? 0 : DML_MAP_LINK_TAIL));
 		if (ret)
 			goto err_unlink;
 		flags = 0;
@@ -870,7 +880,8 @@ static int iova_link_swiotlb(struct dml_device *dev,
 	}
 	if (end_pad) {
 		ret = bounce_and_link(dev, addr + mapped, phys + mapped,
-				      end_pad, 0, dir, attrs, flags);
+				      end_pad, 0, dir, attrs,
+				      flags | DML_MAP_LINK_TAIL);
 		if (ret)
 			goto err_unlink;
 		state->__size |= DMA_IOVA_USE_SWIOTLB;
@@ -950,7 +961,7 @@ iova_link_slow(struct dml_device *dev, struct dma_iova_state *state,
 	    !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)))
 		dml__arch_sync_dma_for_device(dev->plat, phys - pad, len, dir);
 	return d->ops->map(d, state->addr + offset - pad, phys - pad, len,
-			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK_HEAD);
+			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK);
 }
 
 /*
@@ -977,7 +988,7 @@ int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 	if (unlikely(dev->untrusted || dev->non_coherent))
 		return iova_link_slow(dev, state, phys, offset, size, dir, attrs);
 	return d->ops->map(d, iova, phys - pad, iova_align(d, size + pad),
-			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK_HEAD);
+			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK);
 }
 
 int dml__iommu_iova_sync(struct dml_device *dev, struct dma_iova_state *state,

@@ -24,6 +24,8 @@
 
 /* ops->map flags */
 #define DML_MAP_LINK_HEAD (1u << 0) /* first mapping of a link: unlink may start here */
+#define DML_MAP_LINK_TAIL (1u << 1) /* last mapping of a link: unlink may end here */
+#define DML_MAP_LINK (DML_MAP_LINK_HEAD | DML_MAP_LINK_TAIL) /* a whole link */
 
 /* ops->unmap flags */
 #define DML_UNMAP_EXACT (1u << 0) /* whole links only, else -ENOENT and no change */
@@ -44,13 +46,18 @@ struct dml_fq;
  *
  * @map: map [iova, +size) -> [phys, +size) with @prot (IOMMU_*), choosing
  *	the largest page size alignment allows.  @flags: DML_MAP_LINK_HEAD
- *	records that a link starts at @iova.  Return 0; -EEXIST if part of
+ *	records that a link starts at @iova, DML_MAP_LINK_TAIL that one
+ *	ends at @iova + @size (a link mapped in one call passes both,
+ *	DML_MAP_LINK).  Return 0; -EEXIST if part of
  *	the range is mapped (nothing changed); -ENOMEM (nothing left mapped
  *	by this call); -EINVAL outside the aperture.
  * @unmap: unmap [iova, +size); *@unmapped gets the bytes unmapped.
  *	With DML_UNMAP_EXACT the call first checks that the range is fully
- *	mapped, starts where a link started and ends where a link ended (the
- *	next granule unmapped or a link head): else -ENOENT, nothing changed.
+ *	mapped, starts where a link started and ends where a link ended:
+ *	else -ENOENT, nothing changed.  (The emulated backend reads the
+ *	range's own first and last leaves for HEAD and TAIL, never a
+ *	neighbour's, whose entries another thread may be writing; VFIO's
+ *	records give the same answer.)
  *	Without it, unmapped holes are skipped.  Tables left empty are freed.
  *	Return 0 or -ENOENT.
  * @iotlb_sync: page-selective invalidation of [iova, +size).

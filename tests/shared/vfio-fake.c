@@ -209,7 +209,7 @@ static void test_link_rules(void)
 
 	/* DMA_NONE cannot be expressed to type1 */
 	CHECK_EQ(dev.domain->ops->map(dev.domain, st.addr + TP, va, TP, 0,
-				      DML_MAP_LINK_HEAD), -EINVAL);
+				      DML_MAP_LINK), -EINVAL);
 
 	/* destroy takes [0, 8P) only if made of whole links: here a hole */
 	maps = fake.unmaps;

@@ -28,6 +28,7 @@
  * software state the walker never reads as an address:
  *   leaf entries:     bit 52 HEAD    (a link starts here: DML_MAP_LINK_HEAD)
  *                     bit 53 PENDING (caching mode: not yet synced)
+ *                     bit 54 TAIL    (a link ends here: DML_MAP_LINK_TAIL)
  * Non-leaf entries carry no software state: a count of present entries
  * would be one word written by every map and unmap under it, from every
  * thread (the kernel's generic page table keeps none either).
@@ -82,6 +83,7 @@
 
 #define EMU_PTE_HEAD	(1ULL << 52)
 #define EMU_PTE_PENDING	(1ULL << 53)
+#define EMU_PTE_TAIL	(1ULL << 54)
 
 #define EMU_PTES	512		/* entries per table */
 #define EMU_LVL_SHIFT(l) (12 + 9 * ((l) - 1))	/* bytes one entry covers */

@@ -196,12 +196,13 @@ static int map_super(struct emu_domain *d, struct emu_slot *s, u64 iova,
 
 /*
  * 4 KiB leaves for [iova, end), all in one leaf table.  @pte: flags and
- * the first address (HEAD only for the very first leaf of the call).  The
- * check that the run is empty and its fill are one pass; a fill stopped
- * by a mapped entry is cleared again.
+ * the first address (HEAD only for the very first leaf of the call);
+ * @tail: EMU_PTE_TAIL for the call's last leaf, or 0.  The check that
+ * the run is empty and its fill are one pass; a fill stopped by a mapped
+ * entry is cleared again.
  */
 static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
-		  u64 pte)
+		  u64 pte, u64 tail)
 {
 	unsigned int n = (unsigned int)((end - iova) >> PAGE_SHIFT), i, k;
 	u64 *t;
@@ -211,22 +212,20 @@ static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 	if (!t)
 		return err;
 	i = emu_idx(iova, 1);
-	/*
-	 * The first leaf goes in first, HEAD and all: an exact unmap of the
-	 * range just below may be testing this granule right now ("unmapped
-	 * or a link head", exact_ok() and exact_leaves()), and must never see it present
-	 * without its HEAD.
-	 */
 	if (unlikely(emu_pte_read(&t[i])))
 		return -EEXIST;
-	emu_pte_write(&t[i], pte);
-	if (n > 1) {
+	if (n == 1) {
+		emu_pte_write(&t[i], pte | tail);
+	} else {
+		emu_pte_write(&t[i], pte);
 		k = emu_ptes.fill(t + i + 1, n - 1,
 				  (pte & ~EMU_PTE_HEAD) + PAGE_SIZE);
 		if (unlikely(k != n - 1)) {
 			emu_ptes.clear(t + i, k + 1);
 			return -EEXIST;
 		}
+		if (tail)
+			emu_pte_write(&t[i + n - 1], t[i + n - 1] | tail);
 	}
 	emu_count(s, &s->touched, 1);
 	return 0;
@@ -239,7 +238,8 @@ static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
  * @phys: emulated physical address, 4 KiB aligned
  * @size: bytes, a multiple of 4 KiB
  * @prot: IOMMU_READ and/or IOMMU_WRITE; IOMMU_CACHE sets SNP
- * @flags: DML_MAP_LINK_HEAD marks the first leaf as the start of a link
+ * @flags: DML_MAP_LINK_HEAD marks the first leaf as the start of a link,
+ *	DML_MAP_LINK_TAIL the last as its end
  *
  * Chooses 1 GiB and 2 MiB leaves wherever the IOVA, the physical address
  * and the length allow (superpages on).  In caching mode the new leaves
@@ -257,7 +257,7 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 {
 	struct emu_domain *d = to_emu(dom);
 	struct emu_gathered full = { 0 };
-	u64 last, plast, pte, cur = iova, end;
+	u64 last, plast, pte, tail, cur = iova, end;
 	struct emu_slot *s;
 	int ret = 0;
 
@@ -277,6 +277,7 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 		pte |= VTD_PTE_SNP;
 	if (flags & DML_MAP_LINK_HEAD)
 		pte |= EMU_PTE_HEAD;
+	tail = flags & DML_MAP_LINK_TAIL ? EMU_PTE_TAIL : 0;
 
 	end = last + 1;
 	s = emu_op_enter(d);
@@ -292,10 +293,12 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 		}
 		if (level > 1) {
 			next = cur + span_of(level);
-			ret = map_super(d, s, cur, pte, level);
+			ret = map_super(d, s, cur, pte | (next == end ? tail : 0),
+					level);
 		} else {
 			next = min(entry_end(cur, 2), end);
-			ret = map_4k(d, s, cur, next, pte);
+			ret = map_4k(d, s, cur, next, pte,
+				     next == end ? tail : 0);
 		}
 		if (unlikely(ret))
 			break;
@@ -436,13 +439,33 @@ static bool find_leaf(struct emu_domain *d, u64 iova, u64 *pte,
 }
 
 /*
+ * Does a link end at @end, given @last, the leaf before it?  Its TAIL
+ * says so without a look past @end, where the entries may be another
+ * thread's, written on every map and unmap there.  Without TAIL (the
+ * range stops inside a link, or an unmap without the exact rule punched
+ * the link's tail away) the granule at @end decides: unmapped, or the
+ * head of another link.
+ */
+static bool link_ends(struct emu_domain *d, u64 last, u64 end)
+{
+	unsigned int level;
+	u64 pte, *t;
+
+	if (likely(last & EMU_PTE_TAIL))
+		return true;
+	if (end - 1 == d->dom.aperture_end)
+		return true;
+	return !find_leaf(d, end, &pte, &level, &t) || (pte & EMU_PTE_HEAD);
+}
+
+/*
  * The EXACT check of [iova, end): fully mapped, the leaf at @iova starts
- * there and starts a link, no leaf crosses @end, and the granule at @end
- * is unmapped or starts a link.  Changes nothing.
+ * there and starts a link, no leaf crosses @end, and a link ends at @end.
+ * Changes nothing.
  */
 static bool exact_ok(struct emu_domain *d, u64 iova, u64 end)
 {
-	u64 cur = iova, pte, *t;
+	u64 cur = iova, pte = 0, *t;
 	unsigned int level;
 
 	while (cur != end) {
@@ -462,6 +485,7 @@ static bool exact_ok(struct emu_domain *d, u64 iova, u64 end)
 
 			if (n > 1 && !emu_ptes_all_present(t + i, n))
 				return false;
+			pte = emu_pte_read(&t[i + n - 1]);
 			cur = next;
 		} else {
 			if (end - cur < sz)
@@ -469,33 +493,24 @@ static bool exact_ok(struct emu_domain *d, u64 iova, u64 end)
 			cur += sz;
 		}
 	}
-	if (end - 1 == d->dom.aperture_end)
-		return true;
-	return !find_leaf(d, end, &pte, &level, &t) || (pte & EMU_PTE_HEAD);
+	return link_ends(d, pte, end);
 }
 
 /*
  * exact_ok() for [iova, end) inside leaf table @t: all present, a link
- * starts at @iova, and the granule at @end is unmapped or starts a link.
+ * starts at @iova and one ends at @end.
  */
-static bool exact_leaves(struct emu_domain *d, const u64 *t, u64 iova, u64 end)
+static bool exact_leaves(struct emu_domain *d, const u64 *t, u64 iova,
+			 u64 end)
 {
 	unsigned int i = emu_idx(iova, 1);
 	unsigned int n = (unsigned int)((end - iova) >> PAGE_SHIFT);
-	unsigned int level;
-	u64 e, *nt;
 
 	if (!(t[i] & EMU_PTE_HEAD))
 		return false;	/* a head is present */
 	if (n > 1 && !emu_ptes_all_present(t + i, n))
 		return false;
-	if (end & (SZ_2M - 1)) {
-		e = emu_pte_read(&t[i + n]);
-		return !e || (e & EMU_PTE_HEAD);
-	}
-	if (end - 1 == d->dom.aperture_end)
-		return true;
-	return !find_leaf(d, end, &e, &level, &nt) || (e & EMU_PTE_HEAD);
+	return link_ends(d, emu_pte_read(&t[i + n - 1]), end);
 }
 
 /**

@@ -12,7 +12,7 @@
 #include "iommu/emu/emu.h"
 
 #define RW (IOMMU_READ | IOMMU_WRITE)
-#define HEAD DML_MAP_LINK_HEAD
+#define LINK DML_MAP_LINK	/* a whole link: its head and its tail */
 
 struct env {
 	struct dml_platform *p;

@@ -15,7 +15,7 @@
 #include "iommu/emu/emu.h"
 
 #define RW (IOMMU_READ | IOMMU_WRITE)
-#define HEAD DML_MAP_LINK_HEAD
+#define LINK DML_MAP_LINK	/* a whole link: its head and its tail */
 #define SID 0x0310	/* 03:02.0 */
 
 struct env {
@@ -85,8 +85,8 @@ static void test_permissions(void **state)
 
 	(void)state;
 	env_up(&e);
-	assert_int_equal(e.d->ops->map(e.d, 0x10000, 0x100000, SZ_4K, IOMMU_WRITE, HEAD), 0);
-	assert_int_equal(e.d->ops->map(e.d, 0x20000, 0x200000, SZ_4K, IOMMU_READ, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x10000, 0x100000, SZ_4K, IOMMU_WRITE, LINK), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x20000, 0x200000, SZ_4K, IOMMU_READ, LINK), 0);
 
 	/* a read of a write-only mapping */
 	assert_int_equal(xlate(&e, e.d, 0x10010, false, &phys, NULL), -EFAULT);
@@ -128,7 +128,7 @@ static void test_stale_after_unmap(void **state)
 
 	(void)state;
 	env_up(&e);
-	assert_int_equal(e.d->ops->map(e.d, 0x40000, 0x300000, 2 * SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x40000, 0x300000, 2 * SZ_4K, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 0x40100, true, &phys, NULL), 0);
 	assert_int_equal(phys, 0x300100);
 	st = stats(&e);
@@ -170,11 +170,11 @@ static void test_stale_after_remap(void **state)
 
 	(void)state;
 	env_up(&e);
-	assert_int_equal(e.d->ops->map(e.d, 0x40000, 0x300000, SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x40000, 0x300000, SZ_4K, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 0x40000, false, &phys, NULL), 0);
 	/* remapped elsewhere without invalidation: old page, detected */
 	assert_int_equal(e.d->ops->unmap(e.d, 0x40000, SZ_4K, 0, &n), 0);
-	assert_int_equal(e.d->ops->map(e.d, 0x40000, 0x500000, SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x40000, 0x500000, SZ_4K, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 0x40000, false, &phys, NULL), 0);
 	assert_int_equal(phys, 0x300000);
 	assert_int_equal(stats(&e).stale_hits, 1);
@@ -186,7 +186,7 @@ static void test_stale_after_remap(void **state)
 	assert_int_equal(stats(&e).stale_hits, 1);
 	/* same page, permission changed: stale too */
 	assert_int_equal(e.d->ops->unmap(e.d, 0x40000, SZ_4K, 0, &n), 0);
-	assert_int_equal(e.d->ops->map(e.d, 0x40000, 0x500000, SZ_4K, IOMMU_READ, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x40000, 0x500000, SZ_4K, IOMMU_READ, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 0x40000, true, &phys, NULL), 0);
 	assert_int_equal(stats(&e).stale_hits, 2);
 	e.d->ops->iotlb_sync(e.d, 0x40000, SZ_4K);
@@ -215,7 +215,7 @@ static void test_inv_large_range(void **state)
 
 	(void)state;
 	env_up(&e);
-	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x1000000, 256 * SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x1000000, 256 * SZ_4K, RW, LINK), 0);
 	for (i = 0; i < 256; i += 37)
 		assert_int_equal(xlate(&e, e.d, SZ_1G + i * SZ_4K, false, NULL, NULL), 0);
 	assert_int_equal(e.d->ops->unmap(e.d, SZ_1G, 256 * SZ_4K, 0, &n), 0);
@@ -238,7 +238,7 @@ static void test_superpage_entries(void **state)
 
 	(void)state;
 	env_up(&e);
-	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x40000000, SZ_2M, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x40000000, SZ_2M, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, SZ_1G + 0x1234, true, &phys, &contig), 0);
 	assert_int_equal(phys, 0x40001234);
 	assert_int_equal(contig, SZ_2M - 0x1234);
@@ -254,13 +254,13 @@ static void test_superpage_entries(void **state)
 	assert_int_equal(stats(&e).stale_hits, 0);
 
 	/* 1 GiB leaf; a translation past the end of RAM faults */
-	assert_int_equal(e.d->ops->map(e.d, 4 * SZ_1G, 3 * SZ_1G, SZ_1G, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 4 * SZ_1G, 3 * SZ_1G, SZ_1G, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 4 * SZ_1G + 0x10, false, &phys, &contig), 0);
 	assert_int_equal(phys, 3 * SZ_1G + 0x10);
 	assert_int_equal(contig, SZ_1G - 0x10);
 	assert_int_equal(e.d->ops->unmap(e.d, 4 * SZ_1G, SZ_1G, 0, &n), 0);
 	e.d->ops->iotlb_sync(e.d, 4 * SZ_1G, SZ_1G);
-	assert_int_equal(e.d->ops->map(e.d, 4 * SZ_1G, 4 * SZ_1G, SZ_1G, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 4 * SZ_1G, 4 * SZ_1G, SZ_1G, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 4 * SZ_1G, false, &phys, NULL), -EFAULT);
 	assert_int_equal(last_fault(&e).reason, DML_FAULT_NO_MEMORY);
 	env_down(&e);
@@ -282,8 +282,8 @@ static void test_caching_mode(void **state)
 	(void)state;
 	env_up_opts(&e, &o);
 	assert_non_null(e.d->ops->iotlb_sync_map);
-	assert_int_equal(e.d->ops->map(e.d, 0x80000, 0x600000, 4 * SZ_4K, RW, HEAD), 0);
-	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x800000, SZ_2M, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x80000, 0x600000, 4 * SZ_4K, RW, LINK), 0);
+	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x800000, SZ_2M, RW, LINK), 0);
 	/* mapped (software sees it) but not synced: the device faults */
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, 0x80000), 0x600000);
 	assert_int_equal(xlate(&e, e.d, 0x80000, false, &phys, NULL), -EFAULT);
@@ -308,7 +308,7 @@ static void test_caching_mode(void **state)
 	/* a remap after unmap is pending again */
 	assert_int_equal(e.d->ops->unmap(e.d, 0x80000, 4 * SZ_4K, DML_UNMAP_EXACT, &n), 0);
 	e.d->ops->iotlb_sync(e.d, 0x80000, 4 * SZ_4K);
-	assert_int_equal(e.d->ops->map(e.d, 0x80000, 0x600000, SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x80000, 0x600000, SZ_4K, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 0x80000, false, &phys, NULL), -EFAULT);
 	assert_int_equal(e.d->ops->iotlb_sync_map(e.d, 0x80000, SZ_4K), 0);
 	assert_int_equal(xlate(&e, e.d, 0x80000, false, &phys, NULL), 0);
@@ -323,7 +323,7 @@ static void test_no_caching_mode(void **state)
 	(void)state;
 	env_up(&e);
 	assert_null(e.d->ops->iotlb_sync_map);
-	assert_int_equal(e.d->ops->map(e.d, 0x80000, 0x600000, SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x80000, 0x600000, SZ_4K, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 0x80000, false, &phys, NULL), 0);
 	assert_int_equal(stats(&e).sync_map, 0);
 	env_down(&e);
@@ -345,7 +345,7 @@ static void test_associativity(void **state)
 
 	(void)state;
 	env_up_opts(&e, &o);
-	assert_int_equal(e.d->ops->map(e.d, 0x100000, 0x100000, 3 * SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x100000, 0x100000, 3 * SZ_4K, RW, LINK), 0);
 	/* 3 pages cycled through 2 ways: never a hit */
 	for (r = 0; r < 4; r++)
 		for (i = 0; i < 3; i++)
@@ -374,8 +374,8 @@ static void test_domain_tags(void **state)
 	env_up(&e);
 	assert_int_equal(dml__emu_domain_alloc(e.iommu, &d2), 0);
 	assert_int_not_equal(to_emu(e.d)->id, to_emu(d2)->id);
-	assert_int_equal(e.d->ops->map(e.d, 0x100000, 0x100000, SZ_4K, RW, HEAD), 0);
-	assert_int_equal(d2->ops->map(d2, 0x100000, 0x700000, SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, 0x100000, 0x100000, SZ_4K, RW, LINK), 0);
+	assert_int_equal(d2->ops->map(d2, 0x100000, 0x700000, SZ_4K, RW, LINK), 0);
 	assert_int_equal(xlate(&e, e.d, 0x100000, false, &phys, NULL), 0);
 	assert_int_equal(phys, 0x100000);
 	assert_int_equal(xlate(&e, d2, 0x100000, false, &phys, NULL), 0);
@@ -475,7 +475,7 @@ static void test_device_stale_write(void **state)
 	host = dml_kmap_local_phys(p, 0x900000, SZ_4K);
 	assert_non_null(host);
 
-	assert_int_equal(d->ops->map(d, 0x123000, 0x900000, SZ_4K, RW, HEAD), 0);
+	assert_int_equal(d->ops->map(d, 0x123000, 0x900000, SZ_4K, RW, LINK), 0);
 	assert_int_equal(dml_dev_dma_write(dev, 0x123010, "first", 6), 0);
 	assert_string_equal((char *)host + 0x10, "first");
 	/* unmapped, not invalidated: the write still lands in the old page */
@@ -510,9 +510,9 @@ static void *racer_fn(void *arg)
 		u64 b = SZ_1G + SZ_2M * (1 + i % 7);
 		u64 c = (u64)(2 + i % 3) * SZ_1G;
 
-		if (d->ops->map(d, a, 0x100000, SZ_4K, RW, HEAD) ||
-		    d->ops->map(d, b, 0x200000, SZ_2M, RW, HEAD) ||
-		    d->ops->map(d, c, 0x300000, SZ_4K, RW, HEAD))
+		if (d->ops->map(d, a, 0x100000, SZ_4K, RW, LINK) ||
+		    d->ops->map(d, b, 0x200000, SZ_2M, RW, LINK) ||
+		    d->ops->map(d, c, 0x300000, SZ_4K, RW, LINK))
 			r->err = 1;
 		if (d->ops->unmap(d, a, SZ_4K, DML_UNMAP_EXACT, &n) ||
 		    d->ops->unmap(d, b, SZ_2M, DML_UNMAP_EXACT, &n) ||
@@ -535,7 +535,7 @@ static void test_concurrent_translate(void **state)
 	env_up(&e);
 	r.e = &e;
 	/* the stable mapping the device keeps using: page 0 of the table */
-	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x700000, SZ_4K, RW, HEAD), 0);
+	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x700000, SZ_4K, RW, LINK), 0);
 	assert_int_equal(pthread_create(&t, NULL, racer_fn, &r), 0);
 	while (!atomic_load(&r.stop)) {
 		u64 phys;

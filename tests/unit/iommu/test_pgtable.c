@@ -106,7 +106,7 @@ static void test_pte_bits(void **state)
 	env_up(&e, 4, true);
 	ed = to_emu(e.d);
 	assert_int_equal(e.d->ops->map(e.d, SZ_1G, 0x123000, 2 * SZ_4K,
-				       IOMMU_READ | IOMMU_CACHE, HEAD), 0);
+				       IOMMU_READ | IOMMU_CACHE, LINK), 0);
 	assert_true(emu_pt_walk(ed, SZ_1G, &leaf));
 	assert_int_equal(leaf.pte & (VTD_PTE_R | VTD_PTE_W | VTD_PTE_SNP | VTD_PTE_PS),
 			 VTD_PTE_R | VTD_PTE_SNP);
@@ -154,7 +154,7 @@ static void test_einval(void **state)
 	assert_int_equal(unmap(&e, 1ULL << 48, 0x1000, 0, &n), -EINVAL);
 	assert_int_equal(pt_pages(&e), 1);
 	/* the last page of the aperture is usable */
-	assert_int_equal(map(&e, (1ULL << 48) - 0x1000, 0x2000, 0x1000, HEAD), 0);
+	assert_int_equal(map(&e, (1ULL << 48) - 0x1000, 0x2000, 0x1000, LINK), 0);
 	assert_int_equal(unmap(&e, (1ULL << 48) - 0x1000, 0x1000, DML_UNMAP_EXACT, &n), 0);
 	assert_int_equal(n, 0x1000);
 	assert_int_equal(pt_pages(&e), 1);
@@ -171,7 +171,7 @@ static void test_partial_unmap(void **state)
 
 	(void)state;
 	env_up(&e, 4, true);
-	assert_int_equal(map(&e, base, 0x100000, 16 * SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, base, 0x100000, 16 * SZ_4K, LINK), 0);
 	/* the middle 4 pages */
 	assert_int_equal(unmap(&e, base + 4 * SZ_4K, 4 * SZ_4K, 0, &n), 0);
 	assert_int_equal(n, 4 * SZ_4K);
@@ -188,7 +188,7 @@ static void test_partial_unmap(void **state)
 	assert_int_equal(n, 0);
 
 	/* part of a superpage: not split, nothing counted */
-	assert_int_equal(map(&e, base + SZ_2M, 0x400000, SZ_2M, HEAD), 0);
+	assert_int_equal(map(&e, base + SZ_2M, 0x400000, SZ_2M, LINK), 0);
 	assert_int_equal(unmap(&e, base + SZ_2M + SZ_4K, SZ_4K, 0, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, base + SZ_2M + SZ_4K), 0x401000);
@@ -198,7 +198,7 @@ static void test_partial_unmap(void **state)
 	assert_int_equal(pt_pages(&e), 1);
 
 	/* part of a 1 GiB leaf */
-	assert_int_equal(map(&e, 2 * SZ_1G, 0, SZ_1G, HEAD), 0);
+	assert_int_equal(map(&e, 2 * SZ_1G, 0, SZ_1G, LINK), 0);
 	assert_int_equal(unmap(&e, 2 * SZ_1G, SZ_2M, 0, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(unmap(&e, 2 * SZ_1G, SZ_2M, DML_UNMAP_EXACT, &n), -ENOENT);
@@ -218,32 +218,32 @@ static void test_eexist(void **state)
 
 	(void)state;
 	env_up(&e, 4, true);
-	assert_int_equal(map(&e, SZ_1G + 5 * SZ_4K, 0x5000, SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G + 5 * SZ_4K, 0x5000, SZ_4K, LINK), 0);
 	before = pt_pages(&e);
 	/* overlaps the end, the start, the middle */
-	assert_int_equal(map(&e, SZ_1G, 0x9000000, 6 * SZ_4K, HEAD), -EEXIST);
-	assert_int_equal(map(&e, SZ_1G + 5 * SZ_4K, 0x9000000, 6 * SZ_4K, HEAD), -EEXIST);
-	assert_int_equal(map(&e, SZ_1G, 0x9000000, SZ_2M, HEAD), -EEXIST);
+	assert_int_equal(map(&e, SZ_1G, 0x9000000, 6 * SZ_4K, LINK), -EEXIST);
+	assert_int_equal(map(&e, SZ_1G + 5 * SZ_4K, 0x9000000, 6 * SZ_4K, LINK), -EEXIST);
+	assert_int_equal(map(&e, SZ_1G, 0x9000000, SZ_2M, LINK), -EEXIST);
 	assert_int_equal(pt_pages(&e), before);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, SZ_1G), 0);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, SZ_1G + 5 * SZ_4K), 0x5000);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, SZ_1G + 6 * SZ_4K), 0);
 
 	/* a range over three windows whose last page collides: all undone */
-	assert_int_equal(map(&e, 4 * SZ_1G - SZ_4K, 0x9000000, SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, 4 * SZ_1G - SZ_4K, 0x9000000, SZ_4K, LINK), 0);
 	before = pt_pages(&e);
 	assert_int_equal(map(&e, SZ_1G + SZ_2M, 0x20000000,
-			     3 * SZ_1G - SZ_2M, HEAD), -EEXIST);
+			     3 * SZ_1G - SZ_2M, LINK), -EEXIST);
 	assert_int_equal(pt_pages(&e), before);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, SZ_1G + SZ_2M), 0);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, 2 * SZ_1G), 0);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, 3 * SZ_1G), 0);
 	/* a superpage over a table, a table over a superpage */
-	assert_int_equal(map(&e, 8 * SZ_1G, 0, SZ_2M, HEAD), 0);
-	assert_int_equal(map(&e, 8 * SZ_1G + SZ_4K, SZ_4K, SZ_4K, HEAD), -EEXIST);
-	assert_int_equal(map(&e, 8 * SZ_1G + SZ_2M + SZ_4K, 0, SZ_4K, HEAD), 0);
-	assert_int_equal(map(&e, 8 * SZ_1G + SZ_2M, 0, SZ_2M, HEAD), -EEXIST);
-	assert_int_equal(map(&e, 8 * SZ_1G, 0, SZ_1G, HEAD), -EEXIST);
+	assert_int_equal(map(&e, 8 * SZ_1G, 0, SZ_2M, LINK), 0);
+	assert_int_equal(map(&e, 8 * SZ_1G + SZ_4K, SZ_4K, SZ_4K, LINK), -EEXIST);
+	assert_int_equal(map(&e, 8 * SZ_1G + SZ_2M + SZ_4K, 0, SZ_4K, LINK), 0);
+	assert_int_equal(map(&e, 8 * SZ_1G + SZ_2M, 0, SZ_2M, LINK), -EEXIST);
+	assert_int_equal(map(&e, 8 * SZ_1G, 0, SZ_1G, LINK), -EEXIST);
 	assert_int_equal(unmap(&e, 0, 16 * SZ_1G, 0, &n), 0);
 	assert_int_equal(n, SZ_2M + 3 * SZ_4K);
 	assert_int_equal(pt_pages(&e), 1);
@@ -270,8 +270,8 @@ static void test_exact(void **state)
 	(void)state;
 	env_up(&e, 4, true);
 	/* link A: 3 pages, link B: 2 pages right after it, then a hole */
-	assert_int_equal(map(&e, a, 0x100000, 3 * SZ_4K, HEAD), 0);
-	assert_int_equal(map(&e, a + 3 * SZ_4K, 0x103000, 2 * SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, a, 0x100000, 3 * SZ_4K, LINK), 0);
+	assert_int_equal(map(&e, a + 3 * SZ_4K, 0x103000, 2 * SZ_4K, LINK), 0);
 	before = pt_pages(&e);
 
 	n = 1;
@@ -299,11 +299,11 @@ static void test_exact(void **state)
 	assert_int_equal(pt_pages(&e), 1);
 
 	/* two links at once; a link with a hole punched in it */
-	assert_int_equal(map(&e, a, 0x100000, 3 * SZ_4K, HEAD), 0);
-	assert_int_equal(map(&e, a + 3 * SZ_4K, 0x103000, 2 * SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, a, 0x100000, 3 * SZ_4K, LINK), 0);
+	assert_int_equal(map(&e, a + 3 * SZ_4K, 0x103000, 2 * SZ_4K, LINK), 0);
 	assert_int_equal(unmap(&e, a, 5 * SZ_4K, DML_UNMAP_EXACT, &n), 0);
 	assert_int_equal(n, 5 * SZ_4K);
-	assert_int_equal(map(&e, a, 0x100000, 8 * SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, a, 0x100000, 8 * SZ_4K, LINK), 0);
 	assert_int_equal(unmap(&e, a + 4 * SZ_4K, SZ_4K, 0, &n), 0);
 	assert_int_equal(unmap(&e, a, 8 * SZ_4K, DML_UNMAP_EXACT, &n), -ENOENT);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, a + 7 * SZ_4K), 0x107000);
@@ -314,7 +314,7 @@ static void test_exact(void **state)
 
 	/* a link made of 4K + 2M + 4K leaves across a window boundary */
 	a = 2 * SZ_1G - SZ_2M - SZ_4K;
-	assert_int_equal(map(&e, a, SZ_1G - SZ_2M - SZ_4K, SZ_2M + 2 * SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, a, SZ_1G - SZ_2M - SZ_4K, SZ_2M + 2 * SZ_4K, LINK), 0);
 	assert_int_equal(leaf_shift(&e, a + SZ_4K), 21);
 	assert_int_equal(unmap(&e, a, SZ_4K + SZ_2M, DML_UNMAP_EXACT, &n), -ENOENT);
 	assert_int_equal(unmap(&e, a, SZ_4K + SZ_4K, DML_UNMAP_EXACT, &n), -ENOENT);
@@ -322,9 +322,10 @@ static void test_exact(void **state)
 	assert_int_equal(n, SZ_2M + 2 * SZ_4K);
 	assert_int_equal(pt_pages(&e), 1);
 
-	/* a 1 GiB link, and the granule after it */
-	assert_int_equal(map(&e, 5 * SZ_1G, 0, SZ_1G, HEAD), 0);
-	assert_int_equal(map(&e, 6 * SZ_1G, 0, SZ_4K, 0), 0);
+	/* a link mapped in two calls: 1 GiB (its head), the granule after
+	 * it (its tail); the first call's range alone is not a whole link */
+	assert_int_equal(map(&e, 5 * SZ_1G, 0, SZ_1G, DML_MAP_LINK_HEAD), 0);
+	assert_int_equal(map(&e, 6 * SZ_1G, 0, SZ_4K, DML_MAP_LINK_TAIL), 0);
 	assert_int_equal(unmap(&e, 5 * SZ_1G, SZ_1G, DML_UNMAP_EXACT, &n), -ENOENT);
 	assert_int_equal(unmap(&e, 5 * SZ_1G, SZ_1G + SZ_4K, DML_UNMAP_EXACT, &n), 0);
 	assert_int_equal(n, SZ_1G + SZ_4K);
@@ -344,14 +345,14 @@ static void test_5level(void **state)
 	env_up(&e, 5, true);
 	assert_int_equal(e.d->aperture_end, (1ULL << 57) - 1);
 	assert_int_equal(pt_pages(&e), 1);
-	assert_int_equal(map(&e, top, 0x5000, SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, top, 0x5000, SZ_4K, LINK), 0);
 	assert_int_equal(pt_pages(&e), 5);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, top + 0x10), 0x5010);
-	assert_int_equal(map(&e, 1ULL << 57, 0x5000, SZ_4K, HEAD), -EINVAL);
+	assert_int_equal(map(&e, 1ULL << 57, 0x5000, SZ_4K, LINK), -EINVAL);
 	/* a 1 GiB leaf in another level-4 subtree, a 2 MiB one next to it */
-	assert_int_equal(map(&e, hi, 0, SZ_1G, HEAD), 0);
+	assert_int_equal(map(&e, hi, 0, SZ_1G, LINK), 0);
 	assert_int_equal(leaf_shift(&e, hi + 0x123000), 30);
-	assert_int_equal(map(&e, hi + SZ_1G, SZ_1G, SZ_2M, HEAD), 0);
+	assert_int_equal(map(&e, hi + SZ_1G, SZ_1G, SZ_2M, LINK), 0);
 	assert_int_equal(leaf_shift(&e, hi + SZ_1G), 21);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, hi + SZ_1G + 0x1234), SZ_1G + 0x1234);
 	assert_int_equal(pt_pages(&e), 5 + 3);
@@ -363,7 +364,7 @@ static void test_5level(void **state)
 	assert_int_equal(unmap(&e, top, SZ_4K, DML_UNMAP_EXACT, &n), 0);
 	assert_int_equal(pt_pages(&e), 1);
 	/* low addresses work as with 4 levels */
-	assert_int_equal(map(&e, SZ_1G, SZ_1G, SZ_1G + SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G, SZ_1G, SZ_1G + SZ_4K, LINK), 0);
 	assert_int_equal(unmap(&e, SZ_1G, SZ_1G + SZ_4K, DML_UNMAP_EXACT, &n), 0);
 	assert_int_equal(pt_pages(&e), 1);
 	env_down(&e);
@@ -401,7 +402,7 @@ static void test_fail_nth(void **state)
 			u64 before = pt_pages(&e);
 			int ret;
 
-			ret = map(&e, seq[i].iova, seq[i].phys, seq[i].size, HEAD);
+			ret = map(&e, seq[i].iova, seq[i].phys, seq[i].size, LINK);
 			if (!hit && dml_fail_nth_hit()) {
 				hit = true;
 				nfail++;
@@ -411,7 +412,7 @@ static void test_fail_nth(void **state)
 				assert_int_equal(e.d->ops->iova_to_phys(e.d, seq[i].iova +
 									seq[i].size - SZ_4K), 0);
 				dml_fail_nth(0);
-				ret = map(&e, seq[i].iova, seq[i].phys, seq[i].size, HEAD);
+				ret = map(&e, seq[i].iova, seq[i].phys, seq[i].size, LINK);
 			}
 			assert_int_equal(ret, 0);
 		}
@@ -528,13 +529,13 @@ static void test_pages_touched(void **state)
 	env_up(&e, 4, true);
 	dml_iommu_get_stats(e.iommu, &st0);
 	/* a first 4K map writes root, level 3, level 2, level 1 */
-	assert_int_equal(map(&e, SZ_1G, 0, SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G, 0, SZ_4K, LINK), 0);
 	dml_iommu_get_stats(e.iommu, &st1);
 	assert_int_equal(st1.pt_pages_touched - st0.pt_pages_touched, 4);
 	assert_int_equal(st1.pt_pages, 4);
 	assert_int_equal(st1.pt_pages_peak, 4);
 	/* the next one only the leaf table */
-	assert_int_equal(map(&e, SZ_1G + SZ_4K, 0, SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G + SZ_4K, 0, SZ_4K, LINK), 0);
 	dml_iommu_get_stats(e.iommu, &st0);
 	assert_int_equal(st0.pt_pages_touched - st1.pt_pages_touched, 1);
 	assert_int_equal(unmap(&e, SZ_1G, 2 * SZ_4K, 0, &n), 0);

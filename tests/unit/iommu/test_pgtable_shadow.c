@@ -214,7 +214,7 @@ static void test_random_shadow(void **state)
 			if (kind == 0) {
 				bool busy = sh_any_mapped(&s, pg, cnt);
 
-				ret = map(&e, iova, phys, cnt << 12, HEAD);
+				ret = map(&e, iova, phys, cnt << 12, LINK);
 				assert_int_equal(ret, busy ? -EEXIST : 0);
 				if (!busy) {
 					sh_map(&s, pg, phys, cnt, sp);

@@ -63,9 +63,9 @@ static void *worker_fn(void *arg)
 		u64 b = w->base + SZ_1G * (1 + w->id) + (u64)(i % 8) * SZ_2M;
 		u64 c = (u64)(2 + w->id + 2 * (i % 4)) << 39;
 
-		if (d->ops->map(d, a, 0x1000, SZ_4K, RW, HEAD) ||
-		    d->ops->map(d, b, 0x200000, SZ_2M, RW, HEAD) ||
-		    d->ops->map(d, c, 0x3000, SZ_4K, RW, HEAD))
+		if (d->ops->map(d, a, 0x1000, SZ_4K, RW, LINK) ||
+		    d->ops->map(d, b, 0x200000, SZ_2M, RW, LINK) ||
+		    d->ops->map(d, c, 0x3000, SZ_4K, RW, LINK))
 			w->err = 1;
 		for (j = 0; j < 3 && !w->err; j++) {
 			u64 v = j == 0 ? a : j == 1 ? b : c;
@@ -148,7 +148,7 @@ static void test_idle_reuse(void **state)
 	(void)state;
 	env_up(&e, 4, true);
 	/* unmapping the only page keeps its tables linked, all empty */
-	assert_int_equal(map(&e, SZ_1G, 0x1000, SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G, 0x1000, SZ_4K, LINK), 0);
 	assert_int_equal(raw_pages(&e), 4);
 	assert_int_equal(unmap(&e, SZ_1G, SZ_4K, DML_UNMAP_EXACT, &n), 0);
 	assert_int_equal(n, SZ_4K);
@@ -156,19 +156,19 @@ static void test_idle_reuse(void **state)
 	assert_true(held > 1 && held <= 1 + IDLE_BOUND(4));
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, SZ_1G), 0);
 	/* the next map there reuses them: no new page */
-	assert_int_equal(map(&e, SZ_1G + SZ_4K, 0x2000, SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G + SZ_4K, 0x2000, SZ_4K, LINK), 0);
 	assert_int_equal(raw_pages(&e), held);
 	assert_int_equal(e.d->ops->iova_to_phys(e.d, SZ_1G + SZ_4K), 0x2000);
 	assert_int_equal(unmap(&e, SZ_1G + SZ_4K, SZ_4K, DML_UNMAP_EXACT, &n), 0);
 	/* a 2 MiB leaf takes the place of the idle leaf table */
-	assert_int_equal(map(&e, SZ_1G, SZ_2M, SZ_2M, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G, SZ_2M, SZ_2M, LINK), 0);
 	assert_int_equal(leaf_shift(&e, SZ_1G), 21);
 	assert_int_equal(raw_pages(&e), 3);
 	assert_int_equal(unmap(&e, SZ_1G, SZ_2M, DML_UNMAP_EXACT, &n), 0);
 	/* a 1 GiB leaf takes the place of the idle level-2 table */
-	assert_int_equal(map(&e, SZ_1G + SZ_4K, 0x2000, SZ_4K, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G + SZ_4K, 0x2000, SZ_4K, LINK), 0);
 	assert_int_equal(unmap(&e, SZ_1G + SZ_4K, SZ_4K, DML_UNMAP_EXACT, &n), 0);
-	assert_int_equal(map(&e, SZ_1G, SZ_1G, SZ_1G, HEAD), 0);
+	assert_int_equal(map(&e, SZ_1G, SZ_1G, SZ_1G, LINK), 0);
 	assert_int_equal(leaf_shift(&e, SZ_1G + 0x1234000), 30);
 	assert_int_equal(raw_pages(&e), 2);
 	assert_int_equal(unmap(&e, SZ_1G, SZ_1G, DML_UNMAP_EXACT, &n), 0);
@@ -194,7 +194,7 @@ static void test_idle_bound(void **state)
 		for (w = 0; w < 3 * WINDOWS; w++)
 			for (t = 0; t < 8; t++)
 				assert_int_equal(map(&e, ((u64)w << 30) + t * SZ_2M + SZ_4K,
-						     0x1000, SZ_4K, HEAD), 0);
+						     0x1000, SZ_4K, LINK), 0);
 		assert_int_equal(raw_pages(&e), 1 + 1 + 3 * WINDOWS * 9 +
 						(levels[k] == 5));
 		for (w = 0; w < 3 * WINDOWS; w++) {
@@ -213,13 +213,13 @@ static void test_idle_bound(void **state)
 		e.d->ops->flush_iotlb_all(e.d);
 		assert_int_equal(raw_pages(&e), 1);
 		/* and so does reading the statistics */
-		assert_int_equal(map(&e, SZ_4K, 0x1000, SZ_4K, HEAD), 0);
+		assert_int_equal(map(&e, SZ_4K, 0x1000, SZ_4K, LINK), 0);
 		assert_int_equal(unmap(&e, SZ_4K, SZ_4K, DML_UNMAP_EXACT, &n), 0);
 		assert_true(raw_pages(&e) > 1);
 		assert_int_equal(pt_pages(&e), 1);
 		assert_int_equal(raw_pages(&e), 1);
 		/* destroying a domain with idle tables leaks nothing */
-		assert_int_equal(map(&e, SZ_4K, 0x1000, SZ_4K, HEAD), 0);
+		assert_int_equal(map(&e, SZ_4K, 0x1000, SZ_4K, LINK), 0);
 		assert_int_equal(unmap(&e, SZ_4K, SZ_4K, DML_UNMAP_EXACT, &n), 0);
 		dml__domain_destroy(e.d);
 		assert_int_equal(raw_pages(&e), 0);
