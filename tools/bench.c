@@ -13,7 +13,13 @@
  *           idle cores than threads, where eff cannot reach 1
  *   ratio   the baseline's ns / this case's ns when the case has a
  *           baseline in this run, else the published anchor's ns / this
- *           case's ns (reference/perf-anchors.md); > 1: this case is faster
+ *           case's ns (reference/perf-anchors.md); > 1: this case is faster.
+ *           Against a baseline the case is measured in rounds, one sample
+ *           of the baseline and one of the case in each, and the ratio is
+ *           the median of the rounds' ratios: a machine whose speed drifts
+ *           (a shared or throttled host) moves both sides of a round alike,
+ *           where two runs one after the other would each catch a
+ *           different speed
  * Each sample is a batch of operations sized to last --seconds / --repeat,
  * so clock reads never dominate.  With --threads N, as the kernel's
  * dma_map_benchmark does, the case's shared setup runs once (one platform,
@@ -68,6 +74,7 @@ struct result {
 	const struct dml_bench_case *c;
 	struct point pt[MAX_POINTS];	/* pt[0] is 1 thread */
 	unsigned int npts;
+	double paired;			/* the median round ratio, or 0 */
 	int err;			/* the first point's error, or 0 */
 };
 
@@ -262,7 +269,56 @@ static unsigned int thread_counts(const struct bench_opts *o,
 	return n;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * @c at @threads in rounds against its baseline @b: each round one sample
+ * of @b, then one of @c.  Returns @c's point pooled over the rounds (sd:
+ * over the rounds' means) and *@ratio, the median of the rounds' @b ns /
+ * @c ns.
+ */
+static struct point measure_paired(const struct dml_bench_case *c,
+				   const struct dml_bench_case *b,
+				   const struct bench_opts *o,
+				   unsigned int threads, double *ratio)
+{
+	struct bench_opts one = *o;
+	double r[MAX_REPEAT], sum = 0, sq = 0;
+	struct point p = { .threads = threads }, pc, pb;
+	unsigned int k;
+
+	one.repeat = 1;
+	one.seconds = o->seconds / o->repeat;
+	for (k = 0; k < o->repeat; k++) {
+		pb = measure(b, &one, threads);
+		pc = measure(c, &one, threads);
+		if (pc.err || pb.err) {
+			p.err = pc.err ?: pb.err;
+			return p;
+		}
+		r[k] = pb.mean / pc.mean;
+		sum += pc.mean;
+		sq += pc.mean * pc.mean;
+		p.ops += pc.ops / o->repeat;
+		p.cpu += pc.cpu / o->repeat;
+	}
+	p.mean = sum / o->repeat;
+	p.sd = o->repeat > 1 ?
+	       sqrt(fmax(0, (sq - sum * sum / o->repeat) / (o->repeat - 1))) : 0;
+	qsort(r, o->repeat, sizeof(r[0]), cmp_double);
+	*ratio = o->repeat % 2 ? r[o->repeat / 2] :
+		 (r[o->repeat / 2 - 1] + r[o->repeat / 2]) / 2;
+	return p;
+}
+
+/* @b: the baseline when it is in this run (its last point measured), or NULL */
 static struct result run_case(const struct dml_bench_case *c,
+			      const struct dml_bench_case *b,
 			      const struct bench_opts *o)
 {
 	unsigned int counts[MAX_POINTS], i;
@@ -273,7 +329,10 @@ static struct result run_case(const struct dml_bench_case *c,
 		if (!o->json)
 			fprintf(stderr, "\r%-24s %4u thread%s  ", c->name, counts[i],
 				counts[i] > 1 ? "s" : "");
-		r.pt[i] = measure(c, o, counts[i]);
+		if (b && i == r.npts - 1)
+			r.pt[i] = measure_paired(c, b, o, counts[i], &r.paired);
+		else
+			r.pt[i] = measure(c, o, counts[i]);
 		if (r.pt[i].err) {
 			r.err = r.pt[i].err;
 			r.npts = i + 1;
@@ -326,9 +385,9 @@ static double ratio_of(const struct result *r, const struct result *res,
 	vs[0] = 0;
 	if (p->mean <= 0)
 		return 0;
-	if (b && !b->err && b->npts == r->npts && b->pt[b->npts - 1].mean > 0) {
-		snprintf(vs, vs_len, "%s (same run)", b->c->name);
-		return b->pt[b->npts - 1].mean / p->mean;
+	if (b && r->paired > 0) {
+		snprintf(vs, vs_len, "%s (paired rounds)", b->c->name);
+		return r->paired;
 	}
 	if (r->c->anchor_ns > 0) {
 		snprintf(vs, vs_len, "anchor %.1f ns%s%s", r->c->anchor_ns,
@@ -416,8 +475,9 @@ static void print_table(const struct bench_opts *o, const struct result *res,
 	       "eff:   ops/s(N) / (N x ops/s(1)), ops/s(1) from this run; 1.00 is perfect.\n"
 	       "cpu-eff: CPU ns/op at 1 thread / at N: what threads cost each other,\n"
 	       "       valid with fewer idle cores than threads (eff is not).\n"
-	       "ratio: the baseline's ns/op (same run, same threads) or the anchor's,\n"
-	       "       divided by this case's; > 1: this case is faster.\n");
+	       "ratio: the baseline's ns/op (same threads) or the anchor's, divided by\n"
+	       "       this case's; > 1: this case is faster.  Against a baseline: the\n"
+	       "       median of rounds that each measure the baseline, then the case.\n");
 }
 
 /*
@@ -585,6 +645,7 @@ int dml_bench_main(const char *prog, int argc, char **argv,
 	struct result *res;
 	unsigned int n = 0, i, t;
 	const struct dml_bench_case *c;
+	const struct result *b;
 	int ret = 0;
 
 	if (parse_opts(prog, argc, argv, &o))
@@ -600,7 +661,9 @@ int dml_bench_main(const char *prog, int argc, char **argv,
 				printf("%-18s %s\n", c->name, c->what);
 				continue;
 			}
-			res[n++] = run_case(c, &o);
+			b = find(res, n, c->baseline);
+			res[n] = run_case(c, b && !b->err ? b->c : NULL, &o);
+			n++;
 		}
 	}
 	if (o.list)

@@ -31,7 +31,7 @@ fi
 if "$dmalink" bench $quick --threads 2 --filter 64x4k > "$tmp/t.txt" 2> "$tmp/err" &&
    grep -q 'ops/s' "$tmp/t.txt" && grep -q 'eff' "$tmp/t.txt" &&
    grep -q '> 1: this case is faster' "$tmp/t.txt" &&
-   grep -q '^iova-64x4k .* 2 .*sg-64x4k (same run)' "$tmp/t.txt"; then
+   grep -q '^iova-64x4k .* 2 .*sg-64x4k (paired rounds)' "$tmp/t.txt"; then
 	ok "--threads 2 table: ops/s, eff, ratio against the baseline at 2 threads"
 else
 	not_ok "--threads 2 table"; cat "$tmp/t.txt" "$tmp/err"
