@@ -19,7 +19,8 @@
  *           the median of the rounds' ratios: a machine whose speed drifts
  *           (a shared or throttled host) moves both sides of a round alike,
  *           where two runs one after the other would each catch a
- *           different speed
+ *           different speed.  The efficiencies of the thread count asked
+ *           for are measured the same way, against one thread in rounds
  * Each sample is a batch of operations sized to last --seconds / --repeat,
  * so clock reads never dominate.  With --threads N, as the kernel's
  * dma_map_benchmark does, the case's shared setup runs once (one platform,
@@ -276,43 +277,57 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* the median of @v[0..@n), sorted in place */
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /*
- * @c at @threads in rounds against its baseline @b: each round one sample
- * of @b, then one of @c.  Returns @c's point pooled over the rounds (sd:
- * over the rounds' means) and *@ratio, the median of the rounds' @b ns /
- * @c ns.
+ * @c at @threads > 1, or against its baseline @b (may be NULL), in
+ * rounds: each round one sample of @c at 1 thread (when @threads > 1),
+ * one of @b at @threads (when @b) and one of @c at @threads.  Returns
+ * @c's point pooled over the rounds (sd: over the rounds' means) with
+ * eff and cpu_eff the medians of the rounds' own, and *@ratio the median
+ * of the rounds' @b ns / @c ns (0 without @b).
  */
-static struct point measure_paired(const struct dml_bench_case *c,
+static struct point measure_rounds(const struct dml_bench_case *c,
 				   const struct dml_bench_case *b,
 				   const struct bench_opts *o,
 				   unsigned int threads, double *ratio)
 {
+	double r[MAX_REPEAT], e[MAX_REPEAT], ce[MAX_REPEAT], sum = 0, sq = 0;
+	struct point p = { .threads = threads }, p1 = { 0 }, pb = { 0 }, pc;
 	struct bench_opts one = *o;
-	double r[MAX_REPEAT], sum = 0, sq = 0;
-	struct point p = { .threads = threads }, pc, pb;
-	unsigned int k;
+	unsigned int k, n = o->repeat;
 
 	one.repeat = 1;
 	one.seconds = o->seconds / o->repeat;
-	for (k = 0; k < o->repeat; k++) {
-		pb = measure(b, &one, threads);
+	*ratio = 0;
+	for (k = 0; k < n; k++) {
+		if (threads > 1)
+			p1 = measure(c, &one, 1);
+		if (b)
+			pb = measure(b, &one, threads);
 		pc = measure(c, &one, threads);
-		if (pc.err || pb.err) {
-			p.err = pc.err ?: pb.err;
+		p.err = pc.err ?: pb.err ?: p1.err;
+		if (p.err)
 			return p;
-		}
-		r[k] = pb.mean / pc.mean;
+		r[k] = b ? pb.mean / pc.mean : 0;
+		e[k] = threads > 1 ? pc.ops / (threads * p1.ops) : 1;
+		ce[k] = threads > 1 && pc.cpu > 0 ? p1.cpu / pc.cpu : 1;
 		sum += pc.mean;
 		sq += pc.mean * pc.mean;
-		p.ops += pc.ops / o->repeat;
-		p.cpu += pc.cpu / o->repeat;
+		p.ops += pc.ops / n;
+		p.cpu += pc.cpu / n;
 	}
-	p.mean = sum / o->repeat;
-	p.sd = o->repeat > 1 ?
-	       sqrt(fmax(0, (sq - sum * sum / o->repeat) / (o->repeat - 1))) : 0;
-	qsort(r, o->repeat, sizeof(r[0]), cmp_double);
-	*ratio = o->repeat % 2 ? r[o->repeat / 2] :
-		 (r[o->repeat / 2 - 1] + r[o->repeat / 2]) / 2;
+	p.mean = sum / n;
+	p.sd = n > 1 ? sqrt(fmax(0, (sq - sum * sum / n) / (n - 1))) : 0;
+	p.eff = median(e, n);
+	p.cpu_eff = median(ce, n);
+	if (b)
+		*ratio = median(r, n);
 	return p;
 }
 
@@ -329,19 +344,20 @@ static struct result run_case(const struct dml_bench_case *c,
 		if (!o->json)
 			fprintf(stderr, "\r%-24s %4u thread%s  ", c->name, counts[i],
 				counts[i] > 1 ? "s" : "");
-		if (b && i == r.npts - 1)
-			r.pt[i] = measure_paired(c, b, o, counts[i], &r.paired);
-		else
+		if (i == r.npts - 1 && (b || counts[i] > 1)) {
+			r.pt[i] = measure_rounds(c, b, o, counts[i], &r.paired);
+		} else {
 			r.pt[i] = measure(c, o, counts[i]);
+			r.pt[i].eff = r.pt[0].ops > 0 ?
+				      r.pt[i].ops / (counts[i] * r.pt[0].ops) : 0;
+			r.pt[i].cpu_eff = r.pt[i].cpu > 0 ?
+					  r.pt[0].cpu / r.pt[i].cpu : 0;
+		}
 		if (r.pt[i].err) {
 			r.err = r.pt[i].err;
 			r.npts = i + 1;
 			break;
 		}
-		r.pt[i].eff = r.pt[0].ops > 0 ?
-			      r.pt[i].ops / (counts[i] * r.pt[0].ops) : 0;
-		r.pt[i].cpu_eff = r.pt[i].cpu > 0 ?
-				  r.pt[0].cpu / r.pt[i].cpu : 0;
 	}
 	return r;
 }
