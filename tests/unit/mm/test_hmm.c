@@ -253,19 +253,22 @@ static void test_odp_per_page(void **state)
 /*
  * §1.6, §1.5: a peer BAR below the same switch is a bus address, nothing
  * mapped (HMM_PFN_P2PDMA_BUS); one behind the host bridge is linked with
- * DMA_ATTR_MMIO (HMM_PFN_P2PDMA); the device reaches both and RAM.
+ * DMA_ATTR_MMIO (HMM_PFN_P2PDMA); the device reaches both and RAM, on
+ * the IOVA path and the per-page one.
  */
 static void test_p2p_pages(void **state)
 {
 	struct fx *f = *state;
 	struct pci_p2pdma_map_state p2p = { 0 };
 	const phys_addr_t phys[3] = { RAM_BASE, GPU_BAR + 3 * PG, SSD_BAR + 5 * PG };
+	bool iommu = f->dev->domain;
 	struct hmm_dma_map map;
 	dma_addr_t a[3];
 	u8 buf[PG];
 	size_t i;
 
 	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 4, PG), 0);
+	assert_int_equal(dma_use_iova(&map.state), iommu);
 	for (i = 0; i < 3; i++) {
 		set_pfn(&map, i, phys[i]);
 		a[i] = hmm_dma_map_pfn(f->dev, &map, i, &p2p);
@@ -275,11 +278,15 @@ static void test_p2p_pages(void **state)
 	assert_int_equal(map.pfn_list[1] & HMM_PFN_INOUT_FLAGS,
 			 HMM_PFN_DMA_MAPPED | HMM_PFN_P2PDMA_BUS);
 	assert_int_equal(a[1], GPU_BAR + 3 * PG + GPU_BUS_OFF);
-	assert_int_equal(iova_phys(f, a[1]), 0);
 	assert_int_equal(map.pfn_list[2] & HMM_PFN_INOUT_FLAGS,
 			 HMM_PFN_DMA_MAPPED | HMM_PFN_P2PDMA);
-	assert_int_equal(a[2], map.state.addr + 2 * PG);
-	assert_int_equal(iova_phys(f, a[2]), SSD_BAR + 5 * PG);
+	if (iommu) {
+		assert_int_equal(iova_phys(f, a[1]), 0);	/* no IOVA */
+		assert_int_equal(a[2], map.state.addr + 2 * PG);
+		assert_int_equal(iova_phys(f, a[2]), SSD_BAR + 5 * PG);
+	} else {	/* §2: DMA_ATTR_MMIO on dma-direct, DMA address = phys */
+		assert_int_equal(a[2], SSD_BAR + 5 * PG);
+	}
 	for (i = 0; i < 3; i++) {
 		memset(buf, (int)(0xa0 + i), PG);
 		assert_int_equal(dml_dev_dma_write(f->dev, a[i], buf, PG), 0);
@@ -289,7 +296,8 @@ static void test_p2p_pages(void **state)
 		assert_true(hmm_dma_unmap_pfn(f->dev, &map, i));
 		assert_false(map.pfn_list[i] & HMM_PFN_INOUT_FLAGS);
 	}
-	assert_int_equal(iova_phys(f, a[2]), 0);
+	if (iommu)
+		assert_int_equal(iova_phys(f, a[2]), 0);
 	hmm_dma_map_free(f->dev, &map);
 }
 
@@ -375,6 +383,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_odp_iova, setup_iommu, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_odp_per_page, setup_direct, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_p2p_pages, setup_iommu, fx_teardown),
+	{ "test_p2p_pages_direct", test_p2p_pages, setup_direct, fx_teardown, NULL },
 	cmocka_unit_test_setup_teardown(test_p2p_not_supported, setup_unlisted,
 					fx_teardown),
 	cmocka_unit_test_setup_teardown(test_bad_input, setup_iommu, fx_teardown),
