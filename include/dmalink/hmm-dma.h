@@ -46,10 +46,12 @@ extern "C" {
 /*
  * HMM_PFN_* - the bits of a pfn_list entry, the kernel's layout for a
  * 64-bit unsigned long (include/linux/hmm.h, Linux 6.16 to 6.18): flags
- * from bit 63 down, the map order in bits 53..58, the pfn below.
+ * from bit 63 down, the map order in bits 53..58, the pfn below (later
+ * trees add HMM_PFN_DEVICE_PRIVATE at bit 57 and move the order down one).
  * VALID, WRITE and ERROR are outputs of the fault; DMA_MAPPED, P2PDMA and
  * P2PDMA_BUS are sticky: only hmm_dma_map_pfn()/hmm_dma_unmap_pfn() change
- * them, and whoever refreshes an entry must carry them over.
+ * them, and whoever refreshes an entry must carry them over
+ * (HMM_PFN_INOUT_FLAGS, which mm/hmm.c keeps private).
  */
 #define HMM_PFN_VALID		(1UL << 63)
 #define HMM_PFN_WRITE		(1UL << 62)
