@@ -53,9 +53,11 @@ struct dml_bench_case {
 	int (*run)(void *priv, unsigned long iters);
 };
 
-/* The tables of `dmalink bench`: tools/bench_dma.c, tools/bench_swiotlb.c. */
+/* The tables of `dmalink bench`: tools/bench_dma.c, tools/bench_swiotlb.c,
+ * tools/bench_hmm.c. */
 extern const struct dml_bench_case dml_bench_dma_cases[];
 extern const struct dml_bench_case dml_bench_swiotlb_cases[];
+extern const struct dml_bench_case dml_bench_hmm_cases[];
 
 /**
  * dml_bench_main - parse a benchmark program's options, run its cases and
