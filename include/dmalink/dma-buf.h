@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmalink/dma-buf.h - the kernel's dma-buf sharing model with its names
+ * and semantics (include/linux/dma-buf.h, drivers/dma-buf/dma-buf.c,
+ * Linux 6.19 with the 7.1 renames): an exporter wraps memory it owns in
+ * a dma_buf; importers attach their device and ask for the buffer mapped
+ * for it; the exporter does that DMA mapping, for attach->dev, and may
+ * move or revoke the memory, telling dynamic importers through
+ * invalidate_mappings, with the reservation object (dmalink/dma-resv.h)
+ * ordering it all.
+ *
+ * Differences from the kernel:
+ *  - a handle takes the place of the file descriptor: dma_buf_get() takes
+ *    a reference to a dma_buf, dma_buf_put() drops it;
+ *  - calls that return a pointer or ERR_PTR() in the kernel return 0 or
+ *    -errno here and the pointer through their last argument;
+ *  - where the kernel asserts the reservation lock with lockdep, a call
+ *    without it held warns and returns -EINVAL, changing nothing.
+ */
+#ifndef DMALINK_DMA_BUF_H
+#define DMALINK_DMA_BUF_H
+
+#include <dmalink/dma-mapping.h>
+#include <dmalink/dma-resv.h>
+#include <dmalink/scatterlist.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Built with -fvisibility=hidden: what is declared here is exported. */
+#pragma GCC visibility push(default)
+
+struct dma_buf;
+struct dma_buf_attachment;
+
+/**
+ * struct dma_buf_ops - what an exporter implements (include/linux/dma-buf.h)
+ * @attach: optional; may reject the attachment with -errno (e.g.
+ *	-EOPNOTSUPP when the importer cannot take peer memory)
+ * @detach: optional; undoes @attach
+ * @pin: optional; keep the memory where it is until @unpin (called with
+ *	the reservation lock held)
+ * @unpin: undoes @pin; required with @pin
+ * @map_dma_buf: required; an sg table of DMA addresses for attach->dev,
+ *	with the reservation lock held; 0 or -errno (-ENODEV once revoked)
+ * @unmap_dma_buf: required; undoes @map_dma_buf
+ * @release: required; the last reference is gone
+ */
+struct dma_buf_ops {
+	int (*attach)(struct dma_buf *dmabuf, struct dma_buf_attachment *attach);
+	void (*detach)(struct dma_buf *dmabuf, struct dma_buf_attachment *attach);
+	int (*pin)(struct dma_buf_attachment *attach);
+	void (*unpin)(struct dma_buf_attachment *attach);
+	int (*map_dma_buf)(struct dma_buf_attachment *attach,
+			   enum dma_data_direction dir, struct sg_table **out);
+	void (*unmap_dma_buf)(struct dma_buf_attachment *attach,
+			      struct sg_table *sgt, enum dma_data_direction dir);
+	void (*release)(struct dma_buf *dmabuf);
+};
+
+/**
+ * struct dma_buf - a shared buffer (include/linux/dma-buf.h); read-only
+ * for everyone but the core
+ * @size: bytes
+ * @ops: the exporter's operations
+ * @priv: the exporter's private data
+ * @resv: the reservation object: the exporter's, or one the core made
+ */
+struct dma_buf {
+	size_t size;
+	const struct dma_buf_ops *ops;
+	void *priv;
+	struct dma_resv *resv;
+};
+
+/**
+ * struct dma_buf_export_info - what dma_buf_export() needs
+ * (include/linux/dma-buf.h)
+ * @ops: the exporter's operations
+ * @size: bytes, not 0
+ * @priv: stored in dma_buf->priv
+ * @resv: a reservation object to share, or NULL for a new one that the
+ *	buffer owns
+ */
+struct dma_buf_export_info {
+	const struct dma_buf_ops *ops;
+	size_t size;
+	void *priv;
+	struct dma_resv *resv;
+};
+
+/**
+ * struct dma_buf_attach_ops - what a dynamic importer implements
+ * (include/linux/dma-buf.h)
+ * @allow_peer2peer: the importer handles peer memory without struct
+ *	pages (copied into attach->peer2peer)
+ * @invalidate_mappings: the exporter moves or revokes the memory: drop
+ *	every mapping of this attachment before further DMA (called with
+ *	the reservation lock held).  NULL: the importer cannot, so it is not
+ *	revocable.  Named move_notify before 7.1; both names are the same
+ *	member here.
+ */
+struct dma_buf_attach_ops {
+	bool allow_peer2peer;
+	union {
+		void (*invalidate_mappings)(struct dma_buf_attachment *attach);
+		void (*move_notify)(struct dma_buf_attachment *attach);
+	};
+};
+
+/**
+ * struct dma_buf_attachment - one device's attachment to a buffer
+ * (include/linux/dma-buf.h)
+ * @dmabuf: the buffer
+ * @dev: the importer's device, for which the exporter maps
+ * @peer2peer: the importer can take peer memory (dynamic importers only)
+ * @importer_ops: NULL for a static importer
+ * @importer_priv: the importer's private data
+ * @priv: the exporter's private data
+ * @__next: private: the buffer's list of attachments
+ * @__maps: private: mappings made and not unmapped
+ */
+struct dma_buf_attachment {
+	struct dma_buf *dmabuf;
+	struct dml_device *dev;
+	bool peer2peer;
+	const struct dma_buf_attach_ops *importer_ops;
+	void *importer_priv;
+	void *priv;
+	struct dma_buf_attachment *__next;
+	unsigned int __maps;
+};
+
+/**
+ * dma_buf_export - make a buffer of the exporter's memory, holding one
+ * reference (drivers/dma-buf/dma-buf.c: dma_buf_export)
+ * @exp_info: the exporter's description
+ * @out: the buffer
+ *
+ * Return: 0; -EINVAL when @exp_info or @out is NULL, the size is 0, an
+ * op the kernel requires (map_dma_buf, unmap_dma_buf, release) is
+ * missing, or pin comes without unpin; -ENOMEM.
+ */
+int dma_buf_export(const struct dma_buf_export_info *exp_info,
+		   struct dma_buf **out);
+
+/**
+ * dma_buf_get - take a reference to @dmabuf; the kernel's takes an fd
+ * (drivers/dma-buf/dma-buf.c: dma_buf_get, get_dma_buf)
+ * @dmabuf: the buffer, or NULL
+ *
+ * Return: @dmabuf.
+ */
+struct dma_buf *dma_buf_get(struct dma_buf *dmabuf);
+
+/**
+ * dma_buf_put - drop a reference; the last calls the exporter's release
+ * and frees the buffer, which must have no attachments left (a warning)
+ * (drivers/dma-buf/dma-buf.c: dma_buf_put)
+ * @dmabuf: the buffer, or NULL
+ */
+void dma_buf_put(struct dma_buf *dmabuf);
+
+/**
+ * dma_buf_dynamic_attach - attach a device, with importer ops
+ * (drivers/dma-buf/dma-buf.c: dma_buf_dynamic_attach)
+ * @dmabuf: the buffer
+ * @dev: the importer's device
+ * @importer_ops: the importer's ops, or NULL for a static attachment
+ * @importer_priv: stored in attach->importer_priv
+ * @out: the attachment
+ *
+ * Return: 0; -EINVAL for a NULL @dmabuf, @dev or @out; the exporter's
+ * attach error; -ENOMEM.
+ */
+int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct dml_device *dev,
+			   const struct dma_buf_attach_ops *importer_ops,
+			   void *importer_priv,
+			   struct dma_buf_attachment **out);
+
+/**
+ * dma_buf_attach - attach a device statically: no invalidation, the
+ * buffer is pinned while mapped (drivers/dma-buf/dma-buf.c)
+ * @dmabuf: the buffer
+ * @dev: the importer's device
+ * @out: the attachment
+ *
+ * Return: as dma_buf_dynamic_attach().
+ */
+int dma_buf_attach(struct dma_buf *dmabuf, struct dml_device *dev,
+		   struct dma_buf_attachment **out);
+
+/**
+ * dma_buf_detach - remove an attachment; its mappings must be gone (a
+ * warning if not) (drivers/dma-buf/dma-buf.c: dma_buf_detach)
+ * @dmabuf: the buffer
+ * @attach: the attachment, freed here
+ */
+void dma_buf_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach);
+
+/**
+ * dma_buf_pin - keep the memory in place for a dynamic importer, with
+ * the reservation lock held (drivers/dma-buf/dma-buf.c: dma_buf_pin)
+ * @attach: a dynamic attachment
+ *
+ * Return: 0; -EINVAL without the lock or for a static attachment; the
+ * exporter's pin error.
+ */
+int dma_buf_pin(struct dma_buf_attachment *attach);
+
+/**
+ * dma_buf_unpin - undo dma_buf_pin(), with the lock held
+ * (drivers/dma-buf/dma-buf.c: dma_buf_unpin)
+ * @attach: the attachment
+ */
+void dma_buf_unpin(struct dma_buf_attachment *attach);
+
+/**
+ * dma_buf_map_attachment - the buffer mapped for attach->dev, with the
+ * reservation lock held (drivers/dma-buf/dma-buf.c)
+ * @attach: the attachment
+ * @dir: DMA direction
+ * @out: the exporter's sg table: DMA addresses only; the importer must
+ *	not touch the memory behind it
+ *
+ * A static attachment to an exporter with pin is pinned for as long as
+ * the mapping lives.
+ * Return: 0; -EINVAL without the lock, for a bad @dir or NULL
+ * arguments; the exporter's pin or map error (-ENODEV once revoked).
+ */
+int dma_buf_map_attachment(struct dma_buf_attachment *attach,
+			   enum dma_data_direction dir, struct sg_table **out);
+
+/**
+ * dma_buf_unmap_attachment - undo dma_buf_map_attachment(), with the
+ * lock held (drivers/dma-buf/dma-buf.c)
+ * @attach: the attachment
+ * @sgt: the table it returned
+ * @dir: its direction
+ */
+void dma_buf_unmap_attachment(struct dma_buf_attachment *attach,
+			      struct sg_table *sgt,
+			      enum dma_data_direction dir);
+
+/**
+ * dma_buf_map_attachment_unlocked - dma_buf_map_attachment() taking and
+ * releasing the reservation lock itself (drivers/dma-buf/dma-buf.c)
+ * @attach: the attachment
+ * @dir: DMA direction
+ * @out: the sg table
+ *
+ * Return: as dma_buf_map_attachment().
+ */
+int dma_buf_map_attachment_unlocked(struct dma_buf_attachment *attach,
+				    enum dma_data_direction dir,
+				    struct sg_table **out);
+
+/**
+ * dma_buf_unmap_attachment_unlocked - dma_buf_unmap_attachment() taking
+ * the lock itself (drivers/dma-buf/dma-buf.c)
+ * @attach: the attachment
+ * @sgt: the table
+ * @dir: its direction
+ */
+void dma_buf_unmap_attachment_unlocked(struct dma_buf_attachment *attach,
+				       struct sg_table *sgt,
+				       enum dma_data_direction dir);
+
+/**
+ * dma_buf_invalidate_mappings - the exporter tells every dynamic
+ * importer with invalidate_mappings to drop its mappings, with the
+ * reservation lock held (drivers/dma-buf/dma-buf.c, 7.1; before it
+ * dma_buf_move_notify).  New mappings may be made once it returns.
+ * @dmabuf: the buffer
+ *
+ * Return: 0; -EINVAL for a NULL @dmabuf or without the lock.
+ */
+int dma_buf_invalidate_mappings(struct dma_buf *dmabuf);
+
+/**
+ * dma_buf_move_notify - the pre-7.1 name of dma_buf_invalidate_mappings()
+ * @dmabuf: the buffer
+ *
+ * Return: as dma_buf_invalidate_mappings().
+ */
+int dma_buf_move_notify(struct dma_buf *dmabuf);
+
+/**
+ * dma_buf_attach_revocable - whether the importer can give the memory
+ * back on request: it has invalidate_mappings (drivers/dma-buf/dma-buf.c,
+ * 7.1).  Exporters that must revoke reject the others at attach or pin.
+ * @attach: the attachment
+ *
+ * Return: true if revocable.
+ */
+bool dma_buf_attach_revocable(struct dma_buf_attachment *attach);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DMALINK_DMA_BUF_H */

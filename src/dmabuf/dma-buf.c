@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dma-buf.c - the dma-buf core (drivers/dma-buf/dma-buf.c, 6.19 with the
+ * 7.1 renames): export, references, attachments static and dynamic, pin,
+ * map and unmap through the exporter, and invalidation.
+ *
+ * A buffer is struct dml__dma_buf around the public struct dma_buf: a
+ * reference count, whether the buffer made (and so frees) its
+ * reservation object, and the singly linked list of attachments.  The
+ * list and every attachment's mapping count are guarded by the
+ * reservation lock, as the kernel's attachment list is: attach and
+ * detach take it; map, unmap, pin, unpin and invalidate require the
+ * caller to hold it (the _unlocked variants take it themselves).
+ *
+ * What cannot fail: put, detach, unmap, unpin.  The exporter's ops are
+ * called with the lock held, except attach, detach and release, as in
+ * the kernel.
+ */
+#include <dmalink/dma-buf.h>
+
+#include "base/base.h"
+#include "dma/dma.h"
+
+struct dml__dma_buf {
+	struct dma_buf buf;
+	atomic_int refs;
+	bool owns_resv;
+	struct dma_buf_attachment *attachments;
+};
+
+static struct dml__dma_buf *to_buf(struct dma_buf *dmabuf)
+{
+	return container_of(dmabuf, struct dml__dma_buf, buf);
+}
+
+/* the kernel's dma_resv_assert_held(), as a checked precondition */
+static bool resv_not_held(struct dma_buf *dmabuf)
+{
+	return DML_WARN_ON(!dma_resv_held(dmabuf->resv));
+}
+
+int dma_buf_export(const struct dma_buf_export_info *exp_info,
+		   struct dma_buf **out)
+{
+	const struct dma_buf_ops *ops;
+	struct dml__dma_buf *b;
+	int ret;
+
+	if (!exp_info || !out || !exp_info->size || !exp_info->ops)
+		return -EINVAL;
+	ops = exp_info->ops;
+	if (!ops->map_dma_buf || !ops->unmap_dma_buf || !ops->release ||
+	    (ops->pin && !ops->unpin))
+		return -EINVAL;
+	b = dml__zalloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->buf.resv = exp_info->resv;
+	if (!b->buf.resv) {
+		ret = dml_dma_resv_create(&b->buf.resv);
+		if (ret) {
+			dml__free(b);
+			return ret;
+		}
+		b->owns_resv = true;
+	}
+	b->buf.size = exp_info->size;
+	b->buf.ops = ops;
+	b->buf.priv = exp_info->priv;
+	atomic_init(&b->refs, 1);
+	*out = &b->buf;
+	return 0;
+}
+
+struct dma_buf *dma_buf_get(struct dma_buf *dmabuf)
+{
+	if (dmabuf)
+		atomic_fetch_add_explicit(&to_buf(dmabuf)->refs, 1,
+					  memory_order_relaxed);
+	return dmabuf;
+}
+
+void dma_buf_put(struct dma_buf *dmabuf)
+{
+	struct dml__dma_buf *b;
+
+	if (!dmabuf)
+		return;
+	b = to_buf(dmabuf);
+	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	DML_WARN_ON(b->attachments);
+	dmabuf->ops->release(dmabuf);
+	if (b->owns_resv)
+		dml_dma_resv_destroy(dmabuf->resv);
+	dml__free(b);
+}
+
+int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct dml_device *dev,
+			   const struct dma_buf_attach_ops *importer_ops,
+			   void *importer_priv,
+			   struct dma_buf_attachment **out)
+{
+	struct dma_buf_attachment *a;
+	struct dml__dma_buf *b;
+	int ret;
+
+	if (!dmabuf || !dev || !out)
+		return -EINVAL;
+	a = dml__zalloc(sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->dmabuf = dmabuf;
+	a->dev = dev;
+	a->importer_ops = importer_ops;
+	a->importer_priv = importer_priv;
+	a->peer2peer = importer_ops && importer_ops->allow_peer2peer;
+	if (dmabuf->ops->attach) {
+		ret = dmabuf->ops->attach(dmabuf, a);
+		if (ret) {
+			dml__free(a);
+			return ret;
+		}
+	}
+	b = to_buf(dmabuf);
+	dma_resv_lock(dmabuf->resv, NULL);
+	a->__next = b->attachments;
+	b->attachments = a;
+	dma_resv_unlock(dmabuf->resv);
+	*out = a;
+	return 0;
+}
+
+int dma_buf_attach(struct dma_buf *dmabuf, struct dml_device *dev,
+		   struct dma_buf_attachment **out)
+{
+	return dma_buf_dynamic_attach(dmabuf, dev, NULL, NULL, out);
+}
+
+void dma_buf_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
+{
+	struct dma_buf_attachment **pp;
+
+	if (!dmabuf || !attach || DML_WARN_ON(attach->dmabuf != dmabuf))
+		return;
+	dma_resv_lock(dmabuf->resv, NULL);
+	DML_WARN_ON(attach->__maps);
+	for (pp = &to_buf(dmabuf)->attachments; *pp; pp = &(*pp)->__next)
+		if (*pp == attach) {
+			*pp = attach->__next;
+			break;
+		}
+	dma_resv_unlock(dmabuf->resv);
+	if (dmabuf->ops->detach)
+		dmabuf->ops->detach(dmabuf, attach);
+	dml__free(attach);
+}
+
+int dma_buf_pin(struct dma_buf_attachment *attach)
+{
+	struct dma_buf *dmabuf;
+
+	if (!attach || DML_WARN_ON(!attach->importer_ops))
+		return -EINVAL;
+	dmabuf = attach->dmabuf;
+	if (resv_not_held(dmabuf))
+		return -EINVAL;
+	return dmabuf->ops->pin ? dmabuf->ops->pin(attach) : 0;
+}
+
+void dma_buf_unpin(struct dma_buf_attachment *attach)
+{
+	struct dma_buf *dmabuf;
+
+	if (!attach || DML_WARN_ON(!attach->importer_ops))
+		return;
+	dmabuf = attach->dmabuf;
+	if (resv_not_held(dmabuf))
+		return;
+	if (dmabuf->ops->unpin)
+		dmabuf->ops->unpin(attach);
+}
+
+/* a static importer of an exporter that can pin holds a pin per mapping */
+static bool pins_for_map(struct dma_buf_attachment *attach)
+{
+	return !attach->importer_ops && attach->dmabuf->ops->pin;
+}
+
+int dma_buf_map_attachment(struct dma_buf_attachment *attach,
+			   enum dma_data_direction dir, struct sg_table **out)
+{
+	struct dma_buf *dmabuf;
+	int ret;
+
+	if (!attach || !out || !dml__valid_dir(dir) || dir == DMA_NONE)
+		return -EINVAL;
+	dmabuf = attach->dmabuf;
+	if (resv_not_held(dmabuf))
+		return -EINVAL;
+	if (pins_for_map(attach)) {
+		ret = dmabuf->ops->pin(attach);
+		if (ret)
+			return ret;
+	}
+	ret = dmabuf->ops->map_dma_buf(attach, dir, out);
+	if (ret) {
+		if (pins_for_map(attach))
+			dmabuf->ops->unpin(attach);
+		return ret;
+	}
+	attach->__maps++;
+	return 0;
+}
+
+void dma_buf_unmap_attachment(struct dma_buf_attachment *attach,
+			      struct sg_table *sgt,
+			      enum dma_data_direction dir)
+{
+	struct dma_buf *dmabuf;
+
+	if (!attach || !sgt)
+		return;
+	dmabuf = attach->dmabuf;
+	if (resv_not_held(dmabuf) || DML_WARN_ON(!attach->__maps))
+		return;
+	dmabuf->ops->unmap_dma_buf(attach, sgt, dir);
+	attach->__maps--;
+	if (pins_for_map(attach))
+		dmabuf->ops->unpin(attach);
+}
+
+int dma_buf_map_attachment_unlocked(struct dma_buf_attachment *attach,
+				    enum dma_data_direction dir,
+				    struct sg_table **out)
+{
+	int ret;
+
+	if (!attach)
+		return -EINVAL;
+	dma_resv_lock(attach->dmabuf->resv, NULL);
+	ret = dma_buf_map_attachment(attach, dir, out);
+	dma_resv_unlock(attach->dmabuf->resv);
+	return ret;
+}
+
+void dma_buf_unmap_attachment_unlocked(struct dma_buf_attachment *attach,
+				       struct sg_table *sgt,
+				       enum dma_data_direction dir)
+{
+	if (!attach)
+		return;
+	dma_resv_lock(attach->dmabuf->resv, NULL);
+	dma_buf_unmap_attachment(attach, sgt, dir);
+	dma_resv_unlock(attach->dmabuf->resv);
+}
+
+int dma_buf_invalidate_mappings(struct dma_buf *dmabuf)
+{
+	struct dma_buf_attachment *a, *next;
+
+	if (!dmabuf || resv_not_held(dmabuf))
+		return -EINVAL;
+	for (a = to_buf(dmabuf)->attachments; a; a = next) {
+		next = a->__next;
+		if (dma_buf_attach_revocable(a))
+			a->importer_ops->invalidate_mappings(a);
+	}
+	return 0;
+}
+
+int dma_buf_move_notify(struct dma_buf *dmabuf)
+{
+	return dma_buf_invalidate_mappings(dmabuf);
+}
+
+bool dma_buf_attach_revocable(struct dma_buf_attachment *attach)
+{
+	return attach && attach->importer_ops &&
+	       attach->importer_ops->invalidate_mappings;
+}
