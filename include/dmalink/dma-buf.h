@@ -22,6 +22,7 @@
 
 #include <dmalink/dma-mapping.h>
 #include <dmalink/dma-resv.h>
+#include <dmalink/pci-p2pdma.h>
 #include <dmalink/scatterlist.h>
 
 #ifdef __cplusplus
@@ -35,6 +36,51 @@ struct dma_buf;
 struct dma_buf_attachment;
 
 /**
+ * enum dma_buf_mapping_type - how an exporter hands its memory to an
+ * importer.  Proposed: the dma-buf mapping types RFC (Jason Gunthorpe,
+ * Feb 2026); without negotiation every attachment is SGT.
+ * @DMA_BUF_MAPPING_NONE: not negotiated (0)
+ * @DMA_BUF_MAPPING_SGT: the classic sg table of DMA addresses for
+ *	attach->dev, host memory only
+ * @DMA_BUF_MAPPING_SGT_P2P: the same, possibly of peer memory without
+ *	struct pages (sets attach->peer2peer)
+ * @DMA_BUF_MAPPING_PAL: a physical address list with its P2P provider
+ *	(dma_buf_map_phys()); the importer maps it itself
+ */
+enum dma_buf_mapping_type {
+	DMA_BUF_MAPPING_NONE = 0,
+	DMA_BUF_MAPPING_SGT,
+	DMA_BUF_MAPPING_SGT_P2P,
+	DMA_BUF_MAPPING_PAL,
+};
+
+/**
+ * struct phys_vec - one physical range (include/linux/dma-buf.h, 6.19,
+ * renamed from dma_buf_phys_vec)
+ * @paddr: CPU physical address (emu: emulated physical address)
+ * @len: bytes
+ */
+struct phys_vec {
+	phys_addr_t paddr;
+	size_t len;
+};
+
+/**
+ * struct dma_buf_phys_list - what a PAL exporter's map_phys returns.
+ * Proposed: the dma-buf mapping types RFC (Feb 2026).
+ * @provider: the P2P provider of every range, NULL for host memory
+ * @length: bytes of all ranges together
+ * @nr_ranges: entries of @phys
+ * @phys: the ranges
+ */
+struct dma_buf_phys_list {
+	struct p2pdma_provider *provider;
+	size_t length;
+	size_t nr_ranges;
+	struct phys_vec *phys;
+};
+
+/**
  * struct dma_buf_ops - what an exporter implements (include/linux/dma-buf.h)
  * @attach: optional; may reject the attachment with -errno (e.g.
  *	-EOPNOTSUPP when the importer cannot take peer memory)
@@ -46,6 +92,12 @@ struct dma_buf_attachment;
  *	with the reservation lock held; 0 or -errno (-ENODEV once revoked)
  * @unmap_dma_buf: required; undoes @map_dma_buf
  * @release: required; the last reference is gone
+ * @match_mapping: optional, Proposed (mapping types RFC, Feb 2026):
+ *	call dma_buf_match_mapping() with the exporter's own types in
+ *	priority order; without it an exporter offers SGT only
+ * @map_phys: Proposed (same RFC): the ranges of a PAL attachment, with
+ *	the lock held; 0 or -errno (-ENODEV once revoked)
+ * @unmap_phys: Proposed (same RFC): release what @map_phys returned
  */
 struct dma_buf_ops {
 	int (*attach)(struct dma_buf *dmabuf, struct dma_buf_attachment *attach);
@@ -57,6 +109,12 @@ struct dma_buf_ops {
 	void (*unmap_dma_buf)(struct dma_buf_attachment *attach,
 			      struct sg_table *sgt, enum dma_data_direction dir);
 	void (*release)(struct dma_buf *dmabuf);
+	int (*match_mapping)(struct dma_buf_attachment *attach,
+			     const enum dma_buf_mapping_type *imp, size_t imp_len);
+	int (*map_phys)(struct dma_buf_attachment *attach,
+			struct dma_buf_phys_list **out);
+	void (*unmap_phys)(struct dma_buf_attachment *attach,
+			   struct dma_buf_phys_list *list);
 };
 
 /**
@@ -118,6 +176,8 @@ struct dma_buf_attach_ops {
  * @importer_ops: NULL for a static importer
  * @importer_priv: the importer's private data
  * @priv: the exporter's private data
+ * @map_type: Proposed (mapping types RFC): the negotiated type; SGT for
+ *	an attachment made without negotiation
  * @__next: private: the buffer's list of attachments
  * @__maps: private: mappings made and not unmapped
  */
@@ -128,6 +188,7 @@ struct dma_buf_attachment {
 	const struct dma_buf_attach_ops *importer_ops;
 	void *importer_priv;
 	void *priv;
+	enum dma_buf_mapping_type map_type;
 	struct dma_buf_attachment *__next;
 	unsigned int __maps;
 };
@@ -226,8 +287,9 @@ void dma_buf_unpin(struct dma_buf_attachment *attach);
  *
  * A static attachment to an exporter with pin is pinned for as long as
  * the mapping lives.
- * Return: 0; -EINVAL without the lock, for a bad @dir or NULL
- * arguments; the exporter's pin or map error (-ENODEV once revoked).
+ * Return: 0; -EINVAL without the lock, for a bad @dir, NULL arguments
+ * or a PAL attachment; the exporter's pin or map error (-ENODEV once
+ * revoked).
  */
 int dma_buf_map_attachment(struct dma_buf_attachment *attach,
 			   enum dma_data_direction dir, struct sg_table **out);
@@ -295,6 +357,109 @@ int dma_buf_move_notify(struct dma_buf *dmabuf);
  * Return: true if revocable.
  */
 bool dma_buf_attach_revocable(struct dma_buf_attachment *attach);
+
+/**
+ * dma_buf_mapping_attach - attach with the mapping types the importer
+ * accepts; the exporter's first type that the importer also accepts
+ * becomes attach->map_type.  Proposed: the dma-buf mapping types RFC
+ * (Jason Gunthorpe, Feb 2026).
+ * @dmabuf: the buffer
+ * @dev: the importer's device
+ * @imp: the importer's acceptable types (order does not matter)
+ * @imp_len: entries of @imp, at least 1
+ * @importer_ops: as dma_buf_dynamic_attach(); required for SGT_P2P and PAL
+ * @importer_priv: stored in attach->importer_priv
+ * @out: the attachment
+ *
+ * Return: 0; -EINVAL for NULL arguments, an empty or unknown type list;
+ * -EOPNOTSUPP when no type is mutual; the exporter's attach error;
+ * -ENOMEM.
+ */
+int dma_buf_mapping_attach(struct dma_buf *dmabuf, struct dml_device *dev,
+			   const enum dma_buf_mapping_type *imp, size_t imp_len,
+			   const struct dma_buf_attach_ops *importer_ops,
+			   void *importer_priv,
+			   struct dma_buf_attachment **out);
+
+/**
+ * dma_buf_match_mapping - pick the first of the exporter's types that
+ * the importer accepts into attach->map_type; for the exporter's
+ * match_mapping op.  Proposed: mapping types RFC (Feb 2026).
+ * @attach: the attachment being made
+ * @imp: the importer's types
+ * @imp_len: entries of @imp
+ * @exp: the exporter's types, best first
+ * @exp_len: entries of @exp
+ *
+ * SGT_P2P and PAL need a dynamic importer (peer memory without struct
+ * pages); attach->peer2peer is set for them and cleared for SGT.
+ * Return: 0; -EINVAL for NULL lists or @attach; -EOPNOTSUPP if none
+ * is mutual.
+ */
+int dma_buf_match_mapping(struct dma_buf_attachment *attach,
+			  const enum dma_buf_mapping_type *imp, size_t imp_len,
+			  const enum dma_buf_mapping_type *exp, size_t exp_len);
+
+/**
+ * dma_buf_map_phys - the physical ranges of a PAL attachment, with the
+ * reservation lock held; the importer maps them for its device itself
+ * (the two-step API).  Proposed: mapping types RFC (Feb 2026).
+ * @attach: an attachment whose map_type is PAL
+ * @out: the list, until dma_buf_unmap_phys()
+ *
+ * Return: 0; -EINVAL without the lock, for another map type or NULL
+ * arguments; the exporter's error (-ENODEV once revoked).
+ */
+int dma_buf_map_phys(struct dma_buf_attachment *attach,
+		     struct dma_buf_phys_list **out);
+
+/**
+ * dma_buf_unmap_phys - give back what dma_buf_map_phys() returned, with
+ * the lock held.  Proposed: mapping types RFC (Feb 2026).
+ * @attach: the attachment
+ * @list: the list
+ */
+void dma_buf_unmap_phys(struct dma_buf_attachment *attach,
+			struct dma_buf_phys_list *list);
+
+/**
+ * dma_buf_phys_vec_to_sgt - map an exporter's MMIO ranges for
+ * attach->dev into an sg table, with the reservation lock held
+ * (drivers/dma-buf/dma-buf-mapping.c, 6.19)
+ * @attach: the attachment
+ * @provider: the P2P provider of every range
+ * @phys_vec: the ranges
+ * @nr_ranges: entries of @phys_vec, at least 1
+ * @size: bytes of all ranges together
+ * @dir: DMA direction
+ * @out: the table, for dma_buf_free_sgt()
+ *
+ * By the pair's P2P map type: BUS_ADDR gives each range's bus address;
+ * THRU_HOST_BRIDGE reserves IOVA for @size, links every range with
+ * DMA_ATTR_MMIO, syncs once and gives ONE DMA range, or without IOMMU
+ * space maps each range with dma_map_phys(DMA_ATTR_MMIO).  Entries are
+ * at most ALIGN_DOWN(UINT_MAX, PAGE_SIZE) bytes (longer ones split); the
+ * table has no CPU list: no pages, orig_nents 0.
+ * Return: 0; -EINVAL without the lock, for NULL arguments, a size that
+ * is not the sum of the ranges, or a map type other than the two above;
+ * the mapping error (-ENOMEM, -EIO); nothing stays mapped on error.
+ */
+int dma_buf_phys_vec_to_sgt(struct dma_buf_attachment *attach,
+			    struct p2pdma_provider *provider,
+			    const struct phys_vec *phys_vec, size_t nr_ranges,
+			    size_t size, enum dma_data_direction dir,
+			    struct sg_table **out);
+
+/**
+ * dma_buf_free_sgt - unmap and free a dma_buf_phys_vec_to_sgt() table:
+ * destroy the IOVA range or unmap each entry
+ * (drivers/dma-buf/dma-buf-mapping.c, 6.19)
+ * @attach: the attachment it was made for
+ * @sgt: the table
+ * @dir: its direction
+ */
+void dma_buf_free_sgt(struct dma_buf_attachment *attach, struct sg_table *sgt,
+		      enum dma_data_direction dir);
 
 #pragma GCC visibility pop
 

@@ -12,6 +12,11 @@
  * detach take it; map, unmap, pin, unpin and invalidate require the
  * caller to hold it (the _unlocked variants take it themselves).
  *
+ * Mapping types (proposed upstream): an attachment made through
+ * dma_buf_mapping_attach() gets the exporter's first type the importer
+ * also accepts; one made the classic way is SGT.  SGT types map through
+ * map_dma_buf, PAL through map_phys; both count in __maps.
+ *
  * What cannot fail: put, detach, unmap, unpin.  The exporter's ops are
  * called with the lock held, except attach, detach and release, as in
  * the kernel.
@@ -96,10 +101,46 @@ void dma_buf_put(struct dma_buf *dmabuf)
 	dml__free(b);
 }
 
-int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct dml_device *dev,
-			   const struct dma_buf_attach_ops *importer_ops,
-			   void *importer_priv,
-			   struct dma_buf_attachment **out)
+static bool type_in(enum dma_buf_mapping_type t,
+		    const enum dma_buf_mapping_type *list, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (list[i] == t)
+			return true;
+	return false;
+}
+
+int dma_buf_match_mapping(struct dma_buf_attachment *attach,
+			  const enum dma_buf_mapping_type *imp, size_t imp_len,
+			  const enum dma_buf_mapping_type *exp, size_t exp_len)
+{
+	size_t i;
+
+	if (!attach || !imp || !exp)
+		return -EINVAL;
+	for (i = 0; i < exp_len; i++) {
+		if (!type_in(exp[i], imp, imp_len) ||
+		    (exp[i] != DMA_BUF_MAPPING_SGT && !attach->importer_ops))
+			continue;
+		attach->map_type = exp[i];
+		attach->peer2peer = exp[i] != DMA_BUF_MAPPING_SGT;
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+static const enum dma_buf_mapping_type classic = DMA_BUF_MAPPING_SGT;
+
+/*
+ * make an attachment; with @imp, negotiate its map type first (the
+ * exporter's match_mapping op, or SGT only); without, it is classic SGT
+ */
+static int attach_common(struct dma_buf *dmabuf, struct dml_device *dev,
+			 const enum dma_buf_mapping_type *imp, size_t imp_len,
+			 const struct dma_buf_attach_ops *importer_ops,
+			 void *importer_priv, struct dma_buf_attachment **out)
 {
 	struct dma_buf_attachment *a;
 	struct dml__dma_buf *b;
@@ -115,12 +156,22 @@ int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct dml_device *dev,
 	a->importer_ops = importer_ops;
 	a->importer_priv = importer_priv;
 	a->peer2peer = importer_ops && importer_ops->allow_peer2peer;
+	a->map_type = DMA_BUF_MAPPING_SGT;
+	if (imp) {
+		a->map_type = DMA_BUF_MAPPING_NONE;
+		if (dmabuf->ops->match_mapping)
+			ret = dmabuf->ops->match_mapping(a, imp, imp_len);
+		else
+			ret = dma_buf_match_mapping(a, imp, imp_len, &classic, 1);
+		if (!ret && a->map_type == DMA_BUF_MAPPING_NONE)
+			ret = -EOPNOTSUPP;
+		if (ret)
+			goto err_free;
+	}
 	if (dmabuf->ops->attach) {
 		ret = dmabuf->ops->attach(dmabuf, a);
-		if (ret) {
-			dml__free(a);
-			return ret;
-		}
+		if (ret)
+			goto err_free;
 	}
 	b = to_buf(dmabuf);
 	dma_resv_lock(dmabuf->resv, NULL);
@@ -129,6 +180,35 @@ int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct dml_device *dev,
 	dma_resv_unlock(dmabuf->resv);
 	*out = a;
 	return 0;
+err_free:
+	dml__free(a);
+	return ret;
+}
+
+int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct dml_device *dev,
+			   const struct dma_buf_attach_ops *importer_ops,
+			   void *importer_priv,
+			   struct dma_buf_attachment **out)
+{
+	return attach_common(dmabuf, dev, NULL, 0, importer_ops, importer_priv,
+			     out);
+}
+
+int dma_buf_mapping_attach(struct dma_buf *dmabuf, struct dml_device *dev,
+			   const enum dma_buf_mapping_type *imp, size_t imp_len,
+			   const struct dma_buf_attach_ops *importer_ops,
+			   void *importer_priv,
+			   struct dma_buf_attachment **out)
+{
+	size_t i;
+
+	if (!imp || !imp_len)
+		return -EINVAL;
+	for (i = 0; i < imp_len; i++)
+		if (imp[i] < DMA_BUF_MAPPING_SGT || imp[i] > DMA_BUF_MAPPING_PAL)
+			return -EINVAL;
+	return attach_common(dmabuf, dev, imp, imp_len, importer_ops,
+			     importer_priv, out);
 }
 
 int dma_buf_attach(struct dma_buf *dmabuf, struct dml_device *dev,
@@ -196,7 +276,7 @@ int dma_buf_map_attachment(struct dma_buf_attachment *attach,
 	if (!attach || !out || !dml__valid_dir(dir) || dir == DMA_NONE)
 		return -EINVAL;
 	dmabuf = attach->dmabuf;
-	if (resv_not_held(dmabuf))
+	if (resv_not_held(dmabuf) || attach->map_type == DMA_BUF_MAPPING_PAL)
 		return -EINVAL;
 	if (pins_for_map(attach)) {
 		ret = dmabuf->ops->pin(attach);
@@ -228,6 +308,30 @@ void dma_buf_unmap_attachment(struct dma_buf_attachment *attach,
 	attach->__maps--;
 	if (pins_for_map(attach))
 		dmabuf->ops->unpin(attach);
+}
+
+int dma_buf_map_phys(struct dma_buf_attachment *attach,
+		     struct dma_buf_phys_list **out)
+{
+	int ret;
+
+	if (!attach || !out || attach->map_type != DMA_BUF_MAPPING_PAL ||
+	    !attach->dmabuf->ops->map_phys || resv_not_held(attach->dmabuf))
+		return -EINVAL;
+	ret = attach->dmabuf->ops->map_phys(attach, out);
+	if (!ret)
+		attach->__maps++;
+	return ret;
+}
+
+void dma_buf_unmap_phys(struct dma_buf_attachment *attach,
+			struct dma_buf_phys_list *list)
+{
+	if (!attach || !list || resv_not_held(attach->dmabuf) ||
+	    DML_WARN_ON(!attach->__maps))
+		return;
+	attach->dmabuf->ops->unmap_phys(attach, list);
+	attach->__maps--;
 }
 
 int dma_buf_map_attachment_unlocked(struct dma_buf_attachment *attach,
