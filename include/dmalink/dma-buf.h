@@ -232,8 +232,8 @@ void dma_buf_put(struct dma_buf *dmabuf);
  * @importer_priv: stored in attach->importer_priv
  * @out: the attachment
  *
- * Return: 0; -EINVAL for a NULL @dmabuf, @dev or @out; the exporter's
- * attach error; -ENOMEM.
+ * Return: 0; -EINVAL for a NULL @dmabuf, @dev or @out; -ENODEV while
+ * the buffer is revoked; the exporter's attach error; -ENOMEM.
  */
 int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct dml_device *dev,
 			   const struct dma_buf_attach_ops *importer_ops,
@@ -460,6 +460,46 @@ int dma_buf_phys_vec_to_sgt(struct dma_buf_attachment *attach,
  */
 void dma_buf_free_sgt(struct dma_buf_attachment *attach, struct sg_table *sgt,
 		      enum dma_data_direction dir);
+
+/**
+ * dml_dma_buf_revoke - take the memory away from every importer: the
+ * full-revoke sequence the kernel documents for exporters
+ * (drivers/dma-buf/dma-buf.c, 7.1; drivers/vfio/pci/vfio_pci_dmabuf.c)
+ * @dmabuf: the buffer
+ * @timeout: nanoseconds to wait for the importers to unmap, or
+ *	MAX_SCHEDULE_TIMEOUT
+ *
+ * Under the reservation lock: mark the buffer revoked (new attachments
+ * and maps fail with -ENODEV), invalidate every mapping, wait for every
+ * fence (DMA_RESV_USAGE_BOOKKEEP); then, unlocked, wait until every
+ * importer has unmapped.  Until its fences signal an importer may still
+ * finish DMA; afterwards a device access through a mapping it dropped
+ * faults.  Importers without invalidate_mappings cannot be asked, so an
+ * exporter that revokes refuses them at attach or pin.
+ * Return: 0; -ETIMEDOUT (with a warning) if mappings remain after
+ * @timeout: the buffer stays revoked; -EINVAL for a NULL @dmabuf or a
+ * negative @timeout; -ENOMEM.
+ */
+int dml_dma_buf_revoke(struct dma_buf *dmabuf, long timeout);
+
+/**
+ * dml_dma_buf_unrevoke - give the memory back after dml_dma_buf_revoke():
+ * maps work again, and importers are told with invalidate_mappings, as
+ * VFIO does when memory decode is enabled again
+ * (drivers/vfio/pci/vfio_pci_dmabuf.c)
+ * @dmabuf: the buffer
+ *
+ * Return: 0; -EINVAL for a NULL @dmabuf.
+ */
+int dml_dma_buf_unrevoke(struct dma_buf *dmabuf);
+
+/**
+ * dml_dma_buf_revoked - whether @dmabuf is revoked now
+ * @dmabuf: the buffer
+ *
+ * Return: true between dml_dma_buf_revoke() and dml_dma_buf_unrevoke().
+ */
+bool dml_dma_buf_revoked(struct dma_buf *dmabuf);
 
 #pragma GCC visibility pop
 

@@ -17,6 +17,12 @@
  * also accepts; one made the classic way is SGT.  SGT types map through
  * map_dma_buf, PAL through map_phys; both count in __maps.
  *
+ * Revoke (dml_dma_buf_revoke) is the exporter's sequence of 7.1 run by
+ * the core: @revoked (under the lock) makes new attachments and maps
+ * fail with -ENODEV; @maps counts the buffer's live mappings, and while
+ * a revoke waits for them to reach 0 the @unmapped fence is what it
+ * sleeps on: the unmap that drops @maps to 0 signals it.
+ *
  * What cannot fail: put, detach, unmap, unpin.  The exporter's ops are
  * called with the lock held, except attach, detach and release, as in
  * the kernel.
@@ -31,6 +37,9 @@ struct dml__dma_buf {
 	atomic_int refs;
 	bool owns_resv;
 	struct dma_buf_attachment *attachments;
+	bool revoked;
+	unsigned int maps;
+	struct dma_fence *unmapped;
 };
 
 static struct dml__dma_buf *to_buf(struct dma_buf *dmabuf)
@@ -95,6 +104,7 @@ void dma_buf_put(struct dma_buf *dmabuf)
 	if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	DML_WARN_ON(b->attachments);
+	dma_fence_put(b->unmapped);
 	dmabuf->ops->release(dmabuf);
 	if (b->owns_resv)
 		dml_dma_resv_destroy(dmabuf->resv);
@@ -175,6 +185,13 @@ static int attach_common(struct dma_buf *dmabuf, struct dml_device *dev,
 	}
 	b = to_buf(dmabuf);
 	dma_resv_lock(dmabuf->resv, NULL);
+	if (b->revoked) {
+		dma_resv_unlock(dmabuf->resv);
+		if (dmabuf->ops->detach)
+			dmabuf->ops->detach(dmabuf, a);
+		ret = -ENODEV;
+		goto err_free;
+	}
 	a->__next = b->attachments;
 	b->attachments = a;
 	dma_resv_unlock(dmabuf->resv);
@@ -261,6 +278,23 @@ void dma_buf_unpin(struct dma_buf_attachment *attach)
 		dmabuf->ops->unpin(attach);
 }
 
+/* a mapping of @dmabuf was made (lock held) */
+static void map_made(struct dma_buf_attachment *attach)
+{
+	attach->__maps++;
+	to_buf(attach->dmabuf)->maps++;
+}
+
+/* a mapping went away (lock held): wake a revoke waiting for the last */
+static void map_gone(struct dma_buf_attachment *attach)
+{
+	struct dml__dma_buf *b = to_buf(attach->dmabuf);
+
+	attach->__maps--;
+	if (!--b->maps && b->unmapped)
+		dma_fence_signal(b->unmapped);
+}
+
 /* a static importer of an exporter that can pin holds a pin per mapping */
 static bool pins_for_map(struct dma_buf_attachment *attach)
 {
@@ -278,6 +312,8 @@ int dma_buf_map_attachment(struct dma_buf_attachment *attach,
 	dmabuf = attach->dmabuf;
 	if (resv_not_held(dmabuf) || attach->map_type == DMA_BUF_MAPPING_PAL)
 		return -EINVAL;
+	if (to_buf(dmabuf)->revoked)
+		return -ENODEV;
 	if (pins_for_map(attach)) {
 		ret = dmabuf->ops->pin(attach);
 		if (ret)
@@ -289,7 +325,7 @@ int dma_buf_map_attachment(struct dma_buf_attachment *attach,
 			dmabuf->ops->unpin(attach);
 		return ret;
 	}
-	attach->__maps++;
+	map_made(attach);
 	return 0;
 }
 
@@ -305,7 +341,7 @@ void dma_buf_unmap_attachment(struct dma_buf_attachment *attach,
 	if (resv_not_held(dmabuf) || DML_WARN_ON(!attach->__maps))
 		return;
 	dmabuf->ops->unmap_dma_buf(attach, sgt, dir);
-	attach->__maps--;
+	map_gone(attach);
 	if (pins_for_map(attach))
 		dmabuf->ops->unpin(attach);
 }
@@ -318,9 +354,11 @@ int dma_buf_map_phys(struct dma_buf_attachment *attach,
 	if (!attach || !out || attach->map_type != DMA_BUF_MAPPING_PAL ||
 	    !attach->dmabuf->ops->map_phys || resv_not_held(attach->dmabuf))
 		return -EINVAL;
+	if (to_buf(attach->dmabuf)->revoked)
+		return -ENODEV;
 	ret = attach->dmabuf->ops->map_phys(attach, out);
 	if (!ret)
-		attach->__maps++;
+		map_made(attach);
 	return ret;
 }
 
@@ -331,7 +369,7 @@ void dma_buf_unmap_phys(struct dma_buf_attachment *attach,
 	    DML_WARN_ON(!attach->__maps))
 		return;
 	attach->dmabuf->ops->unmap_phys(attach, list);
-	attach->__maps--;
+	map_gone(attach);
 }
 
 int dma_buf_map_attachment_unlocked(struct dma_buf_attachment *attach,
@@ -382,4 +420,63 @@ bool dma_buf_attach_revocable(struct dma_buf_attachment *attach)
 {
 	return attach && attach->importer_ops &&
 	       attach->importer_ops->invalidate_mappings;
+}
+
+int dml_dma_buf_revoke(struct dma_buf *dmabuf, long timeout)
+{
+	struct dml__dma_buf *b;
+	struct dma_fence *unmapped = NULL;
+	int ret = 0;
+
+	if (!dmabuf || timeout < 0)
+		return -EINVAL;
+	b = to_buf(dmabuf);
+	dma_resv_lock(dmabuf->resv, NULL);
+	b->revoked = true;
+	dma_buf_invalidate_mappings(dmabuf);
+	dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP, false,
+			      MAX_SCHEDULE_TIMEOUT);
+	if (b->maps && !b->unmapped)
+		ret = dml_dma_fence_create(&b->unmapped);
+	if (b->maps && !ret)
+		unmapped = dma_fence_get(b->unmapped);
+	dma_resv_unlock(dmabuf->resv);
+	if (!unmapped)
+		return ret;
+	if (!dma_fence_wait_timeout(unmapped, false, timeout)) {
+		dml__warn("dma-buf: an importer did not unmap within %ld ns of a revoke",
+			  timeout);
+		ret = -ETIMEDOUT;
+	}
+	dma_resv_lock(dmabuf->resv, NULL);
+	if (b->unmapped == unmapped && dma_fence_is_signaled(unmapped)) {
+		dma_fence_put(b->unmapped);
+		b->unmapped = NULL;
+	}
+	dma_resv_unlock(dmabuf->resv);
+	dma_fence_put(unmapped);
+	return ret;
+}
+
+int dml_dma_buf_unrevoke(struct dma_buf *dmabuf)
+{
+	if (!dmabuf)
+		return -EINVAL;
+	dma_resv_lock(dmabuf->resv, NULL);
+	to_buf(dmabuf)->revoked = false;
+	dma_buf_invalidate_mappings(dmabuf);
+	dma_resv_unlock(dmabuf->resv);
+	return 0;
+}
+
+bool dml_dma_buf_revoked(struct dma_buf *dmabuf)
+{
+	bool revoked;
+
+	if (!dmabuf)
+		return false;
+	dma_resv_lock(dmabuf->resv, NULL);
+	revoked = to_buf(dmabuf)->revoked;
+	dma_resv_unlock(dmabuf->resv);
+	return revoked;
 }

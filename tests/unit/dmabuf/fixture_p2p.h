@@ -6,6 +6,7 @@
  * SSD (BAR0) on a second root port.  GPU memory reaches the NIC by bus
  * address, SSD memory through the host bridge.  Every test that moves
  * bytes fills the BAR with fxp_fill() and checks what the device read.
+ * bar_export() makes a VFIO-BAR-like exporter of four ranges of a BAR.
  */
 #ifndef DML_TEST_DMABUF_FIXTURE_P2P_H
 #define DML_TEST_DMABUF_FIXTURE_P2P_H
@@ -119,6 +120,135 @@ static inline u64 fxp_faults(struct fxp *f)
 {
 	return f->iommu ? dml_iommu_fault_count(f->iommu)
 			: dml_platform_fault_count(f->p);
+}
+
+/* ---- a VFIO-BAR-like exporter of four ranges of one BAR ---- */
+
+/* four ranges of the BAR at @bar, out of order and apart */
+static inline void bar_ranges(phys_addr_t bar, struct phys_vec v[4])
+{
+	static const u64 off[4] = { 0x40000, 0x3000, 0x80000, 0x10000 };
+	static const u64 len[4] = { 0x2000, 0x1000, 0x8000, 0x3000 };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		v[i].paddr = bar + off[i];
+		v[i].len = len[i];
+	}
+}
+
+#define RANGES_LEN (0x2000 + 0x1000 + 0x8000 + 0x3000)
+
+/* a VFIO-BAR-like exporter: fixed ranges of one provider */
+struct bar_exp {
+	struct p2pdma_provider *provider;
+	struct phys_vec v[4];
+	struct dma_buf_phys_list list;
+	const enum dma_buf_mapping_type *types;
+	size_t ntypes;
+	bool strict;	/* VFIO's attach rules: peer2peer and revocable */
+};
+
+static inline int bar_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
+{
+	struct bar_exp *e = dmabuf->priv;
+
+	if (e->strict && (!a->peer2peer || !dma_buf_attach_revocable(a)))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static inline int bar_map(struct dma_buf_attachment *a, enum dma_data_direction dir,
+		   struct sg_table **out)
+{
+	struct bar_exp *e = a->dmabuf->priv;
+
+	return dma_buf_phys_vec_to_sgt(a, e->provider, e->v, 4, RANGES_LEN,
+				       dir, out);
+}
+
+static inline void bar_unmap(struct dma_buf_attachment *a, struct sg_table *sgt,
+		      enum dma_data_direction dir)
+{
+	dma_buf_free_sgt(a, sgt, dir);
+}
+
+static inline void bar_release(struct dma_buf *dmabuf)
+{
+	(void)dmabuf;
+}
+
+static inline int bar_match(struct dma_buf_attachment *a,
+		     const enum dma_buf_mapping_type *imp, size_t imp_len)
+{
+	struct bar_exp *e = a->dmabuf->priv;
+
+	return dma_buf_match_mapping(a, imp, imp_len, e->types, e->ntypes);
+}
+
+static inline int bar_map_phys(struct dma_buf_attachment *a,
+			struct dma_buf_phys_list **out)
+{
+	struct bar_exp *e = a->dmabuf->priv;
+
+	e->list.provider = e->provider;
+	e->list.length = RANGES_LEN;
+	e->list.nr_ranges = 4;
+	e->list.phys = e->v;
+	*out = &e->list;
+	return 0;
+}
+
+static inline void bar_unmap_phys(struct dma_buf_attachment *a,
+			   struct dma_buf_phys_list *list)
+{
+	(void)a;
+	(void)list;
+}
+
+static const struct dma_buf_ops bar_ops __attribute__((unused)) = {
+	.attach = bar_attach,
+	.map_dma_buf = bar_map,
+	.unmap_dma_buf = bar_unmap,
+	.release = bar_release,
+	.match_mapping = bar_match,
+	.map_phys = bar_map_phys,
+	.unmap_phys = bar_unmap_phys,
+};
+
+/* VFIO's order: PAL first, then SGT_P2P */
+static const enum dma_buf_mapping_type vfio_types[] __attribute__((unused)) = {
+	DMA_BUF_MAPPING_PAL, DMA_BUF_MAPPING_SGT_P2P,
+};
+
+static inline void invalidate_nop(struct dma_buf_attachment *a)
+{
+	(void)a;
+}
+
+static const struct dma_buf_attach_ops p2p_ops __attribute__((unused)) = {
+	.allow_peer2peer = true,
+	.invalidate_mappings = invalidate_nop,
+};
+
+static inline struct dma_buf *bar_export(struct fxp *f, struct bar_exp *e,
+				  struct dml_pci_dev *pdev, phys_addr_t bar)
+{
+	struct dma_buf_export_info info = {
+		.ops = &bar_ops, .size = RANGES_LEN, .priv = e,
+	};
+	struct dma_buf *buf;
+	unsigned int i;
+
+	e->provider = pcim_p2pdma_provider(pdev, 0);
+	assert_non_null(e->provider);
+	bar_ranges(bar, e->v);
+	for (i = 0; i < 4; i++)
+		fxp_fill(f, e->v[i].paddr, e->v[i].len);
+	e->types = vfio_types;
+	e->ntypes = 2;
+	assert_int_equal(dma_buf_export(&info, &buf), 0);
+	return buf;
 }
 
 #endif /* DML_TEST_DMABUF_FIXTURE_P2P_H */
