@@ -98,6 +98,13 @@ struct dma_buf_phys_list {
  * @map_phys: Proposed (same RFC): the ranges of a PAL attachment, with
  *	the lock held; 0 or -errno (-ENODEV once revoked)
  * @unmap_phys: Proposed (same RFC): release what @map_phys returned
+ * @begin_cpu_access: optional; before the CPU touches the memory
+ *	(cache maintenance for non-coherent devices, migration)
+ * @end_cpu_access: optional; after it
+ * @mmap: optional; a CPU pointer to @len bytes at page @pgoff (the
+ *	kernel maps a VMA); without it dma_buf_mmap() fails
+ * @vmap: optional; a CPU pointer to the whole buffer, with the lock held
+ * @vunmap: optional; releases what @vmap returned
  */
 struct dma_buf_ops {
 	int (*attach)(struct dma_buf *dmabuf, struct dma_buf_attachment *attach);
@@ -115,6 +122,14 @@ struct dma_buf_ops {
 			struct dma_buf_phys_list **out);
 	void (*unmap_phys)(struct dma_buf_attachment *attach,
 			   struct dma_buf_phys_list *list);
+	int (*begin_cpu_access)(struct dma_buf *dmabuf,
+				enum dma_data_direction dir);
+	int (*end_cpu_access)(struct dma_buf *dmabuf,
+			      enum dma_data_direction dir);
+	int (*mmap)(struct dma_buf *dmabuf, size_t pgoff, size_t len,
+		    void **addr);
+	int (*vmap)(struct dma_buf *dmabuf, void **vaddr);
+	void (*vunmap)(struct dma_buf *dmabuf, void *vaddr);
 };
 
 /**
@@ -500,6 +515,70 @@ int dml_dma_buf_unrevoke(struct dma_buf *dmabuf);
  * Return: true between dml_dma_buf_revoke() and dml_dma_buf_unrevoke().
  */
 bool dml_dma_buf_revoked(struct dma_buf *dmabuf);
+
+/**
+ * dma_buf_begin_cpu_access - before the CPU accesses the buffer: wait for
+ * the fences of DMA that conflicts (writes for a CPU read, all for a CPU
+ * write), then the exporter's begin_cpu_access
+ * (drivers/dma-buf/dma-buf.c); the only way an importer may reach the
+ * memory besides vmap and mmap
+ * @dmabuf: the buffer
+ * @dir: DMA_FROM_DEVICE: the CPU reads; DMA_TO_DEVICE or
+ *	DMA_BIDIRECTIONAL: it writes
+ *
+ * Return: 0; -EINVAL for a NULL @dmabuf or a bad @dir; the exporter's
+ * error.
+ */
+int dma_buf_begin_cpu_access(struct dma_buf *dmabuf,
+			     enum dma_data_direction dir);
+
+/**
+ * dma_buf_end_cpu_access - after the CPU access: the exporter's
+ * end_cpu_access (drivers/dma-buf/dma-buf.c)
+ * @dmabuf: the buffer
+ * @dir: as for dma_buf_begin_cpu_access()
+ *
+ * Return: 0; -EINVAL for a NULL @dmabuf or a bad @dir; the exporter's
+ * error.
+ */
+int dma_buf_end_cpu_access(struct dma_buf *dmabuf,
+			   enum dma_data_direction dir);
+
+/**
+ * dma_buf_mmap - a CPU mapping of part of the buffer through the
+ * exporter's mmap op; the kernel maps it into a VMA
+ * (drivers/dma-buf/dma-buf.c: dma_buf_mmap)
+ * @dmabuf: the buffer
+ * @pgoff: first page, in 4 KiB pages
+ * @len: bytes
+ * @addr: the CPU pointer
+ *
+ * Return: 0; -EINVAL for NULL arguments, @len 0, a range past the
+ * buffer's size (overflow included) or an exporter without mmap; the
+ * exporter's error.
+ */
+int dma_buf_mmap(struct dma_buf *dmabuf, size_t pgoff, size_t len,
+		 void **addr);
+
+/**
+ * dma_buf_vmap - a CPU pointer to the whole buffer, with the reservation
+ * lock held; counted: the exporter's vmap runs on the first call only
+ * (drivers/dma-buf/dma-buf.c: dma_buf_vmap)
+ * @dmabuf: the buffer
+ * @vaddr: the pointer
+ *
+ * Return: 0; -EINVAL for NULL arguments, without the lock or an exporter
+ * without vmap; the exporter's error.
+ */
+int dma_buf_vmap(struct dma_buf *dmabuf, void **vaddr);
+
+/**
+ * dma_buf_vunmap - drop one dma_buf_vmap(), with the lock held; the last
+ * calls the exporter's vunmap (drivers/dma-buf/dma-buf.c)
+ * @dmabuf: the buffer
+ * @vaddr: what dma_buf_vmap() returned (a warning if not)
+ */
+void dma_buf_vunmap(struct dma_buf *dmabuf, void *vaddr);
 
 #pragma GCC visibility pop
 

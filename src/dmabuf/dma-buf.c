@@ -23,6 +23,10 @@
  * a revoke waits for them to reach 0 the @unmapped fence is what it
  * sleeps on: the unmap that drops @maps to 0 signals it.
  *
+ * CPU access goes through the exporter only (begin/end_cpu_access, mmap,
+ * vmap): an sg table carries DMA addresses, never a CPU pointer.  @vmaps
+ * counts dma_buf_vmap() calls sharing the exporter's one @vaddr.
+ *
  * What cannot fail: put, detach, unmap, unpin.  The exporter's ops are
  * called with the lock held, except attach, detach and release, as in
  * the kernel.
@@ -39,6 +43,8 @@ struct dml__dma_buf {
 	struct dma_buf_attachment *attachments;
 	bool revoked;
 	unsigned int maps;
+	unsigned int vmaps;
+	void *vaddr;
 	struct dma_fence *unmapped;
 };
 
@@ -479,4 +485,70 @@ bool dml_dma_buf_revoked(struct dma_buf *dmabuf)
 	revoked = to_buf(dmabuf)->revoked;
 	dma_resv_unlock(dmabuf->resv);
 	return revoked;
+}
+
+int dma_buf_begin_cpu_access(struct dma_buf *dmabuf,
+			     enum dma_data_direction dir)
+{
+	bool write = dir == DMA_BIDIRECTIONAL || dir == DMA_TO_DEVICE;
+
+	if (!dmabuf || !dml__valid_dir(dir) || dir == DMA_NONE)
+		return -EINVAL;
+	/* a CPU write waits for readers too; a CPU read only for writers */
+	dma_resv_wait_timeout(dmabuf->resv, write ? DMA_RESV_USAGE_READ :
+			      DMA_RESV_USAGE_WRITE, true, MAX_SCHEDULE_TIMEOUT);
+	return dmabuf->ops->begin_cpu_access ?
+	       dmabuf->ops->begin_cpu_access(dmabuf, dir) : 0;
+}
+
+int dma_buf_end_cpu_access(struct dma_buf *dmabuf,
+			   enum dma_data_direction dir)
+{
+	if (!dmabuf || !dml__valid_dir(dir) || dir == DMA_NONE)
+		return -EINVAL;
+	return dmabuf->ops->end_cpu_access ?
+	       dmabuf->ops->end_cpu_access(dmabuf, dir) : 0;
+}
+
+int dma_buf_mmap(struct dma_buf *dmabuf, size_t pgoff, size_t len,
+		 void **addr)
+{
+	size_t start, end;
+
+	if (!dmabuf || !addr || !len || !dmabuf->ops->mmap ||
+	    __builtin_mul_overflow(pgoff, (size_t)PAGE_SIZE, &start) ||
+	    __builtin_add_overflow(start, len, &end) || end > dmabuf->size)
+		return -EINVAL;
+	return dmabuf->ops->mmap(dmabuf, pgoff, len, addr);
+}
+
+int dma_buf_vmap(struct dma_buf *dmabuf, void **vaddr)
+{
+	struct dml__dma_buf *b;
+	int ret;
+
+	if (!dmabuf || !vaddr || !dmabuf->ops->vmap || resv_not_held(dmabuf))
+		return -EINVAL;
+	b = to_buf(dmabuf);
+	if (!b->vmaps) {
+		ret = dmabuf->ops->vmap(dmabuf, &b->vaddr);
+		if (ret)
+			return ret;
+	}
+	b->vmaps++;
+	*vaddr = b->vaddr;
+	return 0;
+}
+
+void dma_buf_vunmap(struct dma_buf *dmabuf, void *vaddr)
+{
+	struct dml__dma_buf *b;
+
+	if (!dmabuf || resv_not_held(dmabuf))
+		return;
+	b = to_buf(dmabuf);
+	if (DML_WARN_ON(!b->vmaps || vaddr != b->vaddr))
+		return;
+	if (!--b->vmaps && dmabuf->ops->vunmap)
+		dmabuf->ops->vunmap(dmabuf, b->vaddr);
 }

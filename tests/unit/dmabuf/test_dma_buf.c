@@ -8,6 +8,8 @@
  * importer remapping after a move (the data moved with the buffer), and
  * which attachments are revocable.
  */
+#include <pthread.h>
+
 #include <dmalink/dma-buf.h>
 
 #include "dma/fixture.h"
@@ -22,6 +24,7 @@ struct ram_exp {
 	phys_addr_t phys;
 	int pins, attaches, releases;
 	bool reject_unrevocable;
+	int cpu_begins, cpu_ends, vmaps;
 };
 
 static int ram_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
@@ -91,6 +94,35 @@ static void ram_release(struct dma_buf *dmabuf)
 	((struct ram_exp *)dmabuf->priv)->releases++;
 }
 
+static int ram_begin_cpu(struct dma_buf *dmabuf, enum dma_data_direction dir)
+{
+	(void)dir;
+	((struct ram_exp *)dmabuf->priv)->cpu_begins++;
+	return 0;
+}
+
+static int ram_end_cpu(struct dma_buf *dmabuf, enum dma_data_direction dir)
+{
+	(void)dir;
+	((struct ram_exp *)dmabuf->priv)->cpu_ends++;
+	return 0;
+}
+
+static int ram_vmap(struct dma_buf *dmabuf, void **vaddr)
+{
+	struct ram_exp *e = dmabuf->priv;
+
+	e->vmaps++;
+	*vaddr = dml_kmap_local_phys(e->f->p, e->phys, BUF_LEN);
+	return 0;
+}
+
+static void ram_vunmap(struct dma_buf *dmabuf, void *vaddr)
+{
+	(void)vaddr;
+	((struct ram_exp *)dmabuf->priv)->vmaps--;
+}
+
 static const struct dma_buf_ops ram_ops = {
 	.attach = ram_attach,
 	.detach = ram_detach,
@@ -99,6 +131,10 @@ static const struct dma_buf_ops ram_ops = {
 	.map_dma_buf = ram_map,
 	.unmap_dma_buf = ram_unmap,
 	.release = ram_release,
+	.begin_cpu_access = ram_begin_cpu,
+	.end_cpu_access = ram_end_cpu,
+	.vmap = ram_vmap,
+	.vunmap = ram_vunmap,
 };
 
 static struct dma_buf *ram_export(struct ram_exp *e, struct fx *f)
@@ -325,6 +361,60 @@ static void test_revocable_and_pin(void **state)
 	dma_buf_put(buf);
 }
 
+static void *cpu_writer(void *arg)
+{
+	struct dma_fence *f = arg;
+
+	dma_fence_signal(f);
+	return NULL;
+}
+
+/*
+ * "CPU access only through exporter-mediated calls: vmap/vunmap,
+ * begin/end_cpu_access (implicit-sync fences are waited on), and mmap,
+ * which calls the exporter's mmap op (fails without one)"
+ */
+static void test_cpu_access(void **state)
+{
+	struct fx *f = *state;
+	struct ram_exp e = { 0 };
+	struct dma_buf *buf = ram_export(&e, f);
+	struct dma_fence *dev_write;
+	void *v1, *v2, *m = NULL;
+	pthread_t t;
+
+	assert_int_equal(dma_buf_mmap(buf, 0, 4096, &m), -EINVAL);	/* no op */
+	assert_null(m);
+	assert_int_equal(dma_buf_vmap(buf, &v1), -EINVAL);	/* no lock */
+	dma_resv_lock(buf->resv, NULL);
+	assert_int_equal(dma_buf_vmap(buf, &v1), 0);
+	assert_int_equal(dma_buf_vmap(buf, &v2), 0);
+	assert_ptr_equal(v1, v2);
+	assert_int_equal(e.vmaps, 1);	/* the exporter's vmap ran once */
+	assert_int_equal(((u8 *)v1)[1], (u8)(0x5a + 7));
+	dma_buf_vunmap(buf, v2);
+	assert_int_equal(e.vmaps, 1);
+	dma_buf_vunmap(buf, v1);
+	assert_int_equal(e.vmaps, 0);
+
+	/* a device write in flight: a CPU read waits for its fence */
+	assert_int_equal(dml_dma_fence_create(&dev_write), 0);
+	assert_int_equal(dma_resv_reserve_fences(buf->resv, 1), 0);
+	assert_int_equal(dma_resv_add_fence(buf->resv, dev_write,
+					    DMA_RESV_USAGE_WRITE), 0);
+	dma_resv_unlock(buf->resv);
+	assert_int_equal(pthread_create(&t, NULL, cpu_writer, dev_write), 0);
+	assert_int_equal(dma_buf_begin_cpu_access(buf, DMA_FROM_DEVICE), 0);
+	assert_true(dma_fence_is_signaled(dev_write));
+	assert_int_equal(e.cpu_begins, 1);
+	assert_int_equal(dma_buf_end_cpu_access(buf, DMA_FROM_DEVICE), 0);
+	assert_int_equal(e.cpu_ends, 1);
+	assert_int_equal(dma_buf_begin_cpu_access(buf, DMA_NONE), -EINVAL);
+	pthread_join(t, NULL);
+	dma_fence_put(dev_write);
+	dma_buf_put(buf);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_export_checks),
 	cmocka_unit_test_setup_teardown(test_get_put, fx_setup, fx_teardown),
@@ -333,6 +423,7 @@ static const struct CMUnitTest tests[] = {
 					fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_revocable_and_pin, fx_setup,
 					fx_teardown),
+	cmocka_unit_test_setup_teardown(test_cpu_access, fx_setup, fx_teardown),
 };
 
 DML_TEST_MAIN(tests)
