@@ -580,6 +580,41 @@ int dma_buf_vmap(struct dma_buf *dmabuf, void **vaddr);
  */
 void dma_buf_vunmap(struct dma_buf *dmabuf, void *vaddr);
 
+/**
+ * struct dml_dma_buf_range - one range of a BAR to export, as VFIO's
+ * struct vfio_region_dma_range (include/uapi/linux/vfio.h)
+ * @offset: bytes into the BAR, page aligned
+ * @length: bytes, page aligned, not 0
+ */
+struct dml_dma_buf_range {
+	u64 offset;
+	u64 length;
+};
+
+/**
+ * dml_pci_bar_dma_buf_export - export ranges of a BAR as a dma-buf, as
+ * VFIO_DEVICE_FEATURE_DMA_BUF does (drivers/vfio/pci/vfio_pci_dmabuf.c,
+ * 6.19)
+ * @pdev: the function, with pcim_p2pdma_init() done
+ * @region_index: the BAR, 0 to PCI_STD_NUM_BARS - 1
+ * @ranges: the ranges, in the order the buffer lays them out
+ * @nr_ranges: entries of @ranges
+ * @out: the buffer; dma_buf_put() frees it
+ *
+ * Importers must accept peer memory (attach->peer2peer) and be
+ * revocable, else attach fails with -EOPNOTSUPP; the mapping types are
+ * PAL, then SGT_P2P.  The exporter revokes with dml_dma_buf_revoke()
+ * when memory decode goes off, on reset and on close, and re-enables
+ * with dml_dma_buf_unrevoke().
+ * Return: 0; -ENODEV if @region_index is not a BAR; -EINVAL for NULL
+ * arguments, no ranges, a BAR that is not P2P memory, a range of length
+ * 0, not page aligned, overflowing or past the BAR, or a total length
+ * with bit 63 set; -ENOMEM.
+ */
+int dml_pci_bar_dma_buf_export(struct dml_pci_dev *pdev, u32 region_index,
+			       const struct dml_dma_buf_range *ranges,
+			       u32 nr_ranges, struct dma_buf **out);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus
