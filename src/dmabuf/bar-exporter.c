@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bar-exporter.c - a PCI BAR exported as a dma-buf, modelled on VFIO's
+ * VFIO_DEVICE_FEATURE_DMA_BUF (drivers/vfio/pci/vfio_pci_dmabuf.c, 6.19):
+ * the ranges are checked as VFIO checks them, importers must take peer
+ * memory and be revocable, the exporter offers PAL first, then SGT_P2P
+ * (dma_buf_phys_vec_to_sgt), and revoke is the core's sequence.
+ *
+ * The exporter owns a copy of the ranges as physical vectors; the
+ * buffer's priv points to it; release frees it.
+ */
+#include <dmalink/dma-buf.h>
+
+#include "base/base.h"
+
+struct bar_dmabuf {
+	struct p2pdma_provider *provider;
+	size_t nr;
+	size_t size;
+	struct dma_buf_phys_list list;
+	struct phys_vec v[];
+};
+
+static int bar_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
+{
+	(void)dmabuf;
+	if (!a->peer2peer || !dma_buf_attach_revocable(a))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static int bar_match(struct dma_buf_attachment *a,
+		     const enum dma_buf_mapping_type *imp, size_t imp_len)
+{
+	static const enum dma_buf_mapping_type mine[] = {
+		DMA_BUF_MAPPING_PAL, DMA_BUF_MAPPING_SGT_P2P,
+	};
+
+	return dma_buf_match_mapping(a, imp, imp_len, mine, ARRAY_SIZE(mine));
+}
+
+static int bar_map(struct dma_buf_attachment *a, enum dma_data_direction dir,
+		   struct sg_table **out)
+{
+	struct bar_dmabuf *e = a->dmabuf->priv;
+
+	return dma_buf_phys_vec_to_sgt(a, e->provider, e->v, e->nr, e->size,
+				       dir, out);
+}
+
+static void bar_unmap(struct dma_buf_attachment *a, struct sg_table *sgt,
+		      enum dma_data_direction dir)
+{
+	dma_buf_free_sgt(a, sgt, dir);
+}
+
+static int bar_map_phys(struct dma_buf_attachment *a,
+			struct dma_buf_phys_list **out)
+{
+	struct bar_dmabuf *e = a->dmabuf->priv;
+
+	*out = &e->list;
+	return 0;
+}
+
+static void bar_unmap_phys(struct dma_buf_attachment *a,
+			   struct dma_buf_phys_list *list)
+{
+	(void)a;
+	(void)list;
+}
+
+static void bar_release(struct dma_buf *dmabuf)
+{
+	dml__free(dmabuf->priv);
+}
+
+static const struct dma_buf_ops bar_ops = {
+	.attach = bar_attach,
+	.map_dma_buf = bar_map,
+	.unmap_dma_buf = bar_unmap,
+	.release = bar_release,
+	.match_mapping = bar_match,
+	.map_phys = bar_map_phys,
+	.unmap_phys = bar_unmap_phys,
+};
+
+int dml_pci_bar_dma_buf_export(struct dml_pci_dev *pdev, u32 region_index,
+			       const struct dml_dma_buf_range *ranges,
+			       u32 nr_ranges, struct dma_buf **out)
+{
+	struct dma_buf_export_info info = { .ops = &bar_ops };
+	struct p2pdma_provider *provider;
+	struct bar_dmabuf *e;
+	u64 total = 0, end;
+	u32 i;
+	int ret;
+
+	if (!pdev || !out || !nr_ranges || !ranges)
+		return -EINVAL;
+	if (region_index >= PCI_STD_NUM_BARS)
+		return -ENODEV;
+	provider = pcim_p2pdma_provider(pdev, (int)region_index);
+	if (!provider)
+		return -EINVAL;
+	for (i = 0; i < nr_ranges; i++) {
+		u64 off = ranges[i].offset, len = ranges[i].length;
+
+		if (!len || !IS_ALIGNED(off, PAGE_SIZE) ||
+		    !IS_ALIGNED(len, PAGE_SIZE) ||
+		    __builtin_add_overflow(total, len, &total) ||
+		    __builtin_add_overflow(off, len, &end) ||
+		    end > provider->size)
+			return -EINVAL;
+	}
+	if (total >= 1ULL << 63)
+		return -EINVAL;
+	e = dml__zalloc(sizeof(*e) + nr_ranges * sizeof(e->v[0]));
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i < nr_ranges; i++) {
+		e->v[i].paddr = provider->phys + ranges[i].offset;
+		e->v[i].len = ranges[i].length;
+	}
+	e->provider = provider;
+	e->nr = nr_ranges;
+	e->size = total;
+	e->list.provider = provider;
+	e->list.length = total;
+	e->list.nr_ranges = nr_ranges;
+	e->list.phys = e->v;
+	info.size = total;
+	info.priv = e;
+	ret = dma_buf_export(&info, out);
+	if (ret)
+		dml__free(e);
+	return ret;
+}

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_dma_buf_revoke.c - the full revoke sequence with real device DMA
+ * (shared/reference/kernel-dma-semantics.md §7.2, §7.4, §9 item 22): the
+ * device reads the exporter's BAR before; the revoke invalidates, waits
+ * for every fence (an importer finishes its in-flight DMA meanwhile) and
+ * for every unmap; afterwards the device's DMA through the dropped
+ * mapping faults in the emulated IOMMU, new maps and attachments fail
+ * -ENODEV, and re-enabling notifies and maps again.  An importer that
+ * never unmaps makes the bounded wait warn; importers that cannot be
+ * revoked are refused at attach.
+ */
+#include <pthread.h>
+
+#include "dmabuf/fixture_p2p.h"
+
+static const enum dma_buf_mapping_type sgt_p2p[] = { DMA_BUF_MAPPING_SGT_P2P };
+
+/* an importer that unmaps in its callback (quick) or later (slow) */
+struct imp {
+	struct fxp *f;
+	struct dma_buf_attachment *a;
+	struct sg_table *sgt;
+	dma_addr_t dma;
+	bool slow;
+	atomic_int invalidations;
+	struct dma_fence *in_flight;	/* slow: its DMA still running */
+};
+
+static void imp_invalidate(struct dma_buf_attachment *a)
+{
+	struct imp *im = a->importer_priv;
+
+	atomic_fetch_add(&im->invalidations, 1);
+	if (!im->slow && im->sgt) {
+		dma_buf_unmap_attachment(a, im->sgt, DMA_TO_DEVICE);
+		im->sgt = NULL;
+	}
+}
+
+static const struct dma_buf_attach_ops imp_ops = {
+	.allow_peer2peer = true,
+	.invalidate_mappings = imp_invalidate,
+};
+
+static void imp_attach_map(struct imp *im, struct fxp *f, struct dma_buf *buf)
+{
+	im->f = f;
+	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, sgt_p2p, 1,
+						&imp_ops, im, &im->a), 0);
+	assert_int_equal(dma_buf_map_attachment_unlocked(im->a, DMA_TO_DEVICE,
+							 &im->sgt), 0);
+	assert_int_equal(im->sgt->nents, 1);
+	im->dma = sg_dma_address(im->sgt->sgl);
+}
+
+/*
+ * the slow importer: told to stop, it lets its in-flight DMA finish
+ * (allowed until its fence signals), signals, then unmaps
+ */
+static void *slow_importer(void *arg)
+{
+	struct imp *im = arg;
+	struct bar_exp *e = im->a->dmabuf->priv;
+	struct sg_table *sgt;
+
+	while (!atomic_load(&im->invalidations))
+		sched_yield();
+	sgt = im->sgt;
+
+	fxp_device_reads(im->f, im->dma, e->v[0].paddr, e->v[0].len);
+	dma_fence_signal(im->in_flight);
+	im->sgt = NULL;
+	dma_buf_unmap_attachment_unlocked(im->a, sgt, DMA_TO_DEVICE);
+	return NULL;
+}
+
+/*
+ * "under the resv lock mark revoked -> invalidate mappings -> wait for
+ * all fences (BOOKKEEP) -> unlock -> wait until every importer has
+ * called unmap"; "later maps fail with -ENODEV; re-enable flips it back
+ * (also a notify)"
+ */
+static void test_revoke_sequence(void **state)
+{
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct bar_exp e = { .strict = true };
+	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
+	struct imp quick = { 0 }, slow = { .slow = true };
+	struct dma_buf_attachment *late;
+	struct sg_table *sgt = NULL;
+	pthread_t t;
+	u64 faults;
+	u8 byte;
+
+	*state = f;
+	imp_attach_map(&quick, f, buf);
+	imp_attach_map(&slow, f, buf);
+	fxp_device_reads(f, quick.dma, e.v[0].paddr, e.v[0].len);
+	assert_int_equal(dml_dma_fence_create(&slow.in_flight), 0);
+	dma_resv_lock(buf->resv, NULL);
+	assert_int_equal(dma_resv_reserve_fences(buf->resv, 1), 0);
+	assert_int_equal(dma_resv_add_fence(buf->resv, slow.in_flight,
+					    DMA_RESV_USAGE_BOOKKEEP), 0);
+	dma_resv_unlock(buf->resv);
+
+	assert_int_equal(pthread_create(&t, NULL, slow_importer, &slow), 0);
+	assert_int_equal(dml_dma_buf_revoke(buf, MAX_SCHEDULE_TIMEOUT), 0);
+	/* revoke returned: the fence signaled and both unmapped */
+	assert_true(dma_fence_is_signaled(slow.in_flight));
+	assert_null(slow.sgt);
+	assert_null(quick.sgt);
+	pthread_join(t, NULL);
+	assert_true(dml_dma_buf_revoked(buf));
+
+	/* the device's DMA now faults: the emulated IOMMU logs it */
+	faults = fxp_faults(f);
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_MAPPED);
+	assert_int_equal(dml_dev_dma_read(f->nic_dev, quick.dma, &byte, 1),
+			 -EFAULT);
+	assert_int_equal(dml_dev_dma_read(f->nic_dev, slow.dma, &byte, 1),
+			 -EFAULT);
+	assert_int_equal(fxp_faults(f), faults + 2);
+	assert_int_equal(dma_buf_map_attachment_unlocked(quick.a, DMA_TO_DEVICE,
+							 &sgt), -ENODEV);
+	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, sgt_p2p, 1,
+						&imp_ops, &quick, &late),
+			 -ENODEV);
+
+	/* re-enable: a notify, then maps work and the bytes are there */
+	assert_int_equal(atomic_load(&quick.invalidations), 1);
+	assert_int_equal(dml_dma_buf_unrevoke(buf), 0);
+	assert_int_equal(atomic_load(&quick.invalidations), 2);
+	assert_false(dml_dma_buf_revoked(buf));
+	assert_int_equal(dma_buf_map_attachment_unlocked(quick.a, DMA_TO_DEVICE,
+							 &quick.sgt), 0);
+	fxp_device_reads(f, sg_dma_address(quick.sgt->sgl), e.v[0].paddr,
+			 e.v[0].len);
+	dma_buf_unmap_attachment_unlocked(quick.a, quick.sgt, DMA_TO_DEVICE);
+	dma_fence_put(slow.in_flight);
+	dma_buf_detach(buf, slow.a);
+	dma_buf_detach(buf, quick.a);
+	dma_buf_put(buf);
+}
+
+/* "importers ... must unmap in bounded time": a wait that warns */
+static void test_revoke_bounded_wait(void **state)
+{
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct bar_exp e = { .strict = true };
+	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
+	struct imp stuck = { .slow = true };
+
+	*state = f;
+	imp_attach_map(&stuck, f, buf);
+	dml_test_log_reset();
+	assert_int_equal(dml_dma_buf_revoke(buf, 1000000), -ETIMEDOUT);
+	assert_non_null(strstr(dml_test_log.last, "did not unmap"));
+	assert_true(dml_dma_buf_revoked(buf));
+	/* a second revoke waits on the same outstanding mapping */
+	assert_int_equal(dml_dma_buf_revoke(buf, 0), -ETIMEDOUT);
+	dma_buf_unmap_attachment_unlocked(stuck.a, stuck.sgt, DMA_TO_DEVICE);
+	assert_int_equal(dml_dma_buf_revoke(buf, 0), 0);
+	assert_int_equal(dml_dma_buf_revoke(NULL, 0), -EINVAL);
+	assert_int_equal(dml_dma_buf_revoke(buf, -1), -EINVAL);
+	dma_buf_detach(buf, stuck.a);
+	dma_buf_put(buf);
+}
+
+/*
+ * "pinned importers without [invalidate_mappings] may never unmap, so
+ * exporters needing revoke reject them in attach"; "attach requires
+ * attach->peer2peer (else -EOPNOTSUPP)"
+ */
+static void test_revoke_refuses(void **state)
+{
+	static const struct dma_buf_attach_ops pinned = {
+		.allow_peer2peer = true,
+	};
+	static const struct dma_buf_attach_ops no_p2p = {
+		.invalidate_mappings = imp_invalidate,
+	};
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct bar_exp e = { .strict = true };
+	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
+	struct dma_buf_attachment *a = NULL;
+
+	*state = f;
+	assert_int_equal(dma_buf_attach(buf, f->nic_dev, &a), -EOPNOTSUPP);
+	assert_int_equal(dma_buf_dynamic_attach(buf, f->nic_dev, &pinned, NULL,
+						&a), -EOPNOTSUPP);
+	assert_int_equal(dma_buf_dynamic_attach(buf, f->nic_dev, &no_p2p, NULL,
+						&a), -EOPNOTSUPP);
+	assert_null(a);
+	dma_buf_put(buf);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_teardown(test_revoke_sequence, fxp_teardown),
+	cmocka_unit_test_teardown(test_revoke_bounded_wait, fxp_teardown),
+	cmocka_unit_test_teardown(test_revoke_refuses, fxp_teardown),
+};
+
+DML_TEST_MAIN(tests)
