@@ -87,13 +87,12 @@ static struct nvme_command rw(u8 opcode, u64 slba, u32 nlb)
 }
 
 /* test input: PRP1/PRP2 for @len bytes at @dma, a list at @list if needed */
-static void prps(struct fx *f, struct nvme_command *c, dma_addr_t dma,
-		 u32 len, u64 *list, dma_addr_t list_dma)
+static void prps(struct nvme_command *c, dma_addr_t dma, u32 len, u64 *list,
+		 dma_addr_t list_dma)
 {
 	u32 first = NVME_CTRL_PAGE_SIZE - (u32)(dma & (NVME_CTRL_PAGE_SIZE - 1));
 	u32 i;
 
-	(void)f;
 	c->dptr.prp1 = dma;
 	if (len <= first)
 		return;
@@ -203,13 +202,13 @@ static void write_read(struct fx *f, u64 slba, u32 len, bool sgl, u8 seed)
 	if (sgl)
 		sgl_data(&c, f->dma, len);
 	else
-		prps(f, &c, f->dma, len, list, list_dma);
+		prps(&c, f->dma, len, list, list_dma);
 	assert_int_equal(submit(f, 1, &c, &sc), 0);
 	c = rw(nvme_cmd_read, slba, len >> 9);
 	if (sgl)
 		sgl_data(&c, f->dma + BUF_SIZE / 2, len);
 	else
-		prps(f, &c, f->dma + BUF_SIZE / 2, len, list, list_dma);
+		prps(&c, f->dma + BUF_SIZE / 2, len, list, list_dma);
 	assert_int_equal(submit(f, 2, &c, &sc), 0);
 	assert_memory_equal(src, dst, len);
 	assert_memory_equal(f->emu->ns + (slba << 9), src, len);
@@ -224,6 +223,30 @@ static void test_write_read_back(void **state)
 	write_read(f, 8, 8192, false, 2);		/* PRP2 a page */
 	write_read(f, 100, 24576, false, 3);		/* PRP2 a list */
 	write_read(f, BLOCKS - 16, 8192, true, 4);	/* one SGL data block */
+}
+
+/*
+ * Base 4.1.1: a PRP list that starts two entries before its page's end;
+ * the page's last entry points to the next list page
+ */
+static void test_prp_list_chain(void **state)
+{
+	struct fx *f = *state;
+	u64 *tail = (u64 *)(f->buf + 32768 - 16), *next = (u64 *)(f->buf + 36864);
+	struct nvme_command c = rw(nvme_cmd_read, 40, 48);	/* 24 KiB */
+	u8 *dst = f->buf + 4096;
+	u16 sc;
+
+	fill(f->emu->ns + 40 * 512, 24576, 11);
+	memset(dst, 0, 24576);
+	c.dptr.prp1 = f->dma + 4096;
+	c.dptr.prp2 = f->dma + 32768 - 16;
+	tail[0] = f->dma + 8192;
+	tail[1] = f->dma + 36864;			/* the chain */
+	for (int i = 0; i < 4; i++)
+		next[i] = f->dma + 12288 + i * 4096;
+	assert_int_equal(submit(f, 1, &c, &sc), 0);
+	assert_memory_equal(dst, f->emu->ns + 40 * 512, 24576);
 }
 
 /* Base 4.1.2.1: a Last Segment of data blocks, pointed to by the command */
@@ -397,6 +420,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_bring_up_identify, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_io_queues, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_write_read_back, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_prp_list_chain, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_sgl_segment, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_bad_descriptors, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_dma_fault, setup, teardown),
