@@ -27,7 +27,7 @@ struct fx {
 	dma_addr_t dma;
 };
 
-static int setup_hw(void **state)
+static int setup_iommu(void **state, const struct dml_iommu_opts *io)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct dml_emu_opts eo = { .size = DML_SIZEOF(&eo, ram_size),
@@ -36,7 +36,7 @@ static int setup_hw(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(dml_platform_create_emu(&eo, &f->p), 0);
-	assert_int_equal(dml_iommu_create(f->p, NULL, &f->iommu), 0);
+	assert_int_equal(dml_iommu_create(f->p, io, &f->iommu), 0);
 	o.iommu = f->iommu;
 	o.name = "nvme0";
 	assert_int_equal(dml_device_create(f->p, &o, &f->dev), 0);
@@ -45,13 +45,18 @@ static int setup_hw(void **state)
 	return 0;
 }
 
+static int setup_hw(void **state)
+{
+	return setup_iommu(state, NULL);
+}
+
 /* the controller up, identified, two I/O queue pairs, a data buffer */
-static int setup(void **state)
+static int setup_up(void **state, const struct dml_iommu_opts *io)
 {
 	struct dml_nvme_bar bar;
 	struct fx *f;
 
-	setup_hw(state);
+	setup_iommu(state, io);
 	f = *state;
 	dml__nvme_emu_bar(f->emu, &bar);
 	assert_int_equal(dml__nvme_ctrl_create(f->dev, &bar, &f->ctrl), 0);
@@ -60,6 +65,20 @@ static int setup(void **state)
 	f->buf = dma_alloc_coherent(f->dev, BUF_SIZE, &f->dma, GFP_KERNEL);
 	assert_non_null(f->buf);
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_up(state, NULL);
+}
+
+/* behind a virtualised IOMMU (VT-d caching mode) */
+static int setup_cm(void **state)
+{
+	struct dml_iommu_opts io = { .size = DML_SIZEOF(&io, caching_mode),
+				     .caching_mode = true };
+
+	return setup_up(state, &io);
 }
 
 static int teardown(void **state)
@@ -371,6 +390,38 @@ static void test_dma_fault(void **state)
 	write_read(f, 0, 4096, false, 7);
 }
 
+/*
+ * a translation the IOMMU has not yet been told of (a dma_iova_link()
+ * without dma_iova_sync() under caching mode, kernel-dma-semantics §9.5):
+ * the controller's write faults and the read completes with Data Transfer
+ * Error; after the sync the same command moves the bytes
+ */
+static void test_link_not_synced(void **state)
+{
+	struct fx *f = *state;
+	const phys_addr_t phys = 0x3800000;
+	struct dma_iova_state st;
+	struct nvme_command c;
+	u16 sc;
+
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_SYNCED);
+	fill(f->emu->ns, 8192, 13);
+	memset(dml_kmap_local_phys(f->p, phys, 8192), 0, 8192);
+	assert_true(dma_iova_try_alloc(f->dev, &st, phys, 8192));
+	assert_int_equal(dma_iova_link(f->dev, &st, phys, 0, 8192,
+				       DMA_FROM_DEVICE, 0), 0);
+	c = rw(nvme_cmd_read, 0, 16);
+	c.dptr.prp1 = st.addr;
+	c.dptr.prp2 = st.addr + 4096;
+	assert_int_equal(submit(f, 1, &c, &sc), -EIO);
+	assert_int_equal(sc, NVME_SC_DATA_XFER_ERROR);
+	assert_int_equal(dma_iova_sync(f->dev, &st, 0, 8192), 0);
+	assert_int_equal(submit(f, 1, &c, &sc), 0);
+	dma_iova_destroy(f->dev, &st, 8192, DMA_FROM_DEVICE, 0);
+	/* the CPU reads the buffer once it is unmapped (ref §1.4) */
+	assert_memory_equal(dml_kmap_local_phys(f->p, phys, 8192), f->emu->ns, 8192);
+}
+
 /* CC.EN without CSTS.RDY: -ETIMEDOUT after CAP.TO, nothing left allocated */
 static void test_enable_timeout(void **state)
 {
@@ -423,6 +474,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_sgl_segment, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_bad_descriptors, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_dma_fault, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_link_not_synced, setup_cm, teardown),
 	cmocka_unit_test_setup_teardown(test_enable_timeout, setup_hw, teardown),
 	cmocka_unit_test_setup_teardown(test_command_timeout, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_controller_fatal, setup, teardown),
