@@ -205,13 +205,28 @@ static u16 admin(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	}
 }
 
+/* a write lands only whole: a fault part way leaves the blocks as they were */
+static u16 io_write(struct dml_nvme_emu *c, const struct nvme_command *cmd,
+		    u8 *blk, u32 len)
+{
+	u8 *tmp = dml__zalloc(len);
+	u16 st;
+
+	if (!tmp)
+		return STATUS(NVME_SC_INTERNAL);
+	st = dml__nvme_emu_xfer(c, cmd, tmp, len, false);
+	if (!st)
+		memcpy(blk, tmp, len);
+	dml__free(tmp);
+	return st;
+}
+
 static u16 io_rw(struct dml_nvme_emu *c, const struct nvme_command *cmd)
 {
 	u64 slba = cmd->cdw10 | (u64)cmd->cdw11 << 32;
 	u32 nlb = (cmd->cdw12 & 0xffff) + 1;
 	u32 len = nlb << DML_NVME_EMU_LBA_SHIFT;
 	u8 *blk;
-	u16 st;
 
 	if (cmd->nsid != 1)
 		return STATUS(NVME_SC_INVALID_NS);
@@ -222,18 +237,7 @@ static u16 io_rw(struct dml_nvme_emu *c, const struct nvme_command *cmd)
 	blk = c->ns + (slba << DML_NVME_EMU_LBA_SHIFT);
 	if (cmd->opcode == nvme_cmd_read)
 		return dml__nvme_emu_xfer(c, cmd, blk, len, true);
-	/* a write lands only whole: a fault part way leaves the blocks */
-	{
-		u8 *tmp = dml__zalloc(len);
-
-		if (!tmp)
-			return STATUS(NVME_SC_INTERNAL);
-		st = dml__nvme_emu_xfer(c, cmd, tmp, len, false);
-		if (!st)
-			memcpy(blk, tmp, len);
-		dml__free(tmp);
-	}
-	return st;
+	return io_write(c, cmd, blk, len);
 }
 
 static u16 io(struct dml_nvme_emu *c, const struct nvme_command *cmd)

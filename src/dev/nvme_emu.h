@@ -48,14 +48,7 @@ int dml__nvme_emu_create(struct dml_device *dev, u64 blocks,
 void dml__nvme_emu_destroy(struct dml_nvme_emu *c);
 /* the accessors for dml__nvme_ctrl_create() */
 void dml__nvme_emu_bar(struct dml_nvme_emu *c, struct dml_nvme_bar *bar);
-/* one command's data pointer to (addr, len) segments: 0 or an NVMe status */
-struct dml_nvme_emu_seg {
-	u64 addr;
-	u32 len;
-};
-u16 dml__nvme_emu_data_segs(struct dml_nvme_emu *c,
-			    const struct nvme_command *cmd, u32 len,
-			    struct dml_nvme_emu_seg **segs, unsigned int *nr);
+/* move @len bytes of @buf to (@to_host) or from the command's data: 0 or a status */
 u16 dml__nvme_emu_xfer(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 		       void *buf, u32 len, bool to_host);
 

@@ -18,6 +18,11 @@
 #define PAGE_MASK_NVME (NVME_CTRL_PAGE_SIZE - 1)
 #define STATUS(sc) NVME_EMU_STATUS(0, sc)
 
+struct dml_nvme_emu_seg {
+	u64 addr;
+	u32 len;
+};
+
 struct seg_list {
 	struct dml_nvme_emu_seg *s;
 	unsigned int nr, cap;
@@ -161,9 +166,9 @@ static u16 sgl_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	}
 }
 
-u16 dml__nvme_emu_data_segs(struct dml_nvme_emu *c,
-			    const struct nvme_command *cmd, u32 len,
-			    struct dml_nvme_emu_seg **segs, unsigned int *nr)
+/* one command's data pointer to (addr, len) segments: 0 or an NVMe status */
+static u16 data_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
+		     u32 len, struct dml_nvme_emu_seg **segs, unsigned int *nr)
 {
 	struct seg_list l = { 0 };
 	u16 st;
@@ -188,7 +193,6 @@ u16 dml__nvme_emu_data_segs(struct dml_nvme_emu *c,
 	return 0;
 }
 
-/* move @len bytes between @buf and the command's data pointer */
 u16 dml__nvme_emu_xfer(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 		       void *buf, u32 len, bool to_host)
 {
@@ -197,7 +201,7 @@ u16 dml__nvme_emu_xfer(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	u8 *b = buf;
 	u16 st;
 
-	st = dml__nvme_emu_data_segs(c, cmd, len, &s, &nr);
+	st = data_segs(c, cmd, len, &s, &nr);
 	for (i = 0; !st && i < nr; i++) {
 		int ret = to_host ? dml_dev_dma_write(c->dev, s[i].addr, b, s[i].len)
 				  : dml_dev_dma_read(c->dev, s[i].addr, b, s[i].len);
