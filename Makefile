@@ -52,7 +52,8 @@ check-tsan: deps $(TSAN)/build.ninja
 # corpus (tests/fuzz/corpus/<target>/, left as it is: what a run finds
 # goes to $(FUZZ)/corpus/<target>/, a crash to $(FUZZ)/crash-*);
 # `make fuzz FUZZ_SECONDS=N` runs each for N seconds.
-FUZZ_TARGETS = fuzz_trace fuzz_api fuzz_topology fuzz_hmm fuzz_dmabuf
+FUZZ_TARGETS = fuzz_trace fuzz_api fuzz_topology fuzz_hmm fuzz_dmabuf \
+	fuzz_nvme_ctrl
 FUZZ_PKGS = clang libclang-rt-14-dev
 CHECK_FUZZ_SECONDS = 20
 FUZZ_SECONDS ?= 600

@@ -165,3 +165,26 @@ _Static_assert(sizeof(struct nvme_command) == 64, "SQ entry");
 _Static_assert(sizeof(struct nvme_completion) == 16, "CQ entry");
 
 #endif
+
+/* Additions for the emulated controller and the driver */
+#define NVME_CAP_CQR (1ULL << 16)	/* queues physically contiguous */
+#define NVME_CAP_TO_SHIFT 24
+#define NVME_AQA_ASQS(aqa) ((aqa) & 0xfff)		/* entries - 1 */
+#define NVME_AQA_ACQS(aqa) (((aqa) >> 16) & 0xfff)
+#define NVME_QUEUE_PHYS_CONTIG (1U << 0)	/* create SQ/CQ cdw11 PC */
+/* Identify controller / namespace byte offsets */
+#define NVME_ID_CTRL_MDTS 77
+#define NVME_ID_CTRL_SQES 512
+#define NVME_ID_CTRL_CQES 513
+#define NVME_ID_CTRL_NN 516
+#define NVME_ID_CTRL_SGLS 536
+#define NVME_ID_NS_NSZE 0
+#define NVME_ID_NS_NCAP 8
+#define NVME_ID_NS_NUSE 16
+#define NVME_ID_NS_FLBAS 26
+#define NVME_ID_NS_LBAF0 128		/* LBADS bits 23:16 */
+#define NVME_IDENTIFY_SIZE 4096
+/* Command specific status (SCT 1) */
+#define NVME_SC_CQ_INVALID 0x00
+#define NVME_SC_QUEUE_DELETE 0x0c
+#define NVME_SC_DNR_SHIFT 14

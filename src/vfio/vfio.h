@@ -168,4 +168,8 @@ void dml__vfio_domain_release(struct dml_vfio_container *c);
 int dml__vfio_group_get(struct dml_vfio_container *c, const char *bdf,
 			struct dml_vfio_group **out);
 
+/* nvme.c: BAR0 as the NVMe driver's register accessors */
+struct dml_nvme_bar;
+int dml__vfio_nvme_bar(struct dml_device *dev, struct dml_nvme_bar *bar);
+
 #endif /* DML_VFIO_VFIO_H */

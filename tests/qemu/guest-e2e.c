@@ -26,6 +26,8 @@
 
 #include "edu.h"
 #include "shared.h"
+#include "nvme/nvme.h"
+#include "vfio/vfio.h"
 
 #define TP 4096UL
 
@@ -402,6 +404,68 @@ out:
 	tap_result(ok, "nvme: open (failing each step in turn, then for real; a second open is -EBUSY), BAR0 CAP/VS through the mmap, VFIO_DEVICE_RESET");
 }
 
+/*
+ * the user-space NVMe driver (src/nvme) on QEMU's controller through VFIO:
+ * reset and enable, identify, two I/O queue pairs, 8 blocks written from
+ * one queue and read back on the other with the bytes compared, and a
+ * read past the namespace's end completed with LBA Out of Range
+ */
+static void test_nvme_driver(struct dml_tenv *e, const char *bdf)
+{
+	struct dml_device *dev = NULL;
+	struct dml_nvme_ctrl *ctrl = NULL;
+	struct dml_nvme_bar bar;
+	struct dml_tmem m = { 0 };
+	dma_addr_t dma = DMA_MAPPING_ERROR;
+	struct nvme_completion cqe;
+	struct nvme_command c;
+	unsigned char *src, *dst;
+	bool ok = true;
+	unsigned int i;
+
+	if (!bdf) {
+		tap_skip("no NVMe device", "nvme driver: bring-up, identify, write and read back");
+		return;
+	}
+	CHECK_EQ(dml_vfio_device_open(e->p, bdf, &dev), 0);
+	CHECK_EQ(dml__vfio_nvme_bar(dev, &bar), 0);
+	CHECK_EQ(dml__nvme_ctrl_create(dev, &bar, &ctrl), 0);
+	CHECK_EQ(dml__nvme_identify(ctrl), 0);
+	tap_diag("nvme driver: %u namespace(s), ns1 %llu blocks of %u bytes, max transfer %u, SGL %d",
+		 ctrl->nn, (unsigned long long)ctrl->nsze, 1u << ctrl->lba_shift,
+		 ctrl->max_xfer, ctrl->sgl);
+	CHECK(ctrl->nsze >= 2 * TP >> ctrl->lba_shift);
+	CHECK_EQ(dml__nvme_create_io_queues(ctrl, 2, 32), 0);
+	CHECK_EQ(vfio_mem_alloc(e, 2 * TP, &m), 0);
+	dma = dma_map_phys(dev, m.phys, 2 * TP, DMA_BIDIRECTIONAL, 0);
+	CHECK(!dma_mapping_error(dev, dma));
+	src = m.cpu;
+	dst = src + TP;
+	for (i = 0; i < TP; i++)
+		src[i] = (unsigned char)(i * 13 + 7);
+	memset(dst, 0, TP);
+	c = (struct nvme_command){ .opcode = nvme_cmd_write, .nsid = 1,
+		.cdw12 = (u32)(TP >> ctrl->lba_shift) - 1 };
+	c.dptr.prp1 = dma;
+	CHECK_EQ(dml__nvme_submit_wait(ctrl, 1, &c, &cqe), 0);
+	c.opcode = nvme_cmd_read;
+	c.dptr.prp1 = dma + TP;
+	CHECK_EQ(dml__nvme_submit_wait(ctrl, 2, &c, &cqe), 0);
+	CHECK(!memcmp(src, dst, TP));
+	c.cdw10 = (u32)ctrl->nsze;
+	CHECK_EQ(dml__nvme_submit_wait(ctrl, 2, &c, &cqe), -EIO);
+	tap_diag("nvme driver: read past the end: status %#x", cqe.status >> 1);
+	CHECK_EQ(NVME_STATUS_SC(cqe.status >> 1), NVME_SC_LBA_RANGE);
+out:
+	if (dma != DMA_MAPPING_ERROR && !dma_mapping_error(dev, dma))
+		dma_unmap_phys(dev, dma, 2 * TP, DMA_BIDIRECTIONAL, 0);
+	if (m.cpu)
+		vfio_mem_free(e, &m);
+	dml__nvme_ctrl_destroy(ctrl);
+	dml_device_destroy(dev);
+	tap_result(ok, "nvme driver: reset and enable, identify, two I/O queue pairs, 8 blocks written and read back through VFIO, LBA Out of Range surfaced");
+}
+
 static void test_edu_reset(struct dml_tenv *e)
 {
 	int ret = dml_vfio_reset(e->dev[1].dev);
@@ -482,6 +546,7 @@ int main(void)
 	test_errno(&e);
 	test_sg_sweep(&e);
 	test_nvme(&e, nvme);
+	test_nvme_driver(&e, nvme);
 	if (e.dev[1].dev)
 		test_edu_reset(&e);
 	test_leaks(&e);

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * queue.c - the NVMe driver's queue pairs: the submission and completion
+ * rings in DMA memory, the SQ tail and CQ head doorbells,
+ * and polled completions by phase tag (drivers/nvme/host/pci.c:
+ * nvme_sq_copy_cmd(), nvme_poll_cq(), nvme_cqe_pending()).  One command is
+ * in flight per call: submit, then poll until its completion arrives or the
+ * command timeout passes.
+ *
+ * The rings and the identify buffer are dma_alloc_coherent() memory on the
+ * emulated platform; VFIO has no coherent allocator, so there they are
+ * anonymous pages (phys_addr_t is their virtual address) mapped with
+ * dma_map_phys(), which on x86 is coherent all the same.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <dmalink/dma-mapping.h>
+
+#include "nvme.h"
+
+/* doorbell offsets with CAP.DSTRD (Base 3.1.4.24) */
+static u32 sq_db(const struct dml_nvme_ctrl *ctrl, u16 qid)
+{
+	return NVME_REG_DBS + (2u * qid << (2 + NVME_CAP_DSTRD(ctrl->cap)));
+}
+
+static u32 cq_db(const struct dml_nvme_ctrl *ctrl, u16 qid)
+{
+	return NVME_REG_DBS + ((2u * qid + 1) << (2 + NVME_CAP_DSTRD(ctrl->cap)));
+}
+
+/* @size bytes of zeroed DMA memory for the controller: CPU pointer, *dma */
+void *dml__nvme_dma_alloc(struct dml_nvme_ctrl *ctrl, size_t size,
+			  dma_addr_t *dma)
+{
+	void *p;
+
+	if (ctrl->dev->plat->kind == DML_PLATFORM_EMU) {
+		/* zeroed, as the kernel's */
+		return dma_alloc_coherent(ctrl->dev, size, dma, GFP_KERNEL);
+	}
+	size = ALIGN(size, PAGE_SIZE);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*dma = dma_map_phys(ctrl->dev, (phys_addr_t)(uintptr_t)p, size,
+			    DMA_BIDIRECTIONAL, 0);
+	if (dma_mapping_error(ctrl->dev, *dma)) {
+		munmap(p, size);
+		return NULL;
+	}
+	return p;
+}
+
+void dml__nvme_dma_free(struct dml_nvme_ctrl *ctrl, size_t size, void *p,
+			dma_addr_t dma)
+{
+	if (ctrl->dev->plat->kind == DML_PLATFORM_EMU) {
+		dma_free_coherent(ctrl->dev, size, p, dma);
+		return;
+	}
+	size = ALIGN(size, PAGE_SIZE);
+	dma_unmap_phys(ctrl->dev, dma, size, DMA_BIDIRECTIONAL, 0);
+	munmap(p, size);
+}
+
+int dml__nvme_queue_alloc(struct dml_nvme_ctrl *ctrl, struct dml_nvme_queue *q,
+			  u16 qid, u16 depth)
+{
+	memset(q, 0, sizeof(*q));
+	q->sq = dml__nvme_dma_alloc(ctrl, (size_t)depth * sizeof(*q->sq),
+				    &q->sq_dma);
+	if (!q->sq)
+		return -ENOMEM;
+	q->cq = dml__nvme_dma_alloc(ctrl, (size_t)depth * sizeof(*q->cq),
+				    &q->cq_dma);
+	if (!q->cq) {
+		dml__nvme_dma_free(ctrl, (size_t)depth * sizeof(*q->sq), q->sq,
+				   q->sq_dma);
+		q->sq = NULL;
+		return -ENOMEM;
+	}
+	q->qid = qid;
+	q->depth = depth;
+	q->phase = 1;
+	return 0;
+}
+
+void dml__nvme_queue_free(struct dml_nvme_ctrl *ctrl, struct dml_nvme_queue *q)
+{
+	if (!q->sq)
+		return;
+	dml__nvme_dma_free(ctrl, (size_t)q->depth * sizeof(*q->sq), q->sq,
+			   q->sq_dma);
+	dml__nvme_dma_free(ctrl, (size_t)q->depth * sizeof(*q->cq), q->cq,
+			   q->cq_dma);
+	memset(q, 0, sizeof(*q));
+}
+
+static struct dml_nvme_queue *queue_get(struct dml_nvme_ctrl *ctrl, u16 qid)
+{
+	if (!qid)
+		return &ctrl->admin;
+	if (qid > ctrl->nr_io || !ctrl->io[qid - 1].live)
+		return NULL;
+	return &ctrl->io[qid - 1];
+}
+
+/* the controller stopped: CSTS.CFS set, or the register reads all ones */
+static bool ctrl_failed(struct dml_nvme_ctrl *ctrl)
+{
+	u32 csts = ctrl->bar.read32(ctrl->bar.ctx, NVME_REG_CSTS);
+
+	return csts == ~0u || (csts & NVME_CSTS_CFS);
+}
+
+/*
+ * dml__nvme_submit_wait - run one prepared command on queue @qid and wait
+ * for its completion: 0 when it succeeded, -EIO with the entry in @cqe when
+ * the controller completed it with an error status, -ETIMEDOUT when no
+ * completion came within ctrl->cmd_timeout_ns, -ENODEV when the controller
+ * is failed (CSTS.CFS) or an earlier timeout left it needing a reset,
+ * -EINVAL for a queue that does not exist.  The command id is ours.
+ */
+int dml__nvme_submit_wait(struct dml_nvme_ctrl *ctrl, u16 qid,
+			  struct nvme_command *cmd, struct nvme_completion *cqe)
+{
+	struct dml_nvme_queue *q;
+	u64 deadline;
+
+	if (!ctrl || !cmd || !cqe)
+		return -EINVAL;
+	q = queue_get(ctrl, qid);
+	if (!q)
+		return -EINVAL;
+	if (ctrl->dead)
+		return -ENODEV;
+	cmd->command_id = q->next_cid++;
+	memcpy(&q->sq[q->sq_tail], cmd, sizeof(*cmd));
+	q->sq_tail = (u16)((q->sq_tail + 1) % q->depth);
+	atomic_thread_fence(memory_order_release);	/* entry before doorbell */
+	ctrl->bar.write32(ctrl->bar.ctx, sq_db(ctrl, qid), q->sq_tail);
+	deadline = dml__now_ns() + ctrl->cmd_timeout_ns;
+	for (;;) {
+		volatile struct nvme_completion *e = &q->cq[q->cq_head];
+
+		if ((e->status & 1) == q->phase) {
+			atomic_thread_fence(memory_order_acquire);
+			memcpy(cqe, (const void *)e, sizeof(*cqe));
+			if (++q->cq_head == q->depth) {
+				q->cq_head = 0;
+				q->phase ^= 1;
+			}
+			ctrl->bar.write32(ctrl->bar.ctx, cq_db(ctrl, qid),
+					  q->cq_head);
+			if (cqe->command_id != cmd->command_id) {
+				dml__warn("%s: nvme: completion for command %u on queue %u, expected %u",
+					  ctrl->dev->name, cqe->command_id, qid,
+					  cmd->command_id);
+				ctrl->dead = true;
+				return -EIO;
+			}
+			return cqe->status >> 1 ? -EIO : 0;
+		}
+		if (ctrl_failed(ctrl)) {
+			dml__warn("%s: nvme: controller fatal status (CSTS.CFS) during command %#x on queue %u",
+				  ctrl->dev->name, cmd->opcode, qid);
+			ctrl->dead = true;
+			return -ENODEV;
+		}
+		if (dml__now_ns() > deadline) {
+			dml__warn("%s: nvme: command %#x (id %u) on queue %u timed out; the controller needs a reset",
+				  ctrl->dev->name, cmd->opcode,
+				  cmd->command_id, qid);
+			ctrl->dead = true;
+			return -ETIMEDOUT;
+		}
+	}
+}
