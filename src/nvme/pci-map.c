@@ -268,25 +268,16 @@ static bool map_simple(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 	return true;
 }
 
-blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
-				struct dml_nvme_iod *iod, struct request *req,
-				struct nvme_command *cmd)
+/* the data: the simple path, or the iterator and PRPs or SGLs */
+static blk_status_t map_payload(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+				struct nvme_command *cmd, enum use_sgl use)
 {
+	struct request *req = iod->req;
 	struct blk_dma_iter iter;
-	enum use_sgl use;
 	blk_status_t st;
-
-	if (!ctx || !ctx->dev || !iod || !req || !req->limits || !cmd || !req->data_len)
-		return BLK_STS_INVAL;
-	memset(iod, 0, sizeof(*iod));
-	iod->req = req;
-	iod->map = PCI_P2PDMA_MAP_NONE;
-	use = !ctx->sgl_supported || ctx->sgl == DML_NVME_SGL_NEVER ? SGL_UNSUPPORTED :
-	      ctx->sgl == DML_NVME_SGL_ALWAYS ? SGL_FORCED : SGL_SUPPORTED;
 
 	if (req->nr_phys_segments == 1 && map_simple(ctx, iod, cmd, use, &st))
 		return st;
-
 	if (!blk_rq_dma_map_iter_start(req, ctx->dev, &iod->dma_state, &iter))
 		return iter.status ? iter.status : BLK_STS_IOERR;
 	if (iter.p2pdma.mem)
@@ -304,9 +295,95 @@ blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
 	record_segment(ctx, iod, &iter);
 	if (use == SGL_FORCED || (use == SGL_SUPPORTED && ctx->sgl_threshold &&
 	    DIV_ROUND_UP(req->data_len, req->nr_phys_segments) >= ctx->sgl_threshold))
-		st = setup_sgl(ctx, iod, cmd, &iter);
-	else
-		st = setup_prp(ctx, iod, cmd, &iter);
+		return setup_sgl(ctx, iod, cmd, &iter);
+	return setup_prp(ctx, iod, cmd, &iter);
+}
+
+/* pci.c nvme_map_metadata(): MPTR, or a metadata SGL for several segments */
+static blk_status_t map_metadata(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+				 struct nvme_command *cmd)
+{
+	struct request *req = iod->req;
+	unsigned int entries = req->nr_integrity_segments, i = 0;
+	bool sgl = entries > 1 && (iod->flags & DML_IOD_SGL) && ctx->meta_sgl_supported;
+	struct nvme_sgl_desc *list;
+	struct blk_dma_iter iter;
+
+	if (!req->integrity_len)
+		return BLK_STS_OK;
+	if ((entries > 1 && !sgl) ||
+	    entries >= DML_NVME_SMALL_POOL_SIZE / sizeof(*list))
+		return BLK_STS_IOERR;
+	if (!blk_rq_integrity_dma_map_iter_start(req, ctx->dev, &iod->meta_state, &iter))
+		return iter.status ? iter.status : BLK_STS_IOERR;
+	iod->flags |= DML_IOD_META;
+	iod->meta_map = iter.p2pdma.mem ? iter.p2pdma.map : PCI_P2PDMA_MAP_NONE;
+	iod->meta_dma = iter.addr;
+	iod->meta_total = iter.len;
+	cmd->metadata = iter.addr;
+	if (!sgl)
+		return BLK_STS_OK;
+	list = dma_pool_alloc(ctx->small_pool, GFP_ATOMIC, &iod->meta_list_dma);
+	if (!list)
+		return BLK_STS_RESOURCE;
+	iod->meta_list = list;
+	iod->meta_total = 0;
+	do {
+		if (i == entries) {
+			iter.status = BLK_STS_IOERR;
+			break;
+		}
+		sgl_set_data(&list[++i], iter.addr, iter.len);
+		iod->meta_nr = i;
+		iod->meta_total += iter.len;
+	} while (blk_rq_integrity_dma_map_iter_next(req, ctx->dev, &iod->meta_state, &iter));
+	memset(&list[0], 0, sizeof(list[0]));
+	list[0].addr = iod->meta_list_dma + sizeof(*list);
+	list[0].length = i * (u32)sizeof(*list);
+	list[0].type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, NVME_SGL_FMT_ADDRESS);
+	cmd->metadata = iod->meta_list_dma;
+	set_psdt(cmd, NVME_CMD_PSDT_SGL_MPTR_SGL);
+	return iter.status;
+}
+
+static void unmap_metadata(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod)
+{
+	unsigned long attrs = iod->meta_map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE ?
+			      DMA_ATTR_MMIO : 0;
+	unsigned int i;
+
+	if (!(iod->flags & DML_IOD_META))
+		return;
+	if (!blk_rq_dma_unmap(iod->req, ctx->dev, &iod->meta_state,
+			      dma_iova_size(&iod->meta_state), iod->meta_map)) {
+		if (!iod->meta_list)
+			dma_unmap_phys(ctx->dev, iod->meta_dma, iod->meta_total,
+				       iod->req->dir, attrs);
+		for (i = 1; iod->meta_list && i <= iod->meta_nr; i++)
+			dma_unmap_phys(ctx->dev, iod->meta_list[i].addr,
+				       iod->meta_list[i].length, iod->req->dir, attrs);
+	}
+	if (iod->meta_list)
+		dma_pool_free(ctx->small_pool, iod->meta_list, iod->meta_list_dma);
+}
+
+blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
+				struct dml_nvme_iod *iod, struct request *req,
+				struct nvme_command *cmd)
+{
+	enum use_sgl use;
+	blk_status_t st;
+
+	if (!ctx || !ctx->dev || !iod || !req || !req->limits || !cmd || !req->data_len)
+		return BLK_STS_INVAL;
+	memset(iod, 0, sizeof(*iod));
+	iod->req = req;
+	iod->map = PCI_P2PDMA_MAP_NONE;
+	use = !ctx->sgl_supported || ctx->sgl == DML_NVME_SGL_NEVER ? SGL_UNSUPPORTED :
+	      ctx->sgl == DML_NVME_SGL_ALWAYS ? SGL_FORCED : SGL_SUPPORTED;
+	st = map_payload(ctx, iod, cmd, use);
+	if (!st)
+		st = map_metadata(ctx, iod, cmd);
 	if (st)
 		dml__nvme_unmap_data(ctx, iod);
 	return st;
@@ -331,5 +408,6 @@ void dml__nvme_unmap_data(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod
 			      ctx->small_pool : ctx->large_pool,
 			      iod->descriptors[i], iod->descriptor_dma[i]);
 	dml__free(iod->dma_vecs);
+	unmap_metadata(ctx, iod);
 	memset(iod, 0, sizeof(*iod));
 }

@@ -40,6 +40,7 @@ struct dml_nvme_map_ctx {
 	struct dma_pool *small_pool;	/* 256 B: 32 PRPs or 16 SGL descriptors */
 	struct dma_pool *large_pool;	/* one controller page */
 	bool sgl_supported;		/* Identify Controller SGLS != 0 */
+	bool meta_sgl_supported;	/* SGLS bit 19: metadata as an SGL */
 	enum dml_nvme_sgl_policy sgl;
 	u32 sgl_threshold;		/* bytes; 0 turns SGLs off in auto mode */
 };
@@ -53,6 +54,7 @@ struct dml_nvme_dma_vec {
 #define DML_IOD_SINGLE_SEGMENT	(1u << 0)	/* one dma_map_phys(), no iterator */
 #define DML_IOD_SMALL_DESCRIPTOR (1u << 1)	/* the one list is from the small pool */
 #define DML_IOD_SGL		(1u << 2)
+#define DML_IOD_META		(1u << 3)	/* metadata mapped */
 
 /*
  * struct dml_nvme_iod - per-command mapping state (pci.c struct nvme_iod):
@@ -71,6 +73,14 @@ struct dml_nvme_iod {
 	struct dml_nvme_dma_vec *dma_vecs;	/* NULL when nothing per segment */
 	unsigned int nr_dma_vecs;
 	dma_addr_t single_dma;		/* DML_IOD_SINGLE_SEGMENT */
+	/* metadata: MPTR's one segment, or an SGL list from the small pool */
+	struct dma_iova_state meta_state;
+	enum pci_p2pdma_map_type meta_map;
+	dma_addr_t meta_dma;		/* the one segment (no list) */
+	u32 meta_total;			/* bytes */
+	struct nvme_sgl_desc *meta_list;	/* [0] the segment descriptor */
+	dma_addr_t meta_list_dma;
+	unsigned int meta_nr;		/* data descriptors in meta_list */
 };
 
 /*
@@ -101,12 +111,17 @@ void dml__nvme_map_ctx_fini(struct dml_nvme_map_ctx *ctx);
  * chained at 512 entries with the last entry moved to the next list.
  * SGLs: one inline data descriptor for one segment or an IOVA range, else
  * a list (small pool up to 16) and a last-segment descriptor.
+ * Metadata (the request's integrity payload, nvme_map_metadata()): one
+ * segment goes in MPTR; several, when the data went as SGLs and
+ * @ctx->meta_sgl_supported, as a metadata SGL from the small pool whose
+ * first descriptor is the last-segment descriptor of the rest (PSDT 10b).
  * Return: BLK_STS_OK; BLK_STS_INVAL for bad arguments or P2P the device
  * cannot reach; BLK_STS_RESOURCE when a mapping or a descriptor page
  * cannot be had; BLK_STS_IOERR for a malformed request (a segment after
  * the first not starting on, or a middle one not ending on, a controller
  * page for PRPs; more segments than the request counted, or than one SGL
- * page holds; more than DML_NVME_MAX_DESCS lists).  On error everything
+ * page holds; more than DML_NVME_MAX_DESCS lists; metadata in several
+ * segments that may not go as an SGL, or more than 15).  On error everything
  * mapped is unmapped and every descriptor freed.
  */
 blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
@@ -117,7 +132,8 @@ blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
  * dml__nvme_unmap_data - undo dml__nvme_map_data() that returned OK
  * (nvme_unmap_data() in drivers/nvme/host/pci.c): the single mapping, or
  * the IOVA range, or nothing for bus addresses, or each segment recorded;
- * then the descriptor lists.
+ * then the descriptor lists; the metadata likewise (its SGL list walked,
+ * as nvme_unmap_metadata() does).
  */
 void dml__nvme_unmap_data(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod);
 

@@ -6,7 +6,8 @@
  * SGLs the builder wrote (reading the lists by DMA, as a controller
  * does), checks every spec rule on the way, and reads the data through
  * them; what it read must be exactly the request's bytes.  The checker
- * verifies after each test that the unmap left nothing mapped.
+ * verifies after each test that the unmap left nothing mapped.  Metadata
+ * goes in MPTR or as a metadata SGL.
  */
 #include <stdio.h>
 
@@ -413,6 +414,63 @@ static void test_sgl_iova_inline(void **state)
 	dml__nvme_map_ctx_fini(&ctx);
 }
 
+/*
+ * §3.3 metadata: one integrity segment in MPTR; several, with data SGLs
+ * and metadata SGLs supported, as an SGL whose first descriptor points at
+ * the rest; several without: BLK_STS_IOERR and nothing left mapped.
+ */
+static void test_metadata(void **state)
+{
+	struct fx *f = fx_create(&(struct fx_opts){ .no_iommu = true });
+	struct dml_nvme_map_ctx ctx;
+	struct bio_vec d = { 0x1000000, 0x10000 };
+	struct bio_vec m[3] = { { 0x1100000, 64 }, { 0x1102000, 128 }, { 0x1104000, 64 } };
+	struct bio_integrity_payload ip = { m, 1 };
+	struct bio b = { .bi_io_vec = &d, .bi_vcnt = 1, .bi_integrity = &ip };
+	struct nvme_sgl_desc list[4];
+	struct request rq;
+	struct dml_nvme_iod iod;
+	struct nvme_command c = { 0 };
+	u8 got[256], *want;
+	unsigned int i, off;
+
+	(void)state;
+	fx_fill(f, 0x1000000, 0x110000, 51);
+	assert_int_equal(dml__nvme_map_ctx_init(&ctx, f->dev, true, DML_NVME_SGL_AUTO), 0);
+	assert_int_equal(dml_blk_rq_init(&rq, &nvme_lim, DMA_TO_DEVICE, &b), 0);
+	assert_int_equal(dml__nvme_map_data(&ctx, &iod, &rq, &c), BLK_STS_OK);
+	assert_int_equal(c.metadata, m[0].bv_phys);	/* MPTR, dma-direct */
+	assert_int_equal(dml_dev_dma_read(f->dev, c.metadata, got, 64), 0);
+	assert_memory_equal(got, dml_kmap_local_phys(f->p, m[0].bv_phys, 64), 64);
+	dml__nvme_unmap_data(&ctx, &iod);
+
+	ip.bip_vcnt = 3;		/* no metadata SGLs: malformed */
+	assert_int_equal(dml_blk_rq_init(&rq, &nvme_lim, DMA_TO_DEVICE, &b), 0);
+	assert_int_equal(dml__nvme_map_data(&ctx, &iod, &rq, &c), BLK_STS_IOERR);
+
+	ctx.meta_sgl_supported = true;	/* data SGL (64 KiB inline), metadata SGL */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(dml__nvme_map_data(&ctx, &iod, &rq, &c), BLK_STS_OK);
+	assert_int_equal(NVME_CMD_PSDT(&c), NVME_CMD_PSDT_SGL_MPTR_SGL);
+	assert_int_equal(dml_dev_dma_read(f->dev, c.metadata, list, 16), 0);
+	assert_int_equal(list[0].type, NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, 0));
+	assert_int_equal(list[0].length, 3 * 16);
+	assert_int_equal(list[0].addr, c.metadata + 16);
+	assert_int_equal(dml_dev_dma_read(f->dev, list[0].addr, &list[1], 48), 0);
+	for (off = 0, i = 1; i <= 3; i++) {
+		assert_int_equal(list[i].type, NVME_SGL_TYPE(NVME_SGL_FMT_DATA_DESC, 0));
+		assert_int_equal(dml_dev_dma_read(f->dev, list[i].addr, got + off,
+						  list[i].length), 0);
+		want = dml_kmap_local_phys(f->p, m[i - 1].bv_phys, m[i - 1].bv_len);
+		assert_memory_equal(got + off, want, m[i - 1].bv_len);
+		off += list[i].length;
+	}
+	assert_int_equal(off, rq.integrity_len);
+	dml__nvme_unmap_data(&ctx, &iod);
+	dml__nvme_map_ctx_fini(&ctx);
+	fx_destroy(f);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct fx *f = *state;
@@ -436,6 +494,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_short_middle_segment),
 	cmocka_unit_test(test_sgl),
 	cmocka_unit_test_setup_teardown(test_sgl_iova_inline, fx_setup, fx_teardown),
+	cmocka_unit_test(test_metadata),
 	cmocka_unit_test_setup_teardown(test_bad_arguments, fx_setup, fx_teardown),
 };
 
