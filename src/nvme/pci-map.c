@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pci-map.c - nvme-pci's data mapping (drivers/nvme/host/pci.c, Linux
+ * 6.17+): the simple single-segment path, PRP lists and SGLs built from
+ * the request DMA iterator, the descriptor pools, and the unmap that
+ * mirrors the map from what the iod recorded.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "blk/blk.h"
+#include "nvme/pci-map.h"
+
+#define CTRL_PAGE NVME_CTRL_PAGE_SIZE
+
+enum use_sgl { SGL_UNSUPPORTED, SGL_SUPPORTED, SGL_FORCED };
+
+int dml__nvme_map_ctx_init(struct dml_nvme_map_ctx *ctx, struct dml_device *dev,
+			   bool sgl_supported, enum dml_nvme_sgl_policy sgl)
+{
+	if (!ctx || !dev)
+		return -EINVAL;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->dev = dev;
+	ctx->sgl_supported = sgl_supported;
+	ctx->sgl = sgl;
+	ctx->sgl_threshold = DML_NVME_SGL_THRESHOLD;
+	ctx->small_pool = dma_pool_create("nvme small", dev, DML_NVME_SMALL_POOL_SIZE,
+					  DML_NVME_SMALL_POOL_SIZE, 0);
+	ctx->large_pool = dma_pool_create("nvme large", dev, CTRL_PAGE, CTRL_PAGE, 0);
+	if (!ctx->small_pool || !ctx->large_pool) {
+		dml__nvme_map_ctx_fini(ctx);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void dml__nvme_map_ctx_fini(struct dml_nvme_map_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	dma_pool_destroy(ctx->small_pool);
+	dma_pool_destroy(ctx->large_pool);
+	ctx->small_pool = ctx->large_pool = NULL;
+}
+
+static void set_psdt(struct nvme_command *cmd, unsigned int psdt)
+{
+	cmd->flags = (u8)((cmd->flags & 0x3f) | NVME_CMD_FLAGS_PSDT(psdt));
+}
+
+static void sgl_set_data(struct nvme_sgl_desc *d, dma_addr_t addr, u32 len)
+{
+	memset(d, 0, sizeof(*d));
+	d->addr = addr;
+	d->length = len;
+	d->type = NVME_SGL_TYPE(NVME_SGL_FMT_DATA_DESC, NVME_SGL_FMT_ADDRESS);
+}
+
+/* a new descriptor page; the first of a command may be a small one */
+static void *desc_alloc(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+			bool small, dma_addr_t *dma, blk_status_t *st)
+{
+	void *d;
+
+	if (iod->nr_descriptors == DML_NVME_MAX_DESCS) {
+		*st = BLK_STS_IOERR;
+		return NULL;
+	}
+	d = dma_pool_alloc(small ? ctx->small_pool : ctx->large_pool, GFP_ATOMIC, dma);
+	if (!d) {
+		*st = BLK_STS_RESOURCE;
+		return NULL;
+	}
+	if (small)
+		iod->flags |= DML_IOD_SMALL_DESCRIPTOR;
+	iod->descriptors[iod->nr_descriptors] = d;
+	iod->descriptor_dma[iod->nr_descriptors++] = *dma;
+	return d;
+}
+
+/* keep a segment for the unmap (pci.c dma_vecs); one too many is malformed */
+static bool record_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+			   struct blk_dma_iter *iter)
+{
+	if (!iod->dma_vecs)
+		return true;
+	if (iod->nr_dma_vecs == iod->req->nr_phys_segments) {
+		dma_unmap_phys(ctx->dev, iter->addr, iter->len, iod->req->dir,
+			       iod->map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE ? DMA_ATTR_MMIO : 0);
+		iter->status = BLK_STS_IOERR;
+		return false;
+	}
+	iod->dma_vecs[iod->nr_dma_vecs].addr = iter->addr;
+	iod->dma_vecs[iod->nr_dma_vecs++].len = iter->len;
+	return true;
+}
+
+static bool next_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+			 struct blk_dma_iter *iter)
+{
+	if (!blk_rq_dma_map_iter_next(iod->req, ctx->dev, &iod->dma_state, iter))
+		return false;
+	return record_segment(ctx, iod, iter);
+}
+
+/* pci.c nvme_pci_prp_iter_next(): the rest of this segment, or the next */
+static bool prp_iter_next(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+			  struct blk_dma_iter *iter)
+{
+	return iter->len || next_segment(ctx, iod, iter);
+}
+
+/* take one controller page (or @length) from the iterator for an entry */
+static blk_status_t prp_take(struct blk_dma_iter *iter, u32 *length, u64 *entry)
+{
+	u32 n = min(*length, CTRL_PAGE);
+
+	if ((iter->addr & (CTRL_PAGE - 1)) || iter->len < n) {
+		dml__warn_once("nvme: incorrectly formed request for PRPs\n");
+		return BLK_STS_IOERR;
+	}
+	*entry = iter->addr;
+	iter->addr += n;
+	iter->len -= n;
+	*length -= n;
+	return BLK_STS_OK;
+}
+
+/* pci.c nvme_pci_setup_data_prp() */
+static blk_status_t setup_prp(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+			      struct nvme_command *cmd, struct blk_dma_iter *iter)
+{
+	u32 length = iod->req->data_len, first;
+	dma_addr_t prp1 = iter->addr, prp2 = 0, dma;
+	blk_status_t st = BLK_STS_OK;
+	u64 *list;
+	unsigned int i = 0;
+
+	/* PRP1 alone may start mid-page */
+	first = min(length, CTRL_PAGE - (u32)(iter->addr & (CTRL_PAGE - 1)));
+	iter->addr += first;
+	iter->len -= first;
+	length -= first;
+	if (!length)
+		goto done;
+	if (!prp_iter_next(ctx, iod, iter)) {
+		st = iter->status ? iter->status : BLK_STS_IOERR;
+		goto done;
+	}
+	if (length <= CTRL_PAGE) {	/* PRP2 is the second page itself */
+		u64 e = 0;
+
+		st = prp_take(iter, &length, &e);
+		prp2 = e;
+		goto done;
+	}
+	list = desc_alloc(ctx, iod, DIV_ROUND_UP(length, CTRL_PAGE) <=
+			  DML_NVME_SMALL_POOL_SIZE / 8, &prp2, &st);
+	if (!list)
+		goto done;
+	for (;;) {
+		st = prp_take(iter, &length, &list[i++]);
+		if (st || !length)
+			break;
+		if (!prp_iter_next(ctx, iod, iter)) {
+			st = iter->status ? iter->status : BLK_STS_IOERR;
+			break;
+		}
+		if (i == DML_NVME_PRPS_PER_PAGE) {
+			/* chain: the last entry moves to the new list */
+			u64 *next = desc_alloc(ctx, iod, false, &dma, &st);
+
+			if (!next)
+				break;
+			next[0] = list[i - 1];
+			list[i - 1] = dma;
+			list = next;
+			i = 1;
+		}
+	}
+done:
+	cmd->dptr.prp1 = prp1;
+	cmd->dptr.prp2 = prp2;
+	set_psdt(cmd, NVME_CMD_PSDT_PRP);
+	iod->total_len = iod->req->data_len - length;
+	return st;
+}
+
+/* pci.c nvme_pci_setup_data_sgl() */
+static blk_status_t setup_sgl(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+			      struct nvme_command *cmd, struct blk_dma_iter *iter)
+{
+	unsigned int entries = iod->req->nr_phys_segments, mapped = 0;
+	blk_status_t st = BLK_STS_OK;
+	struct nvme_sgl_desc *list;
+	dma_addr_t dma;
+
+	iod->flags |= DML_IOD_SGL;
+	set_psdt(cmd, NVME_CMD_PSDT_SGL_MPTR_CONTIG);
+	if (entries == 1 || blk_rq_dma_map_coalesce(&iod->dma_state)) {
+		sgl_set_data(&cmd->dptr.sgl, iter->addr, iter->len);
+		iod->total_len = iter->len;
+		return BLK_STS_OK;
+	}
+	if (entries > DML_NVME_SGLS_PER_PAGE)
+		return BLK_STS_IOERR;
+	list = desc_alloc(ctx, iod, entries <= DML_NVME_SMALL_POOL_SIZE /
+			  sizeof(*list), &dma, &st);
+	if (!list)
+		return st;
+	do {
+		if (mapped == entries) {
+			iter->status = BLK_STS_IOERR;
+			break;
+		}
+		sgl_set_data(&list[mapped++], iter->addr, iter->len);
+		iod->total_len += iter->len;
+	} while (next_segment(ctx, iod, iter));
+	memset(&cmd->dptr.sgl, 0, sizeof(cmd->dptr.sgl));
+	cmd->dptr.sgl.addr = dma;
+	cmd->dptr.sgl.length = mapped * (u32)sizeof(*list);
+	cmd->dptr.sgl.type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, NVME_SGL_FMT_ADDRESS);
+	return iter->status;
+}
+
+/*
+ * pci.c nvme_pci_setup_data_simple(): one segment of host RAM, one
+ * dma_map_phys().  Returns false when the request is not for this path.
+ */
+static bool map_simple(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+		       struct nvme_command *cmd, enum use_sgl use, blk_status_t *st)
+{
+	struct request *req = iod->req;
+	struct blk_map_iter it = { .bio = req->bio };
+	struct pci_p2pdma_map_state p2p = { 0 };
+	phys_addr_t p;
+	u32 len, first;
+	bool prp;
+	dma_addr_t a;
+
+	if (!dml__blk_map_iter_next(req->limits, &it, &p, &len) ||
+	    pci_p2pdma_state(&p2p, ctx->dev, p) != PCI_P2PDMA_MAP_NONE)
+		return false;
+	prp = (p & (CTRL_PAGE - 1)) + len <= 2 * CTRL_PAGE;
+	if (!prp && use == SGL_UNSUPPORTED)
+		return false;
+	a = dma_map_phys(ctx->dev, p, len, req->dir, 0);
+	if (dma_mapping_error(ctx->dev, a)) {
+		*st = BLK_STS_RESOURCE;
+		return true;
+	}
+	iod->flags |= DML_IOD_SINGLE_SEGMENT;
+	iod->single_dma = a;
+	iod->total_len = len;
+	if (use == SGL_FORCED || !prp) {
+		iod->flags |= DML_IOD_SGL;
+		set_psdt(cmd, NVME_CMD_PSDT_SGL_MPTR_CONTIG);
+		sgl_set_data(&cmd->dptr.sgl, a, len);
+	} else {
+		first = CTRL_PAGE - (u32)(a & (CTRL_PAGE - 1));
+		set_psdt(cmd, NVME_CMD_PSDT_PRP);
+		cmd->dptr.prp1 = a;
+		cmd->dptr.prp2 = len > first ? a + first : 0;
+	}
+	*st = BLK_STS_OK;
+	return true;
+}
+
+/* the data: the simple path, or the iterator and PRPs or SGLs */
+static blk_status_t map_payload(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+				struct nvme_command *cmd, enum use_sgl use)
+{
+	struct request *req = iod->req;
+	struct blk_dma_iter iter;
+	blk_status_t st;
+
+	if (req->nr_phys_segments == 1 && map_simple(ctx, iod, cmd, use, &st))
+		return st;
+	if (!blk_rq_dma_map_iter_start(req, ctx->dev, &iod->dma_state, &iter))
+		return iter.status ? iter.status : BLK_STS_IOERR;
+	if (iter.p2pdma.mem)
+		iod->map = iter.p2pdma.map;
+	if (!dma_use_iova(&iod->dma_state) && iod->map != PCI_P2PDMA_MAP_BUS_ADDR &&
+	    dma_need_unmap(ctx->dev)) {
+		iod->dma_vecs = dml__zalloc(req->nr_phys_segments * sizeof(*iod->dma_vecs));
+		if (!iod->dma_vecs) {
+			dma_unmap_phys(ctx->dev, iter.addr, iter.len, req->dir,
+				       iod->map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE ?
+				       DMA_ATTR_MMIO : 0);
+			return BLK_STS_RESOURCE;
+		}
+	}
+	record_segment(ctx, iod, &iter);
+	if (use == SGL_FORCED || (use == SGL_SUPPORTED && ctx->sgl_threshold &&
+	    DIV_ROUND_UP(req->data_len, req->nr_phys_segments) >= ctx->sgl_threshold))
+		return setup_sgl(ctx, iod, cmd, &iter);
+	return setup_prp(ctx, iod, cmd, &iter);
+}
+
+/* pci.c nvme_map_metadata(): MPTR, or a metadata SGL for several segments */
+static blk_status_t map_metadata(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+				 struct nvme_command *cmd)
+{
+	struct request *req = iod->req;
+	unsigned int entries = req->nr_integrity_segments, i = 0;
+	bool sgl = entries > 1 && (iod->flags & DML_IOD_SGL) && ctx->meta_sgl_supported;
+	struct nvme_sgl_desc *list;
+	struct blk_dma_iter iter;
+
+	if (!req->integrity_len)
+		return BLK_STS_OK;
+	if ((entries > 1 && !sgl) ||
+	    entries >= DML_NVME_SMALL_POOL_SIZE / sizeof(*list))
+		return BLK_STS_IOERR;
+	if (!blk_rq_integrity_dma_map_iter_start(req, ctx->dev, &iod->meta_state, &iter))
+		return iter.status ? iter.status : BLK_STS_IOERR;
+	iod->flags |= DML_IOD_META;
+	iod->meta_map = iter.p2pdma.mem ? iter.p2pdma.map : PCI_P2PDMA_MAP_NONE;
+	iod->meta_dma = iter.addr;
+	iod->meta_total = iter.len;
+	cmd->metadata = iter.addr;
+	if (!sgl)
+		return BLK_STS_OK;
+	list = dma_pool_alloc(ctx->small_pool, GFP_ATOMIC, &iod->meta_list_dma);
+	if (!list)
+		return BLK_STS_RESOURCE;
+	iod->meta_list = list;
+	iod->meta_total = 0;
+	do {
+		if (i == entries) {
+			iter.status = BLK_STS_IOERR;
+			break;
+		}
+		sgl_set_data(&list[++i], iter.addr, iter.len);
+		iod->meta_nr = i;
+		iod->meta_total += iter.len;
+	} while (blk_rq_integrity_dma_map_iter_next(req, ctx->dev, &iod->meta_state, &iter));
+	memset(&list[0], 0, sizeof(list[0]));
+	list[0].addr = iod->meta_list_dma + sizeof(*list);
+	list[0].length = i * (u32)sizeof(*list);
+	list[0].type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, NVME_SGL_FMT_ADDRESS);
+	cmd->metadata = iod->meta_list_dma;
+	set_psdt(cmd, NVME_CMD_PSDT_SGL_MPTR_SGL);
+	return iter.status;
+}
+
+static void unmap_metadata(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod)
+{
+	unsigned long attrs = iod->meta_map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE ?
+			      DMA_ATTR_MMIO : 0;
+	unsigned int i;
+
+	if (!(iod->flags & DML_IOD_META))
+		return;
+	if (!blk_rq_dma_unmap(iod->req, ctx->dev, &iod->meta_state,
+			      dma_iova_size(&iod->meta_state), iod->meta_map)) {
+		if (!iod->meta_list)
+			dma_unmap_phys(ctx->dev, iod->meta_dma, iod->meta_total,
+				       iod->req->dir, attrs);
+		for (i = 1; iod->meta_list && i <= iod->meta_nr; i++)
+			dma_unmap_phys(ctx->dev, iod->meta_list[i].addr,
+				       iod->meta_list[i].length, iod->req->dir, attrs);
+	}
+	if (iod->meta_list)
+		dma_pool_free(ctx->small_pool, iod->meta_list, iod->meta_list_dma);
+}
+
+blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
+				struct dml_nvme_iod *iod, struct request *req,
+				struct nvme_command *cmd)
+{
+	enum use_sgl use;
+	blk_status_t st;
+
+	if (!ctx || !ctx->dev || !iod || !req || !req->limits || !cmd || !req->data_len)
+		return BLK_STS_INVAL;
+	memset(iod, 0, sizeof(*iod));
+	iod->req = req;
+	iod->map = PCI_P2PDMA_MAP_NONE;
+	use = !ctx->sgl_supported || ctx->sgl == DML_NVME_SGL_NEVER ? SGL_UNSUPPORTED :
+	      ctx->sgl == DML_NVME_SGL_ALWAYS ? SGL_FORCED : SGL_SUPPORTED;
+	st = map_payload(ctx, iod, cmd, use);
+	if (!st)
+		st = map_metadata(ctx, iod, cmd);
+	if (st)
+		dml__nvme_unmap_data(ctx, iod);
+	return st;
+}
+
+void dml__nvme_unmap_data(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod)
+{
+	struct request *req = iod->req;
+	unsigned int i;
+
+	if (iod->flags & DML_IOD_SINGLE_SEGMENT) {
+		dma_unmap_phys(ctx->dev, iod->single_dma, iod->total_len, req->dir, 0);
+	} else if (!blk_rq_dma_unmap(req, ctx->dev, &iod->dma_state,
+				     dma_iova_size(&iod->dma_state), iod->map)) {
+		for (i = 0; i < iod->nr_dma_vecs; i++)
+			dma_unmap_phys(ctx->dev, iod->dma_vecs[i].addr, iod->dma_vecs[i].len,
+				       req->dir, iod->map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE ?
+				       DMA_ATTR_MMIO : 0);
+	}
+	for (i = 0; i < iod->nr_descriptors; i++)
+		dma_pool_free(i == 0 && (iod->flags & DML_IOD_SMALL_DESCRIPTOR) ?
+			      ctx->small_pool : ctx->large_pool,
+			      iod->descriptors[i], iod->descriptor_dma[i]);
+	dml__free(iod->dma_vecs);
+	unmap_metadata(ctx, iod);
+	memset(iod, 0, sizeof(*iod));
+}
