@@ -1,16 +1,18 @@
 # The project's two commands (README): `make run` and `make check`.
 # meson + ninja do the building; this file only installs what is missing,
-# configures the build directories (build, build-asan, build-tsan,
+# configures the build directories (build, build-clang, build-asan, build-tsan,
 # build-fuzz) and runs things.
 BUILD ?= build
 ASAN ?= build-asan
 TSAN ?= build-tsan
 FUZZ ?= build-fuzz
+CLANG ?= build-clang
 TRACE ?= data/traces/mqsim/tpcc-small.trace
 DMALINK = $(BUILD)/tools/dmalink
 
 .PHONY: all deps run check check-unit check-asan check-tsan check-fuzz \
-	check-qemu fuzz fuzz-build bench clean
+	check-qemu fuzz fuzz-build bench clean \
+	check-clang
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -30,10 +32,20 @@ $(TSAN)/build.ninja:
 run: all
 	$(DMALINK) replay --strategy all $(TRACE)
 
-check: check-unit check-asan check-tsan check-fuzz check-qemu
+check: check-unit check-clang check-asan check-tsan check-fuzz check-qemu
 
 check-unit: all
 	meson test -C $(BUILD) --print-errorlogs
+
+# The same tree built by clang in its own folder, warnings as errors (the
+# project default werror=true): a warning gcc does not give stops here.
+$(CLANG)/build.ninja:
+	CC=clang meson setup $(CLANG) -Dwerror=true
+
+check-clang:
+	@sh tools/deps.sh $(FUZZ_PKGS)
+	@$(MAKE) --no-print-directory $(CLANG)/build.ninja
+	ninja -C $(CLANG)
 
 check-asan: deps $(ASAN)/build.ninja
 	ninja -C $(ASAN)
@@ -97,4 +109,4 @@ bench: all
 	$(BUILD)/bench/dml-bench-internal
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) $(CLANG)
