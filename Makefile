@@ -6,13 +6,14 @@ BUILD ?= build
 ASAN ?= build-asan
 TSAN ?= build-tsan
 FUZZ ?= build-fuzz
+INST ?= build-install
 CLANG ?= build-clang
 TRACE ?= data/traces/mqsim/tpcc-small.trace
 DMALINK = $(BUILD)/tools/dmalink
 
 .PHONY: all deps run check check-unit check-asan check-tsan check-fuzz \
 	check-qemu fuzz fuzz-build bench clean \
-	check-clang
+	check-clang check-install
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -32,7 +33,7 @@ $(TSAN)/build.ninja:
 run: all
 	$(DMALINK) replay --strategy all $(TRACE)
 
-check: check-unit check-clang check-asan check-tsan check-fuzz check-qemu
+check: check-unit check-clang check-install check-asan check-tsan check-fuzz check-qemu
 
 check-unit: all
 	meson test -C $(BUILD) --print-errorlogs
@@ -46,6 +47,16 @@ check-clang:
 	@sh tools/deps.sh $(FUZZ_PKGS)
 	@$(MAKE) --no-print-directory $(CLANG)/build.ninja
 	ninja -C $(CLANG)
+
+# Install (static and shared library) into $(INST)/prefix and build and
+# run examples/two-step.c against it with pkg-config, as the README says.
+$(INST)/build.ninja:
+	meson setup $(INST) -Ddefault_library=both -Dtests=disabled \
+		--prefix=$(CURDIR)/$(INST)/prefix
+
+check-install: deps $(INST)/build.ninja
+	ninja -C $(INST)
+	sh tests/tools/install-example.sh $(INST)
 
 check-asan: deps $(ASAN)/build.ninja
 	ninja -C $(ASAN)
@@ -109,4 +120,4 @@ bench: all
 	$(BUILD)/bench/dml-bench-internal
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) $(CLANG)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) $(CLANG) $(INST)
