@@ -7,13 +7,14 @@ ASAN ?= build-asan
 TSAN ?= build-tsan
 FUZZ ?= build-fuzz
 INST ?= build-install
+PREFIX ?= /usr/local
 CLANG ?= build-clang
 TRACE ?= data/traces/mqsim/tpcc-small.trace
 DMALINK = $(BUILD)/tools/dmalink
 
 .PHONY: all deps run check check-unit check-asan check-tsan check-fuzz \
 	check-qemu fuzz fuzz-build bench clean \
-	check-clang check-install
+	check-clang check-install install help
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -118,6 +119,27 @@ check-qemu: all
 bench: all
 	$(DMALINK) bench
 	$(BUILD)/bench/dml-bench-internal
+
+# The library (static), headers, dmalink.pc, the dmalink command and the
+# man pages dmalink(1) and dmalink(3) under PREFIX.
+install: all
+	meson configure $(BUILD) --prefix=$(abspath $(PREFIX))
+	meson install -C $(BUILD)
+
+help:
+	@echo "make run            replay $(TRACE) with every strategy"
+	@echo "make check          every check-* below"
+	@echo "make check-unit     the unit and tool tests (build/)"
+	@echo "make check-clang    build with clang, warnings as errors (build-clang/)"
+	@echo "make check-install  install into build-install/prefix, build the example on it"
+	@echo "make check-asan     the tests under ASan+UBSan (build-asan/)"
+	@echo "make check-tsan     the threaded tests under TSan (build-tsan/)"
+	@echo "make check-fuzz     $(CHECK_FUZZ_SECONDS) s of each libFuzzer harness (build-fuzz/)"
+	@echo "make check-qemu     the VFIO end-to-end suite in a QEMU guest"
+	@echo "make fuzz           each harness for FUZZ_SECONDS (default $(FUZZ_SECONDS))"
+	@echo "make bench          dmalink bench and the internal benchmarks"
+	@echo "make install        install under PREFIX (default /usr/local)"
+	@echo "make clean          remove every build folder"
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) $(CLANG) $(INST)
