@@ -1,16 +1,20 @@
 # The project's two commands (README): `make run` and `make check`.
 # meson + ninja do the building; this file only installs what is missing,
-# configures the build directories (build, build-asan, build-tsan,
+# configures the build directories (build, build-clang, build-asan, build-tsan,
 # build-fuzz) and runs things.
 BUILD ?= build
 ASAN ?= build-asan
 TSAN ?= build-tsan
 FUZZ ?= build-fuzz
+INST ?= build-install
+PREFIX ?= /usr/local
+CLANG ?= build-clang
 TRACE ?= data/traces/mqsim/tpcc-small.trace
 DMALINK = $(BUILD)/tools/dmalink
 
 .PHONY: all deps run check check-unit check-asan check-tsan check-fuzz \
-	check-qemu fuzz fuzz-build bench clean
+	check-qemu fuzz fuzz-build bench clean \
+	check-clang check-install install help
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -30,10 +34,30 @@ $(TSAN)/build.ninja:
 run: all
 	$(DMALINK) replay --strategy all $(TRACE)
 
-check: check-unit check-asan check-tsan check-fuzz check-qemu
+check: check-unit check-clang check-install check-asan check-tsan check-fuzz check-qemu
 
 check-unit: all
 	meson test -C $(BUILD) --print-errorlogs
+
+# The same tree built by clang in its own folder, warnings as errors (the
+# project default werror=true): a warning gcc does not give stops here.
+$(CLANG)/build.ninja:
+	CC=clang meson setup $(CLANG) -Dwerror=true
+
+check-clang:
+	@sh tools/deps.sh $(FUZZ_PKGS)
+	@$(MAKE) --no-print-directory $(CLANG)/build.ninja
+	ninja -C $(CLANG)
+
+# Install (static and shared library) into $(INST)/prefix and build and
+# run examples/two-step.c against it with pkg-config, as the README says.
+$(INST)/build.ninja:
+	meson setup $(INST) -Ddefault_library=both -Dtests=disabled \
+		--prefix=$(CURDIR)/$(INST)/prefix
+
+check-install: deps $(INST)/build.ninja
+	ninja -C $(INST)
+	sh tests/tools/install-example.sh $(INST)
 
 check-asan: deps $(ASAN)/build.ninja
 	ninja -C $(ASAN)
@@ -97,5 +121,26 @@ bench: all
 	$(DMALINK) bench
 	$(BUILD)/bench/dml-bench-internal
 
+# The library (static), headers, dmalink.pc, the dmalink command and the
+# man pages dmalink(1) and dmalink(3) under PREFIX.
+install: all
+	meson configure $(BUILD) --prefix=$(abspath $(PREFIX))
+	meson install -C $(BUILD)
+
+help:
+	@echo "make run            replay $(TRACE) with every strategy"
+	@echo "make check          every check-* below"
+	@echo "make check-unit     the unit and tool tests (build/)"
+	@echo "make check-clang    build with clang, warnings as errors (build-clang/)"
+	@echo "make check-install  install into build-install/prefix, build the example on it"
+	@echo "make check-asan     the tests under ASan+UBSan (build-asan/)"
+	@echo "make check-tsan     the threaded tests under TSan (build-tsan/)"
+	@echo "make check-fuzz     $(CHECK_FUZZ_SECONDS) s of each libFuzzer harness (build-fuzz/)"
+	@echo "make check-qemu     the VFIO end-to-end suite in a QEMU guest"
+	@echo "make fuzz           each harness for FUZZ_SECONDS (default $(FUZZ_SECONDS))"
+	@echo "make bench          dmalink bench and the internal benchmarks"
+	@echo "make install        install under PREFIX (default /usr/local)"
+	@echo "make clean          remove every build folder"
+
 clean:
-	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ) $(CLANG) $(INST)

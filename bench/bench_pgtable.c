@@ -235,5 +235,5 @@ const struct dml_bench_case dml_bench_pgtable_cases[] = {
 		run_map_2m),
 	PT_CASE("pt-unmap-2M", "VT-d unmap 1 x 2 MiB superpage", NULL, 64,
 		pt_setup, run_unmap_2m),
-	{ NULL },
+	{ .name = NULL }, /* the end of the table */
 };

@@ -58,6 +58,8 @@ struct bench_opts {
 	const char *filter;
 	bool json;
 	bool list;
+	bool verbose;		/* -v: one line per case on stderr */
+	bool progress;		/* a \r line on stderr: it is a terminal */
 };
 
 /* one case measured at one thread count */
@@ -341,9 +343,11 @@ static struct result run_case(const struct dml_bench_case *c,
 
 	r.npts = thread_counts(o, counts);
 	for (i = 0; i < r.npts; i++) {
-		if (!o->json)
+		if (o->progress)
 			fprintf(stderr, "\r%-24s %4u thread%s  ", c->name, counts[i],
 				counts[i] > 1 ? "s" : "");
+		else if (o->verbose && !i)
+			fprintf(stderr, "bench: %s\n", c->name);
 		if (i == r.npts - 1 && (b || counts[i] > 1)) {
 			r.pt[i] = measure_rounds(c, b, o, counts[i], &r.paired);
 		} else {
@@ -569,7 +573,9 @@ static void usage(FILE *f, const char *prog)
 		"                     SVG FILE with gnuplot (Debian: gnuplot-nox)\n"
 		"  -f, --filter STR   only cases whose name contains STR\n"
 		"  -l, --list         list the cases\n"
-		"  -j, --json         one JSON object on stdout\n",
+		"  -j, --json         one JSON object on stdout\n"
+		"  -v, --verbose      name each case on stderr as it starts (on a\n"
+		"                     terminal a progress line does that without -v)\n",
 		prog, MAX_REPEAT);
 }
 
@@ -585,6 +591,7 @@ static int parse_opts(const char *prog, int argc, char **argv,
 		{ "filter", required_argument, NULL, 'f' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -594,7 +601,7 @@ static int parse_opts(const char *prog, int argc, char **argv,
 
 	*o = (struct bench_opts){ .seconds = 1.0, .repeat = 5, .threads = 1 };
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:r:t:wp:f:ljh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:t:wp:f:ljvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->seconds = strtod(optarg, &end);
@@ -631,6 +638,9 @@ static int parse_opts(const char *prog, int argc, char **argv,
 		case 'j':
 			o->json = true;
 			break;
+		case 'v':
+			o->verbose = true;
+			break;
 		case 'h':
 			usage(stdout, prog);
 			exit(0);
@@ -647,6 +657,8 @@ static int parse_opts(const char *prog, int argc, char **argv,
 	}
 	if (o->sweep && !o->threads_set)
 		o->threads = nr_cores();
+	/* \r only redraws a terminal; in a file or a pipe it is noise */
+	o->progress = !o->json && !o->verbose && isatty(STDERR_FILENO);
 	return 0;
 bad:
 	fprintf(stderr, "%s: bad value '%s'\n", prog, optarg);
@@ -684,7 +696,7 @@ int dml_bench_main(const char *prog, int argc, char **argv,
 	}
 	if (o.list)
 		goto out;
-	if (!o.json)
+	if (o.progress)
 		fprintf(stderr, "\r%50s\r", "");
 	if (o.json)
 		print_json(&o, res, n);

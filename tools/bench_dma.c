@@ -326,5 +326,5 @@ const struct dml_bench_case dml_bench_dma_cases[] = {
 	DMA_CASE("map-phys-lazy", "dma_map_phys + dma_unmap_phys, 4 KiB, lazy",
 		 NULL, 0, "map-phys-4k", setup_lazy, teardown, thread_setup,
 		 run_map_phys),
-	{ NULL }
+	{ .name = NULL }, /* the end of the table */
 };

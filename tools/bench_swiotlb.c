@@ -297,5 +297,5 @@ const struct dml_bench_case dml_bench_swiotlb_cases[] = {
 		0, NULL, coh_setup, run_map_dirty),
 	SW_CASE("map-4k-nc-w", "CPU writes 4 KiB + map+unmap, non-coherent",
 		NULL, 0, "map-4k-coh-w", nc_setup, run_map_dirty),
-	{ NULL }
+	{ .name = NULL }, /* the end of the table */
 };

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <dmalink/version.h>
+
 #include "bench.h"
 #include "tools.h"
 
@@ -47,7 +49,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: dmalink COMMAND [options]\n\ncommands:\n");
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].what);
-	fprintf(f, "\n'dmalink COMMAND --help' for a command's options.\n");
+	fprintf(f, "\n'dmalink COMMAND --help' for a command's options;\n"
+		"'dmalink -V' or 'dmalink --version' for the release.\n");
 }
 
 int main(int argc, char **argv)
@@ -60,6 +63,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("dmalink %d.%d.%d\n", DMALINK_VERSION_MAJOR,
+		       DMALINK_VERSION_MINOR, DMALINK_VERSION_PATCH);
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)

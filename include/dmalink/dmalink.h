@@ -35,7 +35,9 @@ struct dml_pci_dev;
  * DML_SIZEOF - the size of an options struct up to and including @field, for
  * the leading size member of every dml_*_opts: fields the caller does not
  * cover take their defaults, a non-zero field beyond what the library knows
- * is -E2BIG (as include/linux/uaccess.h copy_struct_from_user()).
+ * is -E2BIG (as include/linux/uaccess.h copy_struct_from_user()).  A size
+ * of 0 with any field set is -EINVAL (the fields would be ignored); every
+ * refusal logs a line naming the struct.
  */
 #define DML_SIZEOF(ptr, field) \
 	(offsetof(__typeof__(*(ptr)), field) + sizeof((ptr)->field))
@@ -46,7 +48,8 @@ struct dml_pci_dev;
 
 /**
  * struct dml_emu_opts - shape of an emulated machine
- * @size: DML_SIZEOF(opts, last field used); 0 is taken as "all defaults"
+ * @size: DML_SIZEOF(opts, last field used); 0 only with every field 0
+ *	(all defaults), else -EINVAL
  * @ram_size: bytes of RAM with a memmap at physical 0 (default 4 GiB);
  *	host memory is reserved lazily (mmap MAP_NORESERVE), so a large size
  *	costs nothing until touched.  Must be a multiple of 2 MiB.
@@ -304,7 +307,8 @@ void dml_layout_file_free(struct dml_layout_file *lf);
 
 /**
  * struct dml_iommu_opts - an emulated VT-d unit
- * @size: DML_SIZEOF(opts, last field used); 0 = all defaults
+ * @size: DML_SIZEOF(opts, last field used); 0 only with every field 0
+ *	(all defaults), else -EINVAL
  * @levels: page-table levels, 4 (48-bit IOVA, default) or 5 (57-bit)
  * @iotlb_sets: IOTLB sets (power of two; default 64)
  * @iotlb_ways: IOTLB ways (default 8)
@@ -454,7 +458,8 @@ const char *dml_fault_reason_str(enum dml_fault_reason r);
 
 /**
  * struct dml_device_opts - a DMA-capable device
- * @size: DML_SIZEOF(opts, last field used); 0 = all defaults
+ * @size: DML_SIZEOF(opts, last field used); 0 only with every field 0
+ *	(all defaults), else -EINVAL
  * @name: label for messages (copied)
  * @source_id: PCI requester id (bus << 8 | devfn)
  * @pci: a PCI device (tries 32-bit IOVA first, as the kernel does)

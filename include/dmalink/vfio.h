@@ -50,7 +50,8 @@ extern "C" {
 
 /**
  * struct dml_vfio_opts - options of the VFIO host platform
- * @size: DML_SIZEOF(opts, last field used); 0 = all defaults
+ * @size: DML_SIZEOF(opts, last field used); 0 only with every field 0
+ *	(all defaults), else -EINVAL
  * @container_path: the container device (default "/dev/vfio/vfio")
  * @sysfs_pci: where PCI devices are found (default
  *	"/sys/bus/pci/devices"); their iommu_group link names the group

@@ -144,11 +144,15 @@ static inline void dml_spin_unlock(dml_spinlock_t *l)
 
 /*
  * dml__opts_copy - copy a sized options struct (its first member is the
- * size) into @dst, zero-extending; NULL or size 0 gives all zeros.
- * Return: 0; -EINVAL if the size is too small to hold itself; -E2BIG if
- * the caller's struct is longer and the unknown bytes are not zero.
+ * size) into @dst, zero-extending; NULL, or size 0 with every other byte
+ * of @dst_size zero, gives all zeros.  @name (the struct's tag) names it
+ * in the log line of every refusal.
+ * Return: 0; -EINVAL if the size is 0 and a field is set, or too small to
+ * hold itself; -E2BIG if the caller's struct is longer and the unknown
+ * bytes are not zero.
  */
-int dml__opts_copy(void *dst, size_t dst_size, const void *src);
+int dml__opts_copy(void *dst, size_t dst_size, const void *src,
+		   const char *name);
 
 /* ---- time ---- */
 u64 dml__now_ns(void);

@@ -25,7 +25,7 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 
 	if (!p || p->kind != DML_PLATFORM_EMU || !out)
 		return -EINVAL;
-	ret = dml__opts_copy(&o, sizeof(o), opts);
+	ret = dml__opts_copy(&o, sizeof(o), opts, "dml_device_opts");
 	if (ret)
 		return ret;
 	if (!opts || o.pci_dev)

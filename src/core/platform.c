@@ -21,7 +21,7 @@ int dml_platform_create_emu(const struct dml_emu_opts *opts,
 	struct dml_platform *p;
 	int ret;
 
-	ret = dml__opts_copy(&o, sizeof(o), opts);
+	ret = dml__opts_copy(&o, sizeof(o), opts, "dml_emu_opts");
 	if (ret)
 		return ret;
 	if (!o.ram_size)

@@ -93,7 +93,7 @@ int dml_platform_create_vfio(const struct dml_vfio_opts *opts,
 
 	if (!out)
 		return -EINVAL;
-	ret = dml__opts_copy(&o, sizeof(o), opts);
+	ret = dml__opts_copy(&o, sizeof(o), opts, "dml_vfio_opts");
 	if (ret)
 		return ret;
 	c = dml__zalloc(sizeof(*c));

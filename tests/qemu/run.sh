@@ -83,7 +83,9 @@ ensure_packages() {
 	if [ "$(id -u)" != 0 ]; then
 		skip "missing$missing and not root; install with: sudo apt-get install$missing"
 	fi
-	note "installing$missing"
+	mb=$(apt-get install -qq --print-uris $missing 2>/dev/null |
+		awk '{ s += $3 } END { printf "%d", (s + 524288) / 1048576 }')
+	note "installing$missing (about $mb MB to download; a minute or two)"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get install -y -qq $missing >/dev/null 2>&1 ||
 		{ apt-get update -qq >/dev/null 2>&1 &&
@@ -115,7 +117,9 @@ ensure_kernel() {
 		KDIR=$W/kernel/$pkg
 	fi
 	if [ ! -f "$KDIR/.ok" ]; then
-		note "fetching $pkg"
+		mb=$(apt-get download --print-uris "$pkg" 2>/dev/null |
+			awk '{ s += $3 } END { printf "%d", (s + 524288) / 1048576 }')
+		note "fetching $pkg (about $mb MB, unpacked into $W/kernel, not installed)"
 		rm -rf "$KDIR" "$W/kernel/dl"
 		mkdir -p "$W/kernel/dl" "$KDIR"
 		(cd "$W/kernel/dl" && apt-get download "$pkg" >/dev/null 2>&1) ||

@@ -4,7 +4,8 @@
 # and the efficiency against one thread measured in the same run; --sweep
 # measures 1, 2, 4, ... threads and --plot draws them into an SVG that
 # names every series; bad options give exit 2.  Prints TAP.  Never checks
-# a timing, only that the figures are there and consistent.
+# a timing, only that the figures are there and consistent.  Off a
+# terminal, stderr gets no \r progress.
 set -u
 dmalink=$1
 tmp=$(mktemp -d)
@@ -55,6 +56,18 @@ elif "$dmalink" bench $quick --sweep --threads 2 --filter map-phys --plot "$tmp/
 	ok "--sweep --plot draws an SVG with one series per case"
 else
 	not_ok "--sweep --plot"; cat "$tmp/err"
+fi
+
+# stderr not a terminal: no \r progress (reference: issue 12 item 2); -v
+# names each case on a line of its own instead
+if "$dmalink" bench $quick --filter map-phys > "$tmp/p.txt" 2> "$tmp/p.err" &&
+   ! grep -q "$(printf '\r')" "$tmp/p.err" && [ ! -s "$tmp/p.err" ] &&
+   "$dmalink" bench $quick --filter map-phys -v > /dev/null 2> "$tmp/v.err" &&
+   ! grep -q "$(printf '\r')" "$tmp/v.err" &&
+   [ "$(grep -c '^bench: map-phys-' "$tmp/v.err")" -eq 2 ]; then
+	ok "stderr to a file: no carriage return; -v gives one line per case"
+else
+	not_ok "progress off a terminal"; od -c "$tmp/p.err" | head; cat "$tmp/v.err"
 fi
 
 # usage errors: exit 2

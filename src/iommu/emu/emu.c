@@ -105,7 +105,7 @@ int dml__emu_iommu_create(struct dml_platform *p, const struct dml_iommu_opts *o
 
 	if (!p || p->kind != DML_PLATFORM_EMU || !out)
 		return -EINVAL;
-	ret = dml__opts_copy(&opts, sizeof(opts), o);
+	ret = dml__opts_copy(&opts, sizeof(opts), o, "dml_iommu_opts");
 	if (ret)
 		return ret;
 	if (!o || !o->size || o->size < DML_SIZEOF(o, superpages))
