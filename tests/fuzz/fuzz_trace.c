@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "../../tools/trace.c"
+#include "../../tools/trace_formats.c"
 #include "../../tools/util.c"
 
 #include <dmalink/dmalink.h>

@@ -19,6 +19,7 @@
  */
 #define calloc(n, size) (dml__should_fail() ? NULL : calloc(n, size))
 #include "../../../tools/trace.c"
+#include "../../../tools/trace_formats.c"
 #undef calloc
 #include "../../../tools/util.c"
 
