@@ -17,6 +17,7 @@
  *	bit 0 page, bit 1 sg, bit 2 iova
  * @limit: requests to replay at most, 0: all
  * @max_request: largest request accepted, bytes (also capped at the BAR)
+ * @format: --format, the trace format (trace.h); NULL: detected
  * @json: one JSON object on stdout instead of the table
  * @no_iommu: the client is a dma-direct device
  * @topology: topology file (docs/topology.md); NULL: the built-in one
@@ -29,6 +30,7 @@ struct dml_replay_p2p_opts {
 	unsigned int strategies;
 	u64 limit;
 	u64 max_request;
+	const char *format;
 	bool json;
 	bool no_iommu;
 	const char *topology;

@@ -51,14 +51,16 @@ static void copy_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
-/* Record the sticky error "PATH:LINE: ..." (see bad_line()). */
+/* Record the sticky error "PATH:LINE: FMT: ..." (see bad_line()). */
 void dml__trace_set_bad_line(struct dml_trace *t, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
-	n = snprintf(t->msg, sizeof(t->msg), "%s:%llu: ", t->path,
-		     (unsigned long long)t->lineno);
+	n = snprintf(t->msg, sizeof(t->msg), "%s:%llu: %s%s", t->path,
+		     (unsigned long long)t->lineno,
+		     t->fmt < DML_TRACE_NR_FMT ? fmt_names[t->fmt] : "",
+		     t->fmt < DML_TRACE_NR_FMT ? ": " : "");
 	if (n < 0 || (size_t)n >= sizeof(t->msg))
 		n = (int)strlen(t->msg);
 	va_start(ap, fmt);
@@ -523,6 +525,7 @@ int dml_trace_open_format(const char *path, const char *format, u64 max_bytes,
 		return -ENOMEM;
 	}
 	t->fd = -1;
+	t->fmt = DML_TRACE_NR_FMT;	/* messages name it once known */
 	t->state = DML_TRACE_RUNNING;
 	len = strlen(path);
 	t->path = calloc(1, len + 1);

@@ -11,7 +11,8 @@
  * The reader streams: memory use is one 64 KiB line buffer and the list of
  * fio file names, whatever the trace length.  It never trusts the file: a
  * malformed line stops the trace with -EINVAL and a message
- * "FILE:LINE: what is wrong".
+ * "FILE:LINE: FORMAT: what is wrong" (FORMAT as dml_trace_format_name()
+ * says, absent while the format is not yet known).
  */
 #ifndef DML_TOOLS_TRACE_H
 #define DML_TOOLS_TRACE_H
@@ -117,7 +118,7 @@ int dml_trace_open_format(const char *path, const char *format, u64 max_bytes,
  * the same value and message; after the end, later calls return 0 again.
  *
  * Return: 1 with @req filled; 0 at the end of the trace; -EINVAL for a
- * malformed line, with @err "FILE:LINE: what is wrong" (garbage, a
+ * malformed line, with @err "FILE:LINE: FORMAT: what is wrong" (garbage, a
  * negative or overflowing number, a missing or extra field, a size of 0 or
  * above max_bytes, a bad DiskSim type code, an unknown fio action, a fio
  * file used before its "add", a line longer than DML_TRACE_MAX_LINE or

@@ -23,7 +23,7 @@
  * merging: replaying them would map more, smaller buffers than the driver
  * ever did.  The time of a C event is its completion, not its arrival;
  * replay uses the order of the records, not their spacing.  C events with
- * a non-zero error, without data (flush: no "+ count") or that are not a
+ * a non-zero error ("[5]" or "[-5]"), without data (flush: no "+ count") or that are not a
  * read or a write (discard "D", "N") are skipped, after their shape is
  * checked.  Every other event line is checked up to its action.
  *
@@ -302,8 +302,8 @@ static bool blk_summary(const char *line)
 static int blk_complete(struct dml_trace *t, char *rest, u64 *lba,
 			u64 *nsect)
 {
-	char *tok[6];
-	unsigned int n = dml__trace_split(rest, tok, 5), i = 3;
+	char *tok[8];
+	unsigned int n = dml__trace_split(rest, tok, 7), i = 3;
 	u64 error;
 	char s[32];
 	size_t len;
@@ -311,23 +311,32 @@ static int blk_complete(struct dml_trace *t, char *rest, u64 *lba,
 
 	if (n < 3 || strcmp(tok[1], "+"))
 		return 0;	/* no "sector + count": no data (flush) */
-	if (n > 5)
+	if (n > 7)
 		return bad_line(t, "more than 'sector + count (elapsed) [error]' after the rwbs");
+
 	rc = dml__trace_parse_u64(t, tok[0], "sector", lba);
 	if (!rc)
 		rc = dml__trace_parse_u64(t, tok[2], "sector count", nsect);
 	if (rc)
 		return rc;
-	if (i < n && tok[i][0] == '(')
-		i++;		/* elapsed time since the issue, not used */
+	if (i < n && tok[i][0] == '(') {
+		/* elapsed time since the issue, "(  120)": not used */
+		while (i < n && tok[i][strlen(tok[i]) - 1] != ')')
+			i++;
+		i++;
+	}
 	if (i == n)
 		return bad_line(t, "C event without its '[error]'");
+	if (n > i + 1)
+		return bad_line(t, "more than 'sector + count (elapsed) [error]' after the rwbs");
 	len = strlen(tok[i]);
-	if (i + 1 != n || len < 3 || tok[i][0] != '[' || tok[i][len - 1] != ']')
+	if (len < 3 || tok[i][0] != '[' || tok[i][len - 1] != ']')
 		return bad_line(t, "expected '[error]', not '%s'",
 				dml__trace_show(tok[i], s));
 	tok[i][len - 1] = 0;
-	rc = dml__trace_parse_u64(t, tok[i] + 1, "error", &error);
+	/* the kernel's -errno, which some blkparse versions print signed */
+	rc = dml__trace_parse_u64(t, tok[i] + 1 + (tok[i][1] == '-'), "error",
+				  &error);
 	if (rc)
 		return rc;
 	return error ? 0 : 1;
@@ -385,8 +394,10 @@ int dml__trace_parse_blkparse(struct dml_trace *t, struct dml_trace_req *req)
 	read = memchr(rest, 'R', (size_t)(p - rest));
 	write = memchr(rest, 'W', (size_t)(p - rest));
 	rc = blk_complete(t, p, &lba, &nsect);
-	if (rc <= 0 || other || read == write)
+	if (rc <= 0)
 		return rc;
+	if (other || read == write)
+		return 0;	/* discard, N, or neither read nor write */
 	rc = scale(t, lba, DML_SECTOR_SIZE, "sector", &offset);
 	if (!rc)
 		rc = scale(t, nsect, DML_SECTOR_SIZE, "sector count", &bytes);

@@ -46,7 +46,10 @@ struct dml_trace {
 	char buf[DML_TRACE_MAX_LINE + 2];
 };
 
-/* Record the sticky error "PATH:LINE: ..." and set t->state to -EINVAL. */
+/*
+ * Record the sticky error "PATH:LINE: FMT: ..." (FMT once the format is
+ * known) and set t->state to -EINVAL.
+ */
 void __attribute__((format(printf, 2, 3)))
 dml__trace_set_bad_line(struct dml_trace *t, const char *fmt, ...);
 
