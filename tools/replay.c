@@ -149,7 +149,6 @@ struct replay_opts {
 	unsigned int levels;
 	u64 seed;
 	u64 max_request;
-	const char *format;		/* --format, NULL: auto */
 	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
 };
 
@@ -624,8 +623,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dmalink replay [options] TRACE\n"
-		"  Replay a block trace (DiskSim ASCII, fio iolog, MSR Cambridge CSV,\n"
-		"  blkparse text, Alibaba or Tencent CSV) through the\n"
+		"  Replay a block trace (any format of --format) through the\n"
 		"  emulated IOMMU with each mapping strategy; every byte is verified.\n"
 		"  -s, --strategy page|sg|iova|all   mapping strategy (default all)\n"
 		"  -l, --layout SPEC        4k-random, 4k-descending (default), thp, file:PATH\n"
@@ -638,9 +636,8 @@ static void usage(FILE *f)
 		"                           through swiotlb; reports the copies' cost\n"
 		"      --max-request BYTES  largest request accepted (default 67108864)\n"
 		"      --seed N             layout seed (default 1)\n"
-		"      --format FMT         auto (default: from the first record), disksim,\n"
-		"                           fio, msr, blkparse (C events), alibaba, tencent\n"
 		"  -j, --json               one JSON object on stdout\n");
+	dml_trace_usage(f);
 	dml_replay_p2p_usage(f);
 	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
@@ -719,10 +716,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			if (dml_tool_parse_u64(optarg, 0, &o->seed))
 				goto bad_number;
 			break;
-		case 'F':
-			o->format = optarg;	/* checked when the trace opens */
-			break;
-		case 'T': case 'P': case 'c': case 'p':
+		case 'T': case 'P': case 'c': case 'p': case 'F':
 			if (dml_replay_p2p_opt(&o->p2p, c, optarg))
 				return -EINVAL;
 			break;
@@ -746,7 +740,6 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 	o->p2p.strategies = o->strategies;
 	o->p2p.limit = o->limit;
 	o->p2p.max_request = o->max_request;
-	o->p2p.format = o->format;
 	o->p2p.json = o->json;
 	o->p2p.no_iommu = o->no_iommu;
 	return 0;
@@ -880,7 +873,7 @@ int dml_cmd_replay(int argc, char **argv)
 		return 2;
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
-	ret = dml_trace_open_format(argv[optind], r.o.format, r.o.max_request,
+	ret = dml_trace_open_format(argv[optind], r.o.p2p.format, r.o.max_request,
 				    &t, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "dmalink replay: %s\n", err);

@@ -94,6 +94,8 @@ int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg)
 		o->client = arg;
 	else if (c == 'p')
 		o->provider = arg;
+	else if (c == 'F')
+		o->format = arg;	/* checked when the trace opens */
 	else
 		o->target = !strcmp(arg, "p2p");
 	return 0;

@@ -604,6 +604,15 @@ int dml_trace_next(struct dml_trace *t, struct dml_trace_req *req, char *err,
 	return rc;
 }
 
+void dml_trace_usage(FILE *f)
+{
+	fprintf(f,
+		"      --format FMT         trace format: auto (default: from the first\n"
+		"                           record), disksim, fio, msr (MSR Cambridge / SNIA\n"
+		"                           CSV), blkparse (text; C events only), alibaba,\n"
+		"                           tencent (CBS CSV); see data/traces/README.md\n");
+}
+
 void dml_trace_close(struct dml_trace *t)
 {
 	u32 i;

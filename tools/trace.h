@@ -19,6 +19,7 @@
 
 #include <dmalink/types.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The longest line the reader accepts, in bytes, newline excluded. */
 #define DML_TRACE_MAX_LINE 65535
@@ -127,6 +128,9 @@ int dml_trace_open_format(const char *path, const char *format, u64 max_bytes,
  */
 int dml_trace_next(struct dml_trace *t, struct dml_trace_req *req, char *err,
 		   size_t errlen);
+
+/** dml_trace_usage - the --format lines of `dmalink replay --help`, on @f */
+void dml_trace_usage(FILE *f);
 
 /** dml_trace_close - close the file and free the reader; NULL is ignored */
 void dml_trace_close(struct dml_trace *t);
