@@ -537,7 +537,9 @@ int dml_trace_open_format(const char *path, const char *format, u64 max_bytes,
 	memcpy(t->path, path, len + 1);
 	t->max_bytes = max_bytes;
 
-	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* "-": standard input, duplicated so that closing the reader is alike */
+	t->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC)
+				  : fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 	if (t->fd < 0) {
 		rc = neg_errno();
 		snprintf(t->msg, sizeof(t->msg), "%s: %s", path, strerror(-rc));

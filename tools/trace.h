@@ -61,7 +61,7 @@ struct dml_trace_req {
 
 /**
  * dml_trace_open - open a block trace and detect its format
- * @path: file to read
+ * @path: file to read; "-" reads standard input (messages then name "-")
  * @max_bytes: largest request accepted, in bytes (> 0); a bigger read or
  *	write is a malformed line ("size N exceeds the maximum request of M
  *	bytes")

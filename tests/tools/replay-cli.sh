@@ -45,6 +45,7 @@ for t in "$root"/data/traces/fixtures/*; do
 done
 replay_ok "replay --format blkparse" --format blkparse \
 	"$root/data/traces/fixtures/blkparse-sda.txt"
+replay_ok "replay - (standard input)" - < "$root/data/traces/fixtures/msr-hm.csv"
 replay_ok "replay, lazy + caching mode + 5-level" --limit 2000 --lazy --caching-mode \
 	--levels 5 "$root/data/traces/mqsim/tpcc-small.trace"
 replay_ok "replay, no IOMMU (two-step falls back)" --limit 2000 --no-iommu \
