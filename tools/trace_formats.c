@@ -323,9 +323,10 @@ static int blk_complete(struct dml_trace *t, char *rest, u64 *lba,
 		/* elapsed time since the issue, "(  120)": not used */
 		while (i < n && tok[i][strlen(tok[i]) - 1] != ')')
 			i++;
-		i++;
+		if (i < n)
+			i++;	/* past the token that closes it */
 	}
-	if (i == n)
+	if (i >= n)
 		return bad_line(t, "C event without its '[error]'");
 	if (n > i + 1)
 		return bad_line(t, "more than 'sector + count (elapsed) [error]' after the rwbs");

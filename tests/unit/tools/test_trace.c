@@ -457,6 +457,8 @@ static const struct bad_case bad_cases[] = {
 	  "blkparse: C event without its '[error]'" },
 	{ "blkparse C bad error", "8,0 0 1 0.1 5 C W 8 + 8 (12) [x]\n", 0, 0, 0, 1,
 	  "blkparse: error is not a decimal number ('x')" },
+	{ "blkparse C unclosed elapsed", "8,0 0 1 0.1 5 C W 8 + 8 ( 12 0)[0]\n", 0, 0, 0, 1,
+	  "blkparse: C event without its '[error]'" },
 	{ "blkparse C extra field", "8,0 0 1 0.1 5 C W 8 + 8 (12) [0] 9\n", 0, 0, 0, 1,
 	  "blkparse: more than 'sector + count (elapsed) [error]'" },
 	{ "blkparse C bad sector", "8,0 0 1 0.1 5 C R -8 + 8 [0]\n", 0, 0, 0, 1,
