@@ -574,14 +574,14 @@ static void report(struct replay *r, const char *path, const char *fmt,
 	       "structure (sg: sg_alloc_table, filling, sg_free_table; page: the\n"
 	       "per-range address array; iova: none) + map + unmap; p50 and p99 of it.\n"
 	       "map+unmap = mean CPU ns of the DMA API calls alone.  Every byte moved\n"
-	       "by the emulated device through the IOMMU and checked (%.2f s).\n"
+	       "by the emulated device %s and checked (%.2f s).\n"
 	       "The clock reads' own cost, %llu ns of caller and %llu ns of\n"
 	       "map+unmap (the median of the same reads around no work, this run),\n"
 	       "is subtracted from every request.\n"
 	       "Peak RSS of the replay: %.1f MiB.\n",
+	       r->o.no_iommu ? "with no IOMMU (dma-direct)" : "through the IOMMU",
 	       secs, (unsigned long long)r->clock_caller_ns,
-	       (unsigned long long)r->clock_map_ns,
-	       (double)peak_rss_kib() / 1024);
+	       (unsigned long long)r->clock_map_ns, (double)peak_rss_kib() / 1024);
 	if ((r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0 &&
 	    map[S_IOVA].mean > 0)
 		printf("two-step (iova) vs page, sg: %.2fx, %.2fx for the caller; %.2fx, %.2fx\n"

@@ -81,6 +81,10 @@ if [ $rc -eq 2 ]; then ok "missing trace -> exit 2"; else not_ok "missing trace 
 "$dmalink" replay --strategy bogus "$root/data/traces/fio/t0038.iolog" > /dev/null 2>&1
 rc=$?
 if [ $rc -eq 2 ]; then ok "bad option -> exit 2"; else not_ok "bad option (exit $rc)"; fi
+# issue 12 item 4: the footer never claims an IOMMU that is not there
+"$dmalink" replay --limit 50 --bounce "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
+if grep -q "with no IOMMU" "$tmp/out" && ! grep -q "through the IOMMU" "$tmp/out"; then ok "--bounce: footer says no IOMMU"
+else not_ok "--bounce footer"; cat "$tmp/out"; fi
 "$dmalink" replay --format msr "$root/data/traces/fixtures/tencent.csv" > /dev/null 2> "$tmp/err"
 rc=$?
 if [ $rc -eq 2 ] && grep -q "tencent.csv:1: msr: " "$tmp/err"; then ok "forced wrong format -> exit 2, line and format named"
