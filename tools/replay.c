@@ -546,10 +546,11 @@ static void report(struct replay *r, const char *path, const char *fmt,
 		return;
 	}
 	printf("trace    %s (%s)\n", path, fmt);
-	printf("platform emulated, layout %s, %s\n", r->o.layout,
+	printf("platform emulated, layout %s, %s%s%s\n", r->o.layout,
 	       r->o.bounce ? "no IOMMU (dma-direct), every mapping bounced through swiotlb" :
 	       r->o.no_iommu ? "no IOMMU (dma-direct)" :
-	       r->o.lazy ? "VT-d IOMMU, lazy (flush queue)" : "VT-d IOMMU, strict");
+	       r->o.lazy ? "VT-d IOMMU, lazy (flush queue)" : "VT-d IOMMU, strict",
+	       r->o.levels == 5 ? ", 5-level" : "", r->o.caching_mode ? ", caching mode" : "");
 	printf("\n%-8s %9s %9s %9s %8s %8s %9s %9s %8s %8s %9s %8s %7s %9s\n",
 	       "strategy", "requests", "MiB", "caller ns", "p50 ns", "p99 ns",
 	       "map+unmap", "inval/rq", "iova/rq", "pt/rq", "meta B/rq",
@@ -579,8 +580,8 @@ static void report(struct replay *r, const char *path, const char *fmt,
 	       "map+unmap (the median of the same reads around no work, this run),\n"
 	       "is subtracted from every request.\n"
 	       "Peak RSS of the replay: %.1f MiB.\n",
-	       r->o.no_iommu ? "with no IOMMU (dma-direct)" : "through the IOMMU",
-	       secs, (unsigned long long)r->clock_caller_ns,
+	       r->o.no_iommu ? "with no IOMMU (dma-direct)" : "through the IOMMU", secs,
+	       (unsigned long long)r->clock_caller_ns,
 	       (unsigned long long)r->clock_map_ns, (double)peak_rss_kib() / 1024);
 	if ((r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0 &&
 	    map[S_IOVA].mean > 0)

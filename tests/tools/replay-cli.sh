@@ -81,6 +81,10 @@ if [ $rc -eq 2 ]; then ok "missing trace -> exit 2"; else not_ok "missing trace 
 "$dmalink" replay --strategy bogus "$root/data/traces/fio/t0038.iolog" > /dev/null 2>&1
 rc=$?
 if [ $rc -eq 2 ]; then ok "bad option -> exit 2"; else not_ok "bad option (exit $rc)"; fi
+# issue 12 item 4: the header shows --levels 5 and --caching-mode
+"$dmalink" replay --limit 50 --levels 5 --caching-mode "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
+if grep -q "^platform .*VT-d IOMMU, strict, 5-level, caching mode$" "$tmp/out"; then ok "header: 5-level, caching mode"
+else not_ok "header settings"; cat "$tmp/out"; fi
 # issue 12 item 4: the footer never claims an IOMMU that is not there
 "$dmalink" replay --limit 50 --bounce "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
 if grep -q "with no IOMMU" "$tmp/out" && ! grep -q "through the IOMMU" "$tmp/out"; then ok "--bounce: footer says no IOMMU"
