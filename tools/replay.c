@@ -571,11 +571,9 @@ static void report(struct replay *r, const char *path, const char *fmt,
 		       (unsigned long long)st->faults,
 		       (unsigned long long)st->verified);
 	}
-	printf("\ncaller ns = CPU ns per request of the caller's whole cost: its own\n"
-	       "structure (sg: sg_alloc_table, filling, sg_free_table; page: the\n"
-	       "per-range address array; iova: none) + map + unmap; p50 and p99 of it.\n"
-	       "map+unmap = mean CPU ns of the DMA API calls alone.  Every byte moved\n"
-	       "by the emulated device %s and checked (%.2f s).\n"
+	printf("\n");
+	dml_replay_legend(stdout);
+	printf("\nEvery byte moved by the emulated device %s and checked (%.2f s).\n"
 	       "The clock reads' own cost, %llu ns of caller and %llu ns of\n"
 	       "map+unmap (the median of the same reads around no work, this run),\n"
 	       "is subtracted from every request.\n"
@@ -639,6 +637,7 @@ static void usage(FILE *f)
 		"      --seed N             layout seed (default 1)\n"
 		"  -j, --json               one JSON object on stdout\n");
 	dml_trace_usage(f);
+	dml_replay_legend(f);
 	dml_replay_p2p_usage(f);
 	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }

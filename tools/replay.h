@@ -75,4 +75,10 @@ void dml_replay_p2p_usage(FILE *f);
  */
 int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace);
 
+/**
+ * dml_replay_legend - explain every column of the replay table on @f
+ * @f: stdout under the table, or the --help stream
+ */
+void dml_replay_legend(FILE *f);
+
 #endif /* DML_TOOLS_REPLAY_H */

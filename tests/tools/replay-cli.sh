@@ -81,6 +81,16 @@ if [ $rc -eq 2 ]; then ok "missing trace -> exit 2"; else not_ok "missing trace 
 "$dmalink" replay --strategy bogus "$root/data/traces/fio/t0038.iolog" > /dev/null 2>&1
 rc=$?
 if [ $rc -eq 2 ]; then ok "bad option -> exit 2"; else not_ok "bad option (exit $rc)"; fi
+# issue 12 item 4: every column abbreviation is explained, under the
+# table and in --help
+"$dmalink" replay --limit 50 "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
+"$dmalink" replay --help > "$tmp/help" 2>&1
+miss=
+for col in "caller ns" "map+unmap" "inval/rq" "iova/rq" "pt/rq" "meta B/rq" "segs/rq" faults verified; do
+	grep -q "^  $col " "$tmp/out" && grep -q "^  $col " "$tmp/help" || miss="$miss $col"
+done
+if [ -z "$miss" ]; then ok "legend: every column, under the table and in --help"
+else not_ok "legend misses:$miss"; fi
 # issue 12 item 4: the header shows --levels 5 and --caching-mode
 "$dmalink" replay --limit 50 --levels 5 --caching-mode "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
 if grep -q "^platform .*VT-d IOMMU, strict, 5-level, caching mode$" "$tmp/out"; then ok "header: 5-level, caching mode"
