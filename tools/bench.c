@@ -429,15 +429,18 @@ static void print_json(const struct bench_opts *o, const struct result *res,
 	for (i = 0; i < n; i++) {
 		const struct result *r = &res[i];
 		const struct point *p = &r->pt[r->npts - 1];
-		double ratio;
+		char ratio[32] = "null";	/* no baseline, no anchor */
+		double v;
 
 		if (r->err)
 			continue;
-		ratio = ratio_of(r, res, n, vs, sizeof(vs));
+		v = ratio_of(r, res, n, vs, sizeof(vs));
+		if (v > 0)
+			snprintf(ratio, sizeof(ratio), "%.3f", v);
 		printf("%s{\"name\":\"%s\",\"what\":\"%s\",\"threads\":%u,"
 		       "\"mean_ns\":%.3f,\"stddev_ns\":%.3f,\"ops_per_s\":%.1f,"
 		       "\"efficiency\":%.3f,\"cpu_efficiency\":%.3f,"
-		       "\"ratio\":%.3f,\"vs\":\"%s\",\"points\":[",
+		       "\"ratio\":%s,\"vs\":\"%s\",\"points\":[",
 		       printed++ ? "," : "", r->c->name, r->c->what, p->threads,
 		       p->mean, p->sd, p->ops, p->eff, p->cpu_eff, ratio, vs);
 		for (k = 0; k < r->npts; k++)

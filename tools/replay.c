@@ -546,10 +546,11 @@ static void report(struct replay *r, const char *path, const char *fmt,
 		return;
 	}
 	printf("trace    %s (%s)\n", path, fmt);
-	printf("platform emulated, layout %s, %s\n", r->o.layout,
+	printf("platform emulated, layout %s, %s%s%s\n", r->o.layout,
 	       r->o.bounce ? "no IOMMU (dma-direct), every mapping bounced through swiotlb" :
 	       r->o.no_iommu ? "no IOMMU (dma-direct)" :
-	       r->o.lazy ? "VT-d IOMMU, lazy (flush queue)" : "VT-d IOMMU, strict");
+	       r->o.lazy ? "VT-d IOMMU, lazy (flush queue)" : "VT-d IOMMU, strict",
+	       r->o.levels == 5 ? ", 5-level" : "", r->o.caching_mode ? ", caching mode" : "");
 	printf("\n%-8s %9s %9s %9s %8s %8s %9s %9s %8s %8s %9s %8s %7s %9s\n",
 	       "strategy", "requests", "MiB", "caller ns", "p50 ns", "p99 ns",
 	       "map+unmap", "inval/rq", "iova/rq", "pt/rq", "meta B/rq",
@@ -570,18 +571,16 @@ static void report(struct replay *r, const char *path, const char *fmt,
 		       (unsigned long long)st->faults,
 		       (unsigned long long)st->verified);
 	}
-	printf("\ncaller ns = CPU ns per request of the caller's whole cost: its own\n"
-	       "structure (sg: sg_alloc_table, filling, sg_free_table; page: the\n"
-	       "per-range address array; iova: none) + map + unmap; p50 and p99 of it.\n"
-	       "map+unmap = mean CPU ns of the DMA API calls alone.  Every byte moved\n"
-	       "by the emulated device through the IOMMU and checked (%.2f s).\n"
+	printf("\n");
+	dml_replay_legend(stdout);
+	printf("\nEvery byte moved by the emulated device %s and checked (%.2f s).\n"
 	       "The clock reads' own cost, %llu ns of caller and %llu ns of\n"
 	       "map+unmap (the median of the same reads around no work, this run),\n"
 	       "is subtracted from every request.\n"
 	       "Peak RSS of the replay: %.1f MiB.\n",
-	       secs, (unsigned long long)r->clock_caller_ns,
-	       (unsigned long long)r->clock_map_ns,
-	       (double)peak_rss_kib() / 1024);
+	       r->o.no_iommu ? "with no IOMMU (dma-direct)" : "through the IOMMU", secs,
+	       (unsigned long long)r->clock_caller_ns,
+	       (unsigned long long)r->clock_map_ns, (double)peak_rss_kib() / 1024);
 	if ((r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0 &&
 	    map[S_IOVA].mean > 0)
 		printf("two-step (iova) vs page, sg: %.2fx, %.2fx for the caller; %.2fx, %.2fx\n"
@@ -623,7 +622,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dmalink replay [options] TRACE\n"
-		"  Replay a block trace (DiskSim ASCII or fio iolog v3) through the\n"
+		"  Replay a block trace (any format of --format) through the\n"
 		"  emulated IOMMU with each mapping strategy; every byte is verified.\n"
 		"  -s, --strategy page|sg|iova|all   mapping strategy (default all)\n"
 		"  -l, --layout SPEC        4k-random, 4k-descending (default), thp, file:PATH\n"
@@ -637,6 +636,8 @@ static void usage(FILE *f)
 		"      --max-request BYTES  largest request accepted (default 67108864)\n"
 		"      --seed N             layout seed (default 1)\n"
 		"  -j, --json               one JSON object on stdout\n");
+	dml_trace_usage(f);
+	dml_replay_legend(f);
 	dml_replay_p2p_usage(f);
 	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
@@ -655,6 +656,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "bounce", no_argument, NULL, 'B' },
 		{ "max-request", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "target", required_argument, NULL, 'T' },
 		{ "topology", required_argument, NULL, 'P' },
@@ -714,7 +716,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			if (dml_tool_parse_u64(optarg, 0, &o->seed))
 				goto bad_number;
 			break;
-		case 'T': case 'P': case 'c': case 'p':
+		case 'T': case 'P': case 'c': case 'p': case 'F':
 			if (dml_replay_p2p_opt(&o->p2p, c, optarg))
 				return -EINVAL;
 			break;
@@ -871,7 +873,8 @@ int dml_cmd_replay(int argc, char **argv)
 		return 2;
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
-	ret = dml_trace_open(argv[optind], r.o.max_request, &t, err, sizeof(err));
+	ret = dml_trace_open_format(argv[optind], r.o.p2p.format, r.o.max_request,
+				    &t, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "dmalink replay: %s\n", err);
 		return 2;

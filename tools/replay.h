@@ -17,6 +17,8 @@
  *	bit 0 page, bit 1 sg, bit 2 iova
  * @limit: requests to replay at most, 0: all
  * @max_request: largest request accepted, bytes (also capped at the BAR)
+ * @format: --format, the trace format (trace.h), for both targets;
+ *	NULL: detected
  * @json: one JSON object on stdout instead of the table
  * @no_iommu: the client is a dma-direct device
  * @topology: topology file (docs/topology.md); NULL: the built-in one
@@ -29,6 +31,7 @@ struct dml_replay_p2p_opts {
 	unsigned int strategies;
 	u64 limit;
 	u64 max_request;
+	const char *format;
 	bool json;
 	bool no_iommu;
 	const char *topology;
@@ -37,10 +40,10 @@ struct dml_replay_p2p_opts {
 };
 
 /**
- * dml_replay_p2p_opt - parse one p2p option into @o
+ * dml_replay_p2p_opt - parse one p2p option, or --format, into @o
  * @o: the p2p options
  * @c: the option's getopt_long() value: 'T' --target, 'P' --topology,
- *	'c' --p2p-client, 'p' --p2p-provider
+ *	'c' --p2p-client, 'p' --p2p-provider, 'F' --format (both targets)
  * @arg: its argument (kept, not copied)
  *
  * Return: 0; -EINVAL for a --target other than ram or p2p (printed).
@@ -71,5 +74,11 @@ void dml_replay_p2p_usage(FILE *f);
  * a mismatch, 2 bad usage or input.
  */
 int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace);
+
+/**
+ * dml_replay_legend - explain every column of the replay table on @f
+ * @f: stdout under the table, or the --help stream
+ */
+void dml_replay_legend(FILE *f);
 
 #endif /* DML_TOOLS_REPLAY_H */

@@ -94,6 +94,8 @@ int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg)
 		o->client = arg;
 	else if (c == 'p')
 		o->provider = arg;
+	else if (c == 'F')
+		o->format = arg;	/* checked when the trace opens */
 	else
 		o->target = !strcmp(arg, "p2p");
 	return 0;
@@ -462,7 +464,8 @@ int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace)
 		goto out;
 	}
 	maxb = min(o->max_request, r.size);
-	ret = dml_trace_open(trace, maxb, &t, err, sizeof(err));
+	ret = dml_trace_open_format(trace, o->format, maxb, &t, err,
+				    sizeof(err));
 	if (ret) {
 		fprintf(stderr, "dmalink replay: %s\n", err);
 		ret = 2;

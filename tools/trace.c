@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * trace.c - the streaming block-trace reader of `dmalink replay` (API and
- * formats in trace.h).  Owns: the line reader, format detection, the
- * DiskSim ASCII and fio iolog (v2, v3) record parsers, and their error
- * messages.
+ * formats in trace.h).  Owns: the line reader, format detection and
+ * --format, the DiskSim ASCII and fio iolog (v2, v3) record parsers, and
+ * their error messages; the CSV and blkparse parsers are in
+ * trace_formats.c.
  *
  * Line reader.  One buffer of DML_TRACE_MAX_LINE + 2 bytes holds the
  * unread part of the file; buf[start, end) is what read(2) returned and
@@ -22,7 +23,7 @@
  * The file formats are documented from fio's and MQSim's documentation and
  * their sample files; no code of either is used here.
  */
-#include "trace.h"
+#include "trace_int.h"
 #include "tools.h"
 
 #include <ctype.h>
@@ -34,40 +35,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DML_SECTOR_SIZE 512ULL
-
-enum dml_trace_fmt {
-	DML_TRACE_DISKSIM,
-	DML_TRACE_FIO_V3,
-	DML_TRACE_FIO_V2,
-};
-
-/* t->state */
-#define DML_TRACE_RUNNING 0
-#define DML_TRACE_ENDED 1
-
-struct dml_trace {
-	int fd;
-	char *path;
-	u64 max_bytes;
-	enum dml_trace_fmt fmt;
-	int state;		/* DML_TRACE_RUNNING, _ENDED or -errno */
-	u64 lineno;		/* number of the line last read, from 1 */
-	u64 nr_req;		/* requests returned so far */
-	char *line;		/* the line last read, NUL-terminated */
-	bool pending;		/* @line is a record not parsed yet */
-	char **files;		/* fio: file names in "add" order */
-	u32 nr_files, cap_files;
-	char msg[512];		/* the sticky error */
-	size_t start, end;	/* unread bytes: buf[start, end) */
-	bool eof;
-	char buf[DML_TRACE_MAX_LINE + 2];
-};
-
 static const char *const fmt_names[] = {
 	[DML_TRACE_DISKSIM] = "disksim",
 	[DML_TRACE_FIO_V3] = "fio-v3",
 	[DML_TRACE_FIO_V2] = "fio-v2",
+	[DML_TRACE_MSR] = "msr",
+	[DML_TRACE_BLKPARSE] = "blkparse",
+	[DML_TRACE_ALIBABA] = "alibaba",
+	[DML_TRACE_TENCENT] = "tencent",
 };
 
 static void copy_err(char *err, size_t errlen, const char *msg)
@@ -76,15 +51,16 @@ static void copy_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
-/* Record the sticky error "PATH:LINE: ..." (see bad_line()). */
-static void __attribute__((format(printf, 2, 3)))
-set_bad_line(struct dml_trace *t, const char *fmt, ...)
+/* Record the sticky error "PATH:LINE: FMT: ..." (see bad_line()). */
+void dml__trace_set_bad_line(struct dml_trace *t, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
-	n = snprintf(t->msg, sizeof(t->msg), "%s:%llu: ", t->path,
-		     (unsigned long long)t->lineno);
+	n = snprintf(t->msg, sizeof(t->msg), "%s:%llu: %s%s", t->path,
+		     (unsigned long long)t->lineno,
+		     t->fmt < DML_TRACE_NR_FMT ? fmt_names[t->fmt] : "",
+		     t->fmt < DML_TRACE_NR_FMT ? ": " : "");
 	if (n < 0 || (size_t)n >= sizeof(t->msg))
 		n = (int)strlen(t->msg);
 	va_start(ap, fmt);
@@ -92,13 +68,6 @@ set_bad_line(struct dml_trace *t, const char *fmt, ...)
 	va_end(ap);
 	t->state = -EINVAL;
 }
-
-/*
- * bad_line - record "PATH:LINE: what" and evaluate to -EINVAL (a macro, so
- * that the value is plain to readers and to the static analyser, which
- * does not follow variadic calls)
- */
-#define bad_line(t, ...) (set_bad_line(t, __VA_ARGS__), -EINVAL)
 
 /* Record a sticky error that names no line, return @rc. */
 static int bad_file(struct dml_trace *t, int rc, const char *what)
@@ -112,7 +81,7 @@ static int bad_file(struct dml_trace *t, int rc, const char *what)
  * A token as it may appear in a message: at most 24 printable characters,
  * anything else shown as '?', "..." when cut.
  */
-static const char *show(const char *tok, char out[32])
+const char *dml__trace_show(const char *tok, char out[32])
 {
 	size_t i;
 
@@ -134,7 +103,7 @@ static int neg_errno(void)
 	return rc < 0 ? rc : -EIO;
 }
 
-static bool is_space(char c)
+bool dml__trace_is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
@@ -143,20 +112,20 @@ static bool is_space(char c)
  * Cut @line in place into at most @max tokens; return how many there are,
  * up to @max + 1 (so "one too many" is seen without keeping the rest).
  */
-static unsigned int split(char *line, char **tok, unsigned int max)
+unsigned int dml__trace_split(char *line, char **tok, unsigned int max)
 {
 	unsigned int n = 0;
 	char *p = line;
 
 	for (;;) {
-		while (is_space(*p))
+		while (dml__trace_is_space(*p))
 			p++;
 		if (!*p)
 			return n;
 		if (n == max)
 			return n + 1;
 		tok[n++] = p;
-		while (*p && !is_space(*p))
+		while (*p && !dml__trace_is_space(*p))
 			p++;
 		if (*p)
 			*p++ = 0;
@@ -164,8 +133,8 @@ static unsigned int split(char *line, char **tok, unsigned int max)
 }
 
 /* Parse an unsigned decimal; 0, or -EINVAL with the reason in the message. */
-static int parse_u64(struct dml_trace *t, const char *tok, const char *what,
-		     u64 *val)
+int dml__trace_parse_u64(struct dml_trace *t, const char *tok,
+			  const char *what, u64 *val)
 {
 	int rc = dml_tool_parse_u64(tok, 10, val);
 	char s[32];
@@ -173,16 +142,16 @@ static int parse_u64(struct dml_trace *t, const char *tok, const char *what,
 	if (!rc)
 		return 0;
 	if (tok[0] == '-')
-		return bad_line(t, "%s is negative ('%s')", what, show(tok, s));
+		return bad_line(t, "%s is negative ('%s')", what, dml__trace_show(tok, s));
 	if (rc == -ERANGE)
 		return bad_line(t, "%s does not fit in 64 bits ('%s')", what,
-				show(tok, s));
+				dml__trace_show(tok, s));
 	return bad_line(t, "%s is not a decimal number ('%s')", what,
-			show(tok, s));
+			dml__trace_show(tok, s));
 }
 
 /* Check a request size in bytes against 1..max_bytes and its end. */
-static int check_size(struct dml_trace *t, u64 offset, u64 bytes)
+int dml__trace_check_size(struct dml_trace *t, u64 offset, u64 bytes)
 {
 	u64 last;
 
@@ -258,7 +227,7 @@ static int read_line(struct dml_trace *t)
 
 static bool is_blank(const char *s)
 {
-	while (is_space(*s))
+	while (dml__trace_is_space(*s))
 		s++;
 	return !*s;
 }
@@ -275,19 +244,19 @@ static int parse_disksim(struct dml_trace *t, struct dml_trace_req *req)
 	char s[32];
 	int rc;
 
-	n = split(t->line, tok, 5);
+	n = dml__trace_split(t->line, tok, 5);
 	if (n < 5)
 		return bad_line(t, "truncated line: %u of the 5 fields 'time_ns device start_sector sectors type'",
 				n);
 	if (n > 5)
 		return bad_line(t, "more than the 5 fields 'time_ns device start_sector sectors type'");
-	rc = parse_u64(t, tok[0], "arrival time", &time_ns);
+	rc = dml__trace_parse_u64(t, tok[0], "arrival time", &time_ns);
 	if (!rc)
-		rc = parse_u64(t, tok[1], "device number", &dev);
+		rc = dml__trace_parse_u64(t, tok[1], "device number", &dev);
 	if (!rc)
-		rc = parse_u64(t, tok[2], "start sector", &lba);
+		rc = dml__trace_parse_u64(t, tok[2], "start sector", &lba);
 	if (!rc)
-		rc = parse_u64(t, tok[3], "size in sectors", &nsect);
+		rc = dml__trace_parse_u64(t, tok[3], "size in sectors", &nsect);
 	if (rc)
 		return rc;
 	if (dev > UINT32_MAX)
@@ -299,12 +268,12 @@ static int parse_disksim(struct dml_trace *t, struct dml_trace_req *req)
 	if (nsect > UINT64_MAX / DML_SECTOR_SIZE)
 		return bad_line(t, "size of %llu sectors is past 2^64 bytes",
 				(unsigned long long)nsect);
-	rc = check_size(t, lba * DML_SECTOR_SIZE, nsect * DML_SECTOR_SIZE);
+	rc = dml__trace_check_size(t, lba * DML_SECTOR_SIZE, nsect * DML_SECTOR_SIZE);
 	if (rc)
 		return rc;
 	if (strcmp(tok[4], "0") && strcmp(tok[4], "1"))
 		return bad_line(t, "type must be 0 (write) or 1 (read), not '%s'",
-				show(tok[4], s));
+				dml__trace_show(tok[4], s));
 
 	req->time_ns = time_ns;
 	req->dev = (u32)dev;
@@ -396,14 +365,14 @@ static int parse_fio(struct dml_trace *t, struct dml_trace_req *req)
 	long file;
 	int rc;
 
-	n = split(t->line, tok, 4 + b);
+	n = dml__trace_split(t->line, tok, 4 + b);
 	if (n > 4 + b)
 		return bad_line(t, "more than the %u fields %s", 4 + b, shape);
 	if (n < 2 + b)
 		return bad_line(t, "truncated line: %u field%s, expected %s", n,
 				n == 1 ? "" : "s", shape);
 	if (b) {
-		rc = parse_u64(t, tok[0], "time", &time_us);
+		rc = dml__trace_parse_u64(t, tok[0], "time", &time_us);
 		if (rc)
 			return rc;
 		if (time_us > UINT64_MAX / 1000)
@@ -414,7 +383,7 @@ static int parse_fio(struct dml_trace *t, struct dml_trace_req *req)
 		if (!strcmp(tok[b + 1], fio_actions[i].name))
 			break;
 	if (i == ARRAY_SIZE(fio_actions))
-		return bad_line(t, "unknown action '%s'", show(tok[b + 1], s));
+		return bad_line(t, "unknown action '%s'", dml__trace_show(tok[b + 1], s));
 	kind = fio_actions[i].kind;
 
 	if (kind == FIO_FILE && n != 2 + b)
@@ -427,9 +396,9 @@ static int parse_fio(struct dml_trace *t, struct dml_trace_req *req)
 		return bad_line(t, "truncated line: '%s' needs an offset and a length",
 				fio_actions[i].name);
 	if (n == 4 + b) {
-		rc = parse_u64(t, tok[b + 2], "offset", &offset);
+		rc = dml__trace_parse_u64(t, tok[b + 2], "offset", &offset);
 		if (!rc)
-			rc = parse_u64(t, tok[b + 3], "length", &len);
+			rc = dml__trace_parse_u64(t, tok[b + 3], "length", &len);
 		if (rc)
 			return rc;
 	}
@@ -439,15 +408,15 @@ static int parse_fio(struct dml_trace *t, struct dml_trace_req *req)
 	file = fio_file(t, tok[b]);
 	if (file < 0)
 		return bad_line(t, "file '%s' is used before its 'add' line",
-				show(tok[b], s));
+				dml__trace_show(tok[b], s));
 	if (kind != FIO_IO) {
 		if (len && __builtin_add_overflow(offset, len - 1, &offset))
 			return bad_line(t, "range at offset %s of %llu bytes ends past 2^64",
-					show(tok[b + 2], s),
+					dml__trace_show(tok[b + 2], s),
 					(unsigned long long)len);
 		return 0;
 	}
-	rc = check_size(t, offset, len);
+	rc = dml__trace_check_size(t, offset, len);
 	if (rc)
 		return rc;
 
@@ -466,7 +435,7 @@ static int parse_fio_header(struct dml_trace *t)
 	char *tok[4];
 	char s[32];
 
-	n = split(t->line, tok, 4);
+	n = dml__trace_split(t->line, tok, 4);
 	if (n != 4 || strcmp(tok[1], "version") || strcmp(tok[3], "iolog"))
 		return bad_line(t, "unrecognised header: expected 'fio version 3 iolog'");
 	if (!strcmp(tok[2], "3"))
@@ -475,13 +444,30 @@ static int parse_fio_header(struct dml_trace *t)
 		t->fmt = DML_TRACE_FIO_V2;
 	else
 		return bad_line(t, "fio iolog version '%s' is not supported (2 and 3 are)",
-				show(tok[2], s));
+				dml__trace_show(tok[2], s));
 	return 0;
 }
 
-/* Find the first non-empty line and decide the format from it. */
-static int detect(struct dml_trace *t)
+/* The format called @name ("fio" for either version), NR if none. */
+static enum dml_trace_fmt fmt_by_name(const char *name)
 {
+	unsigned int i;
+
+	if (!strcmp(name, "fio"))
+		return DML_TRACE_FIO_V3;
+	for (i = 0; i < DML_TRACE_NR_FMT; i++)
+		if (!strcmp(name, fmt_names[i]))
+			return (enum dml_trace_fmt)i;
+	return DML_TRACE_NR_FMT;
+}
+
+/*
+ * Find the first non-empty line and decide the format from it: @forced,
+ * or what the line looks like when @forced is DML_TRACE_NR_FMT.
+ */
+static int detect(struct dml_trace *t, enum dml_trace_fmt forced)
+{
+	enum dml_trace_fmt fmt;
 	const char *p;
 	int rc;
 
@@ -493,21 +479,30 @@ static int detect(struct dml_trace *t)
 			return bad_file(t, -EINVAL, "no records (the file is empty or blank)");
 	} while (is_blank(t->line));
 
-	for (p = t->line; is_space(*p); p++)
+	for (p = t->line; dml__trace_is_space(*p); p++)
 		;
-	if (!strncmp(p, "fio", 3) && (is_space(p[3]) || !p[3]))
+	if (forced == DML_TRACE_FIO_V3 || forced == DML_TRACE_FIO_V2 ||
+	    (forced == DML_TRACE_NR_FMT && !strncmp(p, "fio", 3) &&
+	     (dml__trace_is_space(p[3]) || !p[3])))
 		return parse_fio_header(t);
-	if (isdigit((unsigned char)*p)) {
-		t->fmt = DML_TRACE_DISKSIM;
-		t->pending = true;
-		return 0;
-	}
-	return bad_line(t, "unrecognised trace format: expected DiskSim ASCII 'time_ns device start_sector sectors type' or a 'fio version 3 iolog' header");
+	fmt = forced == DML_TRACE_NR_FMT ? dml__trace_guess(p) : forced;
+	if (fmt == DML_TRACE_NR_FMT)
+		return bad_line(t, "unrecognised trace format: expected a 'fio version 3 iolog' header, or a record of DiskSim ASCII, MSR Cambridge CSV, blkparse text, Alibaba or Tencent CSV (--format names one)");
+	t->fmt = fmt;
+	t->pending = true;
+	return 0;
 }
 
 int dml_trace_open(const char *path, u64 max_bytes, struct dml_trace **out,
 		   char *err, size_t errlen)
 {
+	return dml_trace_open_format(path, NULL, max_bytes, out, err, errlen);
+}
+
+int dml_trace_open_format(const char *path, const char *format, u64 max_bytes,
+			  struct dml_trace **out, char *err, size_t errlen)
+{
+	enum dml_trace_fmt forced = DML_TRACE_NR_FMT;
 	struct dml_trace *t;
 	size_t len;
 	int rc;
@@ -517,12 +512,20 @@ int dml_trace_open(const char *path, u64 max_bytes, struct dml_trace **out,
 		copy_err(err, errlen, "maximum request size is 0");
 		return -EINVAL;
 	}
+	if (format && strcmp(format, "auto")) {
+		forced = fmt_by_name(format);
+		if (forced == DML_TRACE_NR_FMT) {
+			copy_err(err, errlen, "unknown trace format (auto, " DML_TRACE_FORMATS ")");
+			return -EINVAL;
+		}
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		copy_err(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	t->fd = -1;
+	t->fmt = DML_TRACE_NR_FMT;	/* messages name it once known */
 	t->state = DML_TRACE_RUNNING;
 	len = strlen(path);
 	t->path = calloc(1, len + 1);
@@ -534,14 +537,16 @@ int dml_trace_open(const char *path, u64 max_bytes, struct dml_trace **out,
 	memcpy(t->path, path, len + 1);
 	t->max_bytes = max_bytes;
 
-	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* "-": standard input, duplicated so that closing the reader is alike */
+	t->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC)
+				  : fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 	if (t->fd < 0) {
 		rc = neg_errno();
 		snprintf(t->msg, sizeof(t->msg), "%s: %s", path, strerror(-rc));
 		copy_err(err, errlen, t->msg);
 		goto err_free;
 	}
-	rc = detect(t);
+	rc = detect(t, forced);
 	if (rc) {
 		copy_err(err, errlen, t->msg);
 		goto err_free;
@@ -553,6 +558,17 @@ err_free:
 	dml_trace_close(t);
 	return rc;
 }
+
+static int (*const parsers[DML_TRACE_NR_FMT])(struct dml_trace *t,
+					     struct dml_trace_req *req) = {
+	[DML_TRACE_DISKSIM] = parse_disksim,
+	[DML_TRACE_FIO_V3] = parse_fio,
+	[DML_TRACE_FIO_V2] = parse_fio,
+	[DML_TRACE_MSR] = dml__trace_parse_msr,
+	[DML_TRACE_BLKPARSE] = dml__trace_parse_blkparse,
+	[DML_TRACE_ALIBABA] = dml__trace_parse_alibaba,
+	[DML_TRACE_TENCENT] = dml__trace_parse_tencent,
+};
 
 int dml_trace_next(struct dml_trace *t, struct dml_trace_req *req, char *err,
 		   size_t errlen)
@@ -576,10 +592,7 @@ int dml_trace_next(struct dml_trace *t, struct dml_trace_req *req, char *err,
 		}
 		if (is_blank(t->line))
 			continue;
-		if (t->fmt == DML_TRACE_DISKSIM)
-			rc = parse_disksim(t, req);
-		else
-			rc = parse_fio(t, req);
+		rc = parsers[t->fmt](t, req);
 		if (rc == 1) {
 			req->line = t->lineno;
 			t->nr_req++;
@@ -591,6 +604,15 @@ int dml_trace_next(struct dml_trace *t, struct dml_trace_req *req, char *err,
 		return 0;
 	copy_err(err, errlen, t->msg);
 	return rc;
+}
+
+void dml_trace_usage(FILE *f)
+{
+	fprintf(f,
+		"      --format FMT         trace format: auto (default: from the first\n"
+		"                           record), disksim, fio, msr (MSR Cambridge / SNIA\n"
+		"                           CSV), blkparse (text; C events only), alibaba,\n"
+		"                           tencent (CBS CSV); see data/traces/README.md\n");
 }
 
 void dml_trace_close(struct dml_trace *t)

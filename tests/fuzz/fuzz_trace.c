@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_trace.c - libFuzzer harness for the files the dmalink command
- * reads: block traces in every format of tools/trace.c (DiskSim ASCII,
- * fio iolog v2 and v3; the reader is included whole, as
- * tests/unit/tools/test_trace.c does) and captured layout files
+ * reads: block traces in every format of tools/trace.c and
+ * trace_formats.c (DiskSim ASCII, fio iolog v2 and v3, MSR Cambridge CSV,
+ * blkparse text, Alibaba and Tencent CSV; the reader is included whole,
+ * as tests/unit/tools/test_trace.c does) and captured layout files
  * (dml_layout_file_load()).
  *
- * The first byte picks what the rest is: a trace as it is, a trace after
- * a fio v3 or v2 header, or a layout file after its magic line, so that
- * the fuzzer starts inside each format.  The file is written to a memfd
+ * The first byte picks what the rest is: a trace as it is (format
+ * detected), a trace after a fio v3 or v2 header, a trace read with
+ * --format msr, blkparse, alibaba or tencent forced, or a layout file
+ * after its magic line, so that the fuzzer starts inside each format.  The file is written to a memfd
  * and opened by path (/proc/self/fd/N) like any file.  The reader must
  * end with success or -EINVAL and a message (never a crash, a hang, a
  * leak or a sanitizer report), errors must be sticky, and what it returns
@@ -17,6 +19,7 @@
 #include <sys/mman.h>
 
 #include "../../tools/trace.c"
+#include "../../tools/trace_formats.c"
 #include "../../tools/util.c"
 
 #include <dmalink/dmalink.h>
@@ -34,13 +37,25 @@
 		}							\
 	} while (0)
 
-enum what { W_TRACE, W_FIO3, W_FIO2, W_LAYOUT, W_NR };
+enum what {
+	W_TRACE, W_FIO3, W_FIO2, W_LAYOUT,
+	W_MSR, W_BLKPARSE, W_ALIBABA, W_TENCENT, W_NR
+};
 
 static const char *const head[W_NR] = {
 	[W_TRACE] = "",
 	[W_FIO3] = "fio version 3 iolog\n",
 	[W_FIO2] = "fio version 2 iolog\n",
 	[W_LAYOUT] = DML_LAYOUT_FILE_MAGIC "\n",
+	[W_MSR] = "", [W_BLKPARSE] = "", [W_ALIBABA] = "", [W_TENCENT] = "",
+};
+
+/* the --format each kind forces; NULL: detected */
+static const char *const forced[W_NR] = {
+	[W_MSR] = "msr",
+	[W_BLKPARSE] = "blkparse",
+	[W_ALIBABA] = "alibaba",
+	[W_TENCENT] = "tencent",
 };
 
 static int memfd = -1;
@@ -92,7 +107,7 @@ static void fuzz_layout(void)
 	dml_layout_file_free(&lf);
 }
 
-static void fuzz_trace(void)
+static void fuzz_trace(const char *format)
 {
 	char err[512] = "", again[512] = "";
 	struct dml_trace_req req;
@@ -100,7 +115,7 @@ static void fuzz_trace(void)
 	u64 n = 0, line = 0;
 	int rc;
 
-	rc = dml_trace_open(path, MAX_REQ, &t, err, sizeof(err));
+	rc = dml_trace_open_format(path, format, MAX_REQ, &t, err, sizeof(err));
 	if (rc) {
 		FUZZ_CHECK(rc == -EINVAL && err[0] && !t);
 		return;
@@ -132,6 +147,6 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	if (k == W_LAYOUT)
 		fuzz_layout();
 	else
-		fuzz_trace();
+		fuzz_trace(forced[k]);
 	return 0;
 }

@@ -28,6 +28,15 @@ else
 	not_ok "--threads 2 JSON"; cat "$tmp/t.json" "$tmp/err"
 fi
 
+# issue 12 item 4: a case without a baseline or anchor (sg-64x4k is the
+# baseline itself) has a null ratio in the JSON, not 0.0
+if "$dmalink" bench $quick --filter sg-64x4k --json > "$tmp/n.json" 2> "$tmp/err" &&
+   grep -q '"name":"sg-64x4k",[^{]*"ratio":null,"vs":""' "$tmp/n.json"; then
+	ok "JSON: a ratio without a baseline is null"
+else
+	not_ok "JSON null ratio"; cat "$tmp/n.json" "$tmp/err"
+fi
+
 # the table names its columns and says which way the ratio reads
 if "$dmalink" bench $quick --threads 2 --filter 64x4k > "$tmp/t.txt" 2> "$tmp/err" &&
    grep -q 'ops/s' "$tmp/t.txt" && grep -q 'eff' "$tmp/t.txt" &&

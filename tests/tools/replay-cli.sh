@@ -1,7 +1,7 @@
 #!/bin/sh
 # replay-cli.sh DMALINK - the dmalink command end to end, as a user runs it:
-# every shipped trace replays with all three strategies, every byte
-# verified and no fault (exit 0, checked in the JSON); malformed traces
+# every shipped trace and format fixture replays with all three
+# strategies, every byte verified and no fault (exit 0, checked in the JSON); malformed traces
 # give exit 2 and a message naming file and line; layouts other than the
 # default replay too.  Prints TAP.
 set -u
@@ -38,6 +38,14 @@ for l in 4k-random thp "file:$root/data/layouts/4k-64m.layout" "file:$root/data/
 	replay_ok "replay tpcc-small, layout ${l##*/}" --limit 2000 --layout "$l" \
 		"$root/data/traces/mqsim/tpcc-small.trace"
 done
+# the fixtures of the formats that may not be shipped (MSR, blkparse,
+# Alibaba, Tencent), detected, and once forced with --format
+for t in "$root"/data/traces/fixtures/*; do
+	replay_ok "replay $(basename "$t") (format detected), all strategies" "$t"
+done
+replay_ok "replay --format blkparse" --format blkparse \
+	"$root/data/traces/fixtures/blkparse-sda.txt"
+replay_ok "replay - (standard input)" - < "$root/data/traces/fixtures/msr-hm.csv"
 replay_ok "replay, lazy + caching mode + 5-level" --limit 2000 --lazy --caching-mode \
 	--levels 5 "$root/data/traces/mqsim/tpcc-small.trace"
 replay_ok "replay, no IOMMU (two-step falls back)" --limit 2000 --no-iommu \
@@ -73,6 +81,31 @@ if [ $rc -eq 2 ]; then ok "missing trace -> exit 2"; else not_ok "missing trace 
 "$dmalink" replay --strategy bogus "$root/data/traces/fio/t0038.iolog" > /dev/null 2>&1
 rc=$?
 if [ $rc -eq 2 ]; then ok "bad option -> exit 2"; else not_ok "bad option (exit $rc)"; fi
+# issue 12 item 4: every column abbreviation is explained, under the
+# table and in --help
+"$dmalink" replay --limit 50 "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
+"$dmalink" replay --help > "$tmp/help" 2>&1
+miss=
+for col in "caller ns" "map+unmap" "inval/rq" "iova/rq" "pt/rq" "meta B/rq" "segs/rq" faults verified; do
+	grep -q "^  $col " "$tmp/out" && grep -q "^  $col " "$tmp/help" || miss="$miss $col"
+done
+if [ -z "$miss" ]; then ok "legend: every column, under the table and in --help"
+else not_ok "legend misses:$miss"; fi
+# issue 12 item 4: the header shows --levels 5 and --caching-mode
+"$dmalink" replay --limit 50 --levels 5 --caching-mode "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
+if grep -q "^platform .*VT-d IOMMU, strict, 5-level, caching mode$" "$tmp/out"; then ok "header: 5-level, caching mode"
+else not_ok "header settings"; cat "$tmp/out"; fi
+# issue 12 item 4: the footer never claims an IOMMU that is not there
+"$dmalink" replay --limit 50 --bounce "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
+if grep -q "with no IOMMU" "$tmp/out" && ! grep -q "through the IOMMU" "$tmp/out"; then ok "--bounce: footer says no IOMMU"
+else not_ok "--bounce footer"; cat "$tmp/out"; fi
+"$dmalink" replay --format msr "$root/data/traces/fixtures/tencent.csv" > /dev/null 2> "$tmp/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q "tencent.csv:1: msr: " "$tmp/err"; then ok "forced wrong format -> exit 2, line and format named"
+else not_ok "forced wrong format (exit $rc)"; cat "$tmp/err"; fi
+"$dmalink" replay --format csv "$root/data/traces/fixtures/tencent.csv" > /dev/null 2>&1
+rc=$?
+if [ $rc -eq 2 ]; then ok "unknown --format -> exit 2"; else not_ok "unknown --format (exit $rc)"; fi
 "$dmalink" replay --layout file:/nonexistent "$root/data/traces/fio/t0038.iolog" > /dev/null 2>&1
 rc=$?
 if [ $rc -eq 2 ]; then ok "missing layout file -> exit 2"; else not_ok "missing layout file (exit $rc)"; fi

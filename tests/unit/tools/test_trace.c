@@ -19,6 +19,7 @@
  */
 #define calloc(n, size) (dml__should_fail() ? NULL : calloc(n, size))
 #include "../../../tools/trace.c"
+#include "../../../tools/trace_formats.c"
 #undef calloc
 #include "../../../tools/util.c"
 
@@ -405,7 +406,221 @@ static const struct bad_case bad_cases[] = {
 	  0, 0, 0, 3, "more than the 5 fields" },
 	{ "fio v2 extra field", "fio version 2 iolog\nf add\nf read 0 512 9\n",
 	  0, 0, 0, 3, "more than the 4 fields" },
+	/* MSR Cambridge CSV */
+	{ "msr bad type", "1,hm,0,Read,0,512,9\n2,hm,0,Trim,0,512,9\n", 0, 0, 1, 2,
+	  "msr: type must be Read or Write, not 'Trim'" },
+	{ "msr missing field", "1,hm,0,Read,0,512,9\n2,hm,0,Read,0,512\n", 0, 0, 1, 2,
+	  "msr: truncated line: 6 of the 7 fields" },
+	{ "msr extra field", "1,hm,0,Read,0,512,9\n1,hm,0,Read,0,512,9,7\n", 0, 0, 1, 2,
+	  "msr: more than the 7 fields" },
+	{ "msr empty host", "1,,0,Read,0,512,9\n", 0, 0, 0, 1, "msr: empty host name" },
+	{ "msr negative offset", "1,hm,0,Write,-4096,512,9\n", 0, 0, 0, 1,
+	  "msr: offset is negative" },
+	{ "msr size 0", "1,hm,0,Write,0,0,9\n", 0, 0, 0, 1, "msr: size 0" },
+	{ "msr time past 2^64 ns", "184467440737095517,hm,0,Read,0,512,9\n", 0, 0, 0, 1,
+	  "msr: timestamp (100 ns units) 184467440737095517 is past 2^64" },
+	/* Alibaba CSV */
+	{ "alibaba bad opcode", "1,R,0,4096,5\n1,X,0,4096,6\n", 0, 0, 1, 2,
+	  "alibaba: opcode must be R or W, not 'X'" },
+	{ "alibaba device past 32 bits", "4294967296,W,0,4096,5\n", 0, 0, 0, 1,
+	  "alibaba: device id 4294967296 does not fit in 32 bits" },
+	{ "alibaba length 0", "1,W,0,0,5\n", 0, 0, 0, 1, "alibaba: size 0" },
+	{ "alibaba garbage time", "1,W,0,512,5s\n", 0, 0, 0, 1,
+	  "alibaba: timestamp is not a decimal number ('5s')" },
+	/* Tencent CSV */
+	{ "tencent bad iotype", "1538323200,8,8,0,1063\n1538323200,8,8,2,1063\n", 0, 0, 1, 2,
+	  "tencent: IOType must be 0 (read) or 1 (write), not '2'" },
+	{ "tencent offset past 2^64", "1,36028797018963968,8,0,1\n", 0, 0, 0, 1,
+	  "tencent: offset (sectors) 36028797018963968 is past 2^64" },
+	{ "tencent size over max", "1,0,262144,0,1\n", 0, 0, 0, 1,
+	  "tencent: size 134217728 exceeds the maximum request" },
+	{ "tencent missing field", "1,0,8,0\n", 0, -EINVAL, 0, 1,
+	  "unrecognised trace format" },
+	/* blkparse text */
+	{ "blkparse bad device", "8,0 0 1 0.1 5 C W 8 + 8 [0]\n8,x 0 2 0.2 5 Q W 8 + 8 [a]\n",
+	  0, 0, 1, 2, "blkparse: device minor is not a decimal number ('x')" },
+	{ "blkparse minor past 20 bits", "8,1048576 0 1 0.1 5 C W 8 + 8 [0]\n", 0, 0, 0, 1,
+	  "blkparse: device 8,1048576 is past the 12-bit major or 20-bit minor" },
+	{ "blkparse time without fraction", "8,0 0 1 12 5 C W 8 + 8 [0]\n", 0, 0, 0, 1,
+	  "blkparse: time must be 'seconds.nanoseconds'" },
+	{ "blkparse time fraction of 10 digits", "8,0 0 1 1.0123456789 5 C W 8 + 8 [0]\n",
+	  0, 0, 0, 1, "blkparse: time fraction must have 1 to 9 digits" },
+	{ "blkparse truncated", "8,0 0 1 0.1 5\n", 0, 0, 0, 1,
+	  "blkparse: truncated line: 5 of the fields" },
+	{ "blkparse bad action", "8,0 0 1 0.1 5 C W 8 + 8 [0]\n8,0 0 2 0.2 5 Q3 W 8 + 8 [a]\n",
+	  0, 0, 1, 2, "blkparse: action must be one or two letters, not 'Q3'" },
+	{ "blkparse bad rwbs", "8,0 0 1 0.1 5 C WX 8 + 8 [0]\n", 0, 0, 0, 1,
+	  "blkparse: rwbs letter 'X' is none of" },
+	{ "blkparse C without rwbs", "8,0 0 1 0.1 5 C\n", 0, 0, 0, 1,
+	  "blkparse: C event without its rwbs" },
+	{ "blkparse C without error", "8,0 0 1 0.1 5 C W 8 + 8\n", 0, 0, 0, 1,
+	  "blkparse: C event without its '[error]'" },
+	{ "blkparse C bad error", "8,0 0 1 0.1 5 C W 8 + 8 (12) [x]\n", 0, 0, 0, 1,
+	  "blkparse: error is not a decimal number ('x')" },
+	{ "blkparse C unclosed elapsed", "8,0 0 1 0.1 5 C W 8 + 8 ( 12 0)[0]\n", 0, 0, 0, 1,
+	  "blkparse: C event without its '[error]'" },
+	{ "blkparse C extra field", "8,0 0 1 0.1 5 C W 8 + 8 (12) [0] 9\n", 0, 0, 0, 1,
+	  "blkparse: more than 'sector + count (elapsed) [error]'" },
+	{ "blkparse C bad sector", "8,0 0 1 0.1 5 C R -8 + 8 [0]\n", 0, 0, 0, 1,
+	  "blkparse: sector is negative" },
+	{ "blkparse only queued", "8,0 0 1 0.1 5 Q W 8 + 8 [a]\n", 0, 0, 0, 0, "no records" },
 };
+
+/* ---- MSR, blkparse, Alibaba, Tencent (trace_formats.c) ---- */
+
+/*
+ * One record of each: units as the traces' READMEs give them (MSR FILETIME
+ * in 100 ns and bytes; Alibaba bytes and µs; Tencent 512-byte sectors and
+ * s, IOType 0 = read), detected from the first line.
+ */
+static void test_csv_formats(void **state)
+{
+	static const struct {
+		const char *text, *fmt;
+		u64 time_ns, offset, bytes;
+		u32 dev;
+		bool write;
+	} cases[] = {
+		{ "128166372003061629,hm,1,Read,3154152960,32768,1331\n", "msr",
+		  12816637200306162900ULL, 3154152960ULL, 32768, 1, false },
+		{ " 7 , hm , 2 , write , 4096 , 512 , 0 \r\n", "msr", 700, 4096, 512, 2,
+		  true },
+		{ "242,W,1073741824,4096,1577808000000123\n", "alibaba",
+		  1577808000000123000ULL, 1073741824ULL, 4096, 242, true },
+		{ "1538323200,397040240,256,0,1063\n", "tencent",
+		  1538323200000000000ULL, 397040240ULL * 512, 256 * 512, 1063, false },
+	};
+	struct dml_trace_req req;
+	struct dml_trace *t;
+	struct tmpfile tf;
+	char err[512];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		tmp_str(&tf, cases[i].text);
+		assert_int_equal(dml_trace_open(tf.path, MAX_REQ, &t, err,
+						sizeof(err)), 0);
+		assert_string_equal(dml_trace_format_name(t), cases[i].fmt);
+		assert_int_equal(dml_trace_next(t, &req, err, sizeof(err)), 1);
+		assert_int_equal(req.time_ns, cases[i].time_ns);
+		assert_int_equal(req.offset, cases[i].offset);
+		assert_int_equal(req.bytes, cases[i].bytes);
+		assert_int_equal(req.dev, cases[i].dev);
+		assert_int_equal(req.write, cases[i].write);
+		assert_int_equal(dml_trace_next(t, &req, err, sizeof(err)), 0);
+		dml_trace_close(t);
+		tmp_remove(&tf);
+	}
+}
+
+/*
+ * blkparse: only C events become requests (trace_formats.c says why);
+ * failed, data-less (flush), discard and N completions are skipped, and
+ * so is everything from the closing summary on.
+ */
+static void test_blkparse(void **state)
+{
+	struct dml_trace_req req;
+	struct dml_trace *t;
+	struct tmpfile tf;
+	char err[512];
+
+	(void)state;
+	tmp_str(&tf,
+		"  8,0    3        1     0.000000000   697  Q  WS 223490 + 8 [kjournald]\n"
+		"  8,0    3        2     0.000001000   697  G  WS 223490 + 8 [kjournald]\n"
+		"  8,0    3        3     0.000002000   697  D  WS 223490 + 8 [kjournald]\n"
+		"  8,0    0        0     0.000003000     0  m   N cfq697 insert_request\n"
+		"  8,0    3        4     0.000004000     0  C  FN 0 [0]\n"
+		"  8,0    3        5     0.000005000     0  C  D 64 + 8 [0]\n"
+		"  8,0    3        6     0.000006000     0  C  R 64 + 8 [-5]\n"
+		"  8,0    3        7     0.000007000     0  C  R 64 + 8 [5]\n"
+		"  8,0    3        8     1.5     0  C  WS 223490 + 8 [0]\n"
+		"259,3    1        9     2.000000042     0  C  RA 16 + 256 (  120) [0]\n"
+		"CPU3 (8,0):\n"
+		" Reads Queued:           0,        0KiB\t Writes Queued:           1,        4KiB\n"
+		"Total (8,0):\n"
+		"Throughput (R/W): 0KiB/s / 4KiB/s\n");
+	assert_int_equal(dml_trace_open(tf.path, MAX_REQ, &t, err, sizeof(err)), 0);
+	assert_int_equal(dml_trace_next(t, &req, err, sizeof(err)), 1);
+	assert_string_equal(dml_trace_format_name(t), "blkparse");
+	assert_int_equal(req.line, 9);
+	assert_true(req.write);
+	assert_int_equal(req.time_ns, 1500000000);
+	assert_int_equal(req.dev, 8u << 20);
+	assert_int_equal(req.offset, 223490ULL * 512);
+	assert_int_equal(req.bytes, 4096);
+	assert_int_equal(dml_trace_next(t, &req, err, sizeof(err)), 1);
+	assert_false(req.write);
+	assert_int_equal(req.time_ns, 2000000042);
+	assert_int_equal(req.dev, 259u << 20 | 3);
+	assert_int_equal(req.bytes, 256 * 512);
+	assert_int_equal(dml_trace_next(t, &req, err, sizeof(err)), 0);
+	dml_trace_close(t);
+	tmp_remove(&tf);
+}
+
+/* --format: forces a reading, rejects unknown names, and "fio" needs its header. */
+static void test_forced_format(void **state)
+{
+	struct dml_trace_req req;
+	struct dml_trace *t;
+	struct tmpfile tf;
+	char err[512];
+
+	(void)state;
+	tmp_str(&tf, "1538323200,8,8,0,1063\n");
+	assert_int_equal(dml_trace_open_format(tf.path, "tencent", MAX_REQ, &t,
+					       err, sizeof(err)), 0);
+	assert_int_equal(dml_trace_next(t, &req, err, sizeof(err)), 1);
+	dml_trace_close(t);
+	assert_int_equal(dml_trace_open_format(tf.path, "auto", MAX_REQ, &t,
+					       err, sizeof(err)), 0);
+	assert_string_equal(dml_trace_format_name(t), "tencent");
+	dml_trace_close(t);
+	/* the same line read as MSR is malformed, and says so with the format */
+	assert_int_equal(dml_trace_open_format(tf.path, "msr", MAX_REQ, &t,
+					       err, sizeof(err)), 0);
+	assert_int_equal(dml_trace_next(t, &req, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, ":1: msr: truncated line: 5 of the 7"));
+	dml_trace_close(t);
+	assert_int_equal(dml_trace_open_format(tf.path, "fio", MAX_REQ, &t,
+					       err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unrecognised header"));
+	assert_int_equal(dml_trace_open_format(tf.path, "csv", MAX_REQ, &t,
+					       err, sizeof(err)), -EINVAL);
+	assert_null(t);
+	assert_non_null(strstr(err, "unknown trace format"));
+	tmp_remove(&tf);
+}
+
+/* The shipped fixtures (data/traces/fixtures) read whole, in their format. */
+static void test_fixtures(void **state)
+{
+	static const struct {
+		const char *path, *fmt;
+		u64 records;
+	} f[] = {
+		{ "data/traces/fixtures/msr-hm.csv", "msr", 300 },
+		{ "data/traces/fixtures/alibaba.csv", "alibaba", 300 },
+		{ "data/traces/fixtures/tencent.csv", "tencent", 300 },
+		{ "data/traces/fixtures/blkparse-sda.txt", "blkparse", 141 },
+	};
+	struct dml_trace *t;
+	struct counts c;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
+		assert_int_equal(dml_trace_open(f[i].path, MAX_REQ, &t, NULL, 0), 0);
+		assert_string_equal(dml_trace_format_name(t), f[i].fmt);
+		dml_trace_close(t);
+		assert_int_equal(read_all(f[i].path, MAX_REQ, &c), 0);
+		assert_int_equal(c.records, f[i].records);
+		assert_true(c.reads && c.writes);
+	}
+}
 
 static void test_malformed(void **state)
 {
@@ -628,6 +843,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fio_v2),
 	cmocka_unit_test(test_fio_v3_actions),
 	cmocka_unit_test(test_longest_line_accepted),
+	cmocka_unit_test(test_csv_formats),
+	cmocka_unit_test(test_blkparse),
+	cmocka_unit_test(test_forced_format),
+	cmocka_unit_test(test_fixtures),
 	cmocka_unit_test(test_malformed),
 	cmocka_unit_test(test_line_too_long),
 	cmocka_unit_test(test_open_errors),
