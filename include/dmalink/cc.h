@@ -23,6 +23,7 @@
 #define DMALINK_CC_H
 
 #include <dmalink/dma-mapping.h>
+#include <dmalink/pci.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -154,6 +155,116 @@ dma_addr_t phys_to_dma_unencrypted(struct dml_device *dev, phys_addr_t phys);
  * Return: the address; DMA_MAPPING_ERROR if @dev is NULL.
  */
 dma_addr_t phys_to_dma_encrypted(struct dml_device *dev, phys_addr_t phys);
+
+/**
+ * enum dml_tdisp_state - the state of a TDISP device interface (TDI)
+ * @DML_TDISP_CONFIG_UNLOCKED: not bound; the host may configure it
+ * @DML_TDISP_CONFIG_LOCKED: bound to a TVM, configuration locked
+ * @DML_TDISP_RUN: started: may be accepted into its TVM
+ * @DML_TDISP_ERROR: a configuration change or an error while locked or
+ *	running; only a stop leaves it
+ *
+ * The four TDI states of the PCIe 6.x specification's TDISP chapter.
+ */
+enum dml_tdisp_state {
+	DML_TDISP_CONFIG_UNLOCKED,
+	DML_TDISP_CONFIG_LOCKED,
+	DML_TDISP_RUN,
+	DML_TDISP_ERROR,
+};
+
+/**
+ * dml_tdisp_state - the TDISP state of a PCI function
+ * @pdev: an endpoint
+ * Return: its state; DML_TDISP_CONFIG_UNLOCKED for NULL or a function
+ * that is not an endpoint (they have no TDI).
+ */
+enum dml_tdisp_state dml_tdisp_state(const struct dml_pci_dev *pdev);
+
+/**
+ * dml_tdisp_start - START_INTERFACE_REQUEST: CONFIG_LOCKED to RUN
+ * @pdev: an endpoint bound to a TVM by dml_tsm_bind()
+ *
+ * Follows the TDISP chapter of the PCIe 6.x specification.
+ * Return: 0; -EINVAL if @pdev is NULL or not an endpoint; -EBUSY in any
+ * state but CONFIG_LOCKED (INVALID_INTERFACE_STATE), nothing changed.
+ */
+int dml_tdisp_start(struct dml_pci_dev *pdev);
+
+/**
+ * dml_tdisp_error - a change to the TDI's configuration (a BAR, the
+ * memory enable, a capability) or an error it detects
+ * @pdev: an endpoint
+ *
+ * In CONFIG_LOCKED or RUN the TDI goes to ERROR and, if it was accepted,
+ * stops being accepted at once; in CONFIG_UNLOCKED the host may change
+ * the configuration and in ERROR it already is: nothing changes.
+ * Follows the TDISP chapter of the PCIe 6.x specification.
+ * Return: 0; -EINVAL if @pdev is NULL or not an endpoint.
+ */
+int dml_tdisp_error(struct dml_pci_dev *pdev);
+
+/* struct dml_tvm - a trusted virtual machine (a confidential guest) */
+struct dml_tvm;
+
+/**
+ * dml_tvm_create - a TVM of an emulated confidential guest
+ * @p: emulated platform
+ * @out: the TVM
+ *
+ * Return: 0; -EINVAL if @p is not emulated; -ENOMEM.
+ */
+int dml_tvm_create(struct dml_platform *p, struct dml_tvm **out);
+
+/**
+ * dml_tvm_destroy - stop and unbind every device of @tvm, then free it
+ * @tvm: the TVM (NULL: nothing); destroy it before its platform
+ */
+void dml_tvm_destroy(struct dml_tvm *tvm);
+
+/**
+ * dml_tsm_bind - the TSM binds a device interface to a TVM and locks it
+ * (LOCK_INTERFACE_REQUEST: CONFIG_UNLOCKED to CONFIG_LOCKED)
+ * @tvm: the TVM
+ * @pdev: an endpoint of @tvm's platform
+ *
+ * Follows pci_tsm_bind() of drivers/pci/tsm.c.
+ * Return: 0; -EINVAL if either is NULL, @pdev is not an endpoint or is on
+ * another platform; -EBUSY if @pdev is not CONFIG_UNLOCKED (already
+ * bound), nothing changed.
+ */
+int dml_tsm_bind(struct dml_tvm *tvm, struct dml_pci_dev *pdev);
+
+/**
+ * dml_tsm_accept - the TVM accepts a device interface: from then on it
+ * may DMA to private memory and its MMIO is private
+ * @tvm: the TVM
+ * @pdev: an endpoint bound to @tvm
+ *
+ * Acceptance lasts while the TDI stays in RUN: an error or a stop ends it.
+ * Follows the guest side of pci_tsm (include/linux/pci-tsm.h).
+ * Return: 0; -EINVAL if either is NULL or @pdev is not bound to @tvm;
+ * -EBUSY if @pdev is not in RUN, nothing changed.
+ */
+int dml_tsm_accept(struct dml_tvm *tvm, struct dml_pci_dev *pdev);
+
+/**
+ * dml_tsm_accepted - whether @dev's PCI function is accepted into a TVM
+ * and in RUN
+ * @dev: device (NULL or not PCI: false)
+ */
+bool dml_tsm_accepted(const struct dml_device *dev);
+
+/**
+ * dml_tsm_unbind - STOP_INTERFACE_REQUEST and unbind: CONFIG_LOCKED, RUN
+ * or ERROR to CONFIG_UNLOCKED; acceptance ends
+ * @pdev: an endpoint
+ *
+ * Follows pci_tsm_unbind() of drivers/pci/tsm.c.
+ * Return: 0; -EINVAL if @pdev is NULL or not an endpoint; -EBUSY if it is
+ * CONFIG_UNLOCKED (nothing bound), nothing changed.
+ */
+int dml_tsm_unbind(struct dml_pci_dev *pdev);
 
 #pragma GCC visibility pop
 
