@@ -67,6 +67,11 @@ enum dma_data_direction {
  * unencrypted encoding; the map fails where no bounce is possible (no
  * pool, DMA_ATTR_REQUIRE_COHERENT).  An accepted device in RUN maps
  * directly with the encrypted encoding (phys_to_dma_encrypted()).
+ * Behind an IOMMU, dma_map_phys() bounces such a device's private memory
+ * whole (granule aligned or not) and an accepted device maps it directly;
+ * the IOVA itself carries no encoding.  The two-step API does not bounce
+ * whole: dma_iova_link() of private memory for a device that is not
+ * accepted fails with -EPERM, as a link that would bounce MMIO does.
  */
 #define DMA_ATTR_CC_SHARED		(1UL << 13)
 

@@ -25,7 +25,8 @@ struct fx {
 	u64 bit;
 };
 
-static struct fx *fx_build(enum dml_cc_flavour flavour, bool swiotlb_off)
+static struct fx *fx_build_iommu(enum dml_cc_flavour flavour, bool swiotlb_off,
+				 bool iommu)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct dml_emu_opts eo = {
@@ -44,9 +45,16 @@ static struct fx *fx_build(enum dml_cc_flavour flavour, bool swiotlb_off)
 	assert_int_equal(dml_pci_host_bridge_add(f->p, 0, 0, 0, 0, NULL, &hb), 0);
 	assert_int_equal(dml_pci_dev_add(hb, DML_PCI_ENDPOINT, 0x08, 0x15b3, 1, "nic", &f->ep), 0);
 	o.pci_dev = f->ep;
+	if (iommu)
+		assert_int_equal(dml_iommu_create(f->p, NULL, &o.iommu), 0);
 	assert_int_equal(dml_device_create(f->p, &o, &f->dev), 0);
 	assert_int_equal(dml_tvm_create(f->p, &f->tvm), 0);
 	return f;
+}
+
+static struct fx *fx_build(enum dml_cc_flavour flavour, bool swiotlb_off)
+{
+	return fx_build_iommu(flavour, swiotlb_off, false);
 }
 
 static void fx_free(struct fx *f)
@@ -215,7 +223,45 @@ static void test_no_encryption(void **state)
 	fx_free(f);
 }
 
+/*
+ * Behind an IOMMU the rule is the same for dma_map_phys(): a device not
+ * accepted gets private memory only through a whole bounce (even granule
+ * aligned), an accepted one maps it directly; dma_iova_link() of private
+ * memory for a device not accepted fails with -EPERM, as a link that
+ * would have to bounce MMIO does (iommu_dma_iova_link_swiotlb()).
+ */
+static void test_iommu(void **state)
+{
+	struct fx *f = fx_build_iommu(DML_CC_SEV, false, true);
+	struct dma_iova_state st;
+	u8 *buf = dml_kmap_local_phys(f->p, BUF, LEN);
+	dma_addr_t a;
+
+	(void)state;
+	memset(buf, 0x11, LEN);
+	a = map(f, BUF, DMA_FROM_DEVICE, 0);
+	assert_int_equal(bounced_maps(f), 1);
+	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, 0);
+
+	assert_true(dma_iova_try_alloc(f->dev, &st, BUF, LEN));
+	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE, 0), -EPERM);
+	assert_int_equal(set_memory_decrypted(f->p, BUF, (int)(LEN >> 12)), 0);
+	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE,
+				       DMA_ATTR_CC_SHARED), 0);
+	dma_iova_destroy(f->dev, &st, LEN, DMA_TO_DEVICE, DMA_ATTR_CC_SHARED);
+
+	accept(f);
+	a = map(f, BUF, DMA_FROM_DEVICE, 0);
+	assert_int_equal(bounced_maps(f), 1);
+	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, 0);
+	assert_true(dma_iova_try_alloc(f->dev, &st, BUF, LEN));
+	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE, 0), 0);
+	dma_iova_destroy(f->dev, &st, LEN, DMA_TO_DEVICE, 0);
+	fx_free(f);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_iommu),
 	cmocka_unit_test(test_sev_not_accepted_bounces),
 	cmocka_unit_test(test_tdx_not_accepted_bounces),
 	cmocka_unit_test(test_sev_accepted_direct),
