@@ -56,6 +56,7 @@ struct dml_bench_case {
 /* The tables of `dmalink bench`: tools/bench_dma.c, tools/bench_swiotlb.c. */
 extern const struct dml_bench_case dml_bench_dma_cases[];
 extern const struct dml_bench_case dml_bench_swiotlb_cases[];
+extern const struct dml_bench_case dml_bench_cc_cases[];
 
 /**
  * dml_bench_main - parse a benchmark program's options, run its cases and

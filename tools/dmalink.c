@@ -12,6 +12,7 @@
 static const struct dml_bench_case *const bench_tables[] = {
 	dml_bench_dma_cases,
 	dml_bench_swiotlb_cases,
+	dml_bench_cc_cases,
 };
 
 /**
