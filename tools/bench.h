@@ -59,6 +59,7 @@ extern const struct dml_bench_case dml_bench_dma_cases[];
 extern const struct dml_bench_case dml_bench_swiotlb_cases[];
 extern const struct dml_bench_case dml_bench_hmm_cases[];
 extern const struct dml_bench_case dml_bench_dmabuf_cases[];
+extern const struct dml_bench_case dml_bench_cc_cases[];
 
 /**
  * dml_bench_main - parse a benchmark program's options, run its cases and

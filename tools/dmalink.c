@@ -16,6 +16,7 @@ static const struct dml_bench_case *const bench_tables[] = {
 	dml_bench_swiotlb_cases,
 	dml_bench_hmm_cases,
 	dml_bench_dmabuf_cases,
+	dml_bench_cc_cases,
 };
 
 /**

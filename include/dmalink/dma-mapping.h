@@ -52,6 +52,28 @@ enum dma_data_direction {
  * Documentation/core-api/dma-attributes.rst).
  */
 #define DMA_ATTR_REQUIRE_COHERENT	(1UL << 12)
+/*
+ * DMA_ATTR_CC_SHARED - Proposed (Aneesh Kumar K.V, "dma: add
+ * DMA_ATTR_CC_SHARED", v1 Apr 2026 to v6 Jun 2026): in a confidential
+ * guest the caller's memory is already shared (decrypted, dmalink/cc.h
+ * set_memory_decrypted()): it is mapped with the unencrypted encoding
+ * (phys_to_dma_unencrypted()) and never bounced.  DMA_ATTR_MMIO implies it.
+ * Outside a confidential guest it changes nothing.  The bit is ours.
+ *
+ * The rules of a confidential guest for a device without an IOMMU
+ * (dma_map_phys() and what calls it): without this attribute, a device
+ * that is not accepted into its TVM (dmalink/cc.h dml_tsm_accepted())
+ * bounces through the swiotlb pool, which is shared, and gets the
+ * unencrypted encoding; the map fails where no bounce is possible (no
+ * pool, DMA_ATTR_REQUIRE_COHERENT).  An accepted device in RUN maps
+ * directly with the encrypted encoding (phys_to_dma_encrypted()).
+ * Behind an IOMMU, dma_map_phys() bounces such a device's private memory
+ * whole (granule aligned or not) and an accepted device maps it directly;
+ * the IOVA itself carries no encoding.  The two-step API does not bounce
+ * whole: dma_iova_link() of private memory for a device that is not
+ * accepted fails with -EPERM, as a link that would bounce MMIO does.
+ */
+#define DMA_ATTR_CC_SHARED		(1UL << 13)
 
 /* DMA_MAPPING_ERROR - the address every map call returns on failure. */
 #define DMA_MAPPING_ERROR (~(dma_addr_t)0)

@@ -79,6 +79,8 @@ struct dml_device {
 	bool non_coherent;
 	bool untrusted;
 	bool force_bounce;		/* dma-direct: bounce every mapping */
+	bool cc_guest;			/* of a confidential guest: dma-direct's CC path */
+	u64 cc_mask;			/* the encryption bits a DMA address may carry */
 	unsigned int min_align_mask;	/* dma_get_min_align_mask() */
 	u64 dma_mask;
 	u64 coherent_dma_mask;

@@ -61,9 +61,13 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 	dev->non_coherent = o.non_coherent;
 	dev->untrusted = o.untrusted;
 	dev->force_bounce = o.force_bounce;
+	if (p->kind == DML_PLATFORM_EMU && dml__mem_cc(p->mem)) {
+		dev->cc_guest = true;
+		dev->cc_mask = p->mem->cc_enc | p->mem->cc_dec;
+	}
 	dev->min_align_mask = o.dma_min_align_mask;
 	/* dma_setup_need_sync(): a forced bounce always needs syncs, unmaps */
-	atomic_init(&dev->dma_skip_sync_off, o.force_bounce);
+	atomic_init(&dev->dma_skip_sync_off, o.force_bounce || dev->cc_guest);
 	dev->dma_mask = o.dma_mask;
 	dev->coherent_dma_mask = o.coherent_dma_mask;
 	dev->max_segment_size = o.max_segment_size;

@@ -17,6 +17,10 @@
  * the root complex for a peer's BAR is passed on only if the root complex
  * routes peer-to-peer traffic (dml__pci_host_allows_p2p()); otherwise it
  * is dropped and logged, as an Unsupported Request.
+ *
+ * In a confidential guest (src/mem/encrypt.c) every access is also
+ * checked against the memory's private/shared state and the device's
+ * acceptance (src/pci/tdisp.c), see cc_blocked().
  */
 #include <string.h>
 
@@ -37,9 +41,44 @@ static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
 		atomic_fetch_add(&dev->plat->direct_faults, 1);
 		return -EFAULT;
 	}
-	*phys = (phys_addr_t)addr;
+	/* the encryption bit is the guest's, not part of the address */
+	*phys = (phys_addr_t)(addr & ~dev->cc_mask);
 	*contig = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
 	return 0;
+}
+
+/*
+ * A confidential guest's memory protection, where the access lands: a
+ * device not accepted into its TVM (and in RUN) never touches private
+ * memory, and without an IOMMU the address's encoding must match the
+ * memory (a private alias of shared memory or a shared alias of private
+ * memory is refused, as the hardware's page-table check does).  Blocked
+ * accesses move no byte and are logged.
+ */
+static __attribute__((noinline, cold)) bool
+cc_blocked(struct dml_device *dev, dma_addr_t addr, phys_addr_t phys,
+	   size_t len, bool write)
+{
+	struct dml_mem *m = dev->plat->mem;
+	bool accepted = dev->pci_dev && dml__tdisp_accepted(dev->pci_dev);
+	bool shared = dml__mem_cc_shared(m, phys, len);
+	bool private_enc = dev->domain ? !shared :
+			   (addr & m->cc_enc) || (m->cc_dec && !(addr & m->cc_dec));
+	const char *why;
+
+	if (!shared && !accepted)
+		why = "private memory, device not accepted";
+	else if (private_enc && !accepted)
+		why = "private encoding, device not accepted";
+	else if (!dev->domain && private_enc == shared)
+		why = private_enc ? "private encoding of shared memory" :
+				    "shared encoding of private memory";
+	else
+		return false;
+	dml__warn("%s: confidential guest blocked a DMA %s at %#llx (%s)",
+		  dev->name, write ? "write" : "read",
+		  (unsigned long long)addr, why);
+	return true;
 }
 
 /* a peer's BAR reached through the root complex: does it pass it on? */
@@ -101,6 +140,9 @@ static int dma_access(struct dml_device *dev, dma_addr_t addr, void *buf,
 		if (route(dev, addr, write, &phys, &contig))
 			goto fault;
 		chunk = (size_t)min((u64)len, contig);
+		if (unlikely(dev->cc_guest) &&
+		    cc_blocked(dev, addr, phys, chunk, write))
+			goto fault;
 		/* non-coherent: memory, not the CPU's cached view (cache.c) */
 		if (unlikely(dev->non_coherent))
 			host = dml__cache_dev_host(dev->plat, phys, &chunk);

@@ -12,10 +12,14 @@
  * (dma_kmalloc_needs_bounce()).  DMA_ATTR_REQUIRE_COHERENT mappings are
  * never bounced: where one would be needed the map fails.
  * Scatterlists may hold peer-to-peer memory (p2p.h, dma_direct_map_sg()).
+ * A device of a confidential guest takes cc_map_phys() (the encodings of
+ * src/mem/encrypt.c, acceptance from src/pci/tdisp.c); unmap strips the
+ * encryption bit from every address, which costs one AND elsewhere.
  */
 #include "p2p.h"
 #include "swiotlb.h"
 #include "../mem/cache.h"
+#include "../pci/pci.h"
 
 /* ARCH_DMA_MINALIGN of arm64, bytes: the largest cache line DMA must respect */
 #define DML_ARCH_DMA_MINALIGN 128
@@ -46,17 +50,11 @@ bool dml__dma_kmalloc_needs_bounce(struct dml_device *dev, size_t size,
 	return dml__swiotlb_active(dev->plat);
 }
 
-dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
-				size_t size, enum dma_data_direction dir,
-				unsigned long attrs)
+/* map @phys as @dma_addr (its encoding) unless the device cannot reach it */
+static inline __attribute__((always_inline)) dma_addr_t
+map_reachable(struct dml_device *dev, phys_addr_t phys, dma_addr_t dma_addr,
+	      size_t size, enum dma_data_direction dir, unsigned long attrs)
 {
-	dma_addr_t dma_addr = (dma_addr_t)phys;
-
-	if (unlikely(dev->force_bounce)) {
-		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
-			return DMA_MAPPING_ERROR;
-		return dml__swiotlb_map(dev, phys, size, dir, attrs);
-	}
 	if (unlikely(!dml__dma_capable(dev, dma_addr, size) ||
 		     (dev->non_coherent && !(attrs & DMA_ATTR_MMIO) &&
 		      dml__dma_kmalloc_needs_bounce(dev, size, dir)))) {
@@ -75,11 +73,52 @@ dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
 	return dma_addr;
 }
 
+/*
+ * A device of a confidential guest (the proposed DMA_ATTR_CC_SHARED
+ * series; force_dma_unencrypted() of arch/x86/mm/mem_encrypt.c): memory
+ * the caller says is shared, and MMIO, go direct with the unencrypted
+ * encoding; a device accepted into its TVM and in RUN reaches private
+ * memory directly with the encrypted encoding; any other device bounces
+ * through the pool, which is shared, and never reaches private memory.
+ */
+static __attribute__((noinline, cold)) dma_addr_t
+cc_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
+	    enum dma_data_direction dir, unsigned long attrs)
+{
+	struct dml_mem *m = dev->plat->mem;
+
+	if (attrs & (DMA_ATTR_CC_SHARED | DMA_ATTR_MMIO))
+		return map_reachable(dev, phys, dml__cc_encode(m, phys, true),
+				     size, dir, attrs);
+	if (dev->pci_dev && dml__tdisp_accepted(dev->pci_dev))
+		return map_reachable(dev, phys, dml__cc_encode(m, phys, false),
+				     size, dir, attrs);
+	if ((attrs & DMA_ATTR_REQUIRE_COHERENT) || !dml__swiotlb_active(dev->plat))
+		return DMA_MAPPING_ERROR;
+	return dml__swiotlb_map(dev, phys, size, dir, attrs);
+}
+
+dma_addr_t dml__direct_map_phys(struct dml_device *dev, phys_addr_t phys,
+				size_t size, enum dma_data_direction dir,
+				unsigned long attrs)
+{
+	/* one test for both rare kinds of device: forced bounce, CC guest */
+	if (unlikely(dev->force_bounce | dev->cc_guest)) {
+		if (dev->cc_guest)
+			return cc_map_phys(dev, phys, size, dir, attrs);
+		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
+			return DMA_MAPPING_ERROR;
+		return dml__swiotlb_map(dev, phys, size, dir, attrs);
+	}
+	return map_reachable(dev, phys, (dma_addr_t)phys, size, dir, attrs);
+}
+
 void dml__direct_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 			    size_t size, enum dma_data_direction dir,
 			    unsigned long attrs)
 {
-	phys_addr_t phys = (phys_addr_t)addr;
+	/* dma_to_phys(): the encryption bit is not part of the address */
+	phys_addr_t phys = (phys_addr_t)(addr & ~dev->cc_mask);
 
 	if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
 		return;

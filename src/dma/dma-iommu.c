@@ -210,6 +210,20 @@ static inline bool dev_use_swiotlb(struct dml_device *dev, size_t size,
 	       (dev->non_coherent && dml__dma_kmalloc_needs_bounce(dev, size, dir));
 }
 
+/*
+ * cc_must_bounce - in a confidential guest, a device that is not accepted
+ * into its TVM and in RUN reaches only shared memory: whatever the caller
+ * does not mark shared (DMA_ATTR_CC_SHARED, or MMIO, which implies it)
+ * must bounce through the shared pool (the proposed DMA_ATTR_CC_SHARED
+ * series)
+ */
+static inline bool cc_must_bounce(const struct dml_device *dev,
+				  unsigned long attrs)
+{
+	return dev->cc_guest && !(attrs & (DMA_ATTR_CC_SHARED | DMA_ATTR_MMIO)) &&
+	       !(dev->pci_dev && dml__tdisp_accepted(dev->pci_dev));
+}
+
 dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 			       size_t size, enum dma_data_direction dir,
 			       unsigned long attrs)
@@ -218,9 +232,14 @@ dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 	bool bounced = false;
 	dma_addr_t addr;
 
-	/* dev_use_swiotlb() && iova_unaligned(): bounce the whole buffer */
-	if (unlikely(dev->untrusted || dev->non_coherent) &&
-	    iova_offset(d, phys | size) && dev_use_swiotlb(dev, size, dir)) {
+	/*
+	 * dev_use_swiotlb() && iova_unaligned(): bounce the whole buffer; in
+	 * a confidential guest, so does any private memory for a device that
+	 * is not accepted (cc_must_bounce()), aligned or not
+	 */
+	if (unlikely(dev->untrusted | dev->non_coherent | dev->cc_guest) &&
+	    ((iova_offset(d, phys | size) && dev_use_swiotlb(dev, size, dir)) ||
+	     cc_must_bounce(dev, attrs))) {
 		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
 			return DMA_MAPPING_ERROR;
 		phys = map_swiotlb(dev, phys, size, dir, attrs,
@@ -951,6 +970,9 @@ iova_link_slow(struct dml_device *dev, struct dma_iova_state *state,
 		if (dev->non_coherent)
 			return -EOPNOTSUPP;
 	}
+	/* a confidential guest: private memory a link cannot bounce whole */
+	if (cc_must_bounce(dev, attrs))
+		return -EPERM;
 	if (iova_offset(d, phys | size) && dev_use_swiotlb(dev, size, dir)) {
 		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
 			return -EPERM;
@@ -985,7 +1007,7 @@ int dml__iommu_iova_link(struct dml_device *dev, struct dma_iova_state *state,
 		     !state_fits(state, offset, size) || (pad && offset) ||
 		     iova_offset(d, iova)))
 		return iova_link_refuse(state, phys, offset, size, dir, pad);
-	if (unlikely(dev->untrusted || dev->non_coherent))
+	if (unlikely(dev->untrusted | dev->non_coherent | dev->cc_guest))
 		return iova_link_slow(dev, state, phys, offset, size, dir, attrs);
 	return d->ops->map(d, iova, phys - pad, iova_align(d, size + pad),
 			   dml__dir_to_prot(dev, dir, attrs), DML_MAP_LINK);

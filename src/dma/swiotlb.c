@@ -50,6 +50,7 @@
  * instruction right after a 4 KiB memcpy would wait for its stores to
  * drain, which costs more than the copy (perf-anchors.md G16).
  */
+#include <dmalink/cc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -156,6 +157,8 @@ static void *pool_create(struct dml_platform *p)
 	/* carve last: carved RAM is never given back */
 	if (dml__mem_carve(p->mem, bytes, POOL_LIMIT, &phys, &host))
 		goto err_free;
+	/* swiotlb_update_mem_attributes(): a confidential guest's pool is shared */
+	DML_WARN_ON(set_memory_decrypted(p, phys, (int)(bytes >> PAGE_SHIFT)));
 	sw->start = phys;
 	sw->end = phys + bytes;
 	sw->host = host;
@@ -611,13 +614,16 @@ dma_addr_t dml__swiotlb_map(struct dml_device *dev, phys_addr_t phys,
 			    unsigned long attrs)
 {
 	phys_addr_t tlb;
+	dma_addr_t dma;
 
 	tlb = dml__swiotlb_tbl_map_single(dev, phys, size, 0,
 					  dev->min_align_mask, dir, attrs);
 	if (tlb == (phys_addr_t)DMA_MAPPING_ERROR)
 		return DMA_MAPPING_ERROR;
+	/* swiotlb_map(): the pool is shared memory in a confidential guest */
+	dma = phys_to_dma_unencrypted(dev, tlb);
 	/* the pool must be reachable by this device */
-	if (unlikely(!dml__dma_capable(dev, (dma_addr_t)tlb, size))) {
+	if (unlikely(!dml__dma_capable(dev, dma, size))) {
 		dml__swiotlb_tbl_unmap_single(dev, tlb, size, dir,
 					      attrs | DMA_ATTR_SKIP_CPU_SYNC);
 		dml__warn_once("%s: swiotlb addr %#llx+%zu overflow (mask %llx, bus limit %llx).",
@@ -628,7 +634,7 @@ dma_addr_t dml__swiotlb_map(struct dml_device *dev, phys_addr_t phys,
 	}
 	if (dev->non_coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		dml__arch_sync_dma_for_device(dev->plat, tlb, size, dir);
-	return (dma_addr_t)tlb;
+	return dma;
 }
 
 size_t dml__swiotlb_max_mapping_size(const struct dml_device *dev)

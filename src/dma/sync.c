@@ -99,7 +99,7 @@ static void sync_single(struct dml_device *dev, dma_addr_t addr, size_t size,
 	if (dml__use_dma_iommu(dev))
 		iommu_walk(dev, addr, size, dir, fn);
 	else
-		fn(dev, (phys_addr_t)addr, size, dir);
+		fn(dev, (phys_addr_t)(addr & ~dev->cc_mask), size, dir);
 }
 
 /* ------------------------------------------------------------------ */

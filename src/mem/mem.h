@@ -32,6 +32,7 @@ struct dml_mem_region {
 	char name[32];
 	atomic_ullong *frames;
 	u64 carve_top;
+	atomic_ullong *shared; /* RAM of a CC guest: one bit per frame, set when shared */
 };
 
 /* struct dml_mem - all regions of a platform, sorted by base */
@@ -39,6 +40,8 @@ struct dml_mem {
 	struct dml_mem_region r[DML_MAX_REGIONS];
 	unsigned int nr;
 	dml_spinlock_t lock; /* adding regions, carving */
+	u64 cc_enc; /* confidential guest: bit a private DMA address carries */
+	u64 cc_dec; /* confidential guest: bit a shared DMA address carries */
 };
 
 /* dml__mem_create - an empty physical address space; 0 or -ENOMEM */
@@ -104,5 +107,44 @@ typedef void (*dml_cpu_access_fn)(struct dml_platform *p, phys_addr_t phys,
 				  u64 len);
 extern _Atomic(dml_cpu_access_fn) dml__cpu_access_hook
 	__attribute__((visibility("hidden")));
+
+/* ---- confidential-computing memory encryption (src/mem/encrypt.c) ---- */
+
+/* whether @m is a confidential guest's memory (some page may be private) */
+static inline bool dml__mem_cc(const struct dml_mem *m)
+{
+	return (m->cc_enc | m->cc_dec) != 0;
+}
+
+/*
+ * dml__cc_encode - the DMA address of @phys in the private (@shared
+ * false) or shared encoding: one AND and one OR, identity without
+ * encryption (__sme_set()/__sme_clr(), dma_addr_unencrypted())
+ */
+static inline dma_addr_t dml__cc_encode(const struct dml_mem *m,
+					phys_addr_t phys, bool shared)
+{
+	return (dma_addr_t)(((u64)phys & ~(m->cc_enc | m->cc_dec)) |
+			    (shared ? m->cc_dec : m->cc_enc));
+}
+
+/*
+ * dml__mem_cc_init - make @m a confidential guest's memory: @enc and @dec
+ * are the bits of the private and shared encodings (one of them 0), above
+ * every region; every RAM page becomes private.
+ * Return: 0; -EINVAL (a region reaches the bit); -EBUSY (already one);
+ * -ENOMEM.
+ */
+int dml__mem_cc_init(struct dml_mem *m, u64 enc, u64 dec);
+
+/* the page-state bitmap of RAM region @r of a CC guest; 0 or -ENOMEM */
+int dml__mem_cc_region(struct dml_mem_region *r);
+
+/*
+ * dml__mem_cc_shared - whether [@phys, +@len) is all shared: RAM pages
+ * converted by set_memory_decrypted(), or MMIO; always true without
+ * encryption; false outside every region
+ */
+bool dml__mem_cc_shared(struct dml_mem *m, phys_addr_t phys, u64 len);
 
 #endif /* DML_MEM_H */

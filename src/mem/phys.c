@@ -72,6 +72,11 @@ int dml__mem_add(struct dml_mem *m, phys_addr_t base, u64 size,
 			goto out_unlock;
 		}
 	}
+	/* a confidential guest's regions stay below its encryption bit */
+	if (dml__mem_cc(m) && base + size > (m->cc_enc | m->cc_dec)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
 	/* keep r[0] the first region added (RAM at 0), the rest sorted */
 	for (pos = m->nr; pos > 1 && m->r[pos - 1].base > base; pos--)
 		;
@@ -85,6 +90,10 @@ int dml__mem_add(struct dml_mem *m, phys_addr_t base, u64 size,
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "");
 	if (flags & DML_REGION_RAM) {
 		r->frames = dml__zalloc(DIV_ROUND_UP(size >> PAGE_SHIFT, 64) * 8);
+		if (r->frames && dml__mem_cc(m) && dml__mem_cc_region(r)) {
+			dml__free(r->frames);
+			r->frames = NULL;
+		}
 		if (!r->frames) {
 			memmove(&m->r[pos], &m->r[pos + 1], (m->nr - pos) * sizeof(*r));
 			ret = -ENOMEM;
@@ -120,6 +129,7 @@ void dml__mem_destroy(struct dml_mem *m)
 	for (i = 0; i < m->nr; i++) {
 		munmap(m->r[i].host, m->r[i].size);
 		dml__free(m->r[i].frames);
+		dml__free(m->r[i].shared);
 	}
 	dml__free(m);
 }

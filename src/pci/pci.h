@@ -95,6 +95,10 @@ struct dml_pci_dev {
 	struct dml_pci_map_cache *_Atomic p2pdma;	/* pcim_p2pdma_init() */
 	char name[32];
 	char bdf[16];
+	dml_spinlock_t tdisp_lock;	/* TDISP transitions (src/pci/tdisp.c) */
+	_Atomic u8 tdisp;		/* enum dml_tdisp_state */
+	atomic_bool tdisp_accepted;	/* accepted by @tvm, and in RUN */
+	struct dml_tvm *tvm;		/* the TVM it is bound to, or NULL */
 };
 
 /*
@@ -241,6 +245,24 @@ void dml__pci_unbind(struct dml_device *dev);
 static inline bool dml__pci_cpu_supports_p2pdma(const struct dml_platform *p)
 {
 	return p->cpu_vendor == DML_CPU_AMD && p->cpu_family >= 0x17;
+}
+
+/* ---- TDISP device interface state (src/pci/tdisp.c) ---- */
+
+struct dml_tvm;
+
+/*
+ * dml__tdisp_bind - LOCK_INTERFACE_REQUEST on behalf of @tvm:
+ * CONFIG_UNLOCKED to CONFIG_LOCKED, bound to @tvm.  0; -EINVAL (not an
+ * endpoint); -EBUSY (not CONFIG_UNLOCKED).
+ */
+int dml__tdisp_bind(struct dml_pci_dev *pdev, struct dml_tvm *tvm);
+/* dml__tdisp_accept - accepted by @tvm: 0; -EINVAL (not @tvm's); -EBUSY (not RUN) */
+int dml__tdisp_accept(struct dml_pci_dev *pdev, struct dml_tvm *tvm);
+/* dml__tdisp_accepted - whether @pdev is accepted into its TVM and in RUN */
+static inline bool dml__tdisp_accepted(const struct dml_pci_dev *pdev)
+{
+	return atomic_load_explicit(&pdev->tdisp_accepted, memory_order_acquire);
 }
 
 #endif /* DML_PCI_PCI_H */

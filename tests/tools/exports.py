@@ -22,7 +22,7 @@ import tempfile
 
 # Prefixes the public headers give to functions (kernel names and dml_).
 PUBLIC_PREFIXES = ("dma_", "dmam_", "sg_", "dml_", "pci_", "pcim_", "__pci_",
-                   "hmm_", "ww_", "blk_")
+                   "hmm_", "ww_", "blk_", "cc_", "phys_to_dma_", "set_memory_")
 # Citations of documents a user of the installed library does not have.
 CITATION = re.compile(r"ref(erence)? §|reference/|shared/|perf-anchors|\(G[0-9]+\)|"
                       r"issue [0-9]|style\.md|DESIGN\.md")

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tsm.c - the TEE security manager's side of TEE-IO on the emulated
+ * platform: TVM objects, binding a PCI endpoint's device interface to a
+ * TVM (which locks it), and the TVM accepting it once it runs
+ * (drivers/pci/tsm.c, include/linux/pci-tsm.h).  The TDISP states
+ * themselves are the PCI layer's (src/pci/tdisp.c); a TVM owns nothing
+ * but its identity, and finds its devices by walking the topology.
+ */
+#include <dmalink/cc.h>
+
+#include "../pci/pci.h"
+
+struct dml_tvm {
+	struct dml_platform *plat;
+};
+
+int dml_tvm_create(struct dml_platform *p, struct dml_tvm **out)
+{
+	struct dml_tvm *tvm;
+
+	if (!p || p->kind != DML_PLATFORM_EMU || !out)
+		return -EINVAL;
+	tvm = dml__zalloc(sizeof(*tvm));
+	if (!tvm)
+		return -ENOMEM;
+	tvm->plat = p;
+	*out = tvm;
+	return 0;
+}
+
+void dml_tvm_destroy(struct dml_tvm *tvm)
+{
+	struct dml_pci_dev *pdev = NULL;
+
+	if (!tvm)
+		return;
+	while ((pdev = dml_pci_walk(tvm->plat, pdev)))
+		if (pdev->tvm == tvm)
+			dml_tsm_unbind(pdev);
+	dml__free(tvm);
+}
+
+int dml_tsm_bind(struct dml_tvm *tvm, struct dml_pci_dev *pdev)
+{
+	if (!tvm || !pdev || pdev->plat != tvm->plat)
+		return -EINVAL;
+	return dml__tdisp_bind(pdev, tvm);
+}
+
+int dml_tsm_accept(struct dml_tvm *tvm, struct dml_pci_dev *pdev)
+{
+	if (!tvm || !pdev)
+		return -EINVAL;
+	return dml__tdisp_accept(pdev, tvm);
+}
+
+bool dml_tsm_accepted(const struct dml_device *dev)
+{
+	return dev && dev->pci_dev && dml__tdisp_accepted(dev->pci_dev);
+}

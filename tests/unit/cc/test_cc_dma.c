@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_cc_dma.c - dma-direct in a confidential guest (issue 10 item 3,
+ * ref §7.5; force_dma_unencrypted() of arch/x86/mm/mem_encrypt.c,
+ * swiotlb_map()'s phys_to_dma_unencrypted(), the proposed
+ * DMA_ATTR_CC_SHARED): a device not accepted into the TVM only reaches
+ * shared memory (a bounce through the pool, which is shared, with the
+ * unencrypted encoding); an accepted device in RUN maps private memory
+ * directly with the encrypted encoding; DMA_ATTR_CC_SHARED and
+ * DMA_ATTR_MMIO map directly, unencrypted.
+ */
+#include <dmalink/cc.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define BUF	0x10000000ULL
+#define LEN	0x10000ULL
+
+struct fx {
+	struct dml_platform *p;
+	struct dml_pci_dev *ep;
+	struct dml_tvm *tvm;
+	struct dml_device *dev;
+	u64 bit;
+};
+
+static struct fx *fx_build_iommu(enum dml_cc_flavour flavour, bool swiotlb_off,
+				 bool iommu)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct dml_emu_opts eo = {
+		.size = DML_SIZEOF(&eo, swiotlb_off),
+		.swiotlb_off = swiotlb_off,
+	};
+	struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci_dev) };
+	struct dml_pci_dev *hb;
+
+	assert_non_null(f);
+	assert_int_equal(dml_platform_create_emu(&eo, &f->p), 0);
+	if (flavour != DML_CC_NONE)
+		assert_int_equal(dml_cc_platform_init(f->p, flavour, 0), 0);
+	f->bit = flavour == DML_CC_SEV ? 1ULL << DML_CC_SEV_CBIT_DEFAULT :
+		 flavour == DML_CC_TDX ? 1ULL << DML_CC_TDX_SHARED_DEFAULT : 0;
+	assert_int_equal(dml_pci_host_bridge_add(f->p, 0, 0, 0, 0, NULL, &hb), 0);
+	assert_int_equal(dml_pci_dev_add(hb, DML_PCI_ENDPOINT, 0x08, 0x15b3, 1, "nic", &f->ep), 0);
+	o.pci_dev = f->ep;
+	if (iommu)
+		assert_int_equal(dml_iommu_create(f->p, NULL, &o.iommu), 0);
+	assert_int_equal(dml_device_create(f->p, &o, &f->dev), 0);
+	assert_int_equal(dml_tvm_create(f->p, &f->tvm), 0);
+	return f;
+}
+
+static struct fx *fx_build(enum dml_cc_flavour flavour, bool swiotlb_off)
+{
+	return fx_build_iommu(flavour, swiotlb_off, false);
+}
+
+static void fx_free(struct fx *f)
+{
+	dml_tvm_destroy(f->tvm);
+	dml_platform_destroy(f->p);
+	free(f);
+}
+
+static void accept(struct fx *f)
+{
+	assert_int_equal(dml_tsm_bind(f->tvm, f->ep), 0);
+	assert_int_equal(dml_tdisp_start(f->ep), 0);
+	assert_int_equal(dml_tsm_accept(f->tvm, f->ep), 0);
+}
+
+/* map and check the result, as a driver must (dma_mapping_error()) */
+static dma_addr_t map(struct fx *f, phys_addr_t phys, enum dma_data_direction dir,
+		      unsigned long attrs)
+{
+	dma_addr_t a = dma_map_phys(f->dev, phys, LEN, dir, attrs);
+
+	assert_false(dma_mapping_error(f->dev, a));
+	return a;
+}
+
+static u64 bounced_maps(struct fx *f)
+{
+	struct dml_swiotlb_stats st;
+
+	assert_int_equal(dml_swiotlb_get_stats(f->p, &st), 0);
+	return st.maps;
+}
+
+/* not accepted: private memory bounces through the shared pool, unencrypted */
+static void check_not_accepted_bounces(enum dml_cc_flavour flavour)
+{
+	struct fx *f = fx_build(flavour, false);
+	u8 *buf = dml_kmap_local_phys(f->p, BUF, LEN);
+	dma_addr_t a;
+	phys_addr_t tlb;
+
+	memset(buf, 0x3c, LEN);
+	a = map(f, BUF, DMA_BIDIRECTIONAL, 0);
+	assert_int_equal(bounced_maps(f), 1);
+	/* the unencrypted encoding, bit for bit: SEV C-bit clear, TDX shared bit set */
+	tlb = (phys_addr_t)(a & ~f->bit);
+	assert_int_equal(a, phys_to_dma_unencrypted(f->dev, tlb));
+	if (flavour == DML_CC_TDX)
+		assert_true(a & f->bit);
+	else
+		assert_false(a & f->bit);
+	assert_int_not_equal(tlb, BUF);
+	/* the device sees shared memory only, holding the buffer's bytes */
+	assert_true(dml_cc_phys_shared(f->p, tlb, LEN));
+	assert_false(dml_cc_phys_shared(f->p, BUF, LEN));
+	assert_int_equal(memcmp(dml_kmap_local_phys(f->p, tlb, LEN), buf, LEN), 0);
+	/* what the device writes comes back on unmap */
+	memset(dml_kmap_local_phys(f->p, tlb, LEN), 0xc3, LEN);
+	dma_unmap_phys(f->dev, a, LEN, DMA_BIDIRECTIONAL, 0);
+	assert_int_equal(buf[0], 0xc3);
+	assert_int_equal(buf[LEN - 1], 0xc3);
+	fx_free(f);
+}
+
+static void test_sev_not_accepted_bounces(void **state)
+{
+	(void)state;
+	check_not_accepted_bounces(DML_CC_SEV);
+}
+
+static void test_tdx_not_accepted_bounces(void **state)
+{
+	(void)state;
+	check_not_accepted_bounces(DML_CC_TDX);
+}
+
+/* accepted and in RUN: direct, encrypted; leaving RUN bounces again */
+static void check_accepted_direct(enum dml_cc_flavour flavour)
+{
+	struct fx *f = fx_build(flavour, false);
+	dma_addr_t a;
+
+	accept(f);
+	a = map(f, BUF, DMA_TO_DEVICE, 0);
+	assert_int_equal(a, phys_to_dma_encrypted(f->dev, BUF));
+	assert_int_equal(a, flavour == DML_CC_SEV ? BUF | f->bit : BUF);
+	assert_int_equal(bounced_maps(f), 0);
+	dma_unmap_phys(f->dev, a, LEN, DMA_TO_DEVICE, 0);
+
+	assert_int_equal(dml_tdisp_error(f->ep), 0);
+	a = map(f, BUF, DMA_TO_DEVICE, 0);
+	assert_int_not_equal(a & ~f->bit, BUF);
+	assert_int_equal(bounced_maps(f), 1);
+	dma_unmap_phys(f->dev, a, LEN, DMA_TO_DEVICE, 0);
+	fx_free(f);
+}
+
+static void test_sev_accepted_direct(void **state)
+{
+	(void)state;
+	check_accepted_direct(DML_CC_SEV);
+}
+
+static void test_tdx_accepted_direct(void **state)
+{
+	(void)state;
+	check_accepted_direct(DML_CC_TDX);
+}
+
+/* DMA_ATTR_CC_SHARED and DMA_ATTR_MMIO: direct, unencrypted, for every device */
+static void test_shared_attr(void **state)
+{
+	struct fx *f = fx_build(DML_CC_SEV, false);
+	dma_addr_t a;
+
+	(void)state;
+	assert_int_equal(dml_mmio_add(f->p, 1ULL << 36, SZ_2M, "bar"), 0);
+	assert_int_equal(set_memory_decrypted(f->p, BUF, (int)(LEN >> 12)), 0);
+	a = map(f, BUF, DMA_FROM_DEVICE, DMA_ATTR_CC_SHARED);
+	assert_int_equal(a, BUF);
+	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, DMA_ATTR_CC_SHARED);
+	a = map(f, 1ULL << 36, DMA_FROM_DEVICE, DMA_ATTR_MMIO);
+	assert_int_equal(a, 1ULL << 36);
+	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, DMA_ATTR_MMIO);
+	/* an accepted device's shared mapping is unencrypted too */
+	accept(f);
+	a = map(f, BUF, DMA_FROM_DEVICE, DMA_ATTR_CC_SHARED);
+	assert_int_equal(a, BUF);
+	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, DMA_ATTR_CC_SHARED);
+	assert_int_equal(bounced_maps(f), 0);
+	fx_free(f);
+}
+
+/* where the bounce is impossible the map fails: no pool, DMA_ATTR_REQUIRE_COHERENT */
+static void test_no_bounce_fails(void **state)
+{
+	struct fx *f = fx_build(DML_CC_TDX, true);
+
+	(void)state;
+	assert_true(dma_mapping_error(f->dev,
+		    dma_map_phys(f->dev, BUF, LEN, DMA_TO_DEVICE, 0)));
+	fx_free(f);
+	f = fx_build(DML_CC_TDX, false);
+	assert_true(dma_mapping_error(f->dev,
+		    dma_map_phys(f->dev, BUF, LEN, DMA_TO_DEVICE,
+				 DMA_ATTR_REQUIRE_COHERENT)));
+	assert_int_equal(bounced_maps(f), 0);
+	fx_free(f);
+}
+
+/* without encryption nothing changes: the address is the physical one */
+static void test_no_encryption(void **state)
+{
+	struct fx *f = fx_build(DML_CC_NONE, false);
+	dma_addr_t a;
+
+	(void)state;
+	a = map(f, BUF, DMA_TO_DEVICE, DMA_ATTR_CC_SHARED);
+	assert_int_equal(a, BUF);
+	dma_unmap_phys(f->dev, a, LEN, DMA_TO_DEVICE, DMA_ATTR_CC_SHARED);
+	a = map(f, BUF, DMA_TO_DEVICE, 0);
+	assert_int_equal(a, BUF);
+	dma_unmap_phys(f->dev, a, LEN, DMA_TO_DEVICE, 0);
+	assert_int_equal(bounced_maps(f), 0);
+	fx_free(f);
+}
+
+/*
+ * Behind an IOMMU the rule is the same for dma_map_phys(): a device not
+ * accepted gets private memory only through a whole bounce (even granule
+ * aligned), an accepted one maps it directly; dma_iova_link() of private
+ * memory for a device not accepted fails with -EPERM, as a link that
+ * would have to bounce MMIO does (iommu_dma_iova_link_swiotlb()).
+ */
+static void test_iommu(void **state)
+{
+	struct fx *f = fx_build_iommu(DML_CC_SEV, false, true);
+	struct dma_iova_state st;
+	u8 *buf = dml_kmap_local_phys(f->p, BUF, LEN);
+	dma_addr_t a;
+
+	(void)state;
+	memset(buf, 0x11, LEN);
+	a = map(f, BUF, DMA_FROM_DEVICE, 0);
+	assert_int_equal(bounced_maps(f), 1);
+	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, 0);
+
+	assert_true(dma_iova_try_alloc(f->dev, &st, BUF, LEN));
+	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE, 0), -EPERM);
+	assert_int_equal(set_memory_decrypted(f->p, BUF, (int)(LEN >> 12)), 0);
+	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE,
+				       DMA_ATTR_CC_SHARED), 0);
+	dma_iova_destroy(f->dev, &st, LEN, DMA_TO_DEVICE, DMA_ATTR_CC_SHARED);
+
+	accept(f);
+	a = map(f, BUF, DMA_FROM_DEVICE, 0);
+	assert_int_equal(bounced_maps(f), 1);
+	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, 0);
+	assert_true(dma_iova_try_alloc(f->dev, &st, BUF, LEN));
+	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE, 0), 0);
+	dma_iova_destroy(f->dev, &st, LEN, DMA_TO_DEVICE, 0);
+	fx_free(f);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_iommu),
+	cmocka_unit_test(test_sev_not_accepted_bounces),
+	cmocka_unit_test(test_tdx_not_accepted_bounces),
+	cmocka_unit_test(test_sev_accepted_direct),
+	cmocka_unit_test(test_tdx_accepted_direct),
+	cmocka_unit_test(test_shared_attr),
+	cmocka_unit_test(test_no_bounce_fails),
+	cmocka_unit_test(test_no_encryption),
+};
+
+DML_TEST_MAIN(tests)
