@@ -159,5 +159,5 @@ const struct dml_bench_case dml_bench_cc_cases[] = {
 		"G17", "cc-memcpy-64k", cc_setup_shared, run_map_64k),
 	CC_CASE("cc-direct-64k", "TDX guest, accepted: map+unmap 64 KiB, direct",
 		NULL, "cc-memcpy-64k", cc_setup_accepted, run_map_64k),
-	{ NULL }
+	{ .name = NULL }
 };

@@ -408,5 +408,5 @@ const struct dml_bench_case dml_bench_dmabuf_cases[] = {
 		NULL, run_unmap_1k),
 	DB_CASE("revoke-1k", "32 importers x 32 maps, then one revoke",
 		"unmap-1k", run_revoke_1k),
-	{ NULL }
+	{ .name = NULL }
 };

@@ -162,5 +162,5 @@ const struct dml_bench_case dml_bench_hmm_cases[] = {
 		 NULL, hmm_setup_direct, run_phys),
 	HMM_CASE("hmm-pfn-direct", "hmm_dma_map_pfn+unmap_pfn 4 KiB, direct",
 		 "hmm-phys-direct", hmm_setup_direct, run_pfn),
-	{ NULL }
+	{ .name = NULL }
 };
