@@ -411,7 +411,9 @@ static void usage(FILE *f)
 		"                           through swiotlb; reports the copies' cost\n"
 		"      --max-request BYTES  largest request accepted (default 67108864)\n"
 		"      --seed N             layout seed (default 1)\n"
-		"  -j, --json               one JSON object on stdout\n");
+		"  -j, --json               one JSON object on stdout\n"
+		"  -q, --quiet              no progress line (drawn only when stderr is a\n"
+		"                           terminal, and not with --json)\n");
 	dml_trace_usage(f);
 	dml_replay_legend(f);
 	dml_replay_p2p_usage(f);
@@ -433,6 +435,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "max-request", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "target", required_argument, NULL, 'T' },
 		{ "topology", required_argument, NULL, 'P' },
@@ -448,7 +451,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 	o->seed = 1;
 	o->max_request = 64ULL << 20;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:l:n:jh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:l:n:jqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_strategy(optarg, &o->strategies)) {
@@ -465,6 +468,9 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'L':
 			o->lazy = true;
@@ -626,6 +632,68 @@ static unsigned int split_ranges(struct replay *r, unsigned int nr)
 	return out;
 }
 
+/*
+ * The progress line on stderr when it is a terminal (not with --json or
+ * --quiet): requests done / total, rate and ETA, first drawn once the
+ * replay has run a second and redrawn with \r at most ten times a second;
+ * the clock is read every PROGRESS_EVERY requests, never per request.  The
+ * total is estimated from how far through its file the reader is (capped
+ * by --limit); from a pipe only --limit gives one.
+ */
+#define PROGRESS_EVERY 1024
+#define PROGRESS_DELAY_NS 1000000000ULL
+#define PROGRESS_PERIOD_NS 100000000ULL
+
+struct progress {
+	bool on;
+	u64 start, last;
+	int width;			/* of the line drawn so far, to clear it */
+};
+
+static void progress_tick(struct progress *pg, const struct dml_trace *t,
+			  u64 n, u64 limit)
+{
+	u64 now, done, size, total = 0;
+	double secs, rate;
+	char line[128];
+	int w;
+
+	if (!pg->on || n % PROGRESS_EVERY)
+		return;
+	now = now_ns();
+	if (now - pg->start < PROGRESS_DELAY_NS || now - pg->last < PROGRESS_PERIOD_NS)
+		return;
+	pg->last = now;
+	secs = (double)(now - pg->start) / 1e9;
+	rate = (double)n / secs;
+	if (!dml_trace_position(t, &done, &size) && done)
+		total = (u64)((double)n * (double)size / (double)done);
+	if (limit && (!total || limit < total))
+		total = limit;
+	if (total > n) {
+		u64 eta = (u64)((double)(total - n) / rate);
+
+		w = snprintf(line, sizeof(line),
+			     "[replay] %llu / %s%llu requests, %.0f requests/s, ETA %llum%02llus",
+			     (unsigned long long)n, total == limit ? "" : "~",
+			     (unsigned long long)total, rate,
+			     (unsigned long long)(eta / 60), (unsigned long long)(eta % 60));
+	} else {
+		w = snprintf(line, sizeof(line), "[replay] %llu requests, %.0f requests/s",
+			     (unsigned long long)n, rate);
+	}
+	fprintf(stderr, "\r%-*s", pg->width, line);
+	pg->width = w > pg->width ? w : pg->width;
+}
+
+/* clear the progress line, if one was drawn */
+static void progress_end(struct progress *pg)
+{
+	if (pg->width)
+		fprintf(stderr, "\r%*s\r", pg->width, "");
+	pg->width = 0;
+}
+
 static void teardown(struct replay *r)
 {
 	dml_layout_destroy(r->layout);
@@ -640,8 +708,8 @@ int dml_cmd_replay(int argc, char **argv)
 	struct replay r = { 0 };
 	struct dml_trace *t = NULL;
 	struct dml_trace_req req;
-	bool progress = isatty(2);
-	u64 start = now_ns(), last = start, n = 0, bad = 0;
+	struct progress pg = { 0 };
+	u64 start = now_ns(), n = 0, bad = 0;
 	char err[512];
 	int ret, s, k;
 
@@ -649,6 +717,8 @@ int dml_cmd_replay(int argc, char **argv)
 		return 2;
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
+	pg.on = isatty(STDERR_FILENO) && !r.o.json && !r.o.quiet;
+	pg.start = start;
 	ret = dml_trace_open_format(argv[optind], r.o.p2p.format, r.o.max_request,
 				    &t, err, sizeof(err));
 	if (ret) {
@@ -667,7 +737,8 @@ int dml_cmd_replay(int argc, char **argv)
 
 		ret = dml_trace_next(t, &req, err, sizeof(err));
 		if (ret < 0) {
-			fprintf(stderr, "%sdmalink replay: %s\n", progress ? "\n" : "", err);
+			progress_end(&pg);
+			fprintf(stderr, "dmalink replay: %s\n", err);
 			ret = 2;
 			goto out;
 		}
@@ -678,6 +749,7 @@ int dml_cmd_replay(int argc, char **argv)
 			ret = dml_layout_alloc(r.layout, req.bytes, r.ranges,
 					       r.max_ranges, &nr);
 		if (ret) {
+			progress_end(&pg);
 			fprintf(stderr, "dmalink replay: line %llu: cannot allocate %llu bytes: %s\n",
 				(unsigned long long)req.line,
 				(unsigned long long)req.bytes, strerror(-ret));
@@ -698,17 +770,9 @@ int dml_cmd_replay(int argc, char **argv)
 		}
 		dml_layout_free(r.layout, r.ranges, nr);
 		n++;
-		if (progress && !(n & 63)) {
-			u64 now = now_ns();
-
-			if (now - start > 1000000000ULL && now - last > 250000000ULL) {
-				fprintf(stderr, "\r[replay] %llu requests", (unsigned long long)n);
-				last = now;
-			}
-		}
+		progress_tick(&pg, t, n, r.o.limit);
 	}
-	if (progress && now_ns() - start > 1000000000ULL)
-		fprintf(stderr, "\r%40s\r", "");
+	progress_end(&pg);
 	dml_replay_report(&r, argv[optind], dml_trace_format_name(t),
 	       (double)(now_ns() - start) / 1e9);
 	ret = 0;

@@ -117,6 +117,7 @@ struct replay_opts {
 	unsigned int strategies;	/* bit per enum strategy */
 	const char *layout;
 	bool json;
+	bool quiet;			/* --quiet: no progress line */
 	u64 limit;
 	bool lazy, caching_mode, no_iommu, bounce;
 	unsigned int levels;

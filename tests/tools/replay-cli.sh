@@ -110,5 +110,19 @@ if [ $rc -eq 2 ]; then ok "unknown --format -> exit 2"; else not_ok "unknown --f
 rc=$?
 if [ $rc -eq 2 ]; then ok "missing layout file -> exit 2"; else not_ok "missing layout file (exit $rc)"; fi
 
+# issue 12 item 5: the progress line (\r) goes to a terminal only, and
+# not with --quiet; the replay runs past the second before it first draws
+long="$root/data/traces/mqsim/wsrch-small.trace"
+"$dmalink" replay "$long" > "$tmp/out" 2> "$tmp/err"
+if [ -s "$tmp/out" ] && ! grep -q "$(printf '\r')" "$tmp/err" "$tmp/out"; then ok "progress: stderr to a file has no \\r"
+else not_ok "progress: \\r in a file"; fi
+if command -v script > /dev/null; then
+	# (that it is drawn is not asserted: a replay faster than a second
+	# rightly draws none)
+	script -qc "'$dmalink' replay --quiet '$long'" /dev/null > "$tmp/tty" 2>&1 < /dev/null
+	if ! grep -q "\[replay\]" "$tmp/tty"; then ok "progress: --quiet draws none on a terminal"
+	else not_ok "progress: --quiet drew a line"; fi
+fi
+
 echo "1..$n"
 [ $fail -eq 0 ]
