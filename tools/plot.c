@@ -166,6 +166,8 @@ static int write_script(struct dml_plot *p, const char *script, const char *svg)
 		fprintf(f, "set logscale x %u\n", p->o.logx);
 	if (p->o.logy)
 		fprintf(f, "set logscale y %u\n", p->o.logy);
+	if (p->o.ymin != p->o.ymax)
+		fprintf(f, "set yrange [%g:%g]\n", p->o.ymin, p->o.ymax);
 	if (p->o.yformat) {
 		fprintf(f, "set format y ");
 		put_quoted(f, p->o.yformat);

@@ -17,12 +17,15 @@
  * @ylabel: the y axis label, units included
  * @logx: base of a logarithmic x axis, 0: linear
  * @logy: base of a logarithmic y axis, 0: linear
+ * @ymin: the y axis's low end, with @ymax
+ * @ymax: its high end; @ymin == @ymax: gnuplot chooses the range
  * @yformat: gnuplot format of the y tics ("%.1s%c"); NULL: gnuplot's
  * @with: gnuplot plotting style of every series ("linespoints", "steps")
  */
 struct dml_plot_opts {
 	const char *title, *xlabel, *ylabel;
 	unsigned int logx, logy;
+	double ymin, ymax;
 	const char *yformat;
 	const char *with;
 };

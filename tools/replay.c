@@ -54,6 +54,7 @@
 
 #include <dmalink/scatterlist.h>
 
+#include "plot.h"
 #include "replay.h"
 #include "tools.h"
 #include "trace.h"
@@ -413,7 +414,9 @@ static void usage(FILE *f)
 		"      --seed N             layout seed (default 1)\n"
 		"  -j, --json               one JSON object on stdout\n"
 		"  -q, --quiet              no progress line (drawn only when stderr is a\n"
-		"                           terminal, and not with --json)\n");
+		"                           terminal, and not with --json)\n"
+		"      --plot FILE.svg      draw each strategy's latency CDF (caller ns per\n"
+		"                           request, log x) with gnuplot (Debian: gnuplot-nox)\n");
 	dml_trace_usage(f);
 	dml_replay_legend(f);
 	dml_replay_p2p_usage(f);
@@ -436,6 +439,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "plot", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "target", required_argument, NULL, 'T' },
 		{ "topology", required_argument, NULL, 'P' },
@@ -471,6 +475,11 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			break;
 		case 'q':
 			o->quiet = true;
+			break;
+		case 'G':
+			if (!*optarg)
+				goto bad_number;
+			o->plot = optarg;
 			break;
 		case 'L':
 			o->lazy = true;
@@ -515,7 +524,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		return -EINVAL;
 	}
 	if (dml_replay_p2p_check(&o->p2p, o->layout || o->levels || o->lazy ||
-				 o->caching_mode || o->bounce))
+				 o->caching_mode || o->bounce || o->plot))
 		return -EINVAL;
 	o->layout = o->layout ? o->layout : "4k-descending";
 	o->levels = o->levels ? o->levels : 4;
@@ -717,6 +726,9 @@ int dml_cmd_replay(int argc, char **argv)
 		return 2;
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
+	/* refused before the replay, not after it */
+	if (r.o.plot && dml_plot_check("dmalink replay"))
+		return 1;
 	pg.on = isatty(STDERR_FILENO) && !r.o.json && !r.o.quiet;
 	pg.start = start;
 	ret = dml_trace_open_format(argv[optind], r.o.p2p.format, r.o.max_request,
@@ -775,7 +787,7 @@ int dml_cmd_replay(int argc, char **argv)
 	progress_end(&pg);
 	dml_replay_report(&r, argv[optind], dml_trace_format_name(t),
 	       (double)(now_ns() - start) / 1e9);
-	ret = 0;
+	ret = r.o.plot && dml_replay_plot(&r, argv[optind]) ? 1 : 0;
 	for (s = 0; s < S_NR; s++)
 		if (r.st[s].faults || r.st[s].mismatches)
 			ret = 1;

@@ -55,7 +55,7 @@ int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg);
  * dml_replay_p2p_check - check the options of --target p2p together
  * @o: the p2p options as parsed
  * @ram_only: an option of --target ram only was given (--layout, --levels,
- *	--lazy, --caching-mode, --bounce)
+ *	--lazy, --caching-mode, --bounce, --plot)
  *
  * Prints what is wrong on stderr.
  * Return: 0; -EINVAL for a combination that makes no sense.
@@ -118,6 +118,7 @@ struct replay_opts {
 	const char *layout;
 	bool json;
 	bool quiet;			/* --quiet: no progress line */
+	const char *plot;		/* --plot: the SVG of the latency CDFs */
 	u64 limit;
 	bool lazy, caching_mode, no_iommu, bounce;
 	unsigned int levels;
@@ -152,5 +153,15 @@ struct replay {
  */
 void dml_replay_report(const struct replay *r, const char *path,
 		       const char *fmt, double secs);
+
+/**
+ * dml_replay_plot - draw the CDF of each strategy's caller ns per request
+ *	(x log scale) into the SVG @r->o.plot with gnuplot (plot.h)
+ * @r: the finished replay
+ * @trace: the trace's name, for the title
+ *
+ * Return: 0; -errno of dml_plot_draw() (printed).
+ */
+int dml_replay_plot(const struct replay *r, const char *trace);
 
 #endif /* DML_TOOLS_REPLAY_H */

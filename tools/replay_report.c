@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * replay_report.c - the results of `dmalink replay` (target ram): the
- * table with its header, legend and footer, or one JSON object; and the
- * percentiles read from the fixed-size latency histograms replay.c fills.
+ * table with its header, legend and footer, or one JSON object; --plot's
+ * latency CDFs; and the percentiles read from the fixed-size latency
+ * histograms replay.c fills.
  */
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 
+#include "plot.h"
 #include "replay.h"
 
 /* the middle of bucket @b */
@@ -176,4 +179,40 @@ void dml_replay_report(const struct replay *r, const char *path, const char *fmt
 	if (r->st[S_IOVA].fallbacks)
 		printf("iova: %llu requests fell back to dma_map_phys per range\n",
 		       (unsigned long long)r->st[S_IOVA].fallbacks);
+}
+
+int dml_replay_plot(const struct replay *r, const char *trace)
+{
+	struct dml_plot_opts po = {
+		.xlabel = "caller ns per request (structure + map + unmap)",
+		.ylabel = "fraction of requests", .logx = 10, .ymax = 1,
+		.with = "steps",
+	};
+	char title[256];
+	struct dml_plot *p;
+	unsigned int b;
+	int s, ret;
+
+	snprintf(title, sizeof(title), "latency CDF per strategy, %s", trace);
+	po.title = title;
+	ret = dml_plot_open(&po, &p);
+	if (ret) {
+		fprintf(stderr, "dmalink replay: cannot plot: %s\n", strerror(-ret));
+		return ret;
+	}
+	for (s = 0; s < S_NR; s++) {
+		const struct ns_hist *h = &r->st[s].caller_ns;
+		u64 seen = 0;
+
+		if (!(r->o.strategies & (1u << s)) || !h->n)
+			continue;
+		dml_plot_series(p, dml_replay_strategy_name[s]);
+		for (b = 0; b < HIST_BUCKETS; b++) {
+			seen += h->count[b];
+			/* a log axis has no 0 ns: those requests count in the next step */
+			if (h->count[b] && hist_value(b) > 0)
+				dml_plot_point(p, hist_value(b), (double)seen / (double)h->n);
+		}
+	}
+	return dml_plot_draw(p, "dmalink replay", r->o.plot);
 }

@@ -124,5 +124,23 @@ if command -v script > /dev/null; then
 	else not_ok "progress: --quiet drew a line"; fi
 fi
 
+# issue 12 item 5: --plot draws each strategy's latency CDF with gnuplot;
+# without gnuplot on PATH it exits 1, before replaying, with the hint
+if command -v gnuplot > /dev/null 2>&1; then
+	"$dmalink" replay --limit 200 --plot "$tmp/cdf.svg" "$root/data/traces/fio/t0038.iolog" > /dev/null 2> "$tmp/err"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q ">page<" "$tmp/cdf.svg" && grep -q ">sg<" "$tmp/cdf.svg" &&
+	   grep -q ">iova<" "$tmp/cdf.svg"; then ok "--plot: an SVG naming each strategy"
+	else not_ok "--plot (exit $rc)"; cat "$tmp/err"; fi
+else
+	ok "--plot draws # SKIP gnuplot not installed (Debian: gnuplot-nox)"
+fi
+mkdir "$tmp/nognuplot"
+env PATH="$tmp/nognuplot" "$dmalink" replay --plot "$tmp/none.svg" "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2> "$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "Debian: gnuplot-nox" "$tmp/err" && [ ! -s "$tmp/out" ] && [ ! -e "$tmp/none.svg" ]
+then ok "--plot without gnuplot -> exit 1 and the hint, nothing replayed"
+else not_ok "--plot without gnuplot (exit $rc)"; cat "$tmp/err"; fi
+
 echo "1..$n"
 [ $fail -eq 0 ]
