@@ -73,7 +73,7 @@ void dml_replay_report(const struct replay *r, const char *path, const char *fmt
 		   double secs)
 {
 	struct summary sum[S_NR], map[S_NR];
-	bool first = true;
+	bool first = true, ratios;
 	int s;
 
 	for (s = 0; s < S_NR; s++) {
@@ -125,12 +125,17 @@ void dml_replay_report(const struct replay *r, const char *path, const char *fmt
 		printf("]}\n");
 		return;
 	}
+	ratios = (r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0 &&
+		 map[S_IOVA].mean > 0;
 	printf("trace    %s (%s)\n", path, fmt);
 	printf("platform emulated, layout %s, %s%s%s\n", r->o.layout,
 	       r->o.bounce ? "no IOMMU (dma-direct), every mapping bounced through swiotlb" :
 	       r->o.no_iommu ? "no IOMMU (dma-direct)" :
 	       r->o.lazy ? "VT-d IOMMU, lazy (flush queue)" : "VT-d IOMMU, strict",
 	       r->o.levels == 5 ? ", 5-level" : "", r->o.caching_mode ? ", caching mode" : "");
+	/* the ratios' reading, stated once, for the footer's ratios */
+	if (ratios)
+		printf("ratios   x: the other's ns / iova's ns, same run; > 1 means two-step is cheaper\n");
 	printf("\n%-8s %9s %9s %9s %8s %8s %9s %9s %8s %8s %9s %8s %7s %9s\n",
 	       "strategy", "requests", "MiB", "caller ns", "p50 ns", "p99 ns",
 	       "map+unmap", "inval/rq", "iova/rq", "pt/rq", "meta B/rq",
@@ -161,11 +166,9 @@ void dml_replay_report(const struct replay *r, const char *path, const char *fmt
 	       r->o.no_iommu ? "with no IOMMU (dma-direct)" : "through the IOMMU", secs,
 	       (unsigned long long)r->clock_caller_ns,
 	       (unsigned long long)r->clock_map_ns, (double)peak_rss_kib() / 1024);
-	if ((r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0 &&
-	    map[S_IOVA].mean > 0)
+	if (ratios)
 		printf("two-step (iova) vs page, sg: %.2fx, %.2fx for the caller; %.2fx, %.2fx\n"
-		       "in map+unmap alone (the other's mean ns / iova's, same run: > 1 means\n"
-		       "two-step is cheaper)\n",
+		       "in map+unmap alone (mean ns; x as the header reads it)\n",
 		       sum[S_PAGE].mean / sum[S_IOVA].mean,
 		       sum[S_SG].mean / sum[S_IOVA].mean,
 		       map[S_PAGE].mean / map[S_IOVA].mean,

@@ -110,6 +110,15 @@ if [ $rc -eq 2 ]; then ok "unknown --format -> exit 2"; else not_ok "unknown --f
 rc=$?
 if [ $rc -eq 2 ]; then ok "missing layout file -> exit 2"; else not_ok "missing layout file (exit $rc)"; fi
 
+# issue 12 item 4: the header states the ratio's reading, once, before
+# the table and the footer's ratios that use it
+"$dmalink" replay --limit 50 "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
+if [ "$(grep -c "> 1 means two-step is cheaper" "$tmp/out")" -eq 1 ] &&
+   awk '/^ratios   x: the other.s ns \/ iova.s ns/ { h = NR } /^strategy / { s = NR }
+	/^two-step \(iova\) vs page, sg: / { f = NR }
+	END { exit !(h && h < s && s < f) }' "$tmp/out"
+then ok "header: the ratio's reading, once, above the table"
+else not_ok "header: ratio reading"; cat "$tmp/out"; fi
 # issue 12 item 5: the progress line (\r) goes to a terminal only, and
 # not with --quiet; the replay runs past the second before it first draws
 long="$root/data/traces/mqsim/wsrch-small.trace"
