@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "plot.h"
 #include "tools.h"
 
 #define MAX_REPEAT 64
@@ -505,50 +506,34 @@ static void print_table(const struct bench_opts *o, const struct result *res,
 
 /*
  * --plot: throughput against threads, one line per case, drawn by gnuplot
- * into an SVG.  Return: 0, or -errno / the failed gnuplot's status (> 0).
+ * into an SVG (plot.c).  Return: 0 or -errno (printed).
  */
 static int plot(const char *prog, const char *path, const struct result *res,
 		unsigned int n)
 {
-	unsigned int i, k, first = 1;
-	FILE *g = popen("gnuplot", "w");
-	int st;
+	static const struct dml_plot_opts po = {
+		.title = "aggregate throughput, all threads on one device",
+		.xlabel = "threads", .ylabel = "operations/s",
+		.logx = 2, .logy = 10, .yformat = "%.1s%c",
+		.with = "linespoints",
+	};
+	struct dml_plot *p;
+	unsigned int i, k;
+	int ret;
 
-	if (!g)
-		return -errno;
-	fprintf(g, "set terminal svg size 900,560 dynamic noenhanced font 'sans,11'\n"
-		   "set output '%s'\n"
-		   "set title 'aggregate throughput, all threads on one device'\n"
-		   "set xlabel 'threads'\nset ylabel 'operations/s'\n"
-		   "set logscale x 2\nset logscale y 10\nset format y '%%.1s%%c'\n"
-		   "set grid\n"
-		   "set key outside right\nplot ", path);
-	for (i = 0; i < n; i++) {
-		if (res[i].err)
-			continue;
-		fprintf(g, "%s'-' using 1:2 with linespoints title '%s'",
-			first ? "" : ", ", res[i].c->name);
-		first = 0;
+	ret = dml_plot_open(&po, &p);
+	if (ret) {
+		fprintf(stderr, "%s: cannot plot: %s\n", prog, strerror(-ret));
+		return ret;
 	}
-	if (first)
-		fprintf(g, "0 notitle");
-	fprintf(g, "\n");
 	for (i = 0; i < n; i++) {
 		if (res[i].err)
 			continue;
+		dml_plot_series(p, res[i].c->name);
 		for (k = 0; k < res[i].npts; k++)
-			fprintf(g, "%u %.1f\n", res[i].pt[k].threads,
-				res[i].pt[k].ops);
-		fprintf(g, "e\n");
+			dml_plot_point(p, res[i].pt[k].threads, res[i].pt[k].ops);
 	}
-	st = pclose(g);
-	if (st) {
-		fprintf(stderr, "%s: gnuplot failed (status %d); it comes with the "
-			"Debian package gnuplot-nox (tools/deps.sh installs it)\n",
-			prog, st);
-		return st < 0 ? -errno : st;
-	}
-	return 0;
+	return dml_plot_draw(p, prog, path);
 }
 
 static unsigned int nr_cores(void)
@@ -681,6 +666,9 @@ int dml_bench_main(const char *prog, int argc, char **argv,
 
 	if (parse_opts(prog, argc, argv, &o))
 		return 2;
+	/* refused before the sweep, not after it */
+	if (o.plot && dml_plot_check(prog))
+		return 1;
 	res = calloc(MAX_CASES, sizeof(*res));
 	if (!res)
 		return 1;

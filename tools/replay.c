@@ -35,6 +35,7 @@
  * (mean exact; p50 and p99 to within 1/64 of their value).  The summary
  * prints the peak RSS (getrusage).
  * --target p2p: the buffers lie in a peer's BAR instead (replay_p2p.c).
+ * The table and JSON are printed by replay_report.c.
  *
  * --bounce measures swiotlb: the device is a force_bounce dma-direct one
  * (swiotlb=force, a confidential guest), so every mapping is copied
@@ -48,37 +49,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <dmalink/scatterlist.h>
 
+#include "plot.h"
 #include "replay.h"
 #include "tools.h"
 #include "trace.h"
 
-enum strategy { S_PAGE, S_SG, S_IOVA, S_NR };
-
 /* the replay device's max DMA segment, bytes (the kernel's 64 KiB default) */
 #define REPLAY_MAX_SEGMENT 65536U
-static const char *const strategy_name[S_NR] = { "page", "sg", "iova" };
-
-/*
- * A latency histogram of fixed size, so a replay's memory does not grow
- * with the trace: values below 64 ns exactly, above in 64 sub-buckets per
- * power of two (a bucket is at most 1/64 of its value wide).  The mean is
- * exact; a percentile is the middle of the bucket holding it.
- */
-#define HIST_SUB_BITS 6
-#define HIST_SUB (1U << HIST_SUB_BITS)
-#define HIST_BUCKETS ((64 - HIST_SUB_BITS + 1) * HIST_SUB)
-
-struct ns_hist {
-	u64 count[HIST_BUCKETS];
-	u64 n;
-	double total;
-};
+const char *const dml_replay_strategy_name[S_NR] = { "page", "sg", "iova" };
 
 static unsigned int hist_bucket(u64 v)
 {
@@ -91,19 +74,6 @@ static unsigned int hist_bucket(u64 v)
 	       (unsigned int)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
 }
 
-/* the middle of bucket @b */
-static double hist_value(unsigned int b)
-{
-	unsigned int e = b / HIST_SUB + HIST_SUB_BITS - 1;
-	u64 low, width;
-
-	if (b < HIST_SUB)
-		return b;
-	width = 1ULL << (e - HIST_SUB_BITS);
-	low = (u64)(HIST_SUB + b % HIST_SUB) * width;
-	return (double)low + (double)(width - 1) / 2;
-}
-
 static void hist_add(struct ns_hist *h, u64 v)
 {
 	h->count[hist_bucket(v)]++;
@@ -111,61 +81,10 @@ static void hist_add(struct ns_hist *h, u64 v)
 	h->total += (double)v;
 }
 
-/* the value of the sample at rank @k (0 = smallest) */
-static double hist_rank(const struct ns_hist *h, u64 k)
-{
-	u64 seen = 0;
-	unsigned int b;
-
-	for (b = 0; b < HIST_BUCKETS; b++) {
-		seen += h->count[b];
-		if (seen > k)
-			return hist_value(b);
-	}
-	return 0;
-}
-
-struct strat_stats {
-	u64 requests, bytes, segments, fallbacks;
-	u64 inval, iova_allocs, pt_touched, meta_bytes, faults;
-	u64 verified, mismatches;
-	u64 bounced;			/* --bounce: bytes copied by swiotlb */
-	struct ns_hist caller_ns;	/* per request: structure + map + unmap */
-	struct ns_hist map_ns;		/* per request: map + unmap */
-};
-
 /* what the page strategy (and iova's fallback) keeps per range to unmap */
 struct dma_vec {
 	dma_addr_t addr;
 	u64 len;
-};
-
-struct replay_opts {
-	unsigned int strategies;	/* bit per enum strategy */
-	const char *layout;
-	bool json;
-	u64 limit;
-	bool lazy, caching_mode, no_iommu, bounce;
-	unsigned int levels;
-	u64 seed;
-	u64 max_request;
-	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
-};
-
-struct replay {
-	struct replay_opts o;
-	struct dml_platform *p;
-	struct dml_iommu *iommu;
-	struct dml_device *dev;
-	struct dml_layout *layout;
-	struct dml_phys_range *ranges;
-	unsigned int max_ranges;
-	u64 clock_caller_ns;		/* the clock reads' own share of each view */
-	u64 clock_map_ns;
-	u8 *devbuf;			/* the device's side of a transfer */
-	u8 *expect;
-	u64 buf_bytes;			/* size of both: the largest request yet */
-	struct strat_stats st[S_NR];
 };
 
 static u64 now_ns(void)
@@ -459,148 +378,6 @@ static int run_one(struct replay *r, enum strategy s, unsigned int nr,
 	return 0;
 }
 
-struct summary {
-	double mean, p50, p99;
-};
-
-/* mean, p50 and p99 of the samples in @h */
-static struct summary summarize(const struct ns_hist *h)
-{
-	struct summary sum = { 0 };
-
-	if (!h->n)
-		return sum;
-	sum.mean = h->total / (double)h->n;
-	sum.p50 = hist_rank(h, h->n / 2);
-	sum.p99 = hist_rank(h, (h->n * 99) / 100);
-	return sum;
-}
-
-/* the process's peak resident set so far, KiB (getrusage(2) ru_maxrss) */
-static long peak_rss_kib(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_SELF, &ru) ? -1 : ru.ru_maxrss;
-}
-
-static double per_req(u64 v, u64 n)
-{
-	return n ? (double)v / (double)n : 0;
-}
-
-static void report(struct replay *r, const char *path, const char *fmt,
-		   double secs)
-{
-	struct summary sum[S_NR], map[S_NR];
-	bool first = true;
-	int s;
-
-	for (s = 0; s < S_NR; s++) {
-		sum[s] = summarize(&r->st[s].caller_ns);
-		map[s] = summarize(&r->st[s].map_ns);
-	}
-	if (r->o.json) {
-		printf("{\"trace\":\"%s\",\"format\":\"%s\",\"layout\":\"%s\","
-		       "\"iommu\":%s,\"mode\":\"%s\",\"caching_mode\":%s,"
-		       "\"levels\":%u,\"bounce\":%s,\"seconds\":%.3f,"
-		       "\"peak_rss_kib\":%ld,\"clock_ns_subtracted\":"
-		       "{\"caller\":%llu,\"map_unmap\":%llu},\"strategies\":[",
-		       path, fmt, r->o.layout, r->o.no_iommu ? "false" : "true",
-		       r->o.lazy ? "lazy" : "strict",
-		       r->o.caching_mode ? "true" : "false", r->o.levels,
-		       r->o.bounce ? "true" : "false", secs, peak_rss_kib(),
-		       (unsigned long long)r->clock_caller_ns,
-		       (unsigned long long)r->clock_map_ns);
-		for (s = 0; s < S_NR; s++) {
-			struct strat_stats *st = &r->st[s];
-
-			if (!(r->o.strategies & (1u << s)))
-				continue;
-			printf("%s{\"name\":\"%s\",\"requests\":%llu,\"bytes\":%llu,"
-			       "\"caller_ns_mean\":%.1f,\"caller_ns_p50\":%.0f,"
-			       "\"caller_ns_p99\":%.0f,\"map_unmap_ns_mean\":%.1f,"
-			       "\"map_unmap_ns_p50\":%.0f,\"map_unmap_ns_p99\":%.0f,"
-			       "\"invalidations_per_req\":%.3f,\"iova_allocs_per_req\":%.3f,"
-			       "\"pt_pages_touched_per_req\":%.3f,\"meta_bytes_per_req\":%.1f,"
-			       "\"segments_per_req\":%.3f,\"fallbacks\":%llu,\"faults\":%llu,"
-			       "\"verified\":%llu,\"mismatches\":%llu,"
-			       "\"bounced_bytes_per_req\":%.1f}",
-			       first ? "" : ",", strategy_name[s],
-			       (unsigned long long)st->requests,
-			       (unsigned long long)st->bytes, sum[s].mean, sum[s].p50,
-			       sum[s].p99, map[s].mean, map[s].p50, map[s].p99,
-			       per_req(st->inval, st->requests),
-			       per_req(st->iova_allocs, st->requests),
-			       per_req(st->pt_touched, st->requests),
-			       per_req(st->meta_bytes, st->requests),
-			       per_req(st->segments, st->requests),
-			       (unsigned long long)st->fallbacks,
-			       (unsigned long long)st->faults,
-			       (unsigned long long)st->verified,
-			       (unsigned long long)st->mismatches,
-			       per_req(st->bounced, st->requests));
-			first = false;
-		}
-		printf("]}\n");
-		return;
-	}
-	printf("trace    %s (%s)\n", path, fmt);
-	printf("platform emulated, layout %s, %s%s%s\n", r->o.layout,
-	       r->o.bounce ? "no IOMMU (dma-direct), every mapping bounced through swiotlb" :
-	       r->o.no_iommu ? "no IOMMU (dma-direct)" :
-	       r->o.lazy ? "VT-d IOMMU, lazy (flush queue)" : "VT-d IOMMU, strict",
-	       r->o.levels == 5 ? ", 5-level" : "", r->o.caching_mode ? ", caching mode" : "");
-	printf("\n%-8s %9s %9s %9s %8s %8s %9s %9s %8s %8s %9s %8s %7s %9s\n",
-	       "strategy", "requests", "MiB", "caller ns", "p50 ns", "p99 ns",
-	       "map+unmap", "inval/rq", "iova/rq", "pt/rq", "meta B/rq",
-	       "segs/rq", "faults", "verified");
-	for (s = 0; s < S_NR; s++) {
-		struct strat_stats *st = &r->st[s];
-
-		if (!(r->o.strategies & (1u << s)))
-			continue;
-		printf("%-8s %9llu %9.1f %9.0f %8.0f %8.0f %9.0f %9.2f %8.2f %8.2f %9.1f %8.2f %7llu %9llu\n",
-		       strategy_name[s], (unsigned long long)st->requests,
-		       (double)st->bytes / (1 << 20), sum[s].mean, sum[s].p50,
-		       sum[s].p99, map[s].mean, per_req(st->inval, st->requests),
-		       per_req(st->iova_allocs, st->requests),
-		       per_req(st->pt_touched, st->requests),
-		       per_req(st->meta_bytes, st->requests),
-		       per_req(st->segments, st->requests),
-		       (unsigned long long)st->faults,
-		       (unsigned long long)st->verified);
-	}
-	printf("\n");
-	dml_replay_legend(stdout);
-	printf("\nEvery byte moved by the emulated device %s and checked (%.2f s).\n"
-	       "The clock reads' own cost, %llu ns of caller and %llu ns of\n"
-	       "map+unmap (the median of the same reads around no work, this run),\n"
-	       "is subtracted from every request.\n"
-	       "Peak RSS of the replay: %.1f MiB.\n",
-	       r->o.no_iommu ? "with no IOMMU (dma-direct)" : "through the IOMMU", secs,
-	       (unsigned long long)r->clock_caller_ns,
-	       (unsigned long long)r->clock_map_ns, (double)peak_rss_kib() / 1024);
-	if ((r->o.strategies & 7) == 7 && sum[S_IOVA].mean > 0 &&
-	    map[S_IOVA].mean > 0)
-		printf("two-step (iova) vs page, sg: %.2fx, %.2fx for the caller; %.2fx, %.2fx\n"
-		       "in map+unmap alone (the other's mean ns / iova's, same run: > 1 means\n"
-		       "two-step is cheaper)\n",
-		       sum[S_PAGE].mean / sum[S_IOVA].mean,
-		       sum[S_SG].mean / sum[S_IOVA].mean,
-		       map[S_PAGE].mean / map[S_IOVA].mean,
-		       map[S_SG].mean / map[S_IOVA].mean);
-	for (s = 0; r->o.bounce && s < S_NR; s++)
-		if (r->o.strategies & (1u << s))
-			printf("%s: swiotlb copied %.1f KiB per request (%.2f x the request)\n",
-			       strategy_name[s],
-			       per_req(r->st[s].bounced, r->st[s].requests) / 1024,
-			       per_req(r->st[s].bounced, r->st[s].bytes));
-	if (r->st[S_IOVA].fallbacks)
-		printf("iova: %llu requests fell back to dma_map_phys per range\n",
-		       (unsigned long long)r->st[S_IOVA].fallbacks);
-}
-
 static int parse_strategy(const char *s, unsigned int *mask)
 {
 	int i;
@@ -610,7 +387,7 @@ static int parse_strategy(const char *s, unsigned int *mask)
 		return 0;
 	}
 	for (i = 0; i < S_NR; i++) {
-		if (!strcmp(s, strategy_name[i])) {
+		if (!strcmp(s, dml_replay_strategy_name[i])) {
 			*mask = 1u << i;
 			return 0;
 		}
@@ -635,7 +412,11 @@ static void usage(FILE *f)
 		"                           through swiotlb; reports the copies' cost\n"
 		"      --max-request BYTES  largest request accepted (default 67108864)\n"
 		"      --seed N             layout seed (default 1)\n"
-		"  -j, --json               one JSON object on stdout\n");
+		"  -j, --json               one JSON object on stdout\n"
+		"  -q, --quiet              no progress line (drawn only when stderr is a\n"
+		"                           terminal, and not with --json)\n"
+		"      --plot FILE.svg      draw each strategy's latency CDF (caller ns per\n"
+		"                           request, log x) with gnuplot (Debian: gnuplot-nox)\n");
 	dml_trace_usage(f);
 	dml_replay_legend(f);
 	dml_replay_p2p_usage(f);
@@ -657,6 +438,8 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "max-request", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "plot", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "target", required_argument, NULL, 'T' },
 		{ "topology", required_argument, NULL, 'P' },
@@ -672,7 +455,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 	o->seed = 1;
 	o->max_request = 64ULL << 20;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:l:n:jh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:l:n:jqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_strategy(optarg, &o->strategies)) {
@@ -689,6 +472,14 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'G':
+			if (!*optarg)
+				goto bad_number;
+			o->plot = optarg;
 			break;
 		case 'L':
 			o->lazy = true;
@@ -733,7 +524,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		return -EINVAL;
 	}
 	if (dml_replay_p2p_check(&o->p2p, o->layout || o->levels || o->lazy ||
-				 o->caching_mode || o->bounce))
+				 o->caching_mode || o->bounce || o->plot))
 		return -EINVAL;
 	o->layout = o->layout ? o->layout : "4k-descending";
 	o->levels = o->levels ? o->levels : 4;
@@ -850,6 +641,68 @@ static unsigned int split_ranges(struct replay *r, unsigned int nr)
 	return out;
 }
 
+/*
+ * The progress line on stderr when it is a terminal (not with --json or
+ * --quiet): requests done / total, rate and ETA, first drawn once the
+ * replay has run a second and redrawn with \r at most ten times a second;
+ * the clock is read every PROGRESS_EVERY requests, never per request.  The
+ * total is estimated from how far through its file the reader is (capped
+ * by --limit); from a pipe only --limit gives one.
+ */
+#define PROGRESS_EVERY 1024
+#define PROGRESS_DELAY_NS 1000000000ULL
+#define PROGRESS_PERIOD_NS 100000000ULL
+
+struct progress {
+	bool on;
+	u64 start, last;
+	int width;			/* of the line drawn so far, to clear it */
+};
+
+static void progress_tick(struct progress *pg, const struct dml_trace *t,
+			  u64 n, u64 limit)
+{
+	u64 now, done, size, total = 0;
+	double secs, rate;
+	char line[128];
+	int w;
+
+	if (!pg->on || n % PROGRESS_EVERY)
+		return;
+	now = now_ns();
+	if (now - pg->start < PROGRESS_DELAY_NS || now - pg->last < PROGRESS_PERIOD_NS)
+		return;
+	pg->last = now;
+	secs = (double)(now - pg->start) / 1e9;
+	rate = (double)n / secs;
+	if (!dml_trace_position(t, &done, &size) && done)
+		total = (u64)((double)n * (double)size / (double)done);
+	if (limit && (!total || limit < total))
+		total = limit;
+	if (total > n) {
+		u64 eta = (u64)((double)(total - n) / rate);
+
+		w = snprintf(line, sizeof(line),
+			     "[replay] %llu / %s%llu requests, %.0f requests/s, ETA %llum%02llus",
+			     (unsigned long long)n, total == limit ? "" : "~",
+			     (unsigned long long)total, rate,
+			     (unsigned long long)(eta / 60), (unsigned long long)(eta % 60));
+	} else {
+		w = snprintf(line, sizeof(line), "[replay] %llu requests, %.0f requests/s",
+			     (unsigned long long)n, rate);
+	}
+	fprintf(stderr, "\r%-*s", pg->width, line);
+	pg->width = w > pg->width ? w : pg->width;
+}
+
+/* clear the progress line, if one was drawn */
+static void progress_end(struct progress *pg)
+{
+	if (pg->width)
+		fprintf(stderr, "\r%*s\r", pg->width, "");
+	pg->width = 0;
+}
+
 static void teardown(struct replay *r)
 {
 	dml_layout_destroy(r->layout);
@@ -864,8 +717,8 @@ int dml_cmd_replay(int argc, char **argv)
 	struct replay r = { 0 };
 	struct dml_trace *t = NULL;
 	struct dml_trace_req req;
-	bool progress = isatty(2);
-	u64 start = now_ns(), last = start, n = 0, bad = 0;
+	struct progress pg = { 0 };
+	u64 start = now_ns(), n = 0, bad = 0;
 	char err[512];
 	int ret, s, k;
 
@@ -873,6 +726,11 @@ int dml_cmd_replay(int argc, char **argv)
 		return 2;
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
+	/* refused before the replay, not after it */
+	if (r.o.plot && dml_plot_check("dmalink replay"))
+		return 1;
+	pg.on = isatty(STDERR_FILENO) && !r.o.json && !r.o.quiet;
+	pg.start = start;
 	ret = dml_trace_open_format(argv[optind], r.o.p2p.format, r.o.max_request,
 				    &t, err, sizeof(err));
 	if (ret) {
@@ -891,7 +749,8 @@ int dml_cmd_replay(int argc, char **argv)
 
 		ret = dml_trace_next(t, &req, err, sizeof(err));
 		if (ret < 0) {
-			fprintf(stderr, "%sdmalink replay: %s\n", progress ? "\n" : "", err);
+			progress_end(&pg);
+			fprintf(stderr, "dmalink replay: %s\n", err);
 			ret = 2;
 			goto out;
 		}
@@ -902,6 +761,7 @@ int dml_cmd_replay(int argc, char **argv)
 			ret = dml_layout_alloc(r.layout, req.bytes, r.ranges,
 					       r.max_ranges, &nr);
 		if (ret) {
+			progress_end(&pg);
 			fprintf(stderr, "dmalink replay: line %llu: cannot allocate %llu bytes: %s\n",
 				(unsigned long long)req.line,
 				(unsigned long long)req.bytes, strerror(-ret));
@@ -922,20 +782,12 @@ int dml_cmd_replay(int argc, char **argv)
 		}
 		dml_layout_free(r.layout, r.ranges, nr);
 		n++;
-		if (progress && !(n & 63)) {
-			u64 now = now_ns();
-
-			if (now - start > 1000000000ULL && now - last > 250000000ULL) {
-				fprintf(stderr, "\r[replay] %llu requests", (unsigned long long)n);
-				last = now;
-			}
-		}
+		progress_tick(&pg, t, n, r.o.limit);
 	}
-	if (progress && now_ns() - start > 1000000000ULL)
-		fprintf(stderr, "\r%40s\r", "");
-	report(&r, argv[optind], dml_trace_format_name(t),
+	progress_end(&pg);
+	dml_replay_report(&r, argv[optind], dml_trace_format_name(t),
 	       (double)(now_ns() - start) / 1e9);
-	ret = 0;
+	ret = r.o.plot && dml_replay_plot(&r, argv[optind]) ? 1 : 0;
 	for (s = 0; s < S_NR; s++)
 		if (r.st[s].faults || r.st[s].mismatches)
 			ret = 1;

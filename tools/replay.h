@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * replay.h - what replay.c hands to replay_p2p.c for `dmalink replay
- * --target p2p`: the options that apply there and the entry point.
+ * --target p2p` (the options that apply there and the entry point), and
+ * to replay_report.c (the replay's state and statistics it reports).
  */
 #ifndef DML_TOOLS_REPLAY_H
 #define DML_TOOLS_REPLAY_H
@@ -54,7 +55,7 @@ int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg);
  * dml_replay_p2p_check - check the options of --target p2p together
  * @o: the p2p options as parsed
  * @ram_only: an option of --target ram only was given (--layout, --levels,
- *	--lazy, --caching-mode, --bounce)
+ *	--lazy, --caching-mode, --bounce, --plot)
  *
  * Prints what is wrong on stderr.
  * Return: 0; -EINVAL for a combination that makes no sense.
@@ -80,5 +81,87 @@ int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace);
  * @f: stdout under the table, or the --help stream
  */
 void dml_replay_legend(FILE *f);
+
+/* the mapping strategies of `replay --strategy`, in --strategy's bit order */
+enum strategy { S_PAGE, S_SG, S_IOVA, S_NR };
+
+/* their names, as --strategy takes and the table prints them */
+extern const char *const dml_replay_strategy_name[S_NR];
+
+/*
+ * A latency histogram of fixed size, so a replay's memory does not grow
+ * with the trace: values below 64 ns exactly, above in 64 sub-buckets per
+ * power of two (a bucket is at most 1/64 of its value wide).  The mean is
+ * exact; a percentile is the middle of the bucket holding it.
+ */
+#define HIST_SUB_BITS 6
+#define HIST_SUB (1U << HIST_SUB_BITS)
+#define HIST_BUCKETS ((64 - HIST_SUB_BITS + 1) * HIST_SUB)
+
+struct ns_hist {
+	u64 count[HIST_BUCKETS];
+	u64 n;
+	double total;
+};
+
+struct strat_stats {
+	u64 requests, bytes, segments, fallbacks;
+	u64 inval, iova_allocs, pt_touched, meta_bytes, faults;
+	u64 verified, mismatches;
+	u64 bounced;			/* --bounce: bytes copied by swiotlb */
+	struct ns_hist caller_ns;	/* per request: structure + map + unmap */
+	struct ns_hist map_ns;		/* per request: map + unmap */
+};
+
+struct replay_opts {
+	unsigned int strategies;	/* bit per enum strategy */
+	const char *layout;
+	bool json;
+	bool quiet;			/* --quiet: no progress line */
+	const char *plot;		/* --plot: the SVG of the latency CDFs */
+	u64 limit;
+	bool lazy, caching_mode, no_iommu, bounce;
+	unsigned int levels;
+	u64 seed;
+	u64 max_request;
+	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
+};
+
+struct replay {
+	struct replay_opts o;
+	struct dml_platform *p;
+	struct dml_iommu *iommu;
+	struct dml_device *dev;
+	struct dml_layout *layout;
+	struct dml_phys_range *ranges;
+	unsigned int max_ranges;
+	u64 clock_caller_ns;		/* the clock reads' own share of each view */
+	u64 clock_map_ns;
+	u8 *devbuf;			/* the device's side of a transfer */
+	u8 *expect;
+	u64 buf_bytes;			/* size of both: the largest request yet */
+	struct strat_stats st[S_NR];
+};
+
+/**
+ * dml_replay_report - print the results of a ram replay on stdout: the
+ *	table with header, legend and footer, or with --json one JSON object
+ * @r: the finished replay
+ * @path: the trace's name as given
+ * @fmt: its format's name
+ * @secs: the replay's wall time, seconds
+ */
+void dml_replay_report(const struct replay *r, const char *path,
+		       const char *fmt, double secs);
+
+/**
+ * dml_replay_plot - draw the CDF of each strategy's caller ns per request
+ *	(x log scale) into the SVG @r->o.plot with gnuplot (plot.h)
+ * @r: the finished replay
+ * @trace: the trace's name, for the title
+ *
+ * Return: 0; -errno of dml_plot_draw() (printed).
+ */
+int dml_replay_plot(const struct replay *r, const char *trace);
 
 #endif /* DML_TOOLS_REPLAY_H */

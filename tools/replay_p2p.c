@@ -108,7 +108,7 @@ int dml_replay_p2p_check(const struct dml_replay_p2p_opts *o, bool ram_only)
 	if (!o->target && (o->topology || o->client || o->provider))
 		why = "--topology, --p2p-client and --p2p-provider need --target p2p";
 	else if (o->target && ram_only)
-		why = "--target p2p takes no --layout, --levels, --lazy, --caching-mode or --bounce";
+		why = "--target p2p takes no --layout, --levels, --lazy, --caching-mode, --bounce or --plot";
 	else if (o->target && !o->topology != !o->client)
 		why = "--topology and --p2p-client go together";
 	else if (o->target && !o->topology != !o->provider)

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const fmt_names[] = {
@@ -638,4 +639,19 @@ const char *dml_trace_format_name(const struct dml_trace *t)
 u64 dml_trace_nr_requests(const struct dml_trace *t)
 {
 	return t->nr_req;
+}
+
+int dml_trace_position(const struct dml_trace *t, u64 *done, u64 *total)
+{
+	struct stat st;
+	off_t at;
+
+	if (fstat(t->fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return -ESPIPE;
+	at = lseek(t->fd, 0, SEEK_CUR);
+	if (at < 0)
+		return -ESPIPE;
+	*total = (u64)st.st_size;
+	*done = (u64)at - (t->end - t->start);
+	return 0;
 }

@@ -150,4 +150,16 @@ const char *dml_trace_format_name(const struct dml_trace *t);
  */
 u64 dml_trace_nr_requests(const struct dml_trace *t);
 
+/**
+ * dml_trace_position - how far the reader is through its file, for a
+ *	progress line
+ * @t: reader
+ * @done: bytes of the file consumed so far (read and handed out as lines)
+ * @total: the file's size, bytes
+ *
+ * Return: 0; -ESPIPE when the trace is not a regular file (standard input
+ * from a pipe), whose size is not known.
+ */
+int dml_trace_position(const struct dml_trace *t, u64 *done, u64 *total);
+
 #endif /* DML_TOOLS_TRACE_H */

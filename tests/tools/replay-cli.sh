@@ -110,5 +110,46 @@ if [ $rc -eq 2 ]; then ok "unknown --format -> exit 2"; else not_ok "unknown --f
 rc=$?
 if [ $rc -eq 2 ]; then ok "missing layout file -> exit 2"; else not_ok "missing layout file (exit $rc)"; fi
 
+# issue 12 item 4: the header states the ratio's reading, once, before
+# the table and the footer's ratios that use it
+"$dmalink" replay --limit 50 "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2>&1
+if [ "$(grep -c "> 1 means two-step is cheaper" "$tmp/out")" -eq 1 ] &&
+   awk '/^ratios   x: the other.s ns \/ iova.s ns/ { h = NR } /^strategy / { s = NR }
+	/^two-step \(iova\) vs page, sg: / { f = NR }
+	END { exit !(h && h < s && s < f) }' "$tmp/out"
+then ok "header: the ratio's reading, once, above the table"
+else not_ok "header: ratio reading"; cat "$tmp/out"; fi
+# issue 12 item 5: the progress line (\r) goes to a terminal only, and
+# not with --quiet; the replay runs past the second before it first draws
+long="$root/data/traces/mqsim/wsrch-small.trace"
+"$dmalink" replay "$long" > "$tmp/out" 2> "$tmp/err"
+if [ -s "$tmp/out" ] && ! grep -q "$(printf '\r')" "$tmp/err" "$tmp/out"; then ok "progress: stderr to a file has no \\r"
+else not_ok "progress: \\r in a file"; fi
+if command -v script > /dev/null; then
+	# (that it is drawn is not asserted: a replay faster than a second
+	# rightly draws none)
+	script -qc "'$dmalink' replay --quiet '$long'" /dev/null > "$tmp/tty" 2>&1 < /dev/null
+	if ! grep -q "\[replay\]" "$tmp/tty"; then ok "progress: --quiet draws none on a terminal"
+	else not_ok "progress: --quiet drew a line"; fi
+fi
+
+# issue 12 item 5: --plot draws each strategy's latency CDF with gnuplot;
+# without gnuplot on PATH it exits 1, before replaying, with the hint
+if command -v gnuplot > /dev/null 2>&1; then
+	"$dmalink" replay --limit 200 --plot "$tmp/cdf.svg" "$root/data/traces/fio/t0038.iolog" > /dev/null 2> "$tmp/err"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q ">page<" "$tmp/cdf.svg" && grep -q ">sg<" "$tmp/cdf.svg" &&
+	   grep -q ">iova<" "$tmp/cdf.svg"; then ok "--plot: an SVG naming each strategy"
+	else not_ok "--plot (exit $rc)"; cat "$tmp/err"; fi
+else
+	ok "--plot draws # SKIP gnuplot not installed (Debian: gnuplot-nox)"
+fi
+mkdir "$tmp/nognuplot"
+env PATH="$tmp/nognuplot" "$dmalink" replay --plot "$tmp/none.svg" "$root/data/traces/fio/t0038.iolog" > "$tmp/out" 2> "$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "Debian: gnuplot-nox" "$tmp/err" && [ ! -s "$tmp/out" ] && [ ! -e "$tmp/none.svg" ]
+then ok "--plot without gnuplot -> exit 1 and the hint, nothing replayed"
+else not_ok "--plot without gnuplot (exit $rc)"; cat "$tmp/err"; fi
+
 echo "1..$n"
 [ $fail -eq 0 ]
