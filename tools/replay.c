@@ -770,6 +770,22 @@ int dml_cmd_replay(int argc, char **argv)
 		}
 		if (r.o.bounce)
 			nr = split_ranges(&r, nr);
+		/*
+		 * The first request once through every strategy, uncounted:
+		 * the buffers' first touch, the page tables' first tables and
+		 * the caches' first misses would otherwise all land on
+		 * whichever strategy ran first (a 10-request trace gave page
+		 * a mean of 1.2 ms against a p50 of 180 ns).
+		 */
+		for (k = 0; !n && k < S_NR; k++) {
+			struct strat_stats saved = r.st[k];
+
+			if (!(r.o.strategies & (1u << k)))
+				continue;
+			run_one(&r, (enum strategy)k, nr, req.bytes, req.write,
+				(u64)k);
+			r.st[k] = saved;
+		}
 		/* each request starts with the next strategy: none is always first */
 		for (k = 0; k < S_NR; k++) {
 			s = (int)((n + k) % S_NR);
