@@ -83,7 +83,7 @@ static void *slow_importer(void *arg)
  */
 static void test_revoke_sequence(void **state)
 {
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct bar_exp e = { .strict = true };
 	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
 	struct imp quick = { 0 }, slow = { .slow = true };
@@ -146,7 +146,7 @@ static void test_revoke_sequence(void **state)
 /* "importers ... must unmap in bounded time": a wait that warns */
 static void test_revoke_bounded_wait(void **state)
 {
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct bar_exp e = { .strict = true };
 	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
 	struct imp stuck = { .slow = true };
@@ -180,7 +180,7 @@ static void test_revoke_refuses(void **state)
 	static const struct dma_buf_attach_ops no_p2p = {
 		.invalidate_mappings = imp_invalidate,
 	};
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct bar_exp e = { .strict = true };
 	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
 	struct dma_buf_attachment *a = NULL;
