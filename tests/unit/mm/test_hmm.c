@@ -246,7 +246,8 @@ static void test_p2p_not_supported(void **state)
 
 	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 2, PG), 0);
 	set_pfn(&map, 0, SSD_BAR);
-	assert_true(dma_mapping_error(f->nic_dev, hmm_dma_map_pfn(f->nic_dev, &map, 0, &p2p)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, &map, 0, &p2p)));
 	assert_int_equal(map.pfn_list[0] & HMM_PFN_FLAGS, HMM_PFN_VALID | HMM_PFN_WRITE);
 	assert_int_equal(iova_phys(f, map.state.addr), 0);
 	assert_false(hmm_dma_unmap_pfn(f->nic_dev, &map, 0));
@@ -268,20 +269,26 @@ static void test_bad_input(void **state)
 	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, PG / 2), -EINVAL);
 	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, 3 * PG), -EINVAL);
 	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, 8 * PG), -EINVAL);
-	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, SIZE_MAX / 2, PG), -EINVAL);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, SIZE_MAX / 2, PG),
+			 -EINVAL);
 	assert_false(dma_use_iova(&map.state));
 
 	/* 3 pages in 8 KiB entries: entry 1 would end past the reservation */
 	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 3, 2 * PG), 0);
 	set_pfn(&map, 0, RAM_BASE);
 	set_pfn(&map, 1, RAM_BASE + 2 * PG);
-	assert_true(dma_mapping_error(f->nic_dev, hmm_dma_map_pfn(f->nic_dev, &map, 1, NULL)));
-	assert_true(dma_mapping_error(f->nic_dev, hmm_dma_map_pfn(f->nic_dev, &map, 3, NULL)));
-	assert_true(dma_mapping_error(f->nic_dev, hmm_dma_map_pfn(NULL, &map, 0, NULL)));
-	assert_true(dma_mapping_error(f->nic_dev, hmm_dma_map_pfn(f->nic_dev, NULL, 0, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, &map, 1, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, &map, 3, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(NULL, &map, 0, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, NULL, 0, NULL)));
 	map.pfn_list[2] = RAM_BASE >> DML_HMM_PAGE_SHIFT;	/* not VALID */
 	before = map.pfn_list[2];
-	assert_true(dma_mapping_error(f->nic_dev, hmm_dma_map_pfn(f->nic_dev, &map, 2, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, &map, 2, NULL)));
 	assert_int_equal(map.pfn_list[2], before);
 	assert_int_equal(map.pfn_list[1] & HMM_PFN_INOUT_FLAGS, 0);
 	assert_int_equal(iova_phys(f, map.state.addr + 2 * PG), 0);
