@@ -3,7 +3,8 @@
  * fixture_p2p.h - the dma-buf P2P tests on the shared P2P machine
  * (p2p/fixture.h; the NIC is the importer).  Every test that moves
  * bytes fills the BAR with fxp_fill() and checks what the device read.
- * bar_export() makes a VFIO-BAR-like exporter of four ranges of a BAR.
+ * bar_export() makes a VFIO-BAR-like exporter of four ranges of a BAR;
+ * lib_bar_export() the library's (dml_pci_bar_dma_buf_export) of the same.
  */
 #ifndef DML_TEST_DMABUF_FIXTURE_P2P_H
 #define DML_TEST_DMABUF_FIXTURE_P2P_H
@@ -67,24 +68,17 @@ static inline void bar_ranges(phys_addr_t bar, struct phys_vec v[4])
 
 #define RANGES_LEN (0x2000 + 0x1000 + 0x8000 + 0x3000)
 
-/* a VFIO-BAR-like exporter: fixed ranges of one provider */
+/*
+ * a VFIO-BAR-like exporter without VFIO's attach rules, whose ranges,
+ * provider and ops a test can reach and vary: fixed ranges of one provider
+ */
 struct bar_exp {
 	struct p2pdma_provider *provider;
 	struct phys_vec v[4];
 	struct dma_buf_phys_list list;
 	const enum dma_buf_mapping_type *types;
 	size_t ntypes;
-	bool strict;	/* VFIO's attach rules: peer2peer and revocable */
 };
-
-static inline int bar_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
-{
-	struct bar_exp *e = dmabuf->priv;
-
-	if (e->strict && (!a->peer2peer || !dma_buf_attach_revocable(a)))
-		return -EOPNOTSUPP;
-	return 0;
-}
 
 static inline int bar_map(struct dma_buf_attachment *a, enum dma_data_direction dir,
 		   struct sg_table **out)
@@ -135,7 +129,6 @@ static inline void bar_unmap_phys(struct dma_buf_attachment *a,
 }
 
 static const struct dma_buf_ops bar_ops __attribute__((unused)) = {
-	.attach = bar_attach,
 	.map_dma_buf = bar_map,
 	.unmap_dma_buf = bar_unmap,
 	.release = bar_release,
@@ -176,6 +169,28 @@ static inline struct dma_buf *bar_export(struct fxp *f, struct bar_exp *e,
 	e->types = vfio_types;
 	e->ntypes = 2;
 	assert_int_equal(dma_buf_export(&info, &buf), 0);
+	return buf;
+}
+
+/*
+ * the library's VFIO-BAR exporter (dml_pci_bar_dma_buf_export) of the
+ * four ranges bar_ranges() gives, filled; @v gets their phys and length
+ */
+static inline struct dma_buf *lib_bar_export(struct fxp *f,
+					     struct dml_pci_dev *pdev,
+					     phys_addr_t bar, struct phys_vec v[4])
+{
+	struct dml_dma_buf_range r[4];
+	struct dma_buf *buf = NULL;
+	unsigned int i;
+
+	bar_ranges(bar, v);
+	for (i = 0; i < 4; i++) {
+		r[i].offset = v[i].paddr - bar;
+		r[i].length = v[i].len;
+		fxp_fill(f, v[i].paddr, v[i].len);
+	}
+	assert_int_equal(dml_pci_bar_dma_buf_export(pdev, 0, r, 4, &buf), 0);
 	return buf;
 }
 
