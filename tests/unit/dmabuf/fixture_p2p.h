@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fixture_p2p.h - an emulated machine for the dma-buf P2P tests: a
- * whitelisted (or unlisted) host bridge; a switch with a GPU (BAR0 of
- * 1 MiB, bus offset GPU_BUS_OFF) and a NIC, the importer, below it; an
- * SSD (BAR0) on a second root port.  GPU memory reaches the NIC by bus
- * address, SSD memory through the host bridge.  Every test that moves
+ * fixture_p2p.h - the dma-buf P2P tests on the shared P2P machine
+ * (p2p/fixture.h; the NIC is the importer).  Every test that moves
  * bytes fills the BAR with fxp_fill() and checks what the device read.
- * bar_export() makes a VFIO-BAR-like exporter of four ranges of a BAR.
+ * bar_export() makes a VFIO-BAR-like exporter of four ranges of a BAR;
+ * lib_bar_export() the library's (dml_pci_bar_dma_buf_export) of the same.
  */
 #ifndef DML_TEST_DMABUF_FIXTURE_P2P_H
 #define DML_TEST_DMABUF_FIXTURE_P2P_H
@@ -14,77 +12,8 @@
 #include <stdlib.h>
 
 #include <dmalink/dma-buf.h>
-#include <dmalink/pci-p2pdma.h>
 
-#include "testutil.h"
-
-#define SKX_ROOT_PORT	0x2030	/* Intel Skylake-E root port: whitelisted */
-#define NOT_LISTED	0x1234
-#define GPU_BAR		0x800000000ULL
-#define GPU_BUS_OFF	0x1000000000ULL
-#define SSD_BAR		0xa00000000ULL
-#define BAR_LEN		(1ULL << 20)
-
-struct fxp {
-	struct dml_platform *p;
-	struct dml_iommu *iommu;
-	struct dml_pci_dev *hb, *rp0, *rp1, *up, *down[2], *gpu, *nic, *ssd;
-	struct dml_device *nic_dev;
-};
-
-static inline struct fxp *fxp_build(u16 host, bool iommu)
-{
-	struct fxp *f = calloc(1, sizeof(*f));
-	struct dml_emu_opts eo = {
-		.size = DML_SIZEOF(&eo, cpu_family),
-		.ram_size = 64ULL << 20,
-		.cpu_vendor = DML_CPU_INTEL,
-		.cpu_family = 6,
-	};
-	struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci_dev) };
-
-	assert_non_null(f);
-	assert_int_equal(dml_platform_create_emu(&eo, &f->p), 0);
-	assert_int_equal(dml_pci_host_bridge_add(f->p, 0, 0, 0x8086, host,
-						 "hb", &f->hb), 0);
-	assert_int_equal(dml_pci_dev_add(f->hb, DML_PCI_ROOT_PORT,
-					 PCI_DEVFN(1, 0), 0x8086, host, "rp0",
-					 &f->rp0), 0);
-	assert_int_equal(dml_pci_dev_add(f->hb, DML_PCI_ROOT_PORT,
-					 PCI_DEVFN(2, 0), 0x8086, host, "rp1",
-					 &f->rp1), 0);
-	assert_int_equal(dml_pci_switch_add(f->rp0, 0, 0x10b5, 0x8747, "sw", 2,
-					    &f->up, f->down), 0);
-	assert_int_equal(dml_pci_dev_add(f->down[0], DML_PCI_ENDPOINT, 0,
-					 0x10de, 0x2330, "gpu", &f->gpu), 0);
-	assert_int_equal(dml_pci_dev_add(f->down[1], DML_PCI_ENDPOINT, 0,
-					 0x15b3, 0x1021, "nic", &f->nic), 0);
-	assert_int_equal(dml_pci_dev_add(f->rp1, DML_PCI_ENDPOINT, 0, 0x144d,
-					 0xa80a, "ssd", &f->ssd), 0);
-	assert_int_equal(dml_pci_bar_add(f->gpu, 0, GPU_BAR, BAR_LEN,
-					 GPU_BUS_OFF, 0), 0);
-	assert_int_equal(dml_pci_bar_add(f->ssd, 0, SSD_BAR, BAR_LEN, 0, 0), 0);
-	assert_int_equal(pcim_p2pdma_init(f->gpu), 0);
-	assert_int_equal(pcim_p2pdma_init(f->ssd), 0);
-	if (iommu) {
-		assert_int_equal(dml_iommu_create(f->p, NULL, &f->iommu), 0);
-		o.iommu = f->iommu;
-	}
-	o.name = "nic";
-	o.pci_dev = f->nic;
-	assert_int_equal(dml_device_create(f->p, &o, &f->nic_dev), 0);
-	dml_test_log_reset();
-	return f;
-}
-
-static inline int fxp_teardown(void **state)
-{
-	struct fxp *f = *state;
-
-	dml_platform_destroy(f->p);
-	free(f);
-	return 0;
-}
+#include "p2p/fixture.h"
 
 static inline u8 fxp_pattern(phys_addr_t phys)
 {
@@ -139,24 +68,17 @@ static inline void bar_ranges(phys_addr_t bar, struct phys_vec v[4])
 
 #define RANGES_LEN (0x2000 + 0x1000 + 0x8000 + 0x3000)
 
-/* a VFIO-BAR-like exporter: fixed ranges of one provider */
+/*
+ * a VFIO-BAR-like exporter without VFIO's attach rules, whose ranges,
+ * provider and ops a test can reach and vary: fixed ranges of one provider
+ */
 struct bar_exp {
 	struct p2pdma_provider *provider;
 	struct phys_vec v[4];
 	struct dma_buf_phys_list list;
 	const enum dma_buf_mapping_type *types;
 	size_t ntypes;
-	bool strict;	/* VFIO's attach rules: peer2peer and revocable */
 };
-
-static inline int bar_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
-{
-	struct bar_exp *e = dmabuf->priv;
-
-	if (e->strict && (!a->peer2peer || !dma_buf_attach_revocable(a)))
-		return -EOPNOTSUPP;
-	return 0;
-}
 
 static inline int bar_map(struct dma_buf_attachment *a, enum dma_data_direction dir,
 		   struct sg_table **out)
@@ -207,7 +129,6 @@ static inline void bar_unmap_phys(struct dma_buf_attachment *a,
 }
 
 static const struct dma_buf_ops bar_ops __attribute__((unused)) = {
-	.attach = bar_attach,
 	.map_dma_buf = bar_map,
 	.unmap_dma_buf = bar_unmap,
 	.release = bar_release,
@@ -248,6 +169,28 @@ static inline struct dma_buf *bar_export(struct fxp *f, struct bar_exp *e,
 	e->types = vfio_types;
 	e->ntypes = 2;
 	assert_int_equal(dma_buf_export(&info, &buf), 0);
+	return buf;
+}
+
+/*
+ * the library's VFIO-BAR exporter (dml_pci_bar_dma_buf_export) of the
+ * four ranges bar_ranges() gives, filled; @v gets their phys and length
+ */
+static inline struct dma_buf *lib_bar_export(struct fxp *f,
+					     struct dml_pci_dev *pdev,
+					     phys_addr_t bar, struct phys_vec v[4])
+{
+	struct dml_dma_buf_range r[4];
+	struct dma_buf *buf = NULL;
+	unsigned int i;
+
+	bar_ranges(bar, v);
+	for (i = 0; i < 4; i++) {
+		r[i].offset = v[i].paddr - bar;
+		r[i].length = v[i].len;
+		fxp_fill(f, v[i].paddr, v[i].len);
+	}
+	assert_int_equal(dml_pci_bar_dma_buf_export(pdev, 0, r, 4, &buf), 0);
 	return buf;
 }
 

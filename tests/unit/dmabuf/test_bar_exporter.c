@@ -43,7 +43,7 @@ static void test_bar_validation(void **state)
 		{ 0, { BAR_LEN - 0x1000, 0x2000 }, -EINVAL },	/* past */
 		{ 0, { ~0xfffULL, 0x2000 }, -EINVAL },	/* overflow */
 	};
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct dml_dma_buf_range ok = { 0, BAR_LEN };
 	struct dma_buf *buf = NULL;
 	unsigned int i;
@@ -76,7 +76,7 @@ static void test_bar_import_revoke(void **state)
 	static const struct dma_buf_attach_ops no_p2p = {
 		.invalidate_mappings = nop_invalidate,
 	};
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct dml_dma_buf_range r[2] = { { 0x8000, 0x2000 }, { 0x1000, 0x1000 } };
 	struct dma_buf_attachment *a = NULL, *pal;
 	struct sg_table *sgt = NULL;

@@ -42,7 +42,7 @@ static void assert_no_cpu_list(const struct sg_table *sgt)
  */
 static void test_sgt_iova_one_entry(void **state)
 {
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct bar_exp e = { 0 };
 	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
 	struct dma_buf_attachment *a = attach_sgt_p2p(f, buf);
@@ -75,7 +75,7 @@ static void test_sgt_iova_one_entry(void **state)
 /* "BUS_ADDR: bus addresses per range" (below the common switch) */
 static void test_sgt_bus_addr(void **state)
 {
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct bar_exp e = { 0 };
 	struct dma_buf *buf = bar_export(f, &e, f->gpu, GPU_BAR);
 	struct dma_buf_attachment *a = attach_sgt_p2p(f, buf);
@@ -102,7 +102,7 @@ static void test_sgt_bus_addr(void **state)
 /* "or per-range dma_map_phys(..., MMIO)" when there is no IOVA space */
 static void test_sgt_direct_per_range(void **state)
 {
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, false);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, false, 0);
 	struct bar_exp e = { 0 };
 	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
 	struct dma_buf_attachment *a = attach_sgt_p2p(f, buf);
@@ -130,7 +130,7 @@ static void test_sgt_direct_per_range(void **state)
  */
 static void test_sgt_bad_input(void **state)
 {
-	struct fxp *f = fxp_build(NOT_LISTED, true);
+	struct fxp *f = fxp_build(NOT_LISTED, true, 0);
 	struct bar_exp e = { 0 };
 	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
 	struct dma_buf_attachment *a = attach_sgt_p2p(f, buf);
@@ -177,7 +177,7 @@ static void test_negotiation(void **state)
 		DMA_BUF_MAPPING_SGT, (enum dma_buf_mapping_type)9,
 	};
 	struct dma_buf_ops classic_ops = bar_ops;
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct bar_exp e = { 0 };
 	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
 	struct dma_buf_export_info info = {
@@ -229,7 +229,7 @@ static void test_negotiation(void **state)
 static void test_pal_two_step(void **state)
 {
 	static const enum dma_buf_mapping_type pal[] = { DMA_BUF_MAPPING_PAL };
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct bar_exp e = { 0 };
 	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
 	struct dma_buf_phys_list *pl = NULL;

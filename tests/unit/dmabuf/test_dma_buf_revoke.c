@@ -2,7 +2,8 @@
 /*
  * test_dma_buf_revoke.c - the full revoke sequence with real device DMA
  * (shared/reference/kernel-dma-semantics.md §7.2, §7.4, §9 item 22): the
- * device reads the exporter's BAR before; the revoke invalidates, waits
+ * device first reads the BAR ranges that the library's VFIO-BAR exporter
+ * (dml_pci_bar_dma_buf_export) offers; the revoke invalidates, waits
  * for every fence (an importer finishes its in-flight DMA meanwhile) and
  * for every unmap; afterwards the device's DMA through the dropped
  * mapping faults in the emulated IOMMU, new maps and attachments fail
@@ -19,6 +20,7 @@ static const enum dma_buf_mapping_type sgt_p2p[] = { DMA_BUF_MAPPING_SGT_P2P };
 /* an importer that unmaps in its callback (quick) or later (slow) */
 struct imp {
 	struct fxp *f;
+	const struct phys_vec *v;	/* the exported ranges */
 	struct dma_buf_attachment *a;
 	struct sg_table *sgt;
 	dma_addr_t dma;
@@ -43,9 +45,11 @@ static const struct dma_buf_attach_ops imp_ops = {
 	.invalidate_mappings = imp_invalidate,
 };
 
-static void imp_attach_map(struct imp *im, struct fxp *f, struct dma_buf *buf)
+static void imp_attach_map(struct imp *im, struct fxp *f, struct dma_buf *buf,
+			   const struct phys_vec *v)
 {
 	im->f = f;
+	im->v = v;
 	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, sgt_p2p, 1,
 						&imp_ops, im, &im->a), 0);
 	assert_int_equal(dma_buf_map_attachment_unlocked(im->a, DMA_TO_DEVICE,
@@ -61,14 +65,13 @@ static void imp_attach_map(struct imp *im, struct fxp *f, struct dma_buf *buf)
 static void *slow_importer(void *arg)
 {
 	struct imp *im = arg;
-	struct bar_exp *e = im->a->dmabuf->priv;
 	struct sg_table *sgt;
 
 	while (!atomic_load(&im->invalidations))
 		sched_yield();
 	sgt = im->sgt;
 
-	fxp_device_reads(im->f, im->dma, e->v[0].paddr, e->v[0].len);
+	fxp_device_reads(im->f, im->dma, im->v[0].paddr, im->v[0].len);
 	dma_fence_signal(im->in_flight);
 	im->sgt = NULL;
 	dma_buf_unmap_attachment_unlocked(im->a, sgt, DMA_TO_DEVICE);
@@ -83,9 +86,9 @@ static void *slow_importer(void *arg)
  */
 static void test_revoke_sequence(void **state)
 {
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
-	struct bar_exp e = { .strict = true };
-	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
+	struct phys_vec v[4];
+	struct dma_buf *buf = lib_bar_export(f, f->ssd, SSD_BAR, v);
 	struct imp quick = { 0 }, slow = { .slow = true };
 	struct dma_buf_attachment *late;
 	struct sg_table *sgt = NULL;
@@ -94,9 +97,9 @@ static void test_revoke_sequence(void **state)
 	u8 byte;
 
 	*state = f;
-	imp_attach_map(&quick, f, buf);
-	imp_attach_map(&slow, f, buf);
-	fxp_device_reads(f, quick.dma, e.v[0].paddr, e.v[0].len);
+	imp_attach_map(&quick, f, buf, v);
+	imp_attach_map(&slow, f, buf, v);
+	fxp_device_reads(f, quick.dma, v[0].paddr, v[0].len);
 	assert_int_equal(dml_dma_fence_create(&slow.in_flight), 0);
 	dma_resv_lock(buf->resv, NULL);
 	assert_int_equal(dma_resv_reserve_fences(buf->resv, 1), 0);
@@ -134,8 +137,8 @@ static void test_revoke_sequence(void **state)
 	assert_false(dml_dma_buf_revoked(buf));
 	assert_int_equal(dma_buf_map_attachment_unlocked(quick.a, DMA_TO_DEVICE,
 							 &quick.sgt), 0);
-	fxp_device_reads(f, sg_dma_address(quick.sgt->sgl), e.v[0].paddr,
-			 e.v[0].len);
+	fxp_device_reads(f, sg_dma_address(quick.sgt->sgl), v[0].paddr,
+			 v[0].len);
 	dma_buf_unmap_attachment_unlocked(quick.a, quick.sgt, DMA_TO_DEVICE);
 	dma_fence_put(slow.in_flight);
 	dma_buf_detach(buf, slow.a);
@@ -146,13 +149,13 @@ static void test_revoke_sequence(void **state)
 /* "importers ... must unmap in bounded time": a wait that warns */
 static void test_revoke_bounded_wait(void **state)
 {
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
-	struct bar_exp e = { .strict = true };
-	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
+	struct phys_vec v[4];
+	struct dma_buf *buf = lib_bar_export(f, f->ssd, SSD_BAR, v);
 	struct imp stuck = { .slow = true };
 
 	*state = f;
-	imp_attach_map(&stuck, f, buf);
+	imp_attach_map(&stuck, f, buf, v);
 	dml_test_log_reset();
 	assert_int_equal(dml_dma_buf_revoke(buf, 1000000), -ETIMEDOUT);
 	assert_non_null(strstr(dml_test_log.last, "did not unmap"));
@@ -180,9 +183,9 @@ static void test_revoke_refuses(void **state)
 	static const struct dma_buf_attach_ops no_p2p = {
 		.invalidate_mappings = imp_invalidate,
 	};
-	struct fxp *f = fxp_build(SKX_ROOT_PORT, true);
-	struct bar_exp e = { .strict = true };
-	struct dma_buf *buf = bar_export(f, &e, f->ssd, SSD_BAR);
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
+	struct phys_vec v[4];
+	struct dma_buf *buf = lib_bar_export(f, f->ssd, SSD_BAR, v);
 	struct dma_buf_attachment *a = NULL;
 
 	*state = f;

@@ -11,105 +11,38 @@
  */
 #include <dmalink/hmm-dma.h>
 
+#include "p2p/fixture.h"
 #include "pci/pci.h"
-#include "testutil.h"
 
-#define SKX_ROOT_PORT	0x2030	/* whitelisted root port */
-#define NOT_LISTED	0x1234
-#define GPU_BAR		0x800000000ULL
-#define GPU_BUS_OFF	0x1000000000ULL
-#define SSD_BAR		0xa00000000ULL
 #define RAM_BASE	0x400000ULL
 #define NR		64
 #define PG		DML_HMM_PAGE_SIZE
 
-/* hb -+- rp0 -- sw -+- gpu (bus-address peer of nic)
- *     |             +- nic (the ODP device)
- *     +- rp1 -- ssd (peer through the host bridge) */
-struct fx {
-	struct dml_platform *p;
-	struct dml_iommu *iommu;
-	struct dml_pci_dev *hb, *rp0, *rp1, *up, *down[2], *gpu, *nic, *ssd;
-	struct dml_device *dev;
-};
-
-static struct fx *fx_build(u16 host, bool iommu, bool non_coherent)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct dml_emu_opts eo = {
-		.size = DML_SIZEOF(&eo, cpu_family),
-		.ram_size = 64ULL << 20,
-		.cpu_vendor = DML_CPU_INTEL,
-		.cpu_family = 6,
-	};
-	struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci_dev) };
-
-	assert_non_null(f);
-	assert_int_equal(dml_platform_create_emu(&eo, &f->p), 0);
-	assert_int_equal(dml_pci_host_bridge_add(f->p, 0, 0, 0x8086, host, "hb",
-						 &f->hb), 0);
-	assert_int_equal(dml_pci_dev_add(f->hb, DML_PCI_ROOT_PORT, PCI_DEVFN(1, 0),
-					 0x8086, host, "rp0", &f->rp0), 0);
-	assert_int_equal(dml_pci_dev_add(f->hb, DML_PCI_ROOT_PORT, PCI_DEVFN(2, 0),
-					 0x8086, host, "rp1", &f->rp1), 0);
-	assert_int_equal(dml_pci_switch_add(f->rp0, 0, 0x10b5, 0x8747, "sw", 2,
-					    &f->up, f->down), 0);
-	assert_int_equal(dml_pci_dev_add(f->down[0], DML_PCI_ENDPOINT, 0, 0x10de,
-					 0x2330, "gpu", &f->gpu), 0);
-	assert_int_equal(dml_pci_dev_add(f->down[1], DML_PCI_ENDPOINT, 0, 0x15b3,
-					 0x1021, "nic", &f->nic), 0);
-	assert_int_equal(dml_pci_dev_add(f->rp1, DML_PCI_ENDPOINT, 0, 0x144d,
-					 0xa80a, "ssd", &f->ssd), 0);
-	assert_int_equal(dml_pci_bar_add(f->gpu, 0, GPU_BAR, 1 << 20, GPU_BUS_OFF, 0), 0);
-	assert_int_equal(dml_pci_bar_add(f->ssd, 0, SSD_BAR, 1 << 20, 0, 0), 0);
-	assert_int_equal(pcim_p2pdma_init(f->gpu), 0);
-	assert_int_equal(pcim_p2pdma_init(f->ssd), 0);
-	if (iommu) {
-		assert_int_equal(dml_iommu_create(f->p, NULL, &f->iommu), 0);
-		o.iommu = f->iommu;
-	}
-	o.non_coherent = non_coherent;
-	o.name = "nic";
-	o.pci_dev = f->nic;
-	assert_int_equal(dml_device_create(f->p, &o, &f->dev), 0);
-	dml_test_log_reset();
-	return f;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *f = *state;
-
-	dml_platform_destroy(f->p);
-	free(f);
-	return 0;
-}
-
 static int setup_iommu(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, true, false);
+	*state = fxp_build(SKX_ROOT_PORT, true, 0);
 	return 0;
 }
 
 static int setup_direct(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, false, false);
+	*state = fxp_build(SKX_ROOT_PORT, false, 0);
 	return 0;
 }
 
 static int setup_unlisted(void **state)
 {
-	*state = fx_build(NOT_LISTED, true, false);
+	*state = fxp_build(NOT_LISTED, true, 0);
 	return 0;
 }
 
 static int setup_noncoherent(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, true, true);
+	*state = fxp_build(SKX_ROOT_PORT, true, FXP_NON_COHERENT);
 	return 0;
 }
 
-static u8 *mem(struct fx *f, phys_addr_t phys)
+static u8 *mem(struct fxp *f, phys_addr_t phys)
 {
 	u8 *m = dml_kmap_local_phys(f->p, phys, PG);
 
@@ -118,9 +51,9 @@ static u8 *mem(struct fx *f, phys_addr_t phys)
 }
 
 /* what the IOMMU maps @addr to, 0 when nothing */
-static phys_addr_t iova_phys(struct fx *f, dma_addr_t addr)
+static phys_addr_t iova_phys(struct fxp *f, dma_addr_t addr)
 {
-	struct dml_domain *d = f->dev->domain;
+	struct dml_domain *d = f->nic_dev->domain;
 
 	return d->ops->iova_to_phys(d, (dml_iova_t)addr);
 }
@@ -151,7 +84,7 @@ static void set_pfn(struct hmm_dma_map *map, size_t i, phys_addr_t phys)
  * The device writes a pattern for (entry, step) to every mapped entry and
  * reads it back; the bytes must be in the page the entry names.
  */
-static void device_checks_all(struct fx *f, struct hmm_dma_map *map,
+static void device_checks_all(struct fxp *f, struct hmm_dma_map *map,
 			      const dma_addr_t *addr, u8 step)
 {
 	u8 buf[PG], back[PG];
@@ -162,11 +95,11 @@ static void device_checks_all(struct fx *f, struct hmm_dma_map *map,
 			continue;
 		for (j = 0; j < PG; j++)
 			buf[j] = (u8)(i * 31 + j + step);
-		assert_int_equal(dml_dev_dma_write(f->dev, addr[i], buf, PG), 0);
+		assert_int_equal(dml_dev_dma_write(f->nic_dev, addr[i], buf, PG), 0);
 		assert_memory_equal(mem(f, hmm_pfn_to_phys(map->pfn_list[i])),
 				    buf, PG);
 		memset(back, 0, PG);
-		assert_int_equal(dml_dev_dma_read(f->dev, addr[i], back, PG), 0);
+		assert_int_equal(dml_dev_dma_read(f->nic_dev, addr[i], back, PG), 0);
 		assert_memory_equal(back, buf, PG);
 	}
 }
@@ -179,7 +112,7 @@ static void device_checks_all(struct fx *f, struct hmm_dma_map *map,
  * entry_size, is linked and synced alone, and unmap_pfn unlinks it
  * keeping the reservation.
  */
-static void odp_cycle(struct fx *f, bool iova)
+static void odp_cycle(struct fxp *f, bool iova)
 {
 	struct pci_p2pdma_map_state p2p = { 0 };
 	struct hmm_dma_map map;
@@ -188,7 +121,7 @@ static void odp_cycle(struct fx *f, bool iova)
 	unsigned int gen;
 	u32 s = 0x9e3779b9;
 
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, NR, PG), 0);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, NR, PG), 0);
 	assert_int_equal(dma_use_iova(&map.state), iova);
 	assert_true(iova ? map.dma_list == NULL : map.dma_list != NULL);
 	for (i = 0; i < NR; i++)
@@ -205,8 +138,8 @@ static void odp_cycle(struct fx *f, bool iova)
 			if (map.pfn_list[i] & HMM_PFN_VALID)
 				continue;	/* still mapped from before */
 			set_pfn(&map, i, page_of(i, gen));
-			addr[i] = hmm_dma_map_pfn(f->dev, &map, i, &p2p);
-			assert_false(dma_mapping_error(f->dev, addr[i]));
+			addr[i] = hmm_dma_map_pfn(f->nic_dev, &map, i, &p2p);
+			assert_false(dma_mapping_error(f->nic_dev, addr[i]));
 			assert_true(map.pfn_list[i] & HMM_PFN_DMA_MAPPED);
 			assert_false(map.pfn_list[i] & (HMM_PFN_P2PDMA |
 							HMM_PFN_P2PDMA_BUS));
@@ -215,7 +148,7 @@ static void odp_cycle(struct fx *f, bool iova)
 				assert_int_equal(iova_phys(f, addr[i]), page_of(i, gen));
 			}
 			/* a refault of a mapped entry hands back its address */
-			assert_int_equal(hmm_dma_map_pfn(f->dev, &map, i, &p2p), addr[i]);
+			assert_int_equal(hmm_dma_map_pfn(f->nic_dev, &map, i, &p2p), addr[i]);
 			if (k % 8 == 7)
 				device_checks_all(f, &map, addr, (u8)(k + gen));
 		}
@@ -223,9 +156,9 @@ static void odp_cycle(struct fx *f, bool iova)
 		for (i = 0; i < NR; i++) {	/* invalidate about a third */
 			if (rnd(&s) % 3)
 				continue;
-			assert_true(hmm_dma_unmap_pfn(f->dev, &map, i));
+			assert_true(hmm_dma_unmap_pfn(f->nic_dev, &map, i));
 			assert_false(map.pfn_list[i] & HMM_PFN_INOUT_FLAGS);
-			assert_false(hmm_dma_unmap_pfn(f->dev, &map, i));
+			assert_false(hmm_dma_unmap_pfn(f->nic_dev, &map, i));
 			map.pfn_list[i] &= ~HMM_PFN_VALID;
 			if (iova)	/* unlinked, IOTLB flushed */
 				assert_int_equal(iova_phys(f, addr[i]), 0);
@@ -233,8 +166,8 @@ static void odp_cycle(struct fx *f, bool iova)
 		device_checks_all(f, &map, addr, (u8)(0x80 + gen));
 	}
 	for (i = 0; i < NR; i++)
-		hmm_dma_unmap_pfn(f->dev, &map, i);
-	hmm_dma_map_free(f->dev, &map);
+		hmm_dma_unmap_pfn(f->nic_dev, &map, i);
+	hmm_dma_map_free(f->nic_dev, &map);
 	assert_null(map.pfn_list);
 	assert_false(dma_use_iova(&map.state));
 }
@@ -258,21 +191,21 @@ static void test_odp_per_page(void **state)
  */
 static void test_p2p_pages(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct pci_p2pdma_map_state p2p = { 0 };
 	const phys_addr_t phys[3] = { RAM_BASE, GPU_BAR + 3 * PG, SSD_BAR + 5 * PG };
-	bool iommu = f->dev->domain;
+	bool iommu = f->nic_dev->domain;
 	struct hmm_dma_map map;
 	dma_addr_t a[3];
 	u8 buf[PG];
 	size_t i;
 
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 4, PG), 0);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, PG), 0);
 	assert_int_equal(dma_use_iova(&map.state), iommu);
 	for (i = 0; i < 3; i++) {
 		set_pfn(&map, i, phys[i]);
-		a[i] = hmm_dma_map_pfn(f->dev, &map, i, &p2p);
-		assert_false(dma_mapping_error(f->dev, a[i]));
+		a[i] = hmm_dma_map_pfn(f->nic_dev, &map, i, &p2p);
+		assert_false(dma_mapping_error(f->nic_dev, a[i]));
 	}
 	assert_int_equal(map.pfn_list[0] & HMM_PFN_INOUT_FLAGS, HMM_PFN_DMA_MAPPED);
 	assert_int_equal(map.pfn_list[1] & HMM_PFN_INOUT_FLAGS,
@@ -289,16 +222,16 @@ static void test_p2p_pages(void **state)
 	}
 	for (i = 0; i < 3; i++) {
 		memset(buf, (int)(0xa0 + i), PG);
-		assert_int_equal(dml_dev_dma_write(f->dev, a[i], buf, PG), 0);
+		assert_int_equal(dml_dev_dma_write(f->nic_dev, a[i], buf, PG), 0);
 		assert_memory_equal(mem(f, phys[i]), buf, PG);
 	}
 	for (i = 0; i < 3; i++) {
-		assert_true(hmm_dma_unmap_pfn(f->dev, &map, i));
+		assert_true(hmm_dma_unmap_pfn(f->nic_dev, &map, i));
 		assert_false(map.pfn_list[i] & HMM_PFN_INOUT_FLAGS);
 	}
 	if (iommu)
 		assert_int_equal(iova_phys(f, a[2]), 0);
-	hmm_dma_map_free(f->dev, &map);
+	hmm_dma_map_free(f->nic_dev, &map);
 }
 
 /*
@@ -307,62 +240,69 @@ static void test_p2p_pages(void **state)
  */
 static void test_p2p_not_supported(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct pci_p2pdma_map_state p2p = { 0 };
 	struct hmm_dma_map map;
 
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 2, PG), 0);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 2, PG), 0);
 	set_pfn(&map, 0, SSD_BAR);
-	assert_true(dma_mapping_error(f->dev, hmm_dma_map_pfn(f->dev, &map, 0, &p2p)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, &map, 0, &p2p)));
 	assert_int_equal(map.pfn_list[0] & HMM_PFN_FLAGS, HMM_PFN_VALID | HMM_PFN_WRITE);
 	assert_int_equal(iova_phys(f, map.state.addr), 0);
-	assert_false(hmm_dma_unmap_pfn(f->dev, &map, 0));
-	hmm_dma_map_free(f->dev, &map);
+	assert_false(hmm_dma_unmap_pfn(f->nic_dev, &map, 0));
+	hmm_dma_map_free(f->nic_dev, &map);
 }
 
 /* bad input: -EINVAL or DMA_MAPPING_ERROR, and nothing mapped or changed */
 static void test_bad_input(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct hmm_dma_map map;
 	unsigned long before;
 
 	assert_int_equal(hmm_dma_map_alloc(NULL, &map, 4, PG), -EINVAL);
 	assert_null(map.pfn_list);
-	assert_int_equal(hmm_dma_map_alloc(f->dev, NULL, 4, PG), -EINVAL);
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 0, PG), -EINVAL);
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 4, 0), -EINVAL);
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 4, PG / 2), -EINVAL);
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 4, 3 * PG), -EINVAL);
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 4, 8 * PG), -EINVAL);
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, SIZE_MAX / 2, PG), -EINVAL);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, NULL, 4, PG), -EINVAL);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 0, PG), -EINVAL);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, 0), -EINVAL);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, PG / 2), -EINVAL);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, 3 * PG), -EINVAL);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, 8 * PG), -EINVAL);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, SIZE_MAX / 2, PG),
+			 -EINVAL);
 	assert_false(dma_use_iova(&map.state));
 
 	/* 3 pages in 8 KiB entries: entry 1 would end past the reservation */
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 3, 2 * PG), 0);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 3, 2 * PG), 0);
 	set_pfn(&map, 0, RAM_BASE);
 	set_pfn(&map, 1, RAM_BASE + 2 * PG);
-	assert_true(dma_mapping_error(f->dev, hmm_dma_map_pfn(f->dev, &map, 1, NULL)));
-	assert_true(dma_mapping_error(f->dev, hmm_dma_map_pfn(f->dev, &map, 3, NULL)));
-	assert_true(dma_mapping_error(f->dev, hmm_dma_map_pfn(NULL, &map, 0, NULL)));
-	assert_true(dma_mapping_error(f->dev, hmm_dma_map_pfn(f->dev, NULL, 0, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, &map, 1, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, &map, 3, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(NULL, &map, 0, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, NULL, 0, NULL)));
 	map.pfn_list[2] = RAM_BASE >> DML_HMM_PAGE_SHIFT;	/* not VALID */
 	before = map.pfn_list[2];
-	assert_true(dma_mapping_error(f->dev, hmm_dma_map_pfn(f->dev, &map, 2, NULL)));
+	assert_true(dma_mapping_error(f->nic_dev,
+				      hmm_dma_map_pfn(f->nic_dev, &map, 2, NULL)));
 	assert_int_equal(map.pfn_list[2], before);
 	assert_int_equal(map.pfn_list[1] & HMM_PFN_INOUT_FLAGS, 0);
 	assert_int_equal(iova_phys(f, map.state.addr + 2 * PG), 0);
-	assert_false(hmm_dma_unmap_pfn(f->dev, &map, 0));	/* not mapped */
-	assert_false(hmm_dma_unmap_pfn(f->dev, &map, 3));
+	assert_false(hmm_dma_unmap_pfn(f->nic_dev, &map, 0));	/* not mapped */
+	assert_false(hmm_dma_unmap_pfn(f->nic_dev, &map, 3));
 	assert_false(hmm_dma_unmap_pfn(NULL, &map, 0));
 
 	/* entry 0 (8 KiB) still maps and reaches both of its pages */
-	assert_int_equal(hmm_dma_map_pfn(f->dev, &map, 0, NULL), map.state.addr);
+	assert_int_equal(hmm_dma_map_pfn(f->nic_dev, &map, 0, NULL), map.state.addr);
 	assert_int_equal(iova_phys(f, map.state.addr + PG), RAM_BASE + PG);
-	assert_true(hmm_dma_unmap_pfn(f->dev, &map, 0));
-	hmm_dma_map_free(f->dev, &map);
+	assert_true(hmm_dma_unmap_pfn(f->nic_dev, &map, 0));
+	hmm_dma_map_free(f->nic_dev, &map);
 	hmm_dma_map_free(NULL, &map);
-	hmm_dma_map_free(f->dev, NULL);
+	hmm_dma_map_free(f->nic_dev, NULL);
 }
 
 /*
@@ -371,24 +311,24 @@ static void test_bad_input(void **state)
  */
 static void test_noncoherent_refused(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct hmm_dma_map map;
 
-	assert_int_equal(hmm_dma_map_alloc(f->dev, &map, 4, PG), -EOPNOTSUPP);
+	assert_int_equal(hmm_dma_map_alloc(f->nic_dev, &map, 4, PG), -EOPNOTSUPP);
 	assert_null(map.pfn_list);
 	assert_false(dma_use_iova(&map.state));
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup_teardown(test_odp_iova, setup_iommu, fx_teardown),
-	cmocka_unit_test_setup_teardown(test_odp_per_page, setup_direct, fx_teardown),
-	cmocka_unit_test_setup_teardown(test_p2p_pages, setup_iommu, fx_teardown),
-	{ "test_p2p_pages_direct", test_p2p_pages, setup_direct, fx_teardown, NULL },
+	cmocka_unit_test_setup_teardown(test_odp_iova, setup_iommu, fxp_teardown),
+	cmocka_unit_test_setup_teardown(test_odp_per_page, setup_direct, fxp_teardown),
+	cmocka_unit_test_setup_teardown(test_p2p_pages, setup_iommu, fxp_teardown),
+	{ "test_p2p_pages_direct", test_p2p_pages, setup_direct, fxp_teardown, NULL },
 	cmocka_unit_test_setup_teardown(test_p2p_not_supported, setup_unlisted,
-					fx_teardown),
-	cmocka_unit_test_setup_teardown(test_bad_input, setup_iommu, fx_teardown),
+					fxp_teardown),
+	cmocka_unit_test_setup_teardown(test_bad_input, setup_iommu, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_noncoherent_refused, setup_noncoherent,
-					fx_teardown),
+					fxp_teardown),
 };
 
 DML_TEST_MAIN(tests)

@@ -9,128 +9,49 @@
  * the root complex drops.  Every case moves bytes and checks them, or
  * checks the fault.
  */
-#include <dmalink/pci-p2pdma.h>
-
+#include "p2p/fixture.h"
 #include "pci/pci.h"
-#include "testutil.h"
 
-#define SKX_ROOT_PORT	0x2030	/* Intel Skylake-E root port: whitelisted */
-#define NOT_LISTED	0x1234
-
-#define GPU_BAR		0x800000000ULL
-#define GPU_BUS_OFF	0x1000000000ULL	/* bus address = phys + this */
-#define SSD_BAR		0xa00000000ULL
 #define RAM_A		0x200000ULL
 #define RAM_B		0x300000ULL
 
-/*
- *   hb (host bridge 0000:00, ids of @host)
- *    +- rp0 -- sw (upstream) -+- d0 -- gpu (BAR0, bus offset GPU_BUS_OFF)
- *    |                        +- d1 -- nic (the client)
- *    +- rp1 -- ssd (BAR0)
- * gpu and ssd are providers; nic maps them, behind an IOMMU or not.
- */
-struct fx {
-	struct dml_platform *p;
-	struct dml_iommu *iommu;
-	struct dml_pci_dev *hb, *rp0, *rp1, *up, *down[2], *gpu, *nic, *ssd;
-	struct dml_device *nic_dev;
-};
-
-/* client options of fx_build() */
-#define NON_COHERENT	(1u << 0)
-#define UNTRUSTED	(1u << 1)
-
-static struct fx *fx_build(u16 host, bool iommu, unsigned int flags)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct dml_emu_opts eo = {
-		.size = DML_SIZEOF(&eo, cpu_family),
-		.ram_size = 64ULL << 20,
-		.cpu_vendor = DML_CPU_INTEL,
-		.cpu_family = 6,
-	};
-	struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci_dev) };
-
-	assert_non_null(f);
-	assert_int_equal(dml_platform_create_emu(&eo, &f->p), 0);
-	assert_int_equal(dml_pci_host_bridge_add(f->p, 0, 0, 0x8086, host, "hb",
-						 &f->hb), 0);
-	assert_int_equal(dml_pci_dev_add(f->hb, DML_PCI_ROOT_PORT, PCI_DEVFN(1, 0),
-					 0x8086, host, "rp0", &f->rp0), 0);
-	assert_int_equal(dml_pci_dev_add(f->hb, DML_PCI_ROOT_PORT, PCI_DEVFN(2, 0),
-					 0x8086, host, "rp1", &f->rp1), 0);
-	assert_int_equal(dml_pci_switch_add(f->rp0, 0, 0x10b5, 0x8747, "sw", 2,
-					    &f->up, f->down), 0);
-	assert_int_equal(dml_pci_dev_add(f->down[0], DML_PCI_ENDPOINT, 0, 0x10de,
-					 0x2330, "gpu", &f->gpu), 0);
-	assert_int_equal(dml_pci_dev_add(f->down[1], DML_PCI_ENDPOINT, 0, 0x15b3,
-					 0x1021, "nic", &f->nic), 0);
-	assert_int_equal(dml_pci_dev_add(f->rp1, DML_PCI_ENDPOINT, 0, 0x144d,
-					 0xa80a, "ssd", &f->ssd), 0);
-	assert_int_equal(dml_pci_bar_add(f->gpu, 0, GPU_BAR, 1 << 20, GPU_BUS_OFF, 0), 0);
-	assert_int_equal(dml_pci_bar_add(f->ssd, 0, SSD_BAR, 1 << 20, 0, 0), 0);
-	assert_int_equal(pcim_p2pdma_init(f->gpu), 0);
-	assert_int_equal(pcim_p2pdma_init(f->ssd), 0);
-	if (iommu) {
-		assert_int_equal(dml_iommu_create(f->p, NULL, &f->iommu), 0);
-		o.iommu = f->iommu;
-	}
-	o.non_coherent = flags & NON_COHERENT;
-	o.untrusted = flags & UNTRUSTED;
-	o.name = "nic";
-	o.pci_dev = f->nic;
-	assert_int_equal(dml_device_create(f->p, &o, &f->nic_dev), 0);
-	dml_test_log_reset();
-	return f;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *f = *state;
-
-	dml_platform_destroy(f->p);
-	free(f);
-	return 0;
-}
-
 static int setup_iommu(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, true, 0);
+	*state = fxp_build(SKX_ROOT_PORT, true, 0);
 	return 0;
 }
 
 static int setup_direct(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, false, 0);
+	*state = fxp_build(SKX_ROOT_PORT, false, 0);
 	return 0;
 }
 
 static int setup_iommu_unlisted(void **state)
 {
-	*state = fx_build(NOT_LISTED, true, 0);
+	*state = fxp_build(NOT_LISTED, true, 0);
 	return 0;
 }
 
 static int setup_direct_unlisted(void **state)
 {
-	*state = fx_build(NOT_LISTED, false, 0);
+	*state = fxp_build(NOT_LISTED, false, 0);
 	return 0;
 }
 
 static int setup_iommu_noncoherent(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, true, NON_COHERENT);
+	*state = fxp_build(SKX_ROOT_PORT, true, FXP_NON_COHERENT);
 	return 0;
 }
 
 static int setup_iommu_untrusted(void **state)
 {
-	*state = fx_build(SKX_ROOT_PORT, true, UNTRUSTED);
+	*state = fxp_build(SKX_ROOT_PORT, true, FXP_UNTRUSTED);
 	return 0;
 }
 
-static u8 *mem(struct fx *f, phys_addr_t phys, size_t len)
+static u8 *mem(struct fxp *f, phys_addr_t phys, size_t len)
 {
 	u8 *m = dml_kmap_local_phys(f->p, phys, len);
 
@@ -139,7 +60,7 @@ static u8 *mem(struct fx *f, phys_addr_t phys, size_t len)
 }
 
 /* the device writes @len bytes of @seed at @addr; they must land at @phys */
-static void dev_write_lands(struct fx *f, dma_addr_t addr, phys_addr_t phys,
+static void dev_write_lands(struct fxp *f, dma_addr_t addr, phys_addr_t phys,
 			    size_t len, u8 seed)
 {
 	u8 buf[8192];
@@ -154,7 +75,7 @@ static void dev_write_lands(struct fx *f, dma_addr_t addr, phys_addr_t phys,
 }
 
 /* what the IOMMU maps @addr of the client to, 0 if nothing */
-static phys_addr_t iova_phys(struct fx *f, dma_addr_t addr)
+static phys_addr_t iova_phys(struct fxp *f, dma_addr_t addr)
 {
 	struct dml_domain *d = f->nic_dev->domain;
 
@@ -177,7 +98,7 @@ static void fill_mixed(struct scatterlist *sg)
  */
 static void test_sg_mixed_iommu(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct scatterlist sg[4];
 	dma_addr_t ram;
 	int n;
@@ -217,7 +138,7 @@ static void test_sg_mixed_iommu(void **state)
  */
 static void test_sg_mixed_noncoherent(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct scatterlist sg[4];
 	u8 buf[4096];
 
@@ -242,7 +163,7 @@ static void test_sg_mixed_noncoherent(void **state)
  */
 static void test_sg_mixed_untrusted(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct scatterlist sg[4];
 
 	fill_mixed(sg);
@@ -262,7 +183,7 @@ static void test_sg_mixed_untrusted(void **state)
 /* a list of bus addresses only: no IOVA, no page table, no invalidation */
 static void test_sg_bus_only_never_touches_iommu(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct dml_iommu_stats before, after;
 	struct scatterlist sg[2];
 
@@ -287,7 +208,7 @@ static void test_sg_bus_only_never_touches_iommu(void **state)
 /* dma-direct: the same list, one DMA segment per entry */
 static void test_sg_mixed_direct(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct scatterlist sg[4];
 
 	fill_mixed(sg);
@@ -309,7 +230,7 @@ static void test_sg_mixed_direct(void **state)
  * §1.5 NOT_SUPPORTED: a peer behind a host bridge that is not whitelisted
  * fails the whole list with -EREMOTEIO and leaves nothing mapped
  */
-static void check_not_supported(struct fx *f)
+static void check_not_supported(struct fxp *f)
 {
 	struct sg_table sgt;
 	struct scatterlist *sg;
@@ -343,7 +264,7 @@ static void test_sg_not_supported_direct(void **state)
 }
 
 /* the caller's side of §1.5: classify, then program the bus address */
-static dma_addr_t bus_addr(struct fx *f, phys_addr_t phys)
+static dma_addr_t bus_addr(struct fxp *f, phys_addr_t phys)
 {
 	struct pci_p2pdma_map_state st = { 0 };
 
@@ -358,7 +279,7 @@ static dma_addr_t bus_addr(struct fx *f, phys_addr_t phys)
  */
 static void test_fabric_bus_addr_reaches_peer(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	dma_addr_t a = bus_addr(f, GPU_BAR + 0x3000);
 	struct dml_iommu_stats before, after;
 	u8 back[4096];
@@ -380,7 +301,7 @@ static void test_fabric_bus_addr_reaches_peer(void **state)
  */
 static void test_fabric_acs_redirect_faults_in_iommu(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	dma_addr_t a = bus_addr(f, GPU_BAR);
 	u8 buf[64];
 
@@ -401,7 +322,7 @@ static void test_fabric_acs_redirect_faults_in_iommu(void **state)
 /* dma-direct behind ACS: the bus address is taken as a CPU address: nothing */
 static void test_fabric_acs_redirect_direct(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	dma_addr_t a = bus_addr(f, GPU_BAR);
 	u64 faults = dml_platform_fault_count(f->p);
 	u8 buf[64] = { 1 };
@@ -420,7 +341,7 @@ static void test_fabric_acs_redirect_direct(void **state)
  */
 static void test_fabric_thru_host_bridge_phys_and_link(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct pci_p2pdma_map_state st = { 0 };
 	struct dma_iova_state ist;
 	dma_addr_t a;
@@ -457,7 +378,7 @@ static void test_fabric_thru_host_bridge_phys_and_link(void **state)
  */
 static void test_fabric_root_complex_drops_iommu(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct pci_p2pdma_map_state st = { 0 };
 	struct dml_dev_stats ds;
 	u8 buf[64] = { 7 };
@@ -481,7 +402,7 @@ static void test_fabric_root_complex_drops_iommu(void **state)
 /* ... and a dma-direct device's bus address to a peer on another root port */
 static void test_fabric_root_complex_drops_direct(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	u8 buf[64] = { 7 };
 
 	memset(mem(f, SSD_BAR, sizeof(buf)), 0, sizeof(buf));
@@ -496,7 +417,7 @@ static void test_fabric_root_complex_drops_direct(void **state)
 /* the checker: a BAR mapped without DMA_ATTR_MMIO, by phys and by link */
 static void test_checker_bar_without_mmio(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct dma_iova_state ist;
 	dma_addr_t a;
 
@@ -515,7 +436,7 @@ static void test_checker_bar_without_mmio(void **state)
 /* the checker, §9 item 12: DMA_ATTR_MMIO is for MMIO, not RAM */
 static void test_checker_mmio_on_ram(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	dma_addr_t a;
 
 	dml_test_expect_dma_debug(DML_DMA_DEBUG_MMIO_ON_RAM);
@@ -533,7 +454,7 @@ static void test_checker_mmio_on_ram(void **state)
 /* the checker: a bus-address segment handed to dma_unmap_phys() */
 static void test_checker_unmap_bus_address(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	struct scatterlist sg[2];
 	struct dml_dma_debug_error e;
 
@@ -555,7 +476,7 @@ static void test_checker_unmap_bus_address(void **state)
 /* the checker names the stale bus address the IOMMU then faults on */
 static void test_checker_bus_address_upstream(void **state)
 {
-	struct fx *f = *state;
+	struct fxp *f = *state;
 	dma_addr_t a = bus_addr(f, GPU_BAR);
 	struct dml_dma_debug_error e;
 	u8 buf[16] = { 0 };
@@ -571,38 +492,38 @@ static void test_checker_bus_address_upstream(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup_teardown(test_sg_mixed_iommu, setup_iommu, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_sg_mixed_iommu, setup_iommu, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_bus_only_never_touches_iommu,
-					setup_iommu, fx_teardown),
-	cmocka_unit_test_setup_teardown(test_sg_mixed_direct, setup_direct, fx_teardown),
+					setup_iommu, fxp_teardown),
+	cmocka_unit_test_setup_teardown(test_sg_mixed_direct, setup_direct, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_mixed_noncoherent,
-					setup_iommu_noncoherent, fx_teardown),
+					setup_iommu_noncoherent, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_mixed_untrusted,
-					setup_iommu_untrusted, fx_teardown),
+					setup_iommu_untrusted, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_not_supported_iommu,
-					setup_iommu_unlisted, fx_teardown),
+					setup_iommu_unlisted, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_sg_not_supported_direct,
-					setup_direct_unlisted, fx_teardown),
+					setup_direct_unlisted, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_fabric_bus_addr_reaches_peer,
-					setup_iommu, fx_teardown),
+					setup_iommu, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_fabric_acs_redirect_faults_in_iommu,
-					setup_iommu, fx_teardown),
+					setup_iommu, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_fabric_acs_redirect_direct,
-					setup_direct, fx_teardown),
+					setup_direct, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_fabric_thru_host_bridge_phys_and_link,
-					setup_iommu, fx_teardown),
+					setup_iommu, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_fabric_root_complex_drops_iommu,
-					setup_iommu_unlisted, fx_teardown),
+					setup_iommu_unlisted, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_fabric_root_complex_drops_direct,
-					setup_direct_unlisted, fx_teardown),
+					setup_direct_unlisted, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_checker_bar_without_mmio,
-					setup_iommu, fx_teardown),
+					setup_iommu, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_checker_mmio_on_ram,
-					setup_iommu, fx_teardown),
+					setup_iommu, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_checker_unmap_bus_address,
-					setup_iommu, fx_teardown),
+					setup_iommu, fxp_teardown),
 	cmocka_unit_test_setup_teardown(test_checker_bus_address_upstream,
-					setup_iommu, fx_teardown),
+					setup_iommu, fxp_teardown),
 };
 
 DML_TEST_MAIN(tests)
