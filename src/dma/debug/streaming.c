@@ -150,6 +150,8 @@ void dml__dma_debug_map_phys(struct dml_device *dev, phys_addr_t phys,
 		return;
 	dml__dbg_check_source(&c, dd, (u64)phys, size, attrs);
 	e = dml__dbg_entry_new(&c, dd, T_PHY, (u64)dma_addr, size, dir, attrs);
+	if (dev->cc_guest)
+		dml__dbg_cc_map(&c, dd, e, (u64)phys, size, attrs);
 	if (e) {
 		e->phys = (u64)phys;
 		e->map_err = MAP_ERR_NOT_CHECKED;
@@ -287,6 +289,8 @@ static void check_unmap(struct ctx *c, struct dbg_dev *dd, const struct ref *ref
 					(unsigned long long)ref->size);
 		return;
 	}
+	if (dd->dev->cc_guest)
+		dml__dbg_cc_use(c, dd, e, "unmaps");
 	if (ref->size != e->o.size)
 		dml__dbg_report(c, dd, DML_DMA_DEBUG_FREE_WRONG_SIZE,
 				&e->o.made, ref->dev_addr, ref->size, NULL,
@@ -590,6 +594,8 @@ static void check_sync(struct ctx *c, struct dbg_dev *dd, const struct ref *ref,
 		return;
 	}
 	o = &e->o;
+	if (dd->dev->cc_guest)
+		dml__dbg_cc_use(c, dd, e, "syncs");
 	if (e->o.type == T_IOVA) {
 		/* dma_sync_single_* on a two-step address: the link decides */
 		u64 off = ref->dev_addr - e->o.dev_addr;
