@@ -425,7 +425,8 @@ void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys, u64 len,
  * device of a confidential guest: private memory not bounced reports
  * CC_PRIVATE_UNACCEPTED (device not accepted) or CC_SHARED_ADDR_PRIVATE
  * (accepted, shared encoding).  Marks @e (may be NULL) as made while the
- * device was accepted.
+ * device was accepted; @len 0 only marks it (a scatterlist's DMA segment,
+ * whose CPU pieces were checked one by one).
  */
 void dml__dbg_cc_map(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *e,
 		     u64 phys, u64 len, unsigned long attrs);

@@ -423,9 +423,16 @@ void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	if (!dd)
 		return;
 	/* peer memory the mapping path classified is mapped as MMIO (p2p.h) */
-	for_each_sg(sgl, s, nents, i)
+	for_each_sg(sgl, s, nents, i) {
+		unsigned long s_attrs = dml__sg_is_p2p(s) ?
+					attrs | DMA_ATTR_MMIO : attrs;
+
 		dml__dbg_check_source(&c, dd, (u64)sg_phys(s), s->length,
-				      dml__sg_is_p2p(s) ? attrs | DMA_ATTR_MMIO : attrs);
+				      s_attrs);
+		if (dev->cc_guest)
+			dml__dbg_cc_map(&c, dd, NULL, (u64)sg_phys(s),
+					s->length, s_attrs);
+	}
 	for_each_sg(sgl, s, mapped_ents, i) {
 		unsigned long s_attrs = sg_dma_is_bus_address(s) ?
 					attrs | DMA_ATTR_MMIO : attrs;
@@ -451,6 +458,8 @@ void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		e = dml__dbg_entry_new(&c, dd, T_SG, start, len, dir, s_attrs);
 		if (!e)
 			break;
+		if (dev->cc_guest)
+			dml__dbg_cc_map(&c, dd, e, 0, 0, s_attrs);
 		e->sg_call_ents = nents;
 		e->sg_mapped_ents = mapped_ents;
 		e->map_err = MAP_ERR_NOT_APPLICABLE;

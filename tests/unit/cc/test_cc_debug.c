@@ -248,6 +248,37 @@ static void test_left_run_iova(void **state)
 	ccf_free(f);
 }
 
+/*
+ * Scatterlists: each private piece handed with DMA_ATTR_CC_SHARED to a
+ * device not accepted reports; each DMA segment mapped in RUN reports
+ * once when unmapped after the device left RUN.
+ */
+static void test_sg(void **state)
+{
+	struct ccf *f = ccf_build(DML_CC_SEV, false);
+	struct sg_table sgt;
+
+	(void)state;
+	assert_int_equal(sg_alloc_table(&sgt, 2), 0);
+	sg_set_phys(&sgt.sgl[0], BUF, LEN);
+	sg_set_phys(&sgt.sgl[1], BUF + 2 * LEN, LEN);
+	assert_int_equal(dma_map_sgtable(f->dev, &sgt, DMA_TO_DEVICE,
+					 DMA_ATTR_CC_SHARED), 0);
+	take(DML_DMA_DEBUG_CC_PRIVATE_UNACCEPTED, 2);
+	dma_unmap_sgtable(f->dev, &sgt, DMA_TO_DEVICE, DMA_ATTR_CC_SHARED);
+	none();
+
+	accept(f);
+	assert_int_equal(dma_map_sgtable(f->dev, &sgt, DMA_TO_DEVICE, 0), 0);
+	assert_int_equal(sgt.nents, 2);	/* dma-direct: no merge */
+	none();
+	assert_int_equal(dml_tdisp_error(f->ep), 0);
+	dma_unmap_sgtable(f->dev, &sgt, DMA_TO_DEVICE, 0);
+	take(DML_DMA_DEBUG_CC_LEFT_RUN, sgt.nents);
+	sg_free_table(&sgt);
+	ccf_free(f);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_sev_correct_use_quiet),
 	cmocka_unit_test(test_tdx_iommu_correct_use_quiet),
@@ -259,6 +290,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_left_run_sync_then_unmap),
 	cmocka_unit_test(test_left_run_unmap_after_stop),
 	cmocka_unit_test(test_left_run_iova),
+	cmocka_unit_test(test_sg),
 };
 
 DML_TEST_MAIN(tests)
