@@ -150,6 +150,17 @@ extern "C" {
  *	request goes up to the root complex, where the IOMMU faults
  * @DML_DMA_DEBUG_P2P_UNMAP_BUS_ADDR: an unmap of a PCI bus address, which
  *	was never mapped (PCI_P2PDMA_MAP_BUS_ADDR)
+ * @DML_DMA_DEBUG_CC_PRIVATE_UNACCEPTED: in a confidential guest, private
+ *	(encrypted) memory handed without bouncing to a device that is not
+ *	accepted into the TVM, e.g. with DMA_ATTR_CC_SHARED (Proposed: the
+ *	DMA_ATTR_CC_SHARED series; force_dma_unencrypted())
+ * @DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE: a shared-encoded (unencrypted)
+ *	DMA address given for private memory to an accepted device
+ *	(phys_to_dma_unencrypted() of kernel/dma/direct.h on a page that
+ *	set_memory_decrypted() never converted)
+ * @DML_DMA_DEBUG_CC_LEFT_RUN: a mapping made while the device was
+ *	accepted and in TDISP RUN is used (synced or unmapped) after the
+ *	device left RUN, which dropped its private mappings (pci-tsm.h)
  * @DML_DMA_DEBUG_NR: number of categories
  */
 enum dml_dma_debug_category {
@@ -190,6 +201,9 @@ enum dml_dma_debug_category {
 	DML_DMA_DEBUG_MMIO_ON_RAM,
 	DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM,
 	DML_DMA_DEBUG_P2P_UNMAP_BUS_ADDR,
+	DML_DMA_DEBUG_CC_PRIVATE_UNACCEPTED,
+	DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE,
+	DML_DMA_DEBUG_CC_LEFT_RUN,
 	DML_DMA_DEBUG_NR
 };
 

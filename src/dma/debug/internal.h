@@ -116,6 +116,7 @@ struct dbg_entry {
 	struct cpu_range *cpu;	/* ranges in the phys index */
 	unsigned int nr_cpu;
 	struct cpu_range cpu1;
+	bool cc_accepted;	/* mapped while the device was accepted (cc.c) */
 	struct dbg_link **links;	/* T_IOVA: sorted by offset */
 	size_t nr_links;
 	size_t cap_links;
@@ -416,6 +417,27 @@ int dml__dbg_phys_add(struct ctx *c, struct dbg_obj *o, u64 phys, u64 len);
  */
 void dml__dbg_check_source(struct ctx *c, struct dbg_dev *dd, u64 phys, u64 len,
 			   unsigned long attrs);
+
+/* ---- confidential computing (cc.c) ---- */
+
+/*
+ * dml__dbg_cc_map() - check a map of [@phys, +@len) with @attrs by @dd's
+ * device of a confidential guest: private memory not bounced reports
+ * CC_PRIVATE_UNACCEPTED (device not accepted) or CC_SHARED_ADDR_PRIVATE
+ * (accepted, shared encoding).  Marks @e (may be NULL) as made while the
+ * device was accepted; @len 0 only marks it (a scatterlist's DMA segment,
+ * whose CPU pieces were checked one by one).
+ */
+void dml__dbg_cc_map(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *e,
+		     u64 phys, u64 len, unsigned long attrs);
+
+/*
+ * dml__dbg_cc_use() - @e, made while its device was accepted, is used by
+ * @what (unmap, sync, a dma_iova_* call) after the device left RUN:
+ * report CC_LEFT_RUN, once per mapping.
+ */
+void dml__dbg_cc_use(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *e,
+		     const char *what);
 
 /* ---- the two-step state machine (iova.c) ---- */
 

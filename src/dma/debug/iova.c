@@ -250,6 +250,8 @@ iova_op_begin(struct ctx *c, struct dml_device *dev,
 		return NULL;
 	}
 	st = find_state(c, dd, state, op->fn);
+	if (st && dev->cc_guest)
+		dml__dbg_cc_use(c, dd, st, op->fn);
 	if (!st || !op->outside_what)
 		return st;
 	if (!size || offset >= st->o.size || size > st->o.size - offset) {
@@ -409,6 +411,8 @@ void dml__dma_debug_iova_link(struct dml_device *dev,
 	l->off = offset;
 	l->phys = (u64)phys;
 	dml__dbg_check_source(&c, dd, (u64)phys, size, attrs);
+	if (dev->cc_guest)
+		dml__dbg_cc_map(&c, dd, st, (u64)phys, size, attrs);
 	if (link_insert(st, l)) {
 		free(l);
 		goto out;

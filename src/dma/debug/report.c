@@ -63,6 +63,9 @@ static const char *const cat_name[DML_DMA_DEBUG_NR] = {
 	[DML_DMA_DEBUG_MMIO_ON_RAM] = "mmio-on-ram",
 	[DML_DMA_DEBUG_P2P_BUS_ADDR_UPSTREAM] = "p2p-bus-address-upstream",
 	[DML_DMA_DEBUG_P2P_UNMAP_BUS_ADDR] = "p2p-unmap-bus-address",
+	[DML_DMA_DEBUG_CC_PRIVATE_UNACCEPTED] = "cc-private-unaccepted",
+	[DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE] = "cc-shared-address-private",
+	[DML_DMA_DEBUG_CC_LEFT_RUN] = "cc-left-run",
 };
 
 const char *dml__dbg_dir_name(enum dma_data_direction dir)

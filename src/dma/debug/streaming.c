@@ -150,6 +150,8 @@ void dml__dma_debug_map_phys(struct dml_device *dev, phys_addr_t phys,
 		return;
 	dml__dbg_check_source(&c, dd, (u64)phys, size, attrs);
 	e = dml__dbg_entry_new(&c, dd, T_PHY, (u64)dma_addr, size, dir, attrs);
+	if (dev->cc_guest)
+		dml__dbg_cc_map(&c, dd, e, (u64)phys, size, attrs);
 	if (e) {
 		e->phys = (u64)phys;
 		e->map_err = MAP_ERR_NOT_CHECKED;
@@ -287,6 +289,8 @@ static void check_unmap(struct ctx *c, struct dbg_dev *dd, const struct ref *ref
 					(unsigned long long)ref->size);
 		return;
 	}
+	if (dd->dev->cc_guest)
+		dml__dbg_cc_use(c, dd, e, "unmaps");
 	if (ref->size != e->o.size)
 		dml__dbg_report(c, dd, DML_DMA_DEBUG_FREE_WRONG_SIZE,
 				&e->o.made, ref->dev_addr, ref->size, NULL,
@@ -419,9 +423,16 @@ void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	if (!dd)
 		return;
 	/* peer memory the mapping path classified is mapped as MMIO (p2p.h) */
-	for_each_sg(sgl, s, nents, i)
+	for_each_sg(sgl, s, nents, i) {
+		unsigned long s_attrs = dml__sg_is_p2p(s) ?
+					attrs | DMA_ATTR_MMIO : attrs;
+
 		dml__dbg_check_source(&c, dd, (u64)sg_phys(s), s->length,
-				      dml__sg_is_p2p(s) ? attrs | DMA_ATTR_MMIO : attrs);
+				      s_attrs);
+		if (dev->cc_guest)
+			dml__dbg_cc_map(&c, dd, NULL, (u64)sg_phys(s),
+					s->length, s_attrs);
+	}
 	for_each_sg(sgl, s, mapped_ents, i) {
 		unsigned long s_attrs = sg_dma_is_bus_address(s) ?
 					attrs | DMA_ATTR_MMIO : attrs;
@@ -447,6 +458,8 @@ void dml__dma_debug_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 		e = dml__dbg_entry_new(&c, dd, T_SG, start, len, dir, s_attrs);
 		if (!e)
 			break;
+		if (dev->cc_guest)
+			dml__dbg_cc_map(&c, dd, e, 0, 0, s_attrs);
 		e->sg_call_ents = nents;
 		e->sg_mapped_ents = mapped_ents;
 		e->map_err = MAP_ERR_NOT_APPLICABLE;
@@ -590,6 +603,8 @@ static void check_sync(struct ctx *c, struct dbg_dev *dd, const struct ref *ref,
 		return;
 	}
 	o = &e->o;
+	if (dd->dev->cc_guest)
+		dml__dbg_cc_use(c, dd, e, "syncs");
 	if (e->o.type == T_IOVA) {
 		/* dma_sync_single_* on a two-step address: the link decides */
 		u64 off = ref->dev_addr - e->o.dev_addr;

@@ -62,6 +62,19 @@ static const struct dml_test_expected dml_test_expected_table[] = {
 	/* iommu/test_iotlb.c: maps through the backend ops, below the DMA API */
 	{ "test_iotlb.c", "test_device_stale_write",
 	  DML_EXP(DEV_NOT_MAPPED), "the mapping is made with d->ops->map, which the checker does not see" },
+	/* cc/test_cc_enforce.c: the misuse the fabric must block (issue 10) */
+	{ "test_cc_enforce.c", "test_sev_error_blocks", DML_EXP(CC_LEFT_RUN),
+	  "unmaps a private mapping after the device entered ERROR" },
+	{ "test_cc_enforce.c", "test_tdx_stop_blocks", DML_EXP(CC_LEFT_RUN),
+	  "unmaps a private mapping after the device was stopped" },
+	{ "test_cc_enforce.c", "test_iommu_error_blocks", DML_EXP(CC_LEFT_RUN),
+	  "unmaps a private IOMMU mapping after the device entered ERROR" },
+	{ "test_cc_enforce.c", "test_sev_shared_alias_blocked",
+	  DML_EXP(CC_PRIVATE_UNACCEPTED),
+	  "DMA_ATTR_CC_SHARED on private memory of a device not accepted" },
+	{ "test_cc_enforce.c", "test_tdx_iommu_private_blocked",
+	  DML_EXP(CC_PRIVATE_UNACCEPTED),
+	  "DMA_ATTR_CC_SHARED on private memory of a device not accepted" },
 };
 
 /* the categories @test of @file is listed with (0: none) */
