@@ -57,5 +57,5 @@ int dml_tsm_accept(struct dml_tvm *tvm, struct dml_pci_dev *pdev)
 
 bool dml_tsm_accepted(const struct dml_device *dev)
 {
-	return dev && dev->pci_dev && dml__tdisp_accepted(dev->pci_dev);
+	return dev && dml__dev_accepted(dev);
 }

@@ -60,7 +60,7 @@ cc_blocked(struct dml_device *dev, dma_addr_t addr, phys_addr_t phys,
 	   size_t len, bool write)
 {
 	struct dml_mem *m = dev->plat->mem;
-	bool accepted = dev->pci_dev && dml__tdisp_accepted(dev->pci_dev);
+	bool accepted = dml__dev_accepted(dev);
 	bool shared = dml__mem_cc_shared(m, phys, len);
 	bool private_enc = dev->domain ? !shared :
 			   (addr & m->cc_enc) || (m->cc_dec && !(addr & m->cc_dec));

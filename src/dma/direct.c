@@ -19,7 +19,6 @@
 #include "p2p.h"
 #include "swiotlb.h"
 #include "../mem/cache.h"
-#include "../pci/pci.h"
 
 /* ARCH_DMA_MINALIGN of arm64, bytes: the largest cache line DMA must respect */
 #define DML_ARCH_DMA_MINALIGN 128
@@ -85,13 +84,11 @@ static __attribute__((noinline, cold)) dma_addr_t
 cc_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
 	    enum dma_data_direction dir, unsigned long attrs)
 {
-	struct dml_mem *m = dev->plat->mem;
+	bool shared = attrs & (DMA_ATTR_CC_SHARED | DMA_ATTR_MMIO);
 
-	if (attrs & (DMA_ATTR_CC_SHARED | DMA_ATTR_MMIO))
-		return map_reachable(dev, phys, dml__cc_encode(m, phys, true),
-				     size, dir, attrs);
-	if (dev->pci_dev && dml__tdisp_accepted(dev->pci_dev))
-		return map_reachable(dev, phys, dml__cc_encode(m, phys, false),
+	if (!dml__cc_must_bounce(dev, attrs))
+		return map_reachable(dev, phys,
+				     dml__cc_encode(dev->plat->mem, phys, shared),
 				     size, dir, attrs);
 	if ((attrs & DMA_ATTR_REQUIRE_COHERENT) || !dml__swiotlb_active(dev->plat))
 		return DMA_MAPPING_ERROR;

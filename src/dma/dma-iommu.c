@@ -210,20 +210,6 @@ static inline bool dev_use_swiotlb(struct dml_device *dev, size_t size,
 	       (dev->non_coherent && dml__dma_kmalloc_needs_bounce(dev, size, dir));
 }
 
-/*
- * cc_must_bounce - in a confidential guest, a device that is not accepted
- * into its TVM and in RUN reaches only shared memory: whatever the caller
- * does not mark shared (DMA_ATTR_CC_SHARED, or MMIO, which implies it)
- * must bounce through the shared pool (the proposed DMA_ATTR_CC_SHARED
- * series)
- */
-static inline bool cc_must_bounce(const struct dml_device *dev,
-				  unsigned long attrs)
-{
-	return dev->cc_guest && !(attrs & (DMA_ATTR_CC_SHARED | DMA_ATTR_MMIO)) &&
-	       !(dev->pci_dev && dml__tdisp_accepted(dev->pci_dev));
-}
-
 dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 			       size_t size, enum dma_data_direction dir,
 			       unsigned long attrs)
@@ -235,11 +221,11 @@ dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 	/*
 	 * dev_use_swiotlb() && iova_unaligned(): bounce the whole buffer; in
 	 * a confidential guest, so does any private memory for a device that
-	 * is not accepted (cc_must_bounce()), aligned or not
+	 * is not accepted (dml__cc_must_bounce()), aligned or not
 	 */
 	if (unlikely(dev->untrusted | dev->non_coherent | dev->cc_guest) &&
 	    ((iova_offset(d, phys | size) && dev_use_swiotlb(dev, size, dir)) ||
-	     cc_must_bounce(dev, attrs))) {
+	     dml__cc_must_bounce(dev, attrs))) {
 		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))
 			return DMA_MAPPING_ERROR;
 		phys = map_swiotlb(dev, phys, size, dir, attrs,
@@ -971,7 +957,7 @@ iova_link_slow(struct dml_device *dev, struct dma_iova_state *state,
 			return -EOPNOTSUPP;
 	}
 	/* a confidential guest: private memory a link cannot bounce whole */
-	if (cc_must_bounce(dev, attrs))
+	if (dml__cc_must_bounce(dev, attrs))
 		return -EPERM;
 	if (iova_offset(d, phys | size) && dev_use_swiotlb(dev, size, dir)) {
 		if (attrs & (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT))

@@ -13,6 +13,7 @@
 #include "../base/device.h"
 #include "../iommu/domain.h"
 #include "../mem/mem.h"
+#include "../pci/pci.h"
 
 static inline bool dml__use_dma_iommu(const struct dml_device *dev)
 {
@@ -111,5 +112,19 @@ int dml__iommu_iova_unlink(struct dml_device *dev, struct dma_iova_state *state,
 void dml__iommu_iova_destroy(struct dml_device *dev,
 			     struct dma_iova_state *state, size_t mapped_len,
 			     enum dma_data_direction dir, unsigned long attrs);
+
+/*
+ * dml__cc_must_bounce - in a confidential guest, a device that is not
+ * accepted into its TVM and in RUN reaches only shared memory: whatever
+ * the caller does not mark shared (DMA_ATTR_CC_SHARED, or MMIO, which
+ * implies it) must bounce through the shared pool (force_dma_unencrypted();
+ * the proposed DMA_ATTR_CC_SHARED series).  False for other devices.
+ */
+static inline bool dml__cc_must_bounce(const struct dml_device *dev,
+				       unsigned long attrs)
+{
+	return dev->cc_guest && !(attrs & (DMA_ATTR_CC_SHARED | DMA_ATTR_MMIO)) &&
+	       !dml__dev_accepted(dev);
+}
 
 #endif /* DML_DMA_H */

@@ -265,4 +265,10 @@ static inline bool dml__tdisp_accepted(const struct dml_pci_dev *pdev)
 	return atomic_load_explicit(&pdev->tdisp_accepted, memory_order_acquire);
 }
 
+/* dml__dev_accepted - whether @dev is a PCI function accepted and in RUN */
+static inline bool dml__dev_accepted(const struct dml_device *dev)
+{
+	return dev->pci_dev && dml__tdisp_accepted(dev->pci_dev);
+}
+
 #endif /* DML_PCI_PCI_H */

@@ -3,8 +3,8 @@
  * cc.c - the checker's confidential-computing reports: private memory
  * handed without bouncing to a device that is not accepted into its TVM,
  * a shared-encoded DMA address for private memory, and a mapping made
- * while the device was accepted used after it left TDISP RUN (issue 10
- * item 6; force_dma_unencrypted(), phys_to_dma_unencrypted() of
+ * while the device was accepted used after it left TDISP RUN
+ * (force_dma_unencrypted(), phys_to_dma_unencrypted() of
  * kernel/dma/direct.h, the proposed DMA_ATTR_CC_SHARED, pci-tsm.h).
  * The hooks call here only for a device of a confidential guest
  * (dev->cc_guest), so other devices pay nothing more than that test.
@@ -16,7 +16,7 @@
 
 static bool accepted(const struct dbg_dev *dd)
 {
-	return dd->dev->pci_dev && dml__tdisp_accepted(dd->dev->pci_dev);
+	return dml__dev_accepted(dd->dev);
 }
 
 void dml__dbg_cc_map(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *e,
