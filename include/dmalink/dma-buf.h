@@ -603,9 +603,15 @@ struct dml_dma_buf_range {
  *
  * Importers must accept peer memory (attach->peer2peer) and be
  * revocable, else attach fails with -EOPNOTSUPP; the mapping types are
- * PAL, then SGT_P2P.  The exporter revokes with dml_dma_buf_revoke()
- * when memory decode goes off, on reset and on close, and re-enables
- * with dml_dma_buf_unrevoke().
+ * PAL, then SGT_P2P.  As VFIO's exporter, the buffer follows the
+ * function's memory decode: it is revoked (dml_dma_buf_revoke(), waiting
+ * up to one second for the importers to unmap) when decode goes off,
+ * that is dml_pci_set_memory_decode() on the emulated platform, or on
+ * vfio a write of PCI_COMMAND through dml_vfio_config_write() and
+ * across dml_vfio_reset(); it is given back (dml_dma_buf_unrevoke()) when
+ * decode comes on.  When the function is closed (dml_device_destroy() of
+ * its vfio device) or its platform destroyed, the buffer is revoked for
+ * good.  Exported while decode is off, it starts revoked.
  * Return: 0; -ENODEV if @region_index is not a BAR; -EINVAL for NULL
  * arguments, no ranges, a BAR that is not P2P memory, a range of length
  * 0, not page aligned, overflowing or past the BAR, or a total length

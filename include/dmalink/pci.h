@@ -183,6 +183,25 @@ int dml_pci_bar_add(struct dml_pci_dev *pdev, int bar, phys_addr_t phys,
 		    u64 size, u64 bus_offset, unsigned int flags);
 
 /**
+ * dml_pci_set_memory_decode - turn a function's memory decode off or on,
+ * as a write of PCI_COMMAND_MEMORY does (drivers/vfio/pci/vfio_pci_config.c:
+ * vfio_basic_config_write() and vfio_pci_dma_buf_move())
+ * @pdev: a function of an emulated platform
+ * @enable: false: its BARs stop decoding; true: they decode again
+ *
+ * Turning decode off revokes every dma-buf exported from the function's
+ * BARs (dml_pci_bar_dma_buf_export()): importers are told and must
+ * unmap, later maps fail with -ENODEV.  Turning it on gives the buffers
+ * back, and importers are told again.  A call that does not change the
+ * state does nothing.  A function starts with decode on.  On a platform
+ * of the vfio backend write PCI_COMMAND with dml_vfio_config_write(),
+ * which does the same for the real device.
+ * Return: 0; -EINVAL for a NULL @pdev or a host bridge; -EOPNOTSUPP on a
+ * vfio platform.
+ */
+int dml_pci_set_memory_decode(struct dml_pci_dev *pdev, bool enable);
+
+/**
  * struct dml_pci_bar_info - one BAR as dml_pci_get_info() reports it
  * @size: bytes; 0: no such BAR
  * @phys: CPU physical base

@@ -197,7 +197,10 @@ int dml_vfio_region_read(struct dml_device *dev, unsigned int index,
  * dml_vfio_region_write - write @len bytes at @offset of region @index
  *
  * As dml_vfio_region_read(), with pwrite(2); -EINVAL too if the region is
- * not writable.
+ * not writable.  A config write that clears PCI_COMMAND_MEMORY first
+ * revokes the dma-bufs exported from the function's BARs; one that sets
+ * it gives them back afterwards (drivers/vfio/pci/vfio_pci_config.c,
+ * vfio_pci_dmabuf.c).
  */
 int dml_vfio_region_write(struct dml_device *dev, unsigned int index,
 			  u64 offset, const void *buf, size_t len);
@@ -233,7 +236,10 @@ int dml_vfio_set_bus_master(struct dml_device *dev, bool enable);
  *
  * Config space is restored by the kernel; bus mastering is off afterwards
  * on most devices.  Mappings are not touched (they belong to the
- * container).
+ * container).  The dma-bufs exported from the function's BARs are
+ * revoked before the reset and given back after it if memory decode is
+ * on again (vfio_pci_ioctl_reset()).  Closing the device
+ * (dml_device_destroy()) revokes them for good.
  * Return: 0; -EINVAL if @dev is not VFIO; -ENOTTY if VFIO reports no reset
  * method for the device (no VFIO_DEVICE_FLAGS_RESET), else the errno of
  * the ioctl.

@@ -7,13 +7,28 @@
  * (dma_buf_phys_vec_to_sgt), and revoke is the core's sequence.
  *
  * The exporter owns a copy of the ranges as physical vectors; the
- * buffer's priv points to it; release frees it.
+ * buffer's priv points to it; release frees it.  It listens to the
+ * function's BAR events (src/pci/decode.c) as VFIO's does: memory decode
+ * off (a PCI_COMMAND write, a reset) revokes the buffer, decode on gives
+ * it back, and a function that is closed or destroyed revokes it for
+ * good.  A buffer exported while decode is off starts revoked.
  */
 #include <dmalink/dma-buf.h>
 
 #include "base/base.h"
+#include "pci/pci.h"
 
+/* how long a revoke waits for the importers to unmap (then it warns) */
+#define BAR_REVOKE_TIMEOUT_NS (1000LL * 1000 * 1000)
+
+/*
+ * @pdev: the function, until DML_PCI_BAR_GONE (then NULL; set under the
+ * function's bar_users_lock, read by release)
+ */
 struct bar_dmabuf {
+	struct dml_pci_bar_user user;
+	struct dml_pci_dev *_Atomic pdev;
+	struct dma_buf *buf;
 	struct p2pdma_provider *provider;
 	size_t nr;
 	size_t size;
@@ -72,7 +87,31 @@ static void bar_unmap_phys(struct dma_buf_attachment *a,
 
 static void bar_release(struct dma_buf *dmabuf)
 {
-	dml__free(dmabuf->priv);
+	struct bar_dmabuf *e = dmabuf->priv;
+	struct dml_pci_dev *pdev = atomic_load(&e->pdev);
+
+	if (pdev)
+		dml__pci_bar_user_del(pdev, &e->user);
+	dml__free(e);
+}
+
+/* vfio_pci_dma_buf_move() and vfio_pci_dma_buf_cleanup() */
+static void bar_event(struct dml_pci_bar_user *u, enum dml_pci_bar_event ev)
+{
+	struct bar_dmabuf *e = container_of(u, struct bar_dmabuf, user);
+
+	switch (ev) {
+	case DML_PCI_BAR_DECODE_ON:
+		if (atomic_load(&e->pdev))
+			dml_dma_buf_unrevoke(e->buf);
+		break;
+	case DML_PCI_BAR_GONE:
+		atomic_store(&e->pdev, NULL);
+		/* fall through */
+	case DML_PCI_BAR_DECODE_OFF:
+		dml_dma_buf_revoke(e->buf, BAR_REVOKE_TIMEOUT_NS);
+		break;
+	}
 }
 
 static const struct dma_buf_ops bar_ops = {
@@ -129,10 +168,16 @@ int dml_pci_bar_dma_buf_export(struct dml_pci_dev *pdev, u32 region_index,
 	e->list.length = total;
 	e->list.nr_ranges = nr_ranges;
 	e->list.phys = e->v;
+	e->user.event = bar_event;
+	atomic_init(&e->pdev, pdev);
 	info.size = total;
 	info.priv = e;
 	ret = dma_buf_export(&info, out);
-	if (ret)
+	if (ret) {
 		dml__free(e);
-	return ret;
+		return ret;
+	}
+	e->buf = *out;
+	dml__pci_bar_user_add(pdev, &e->user);
+	return 0;
 }

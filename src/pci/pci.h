@@ -65,6 +65,48 @@ struct dml_pci_map_cache {
 };
 
 /*
+ * What happens to the memory BARs of a function, for whoever hands them
+ * out (src/dmabuf's BAR exporter): memory decode goes off (a write of
+ * PCI_COMMAND, or a reset), comes back on, or the function is gone
+ * (closed, or its platform destroyed).  After DML_PCI_BAR_GONE the user
+ * is no longer on the list.
+ */
+enum dml_pci_bar_event {
+	DML_PCI_BAR_DECODE_OFF,
+	DML_PCI_BAR_DECODE_ON,
+	DML_PCI_BAR_GONE,
+};
+
+/*
+ * struct dml_pci_bar_user - one listener of a function's BAR events
+ * @next: the function's list (pdev->bar_users_lock)
+ * @event: called with pdev->bar_users_lock held, so it must not add or
+ *	remove users of the same function (no dma_buf_put of its buffers)
+ */
+struct dml_pci_bar_user {
+	struct dml_pci_bar_user *next;
+	void (*event)(struct dml_pci_bar_user *u, enum dml_pci_bar_event ev);
+};
+
+/*
+ * dml__pci_bar_user_add - listen to @pdev's BAR events; when memory decode
+ * is off now, @u gets DML_PCI_BAR_DECODE_OFF at once, under the events'
+ * lock (VFIO's exporter starts revoked then)
+ */
+void dml__pci_bar_user_add(struct dml_pci_dev *pdev, struct dml_pci_bar_user *u);
+
+/* dml__pci_bar_user_del - stop listening; no-op after DML_PCI_BAR_GONE */
+void dml__pci_bar_user_del(struct dml_pci_dev *pdev, struct dml_pci_bar_user *u);
+
+/*
+ * dml__pci_bar_event - tell every user of @pdev; a decode event that
+ * changes nothing is not passed on.  The backends call it: vfio on a
+ * PCI_COMMAND write, around a reset and on close; the platform on
+ * teardown; dml_pci_set_memory_decode() on the emulated platform.
+ */
+void dml__pci_bar_event(struct dml_pci_dev *pdev, enum dml_pci_bar_event ev);
+
+/*
  * struct dml_pci_dev - a PCI function (or a host bridge: the node above a
  * root bus).  Set at creation and never changed: everything but @acs_ctrl,
  * @p2pdma, @bar sizes (set once) and @dev.  @id is unique in the platform
@@ -99,6 +141,9 @@ struct dml_pci_dev {
 	_Atomic u8 tdisp;		/* enum dml_tdisp_state */
 	atomic_bool tdisp_accepted;	/* accepted by @tvm, and in RUN */
 	struct dml_tvm *tvm;		/* the TVM it is bound to, or NULL */
+	pthread_mutex_t bar_users_lock;	/* @bar_users, @decode_off (decode.c) */
+	struct dml_pci_bar_user *bar_users;
+	bool decode_off;		/* memory decode is off */
 };
 
 /*

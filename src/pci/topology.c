@@ -68,6 +68,8 @@ static void free_subtree(struct dml_pci_dev *pdev)
 		struct dml_pci_dev *next = pdev->sibling;
 
 		free_subtree(pdev->child);
+		dml__pci_bar_event(pdev, DML_PCI_BAR_GONE);
+		pthread_mutex_destroy(&pdev->bar_users_lock);
 		free_cache(pdev);
 		dml__free(pdev);
 		pdev = next;
@@ -107,6 +109,7 @@ static struct dml_pci_dev *node_new(struct dml_platform *p, struct dml_pci_root 
 	n->id = root->next_id++;
 	n->bus = bus;
 	n->devfn = devfn;
+	pthread_mutex_init(&n->bar_users_lock, NULL);
 	n->vendor = vendor;
 	n->device = device;
 	for (i = 0; i < PCI_STD_NUM_BARS; i++) {

@@ -50,6 +50,9 @@ static void vfio_device_fini(struct dml_device *dev)
 
 	if (!vdev)
 		return;
+	/* vfio_pci_dma_buf_cleanup(): exported BARs are revoked for good */
+	if (vdev->pdev)
+		dml__pci_bar_event(vdev->pdev, DML_PCI_BAR_GONE);
 	for (i = 0; i < DML_VFIO_NR_REGIONS; i++)
 		if (vdev->r[i].map && !vdev->r[i].kept)
 			munmap(vdev->r[i].map, vdev->r[i].info.size);
@@ -57,6 +60,31 @@ static void vfio_device_fini(struct dml_device *dev)
 	pthread_mutex_destroy(&vdev->lock);
 	dml__free(vdev);
 	dev->backend = NULL;
+}
+
+/*
+ * The memory decode a config write of [@offset, +@len) leaves: 1 on, 0
+ * off, -1 when it does not write PCI_COMMAND's low byte
+ * (vfio_basic_config_write()).
+ */
+static int written_decode(u64 offset, const void *buf, size_t len)
+{
+	if (offset > PCI_COMMAND || offset + len <= PCI_COMMAND)
+		return -1;
+	return !!(((const u8 *)buf)[PCI_COMMAND - offset] & PCI_COMMAND_MEMORY);
+}
+
+/* the function's decode state from the device's PCI_COMMAND */
+static void sync_decode(struct dml_device *dev)
+{
+	struct dml_vfio_device *vdev = dev->backend;
+	u16 cmd;
+
+	if (dml_vfio_config_read(dev, PCI_COMMAND, &cmd, sizeof(cmd)))
+		return;
+	dml__pci_bar_event(vdev->pdev, cmd & PCI_COMMAND_MEMORY ?
+					DML_PCI_BAR_DECODE_ON :
+					DML_PCI_BAR_DECODE_OFF);
 }
 
 static bool already_open(struct dml_platform *p, const char *bdf)
@@ -106,12 +134,21 @@ static int read_regions(struct dml_vfio_container *c,
 static int bind_function(struct dml_platform *p, struct dml_device *dev,
 			 const char *bdf)
 {
+	struct dml_vfio_device *vdev = dev->backend;
 	struct dml_pci_dev *pdev;
+	int ret;
 
 	dev->plat = p;
-	for (pdev = dml_pci_walk(p, NULL); pdev; pdev = dml_pci_walk(p, pdev))
-		if (pdev->type == DML_PCI_ENDPOINT && !strcmp(pdev->bdf, bdf))
-			return dml__pci_bind(dev, pdev);
+	for (pdev = dml_pci_walk(p, NULL); pdev; pdev = dml_pci_walk(p, pdev)) {
+		if (pdev->type != DML_PCI_ENDPOINT || strcmp(pdev->bdf, bdf))
+			continue;
+		ret = dml__pci_bind(dev, pdev);
+		if (!ret) {
+			vdev->pdev = pdev;
+			sync_decode(dev);
+		}
+		return ret;
+	}
 	return 0;
 }
 
@@ -347,15 +384,23 @@ int dml_vfio_region_write(struct dml_device *dev, unsigned int index,
 {
 	struct dml_vfio_device *vdev = dml__vfio_device(dev);
 	ssize_t n;
-	int ret;
+	int ret, mem;
 
 	ret = region_check(vdev, index, offset, len, DML_VFIO_REGION_WRITE);
 	if (ret || !buf)
 		return ret ? ret : -EINVAL;
+	mem = index == DML_VFIO_CONFIG && vdev->pdev ?
+		written_decode(offset, buf, len) : -1;
+	if (!mem)	/* revoked before the BARs stop decoding */
+		dml__pci_bar_event(vdev->pdev, DML_PCI_BAR_DECODE_OFF);
 	n = pwrite(vdev->fd, buf, len, (off_t)(vdev->r[index].info.offset + offset));
 	if (n < 0)
 		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
+	if ((size_t)n != len)
+		return -EIO;
+	if (mem == 1)
+		dml__pci_bar_event(vdev->pdev, DML_PCI_BAR_DECODE_ON);
+	return 0;
 }
 
 int dml_vfio_config_read(struct dml_device *dev, u64 offset, void *buf,
@@ -401,7 +446,12 @@ int dml_vfio_reset(struct dml_device *dev)
 		return -EINVAL;
 	if (!(vdev->flags & VFIO_DEVICE_FLAGS_RESET))
 		return -ENOTTY;
+	/* vfio_pci_ioctl_reset(): exported BARs are revoked across it */
+	if (vdev->pdev)
+		dml__pci_bar_event(vdev->pdev, DML_PCI_BAR_DECODE_OFF);
 	ret = dml__vfio_ioctl(vdev->c, vdev->fd, VFIO_DEVICE_RESET, NULL, true);
+	if (vdev->pdev)
+		sync_decode(dev);
 	return ret < 0 ? ret : 0;
 }
 

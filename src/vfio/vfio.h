@@ -110,6 +110,7 @@ struct dml_vfio_device {
 	int fd;
 	u32 flags;
 	u32 num_regions;
+	struct dml_pci_dev *pdev;	/* its function in the topology, or NULL */
 	pthread_mutex_t lock;
 	struct {
 		struct dml_vfio_region info;
