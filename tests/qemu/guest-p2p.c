@@ -9,7 +9,9 @@
  * does: the pairs the classification allows move bytes from edu into
  * ivshmem's BAR2 through the vIOMMU, checked in the BAR and by the host in
  * its backing file; the pairs it refuses are refused with -EREMOTEIO
- * before any mapping or DMA.
+ * before any mapping or DMA.  Where the host bridge passes peer traffic,
+ * ivshmem's BAR2 is also exported as a dma-buf and imported for edu
+ * (test_dmabuf).
  *
  * Environment (tests/qemu/init): DML_EDU0 (root bus), DML_EDU1 (behind
  * the switch), DML_IVSHMEM, DML_NVME (behind the switch), and
@@ -24,6 +26,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <dmalink/dma-buf.h>
 #include <dmalink/pci-p2pdma.h>
 #include <dmalink/vfio.h>
 
@@ -34,6 +37,8 @@
 #define NR_DEVS 4
 #define P2P_LEN 256UL		/* bytes edu writes into the BAR per pair */
 #define P2P_OFF 0x10000UL		/* where, in ivshmem's BAR2 (shared tests use 0x100-0x3ff) */
+#define PCI_COMMAND		0x04	/* config space: the command register */
+#define PCI_COMMAND_MEMORY	0x2	/* its memory decode bit */
 
 /* an opened device of the guest */
 struct gdev {
@@ -308,46 +313,84 @@ static void fill(unsigned char *p, size_t n, unsigned int seed)
 		p[i] = (unsigned char)(seed * 41 + i * 3 + (i >> 5));
 }
 
+/*
+ * edu @c writes @len (at most a page) bytes of fill(@seed) to @dst through
+ * its buffer, from RAM it maps for the read; the bytes go to @want
+ */
+static int edu_put(struct gdev *c, dma_addr_t dst, size_t len, unsigned int seed,
+		   unsigned char *want)
+{
+	dma_addr_t src;
+	void *ram;
+	int ret;
+
+	ram = mmap(NULL, TP, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (ram == MAP_FAILED)
+		return -ENOMEM;
+	fill(want, len, seed);
+	memcpy(ram, want, len);
+	src = dma_map_phys(c->dev, (phys_addr_t)(uintptr_t)ram, TP, DMA_TO_DEVICE, 0);
+	ret = dma_mapping_error(c->dev, src) ? -EIO : 0;
+	if (!ret)
+		ret = edu_dma(&c->edu, src, EDU_BUF, (u32)len, false);
+	if (!ret)
+		ret = edu_dma(&c->edu, EDU_BUF, dst, (u32)len, true);
+	if (!dma_mapping_error(c->dev, src))
+		dma_unmap_phys(c->dev, src, TP, DMA_TO_DEVICE, 0);
+	munmap(ram, TP);
+	return ret;
+}
+
+/* do the @len bytes at @off of ivshmem's BAR2 read @want? */
+static bool bar_holds(struct gdev *prov, unsigned long off,
+		      const unsigned char *want, size_t len)
+{
+	volatile unsigned char *bar = prov->bar_cpu;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (bar[off + i] != want[i])
+			return false;
+	return true;
+}
+
+/* ask the host to find @want at @off of the ivshmem backing file */
+static void host_check(unsigned long off, const unsigned char *want, size_t len,
+		       const char *what)
+{
+	size_t i;
+
+	printf("@@dml host-check shm %lu ", off);
+	for (i = 0; i < len; i++)
+		printf("%02x", want[i]);
+	printf(" %s at ivshmem BAR2+%#lx is in the host's backing file\n", what, off);
+	fflush(stdout);
+}
+
 /* edu @c writes P2P_LEN bytes into the BAR of @prov through @map */
 static void dma_pair(struct gdev *c, struct gdev *prov, unsigned int n, bool *okp)
 {
 	struct pci_p2pdma_map_state st = { 0 };
 	volatile unsigned char *bar = prov->bar_cpu;
-	phys_addr_t phys = (phys_addr_t)(uintptr_t)prov->bar_cpu + P2P_OFF + n * P2P_LEN;
-	dma_addr_t src = DMA_MAPPING_ERROR, dst = DMA_MAPPING_ERROR;
-	unsigned char want[P2P_LEN], got[P2P_LEN];
+	unsigned long off = P2P_OFF + n * P2P_LEN;
+	phys_addr_t phys = (phys_addr_t)(uintptr_t)prov->bar_cpu + off;
+	dma_addr_t dst = DMA_MAPPING_ERROR;
+	unsigned char want[P2P_LEN];
+	char what[64];
 	bool ok = true;
-	void *ram;
 	size_t i;
 
-	ram = mmap(NULL, TP, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	CHECK(ram != MAP_FAILED);
-	fill(want, P2P_LEN, n + 1);
-	memcpy(ram, want, P2P_LEN);
 	for (i = 0; i < P2P_LEN; i++)
-		bar[P2P_OFF + n * P2P_LEN + i] = 0;
-	src = dma_map_phys(c->dev, (phys_addr_t)(uintptr_t)ram, TP, DMA_TO_DEVICE, 0);
-	CHECK(!dma_mapping_error(c->dev, src));
+		bar[off + i] = 0;
 	CHECK_EQ(p2p_map(c->dev, &st, phys, P2P_LEN, &dst), 0);
-	CHECK_EQ(edu_dma(&c->edu, src, EDU_BUF, P2P_LEN, false), 0);
-	CHECK_EQ(edu_dma(&c->edu, EDU_BUF, dst, P2P_LEN, true), 0);
-	for (i = 0; i < P2P_LEN; i++)
-		got[i] = bar[P2P_OFF + n * P2P_LEN + i];
-	CHECK(!memcmp(got, want, P2P_LEN));
-	printf("@@dml host-check shm %lu ", P2P_OFF + n * P2P_LEN);
-	for (i = 0; i < P2P_LEN; i++)
-		printf("%02x", want[i]);
-	printf(" P2P from %s (%s) at ivshmem BAR2+%#lx is in the host's backing file\n",
-	       c->bdf, c->env, P2P_OFF + n * P2P_LEN);
-	fflush(stdout);
+	CHECK_EQ(edu_put(c, dst, P2P_LEN, n + 1, want), 0);
+	CHECK(bar_holds(prov, off, want, P2P_LEN));
+	snprintf(what, sizeof(what), "P2P from %s (%s)", c->bdf, c->env);
+	host_check(off, want, P2P_LEN, what);
 out:
 	if (dst != DMA_MAPPING_ERROR && st.map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE)
 		dma_unmap_phys(c->dev, dst, P2P_LEN, DMA_BIDIRECTIONAL, DMA_ATTR_MMIO);
-	if (src != DMA_MAPPING_ERROR && !dma_mapping_error(c->dev, src))
-		dma_unmap_phys(c->dev, src, TP, DMA_TO_DEVICE, 0);
-	if (ram != MAP_FAILED)
-		munmap(ram, TP);
 	*okp = *okp && ok;
 }
 
@@ -453,6 +496,169 @@ out:
 		   "refused with -EREMOTEIO before any mapping or DMA");
 }
 
+/* ---- ivshmem's BAR exported as a dma-buf, edu the importer ---- */
+
+#define DB_OFF	0x20000UL	/* the two exported pages: BAR2 + DB_OFF, + 2 pages */
+#define DB_LEN	256UL		/* bytes edu writes across the two ranges' seam */
+
+/*
+ * A PAL importer (the proposed physical-address-list mapping type): it
+ * maps the exporter's ranges itself, one IOVA reservation with each range
+ * linked behind the last (MMIO through the host bridge), and drops the
+ * mapping when told, without mapping again until it is used.
+ */
+struct pal_imp {
+	struct dml_device *dev;
+	struct dma_buf_attachment *a;
+	struct dma_buf_phys_list *pl;	/* NULL: nothing mapped */
+	struct dma_iova_state st;
+	unsigned int invalidations;
+};
+
+/* reservation lock held */
+static void pal_unmap(struct pal_imp *im)
+{
+	if (!im->pl)
+		return;
+	if (dma_use_iova(&im->st))
+		dma_iova_destroy(im->dev, &im->st, im->pl->length,
+				 DMA_BIDIRECTIONAL, DMA_ATTR_MMIO);
+	memset(&im->st, 0, sizeof(im->st));
+	dma_buf_unmap_phys(im->a, im->pl);
+	im->pl = NULL;
+}
+
+static void pal_invalidate(struct dma_buf_attachment *a)
+{
+	struct pal_imp *im = a->importer_priv;
+
+	im->invalidations++;
+	pal_unmap(im);
+}
+
+static const struct dma_buf_attach_ops pal_ops = {
+	.allow_peer2peer = true,
+	.invalidate_mappings = pal_invalidate,
+};
+
+static int pal_map(struct pal_imp *im)
+{
+	struct pci_p2pdma_map_state p2p = { 0 };
+	size_t off = 0, i;
+	int ret;
+
+	dma_resv_lock(im->a->dmabuf->resv, NULL);
+	ret = dma_buf_map_phys(im->a, &im->pl);
+	if (ret) {
+		im->pl = NULL;
+		goto out;
+	}
+	if (pci_p2pdma_state(&p2p, im->dev, im->pl->phys[0].paddr) !=
+	    PCI_P2PDMA_MAP_THRU_HOST_BRIDGE)
+		ret = -EREMOTEIO;
+	else if (!dma_iova_try_alloc(im->dev, &im->st, im->pl->phys[0].paddr,
+				     im->pl->length))
+		ret = -ENOMEM;
+	for (i = 0; !ret && i < im->pl->nr_ranges; i++) {
+		ret = dma_iova_link(im->dev, &im->st, im->pl->phys[i].paddr, off,
+				    im->pl->phys[i].len, DMA_BIDIRECTIONAL,
+				    DMA_ATTR_MMIO);
+		off += im->pl->phys[i].len;
+	}
+	if (!ret)
+		ret = dma_iova_sync(im->dev, &im->st, 0, off);
+	if (ret)
+		pal_unmap(im);
+out:
+	dma_resv_unlock(im->a->dmabuf->resv);
+	return ret;
+}
+
+static int set_decode(struct gdev *g, bool on)
+{
+	u16 cmd;
+	int ret = dml_vfio_config_read(g->dev, PCI_COMMAND, &cmd, sizeof(cmd));
+
+	if (ret)
+		return ret;
+	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & (u16)~PCI_COMMAND_MEMORY;
+	return dml_vfio_config_write(g->dev, PCI_COMMAND, &cmd, sizeof(cmd));
+}
+
+/*
+ * The VFIO BAR exporter end to end (drivers/vfio/pci/vfio_pci_dmabuf.c):
+ * edu writes through its PAL mapping across the seam of two ranges that
+ * are apart in the BAR; memory decode off revokes (the importer is told
+ * and unmaps), decode on gives the buffer back with a second notify; a
+ * write to the address the importer dropped faults in the vIOMMU and
+ * leaves the BAR as it was; mapped again, the bytes land; closing
+ * ivshmem revokes the buffer for good.
+ */
+static void test_dmabuf(struct dml_platform *p)
+{
+	static const enum dma_buf_mapping_type pal[] = { DMA_BUF_MAPPING_PAL };
+	const struct dml_dma_buf_range r[2] = {
+		{ DB_OFF, TP }, { DB_OFF + 2 * TP, TP },
+	};
+	struct gdev *c = &gd[0], *prov = &gd[2];
+	struct pal_imp im = { .dev = c->dev };
+	unsigned char want[DB_LEN], stale[DB_LEN];
+	const size_t half = DB_LEN / 2;
+	struct dma_buf *buf = NULL;
+	struct dma_buf_phys_list *pl;
+	dma_addr_t old;
+	bool ok = true;
+
+	CHECK_EQ(dml_pci_bar_dma_buf_export(dml_pci_dev_of(prov->dev), 2, r, 2, &buf), 0);
+	CHECK_EQ(dma_buf_mapping_attach(buf, c->dev, pal, 1, &pal_ops, &im, &im.a), 0);
+	CHECK_EQ(pal_map(&im), 0);
+	old = im.st.addr;
+	CHECK_EQ(edu_put(c, old + TP - half, DB_LEN, 7, want), 0);
+	CHECK(bar_holds(prov, DB_OFF + TP - half, want, half));
+	CHECK(bar_holds(prov, DB_OFF + 2 * TP, want + half, half));
+
+	CHECK_EQ(set_decode(prov, false), 0);
+	CHECK_EQ(im.invalidations, 1);
+	CHECK(!im.pl);
+	CHECK(dml_dma_buf_revoked(buf));
+	dma_resv_lock(buf->resv, NULL);
+	CHECK_EQ(dma_buf_map_phys(im.a, &pl), -ENODEV);
+	dma_resv_unlock(buf->resv);
+	CHECK_EQ(set_decode(prov, true), 0);
+	CHECK_EQ(im.invalidations, 2);
+	CHECK(!dml_dma_buf_revoked(buf));
+
+	/* the dropped address: the write faults, the BAR keeps its bytes */
+	CHECK_EQ(edu_put(c, old + TP - half, DB_LEN, 8, stale), 0);
+	CHECK(bar_holds(prov, DB_OFF + TP - half, want, half));
+	CHECK(bar_holds(prov, DB_OFF + 2 * TP, want + half, half));
+
+	CHECK_EQ(pal_map(&im), 0);
+	CHECK_EQ(edu_put(c, im.st.addr + TP - half, DB_LEN, 9, want), 0);
+	CHECK(bar_holds(prov, DB_OFF + TP - half, want, half));
+	CHECK(bar_holds(prov, DB_OFF + 2 * TP, want + half, half));
+	host_check(DB_OFF + TP - half, want, half, "dma-buf PAL import, first range");
+	host_check(DB_OFF + 2 * TP, want + half, half, "dma-buf PAL import, second range");
+
+	/* vfio_pci_dma_buf_cleanup(): closed, revoked for good */
+	dml_device_destroy(prov->dev);
+	prov->dev = NULL;
+	CHECK_EQ(im.invalidations, 3);
+	CHECK(!im.pl);
+	CHECK(dml_dma_buf_revoked(buf));
+	CHECK_EQ(dml_vfio_device_open(p, prov->bdf, &prov->dev), 0);
+	CHECK(dml_dma_buf_revoked(buf));
+out:
+	if (im.a) {
+		dma_resv_lock(buf->resv, NULL);
+		pal_unmap(&im);
+		dma_resv_unlock(buf->resv);
+		dma_buf_detach(buf, im.a);
+	}
+	dma_buf_put(buf);
+	tap_result(ok, "ivshmem BAR2 exported as a dma-buf, edu imports it with PAL: bytes land across two ranges; decode off revokes, on gives back; a write to the dropped address leaves the BAR untouched; close revokes for good");
+}
+
 /*
  * A provider's device closed and opened again: its BAR mapping stayed
  * the platform's (the topology still names that address) and comes back
@@ -527,6 +733,8 @@ int main(void)
 	test_topology(p);
 	test_groups(p);
 	test_pairs(p, getenv("DML_P2P_HOST"));
+	if (!strcmp(getenv("DML_P2P_HOST") ?: "", "allowed"))
+		test_dmabuf(p);
 	test_reopen(p);
 out:
 	dml_platform_destroy(p);
