@@ -6,9 +6,13 @@
  * revokes (the importer is told and unmaps, the device's DMA through the
  * dropped mapping faults, new maps fail -ENODEV), decode on gives the
  * buffer back with a second notify, a buffer exported while decode is
- * off starts revoked, and a function that goes away with its platform
- * revokes for good.
+ * off starts revoked, a function that goes away with its platform
+ * revokes for good, and an importer mapping and reading on another thread
+ * while decode flips never reads through a revoked mapping (TSan suite).
  */
+#include <pthread.h>
+#include <sched.h>
+
 #include "dmabuf/fixture_p2p.h"
 
 static const enum dma_buf_mapping_type sgt_p2p[] = { DMA_BUF_MAPPING_SGT_P2P };
@@ -129,6 +133,85 @@ static void test_function_gone(void **state)
 	dma_buf_put(buf);
 }
 
+/* ---- decode flips on one thread, an importer maps and reads on another ---- */
+
+#define FLIPS 200
+
+struct racer {
+	struct fxp *f;
+	struct dma_buf *buf;
+	const struct phys_vec *v;
+	struct decode_imp im;
+	atomic_bool stop;
+	atomic_uint reads;
+	unsigned int refused, bad;
+};
+
+/*
+ * The importer's side: under the reservation lock (which the exporter's
+ * invalidation also holds) map when nothing is mapped, then let the
+ * device read the first range; a map may only fail with -ENODEV (revoked
+ * at that moment), a read through a live mapping must find the bytes.
+ */
+static void *importer_loop(void *arg)
+{
+	struct racer *r = arg;
+	u8 got[64];
+	size_t i;
+	int ret;
+
+	while (!atomic_load(&r->stop)) {
+		dma_resv_lock(r->buf->resv, NULL);
+		ret = r->im.sgt ? 0 : dma_buf_map_attachment(r->im.a, DMA_TO_DEVICE,
+							    &r->im.sgt);
+		if (ret) {
+			r->im.sgt = NULL;
+			if (ret == -ENODEV)
+				r->refused++;
+			else
+				r->bad++;
+		} else if (dml_dev_dma_read(r->f->nic_dev,
+					    sg_dma_address(r->im.sgt->sgl),
+					    got, sizeof(got))) {
+			r->bad++;
+		} else {
+			for (i = 0; i < sizeof(got); i++)
+				r->bad += got[i] != fxp_pattern(r->v[0].paddr + i);
+			atomic_fetch_add(&r->reads, 1);
+		}
+		dma_resv_unlock(r->buf->resv);
+	}
+	return NULL;
+}
+
+static void test_decode_races_importer(void **state)
+{
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
+	struct phys_vec v[4];
+	struct racer r = { .f = f, .v = v };
+	pthread_t t;
+	unsigned int i;
+
+	*state = f;
+	r.buf = lib_bar_export(f, f->ssd, SSD_BAR, v);
+	assert_int_equal(attach(f, r.buf, &r.im), 0);
+	assert_int_equal(pthread_create(&t, NULL, importer_loop, &r), 0);
+	while (!atomic_load(&r.reads))
+		sched_yield();	/* mapped and read once before the first flip */
+	for (i = 0; i < FLIPS; i++)
+		assert_int_equal(dml_pci_set_memory_decode(f->ssd, i & 1), 0);
+	assert_int_equal(dml_pci_set_memory_decode(f->ssd, true), 0);
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	assert_int_equal(r.bad, 0);
+	/* each flip off and each flip on told the importer once */
+	assert_int_equal(r.im.invalidations, FLIPS);
+	if (r.im.sgt)
+		dma_buf_unmap_attachment_unlocked(r.im.a, r.im.sgt, DMA_TO_DEVICE);
+	dma_buf_detach(r.buf, r.im.a);
+	dma_buf_put(r.buf);
+}
+
 static void test_decode_refusals(void **state)
 {
 	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
@@ -142,6 +225,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_teardown(test_decode_off_on, fxp_teardown),
 	cmocka_unit_test_teardown(test_export_while_off, fxp_teardown),
 	cmocka_unit_test(test_function_gone),
+	cmocka_unit_test_teardown(test_decode_races_importer, fxp_teardown),
 	cmocka_unit_test_teardown(test_decode_refusals, fxp_teardown),
 };
 
