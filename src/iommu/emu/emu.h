@@ -398,7 +398,7 @@ phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova);
 /* ---- reclaim (reclaim.c) ---- */
 
 void emu_reclaim_init(void);
-struct emu_slot *emu_op_enter(struct emu_domain *d);
+extern bool emu_asym;	/* trims issue membarrier(2) (reclaim.c) */
 
 /* the end of a map, unmap or iotlb_sync_map call begun by emu_op_enter() */
 static inline void emu_op_exit(struct emu_slot *s)
@@ -407,6 +407,43 @@ static inline void emu_op_exit(struct emu_slot *s)
 		atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
 	else
 		atomic_store_explicit(&s->in_op, 0, memory_order_release);
+}
+
+/*
+ * The common entry of an exclusive slot that joined @d before, where
+ * trims issue membarrier(2): mark the slot busy with a plain store (the
+ * trim's membarrier() is the other half of the barrier) and go on unless
+ * a trim runs.  False: not that case, or a trim runs (nothing held).
+ */
+static inline bool emu_op_try_enter(struct emu_domain *d, struct emu_slot *s)
+{
+	if (!emu_asym || s->shared ||
+	    !atomic_load_explicit(&s->joined, memory_order_relaxed))
+		return false;
+	atomic_store_explicit(&s->in_op, 1, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (likely(!atomic_load_explicit(&d->trimming, memory_order_acquire)))
+		return true;
+	emu_op_exit(s);
+	return false;
+}
+
+struct emu_slot *emu_op_enter_slow(struct emu_domain *d, struct emu_slot *s);
+
+/*
+ * emu_op_enter - begin a map, unmap or iotlb_sync_map call on @d: wait
+ * while a trim runs, then keep trims out until emu_op_exit().  The fast
+ * path is inline; reclaim.c has the rest and the scheme.
+ * Not reentrant against trims: a thread inside must not trim @d.
+ * Return: the calling thread's slot (for its counters and emu_op_exit()).
+ */
+static inline struct emu_slot *emu_op_enter(struct emu_domain *d)
+{
+	struct emu_slot *s = emu_slot(d);
+
+	if (likely(emu_op_try_enter(d, s)))
+		return s;
+	return emu_op_enter_slow(d, s);
 }
 
 void emu_gather(struct emu_domain *d, u64 *t, unsigned int level, u64 iova,

@@ -60,7 +60,7 @@
 #include "emu.h"
 
 static pthread_once_t asym_once = PTHREAD_ONCE_INIT;
-static bool asym;	/* membarrier(2) is the trim's barrier */
+bool emu_asym;	/* membarrier(2) is the trim's barrier */
 
 static void asym_init(void)
 {
@@ -69,7 +69,7 @@ static void asym_init(void)
 
 	if (q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 	    !syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
-		asym = true;
+		emu_asym = true;
 #endif
 }
 
@@ -82,18 +82,13 @@ void emu_reclaim_init(void)
 	pthread_once(&asym_once, asym_init);
 }
 
-/**
- * emu_op_enter - begin a map, unmap or iotlb_sync_map call on @d: wait
- * while a trim runs, then keep trims out until emu_op_exit()
- * @d: domain
- *
- * Not reentrant against trims: a thread inside must not trim @d.
- * Return: the calling thread's slot (for its counters and emu_op_exit()).
+/*
+ * emu_op_enter_slow - emu_op_enter() past its fast path: the thread's
+ * first operation on @d, a shared slot, no membarrier(2), or a trim
+ * running
  */
-struct emu_slot *emu_op_enter(struct emu_domain *d)
+struct emu_slot *emu_op_enter_slow(struct emu_domain *d, struct emu_slot *s)
 {
-	struct emu_slot *s = emu_slot(d);
-
 	if (unlikely(!atomic_load_explicit(&s->joined, memory_order_relaxed))) {
 		atomic_store_explicit(&s->joined, true, memory_order_relaxed);
 		atomic_fetch_add_explicit(&d->users, 1, memory_order_seq_cst);
@@ -104,14 +99,9 @@ struct emu_slot *emu_op_enter(struct emu_domain *d)
 	for (;;) {
 		unsigned int spins = 0;
 
-		if (likely(asym && !s->shared)) {
-			atomic_store_explicit(&s->in_op, 1, memory_order_relaxed);
-			/* the trim's membarrier() is the other half */
-			atomic_signal_fence(memory_order_seq_cst);
-			if (likely(!atomic_load_explicit(&d->trimming,
-							 memory_order_acquire)))
-				return s;
-		} else {
+		if (emu_op_try_enter(d, s))
+			return s;
+		if (!emu_asym || s->shared) {
 			if (likely(!s->shared))
 				atomic_exchange_explicit(&s->in_op, 1,
 							 memory_order_seq_cst);
@@ -121,8 +111,8 @@ struct emu_slot *emu_op_enter(struct emu_domain *d)
 			if (likely(!atomic_load_explicit(&d->trimming,
 							 memory_order_seq_cst)))
 				return s;
+			emu_op_exit(s);
 		}
-		emu_op_exit(s);
 		while (atomic_load_explicit(&d->trimming, memory_order_acquire)) {
 			if (++spins < 64)
 				dml__cpu_relax();
@@ -141,7 +131,7 @@ static void trim_begin(struct emu_domain *d)
 	pthread_mutex_lock(&d->trim_lock);
 	atomic_store_explicit(&d->trimming, 1, memory_order_seq_cst);
 	users = atomic_load_explicit(&d->users, memory_order_seq_cst);
-	if (asym && users > atomic_load_explicit(&me->joined, memory_order_relaxed))
+	if (emu_asym && users > atomic_load_explicit(&me->joined, memory_order_relaxed))
 		DML_WARN_ON(syscall(__NR_membarrier,
 				    MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0));
 	for (i = 0; i <= EMU_SLOTS; i++) {
