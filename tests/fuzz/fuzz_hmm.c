@@ -11,12 +11,17 @@
  * (indices past the map included), unmap one, let the device write and
  * read a mapped entry, free the map and allocate a new shape, or try an
  * allocation with bad arguments.  Entry i only ever names pages of its
- * own (PHYS_BASE + i * SLOT + k * ESZ_MAX), so mappings never overlap.
+ * own (BASE + i * SLOT + k * ESZ_MAX), so mappings never overlap, where
+ * BASE is RAM, a GPU BAR behind the device's switch (P2P by bus address)
+ * or an SSD BAR behind the host bridge (P2P through the IOMMU with
+ * DMA_ATTR_MMIO) of the fuzz_p2p.h machine.
  *
  * Model and checks.  The model holds each entry's pfn word and DMA
  * address.  map_pfn must succeed exactly for a valid, in-range entry and
  * return the address it returned before when already mapped (state.addr
- * + idx * entry_size on the IOVA path); a refused call changes no bit;
+ * + idx * entry_size on the IOVA path, the bus address for GPU pages,
+ * with HMM_PFN_P2PDMA_BUS and nothing mapped; SSD pages carry
+ * HMM_PFN_P2PDMA); a refused call changes no bit;
  * unmap_pfn returns true exactly for a VALID|DMA_MAPPED entry and clears
  * the sticky bits; after every step each pfn_list word equals the
  * model's, the IOMMU maps exactly the mapped entries (IOVA path), the
@@ -33,6 +38,7 @@
 #include <dmalink/hmm-dma.h>
 
 #include "fuzz.h"
+#include "fuzz_p2p.h"
 
 #include "dma/dma.h"
 
@@ -42,6 +48,12 @@
 #define NPAGE 4			/* pages an entry may name */
 #define SLOT (NPAGE * ESZ_MAX)
 #define PHYS_BASE 0x1000000ULL
+_Static_assert(NMAX * SLOT <= FZ_BAR_LEN, "every entry's pages fit a BAR");
+
+/* the pages entry pages may live in: RAM, GPU BAR (bus address), SSD BAR */
+static const phys_addr_t base[4] = {
+	PHYS_BASE, PHYS_BASE, FZ_GPU_BAR, FZ_SSD_BAR,
+};
 
 #define FUZZ_CHECK(x)							\
 	do {								\
@@ -130,7 +142,7 @@ static void op_set(struct input *in)
 {
 	size_t i = in8(in) % w.nr;
 	u8 b = in8(in);
-	phys_addr_t phys = PHYS_BASE + i * SLOT + (b % NPAGE) * ESZ_MAX;
+	phys_addr_t phys = base[(b >> 4) & 3] + i * SLOT + (b % NPAGE) * ESZ_MAX;
 
 	if (mapped(i))
 		return;
@@ -144,6 +156,7 @@ static void op_map(struct input *in)
 {
 	size_t i = in8(in) % (w.nr + 3);
 	dma_addr_t a = hmm_dma_map_pfn(w.dev, &w.map, i, NULL);
+	phys_addr_t phys;
 
 	if (!idx_ok(i) || !(w.pfn[i] & HMM_PFN_VALID)) {
 		FUZZ_CHECK(dma_mapping_error(w.dev, a));
@@ -152,8 +165,16 @@ static void op_map(struct input *in)
 	FUZZ_CHECK(!dma_mapping_error(w.dev, a));
 	if (w.pfn[i] & HMM_PFN_DMA_MAPPED)
 		FUZZ_CHECK(a == w.addr[i]);
-	if (w.iommu)
-		FUZZ_CHECK(a == w.map.state.addr + i * w.esz);
+	phys = hmm_pfn_to_phys(w.pfn[i]);
+	if (phys >= FZ_GPU_BAR && phys < FZ_GPU_BAR + FZ_BAR_LEN) {
+		FUZZ_CHECK(a == phys + FZ_GPU_BUS_OFF);
+		w.pfn[i] |= HMM_PFN_P2PDMA_BUS;
+	} else {
+		if (w.iommu)
+			FUZZ_CHECK(a == w.map.state.addr + i * w.esz);
+		if (phys >= FZ_SSD_BAR)
+			w.pfn[i] |= HMM_PFN_P2PDMA;
+	}
 	w.addr[i] = a;
 	w.pfn[i] |= HMM_PFN_DMA_MAPPED;
 }
@@ -212,13 +233,16 @@ static void check_all(void)
 	size_t i;
 
 	for (i = 0; i < w.nr; i++) {
+		/* a bus address maps nothing */
+		bool linked = mapped(i) && !(w.pfn[i] & HMM_PFN_P2PDMA_BUS);
+
 		FUZZ_CHECK(w.map.pfn_list[i] == w.pfn[i]);
-		nmapped += mapped(i);
+		nmapped += linked;
 		if (w.iommu && idx_ok(i)) {
 			phys_addr_t got = d->ops->iova_to_phys(d,
 				(dml_iova_t)(w.map.state.addr + i * w.esz));
 
-			FUZZ_CHECK(got == (mapped(i) ? hmm_pfn_to_phys(w.pfn[i]) : 0));
+			FUZZ_CHECK(got == (linked ? hmm_pfn_to_phys(w.pfn[i]) : 0));
 		}
 	}
 	/* the reservation counts one, each link or dma_map_phys() one */
@@ -244,26 +268,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void setup(u8 first)
 {
-	struct dml_emu_opts eo = {
-		.size = DML_SIZEOF(&eo, ram_size),
-		.ram_size = 256ULL << 20,
-	};
 	struct dml_device_opts dop = {
-		.size = DML_SIZEOF(&dop, iommu),
 		.name = "odp",
-		.source_id = 0x0100,
-		.pci = true,
 		.dma_mask = DMA_BIT_MASK(64),
 	};
-	struct dml_iommu *unit = NULL;
 
 	memset(&w, 0, sizeof(w));
 	w.iommu = first & 1;
-	FUZZ_CHECK(dml_platform_create_emu(&eo, &w.p) == 0);
-	if (w.iommu)
-		FUZZ_CHECK(dml_iommu_create(w.p, NULL, &unit) == 0);
-	dop.iommu = unit;
-	FUZZ_CHECK(dml_device_create(w.p, &dop, &w.dev) == 0);
+	w.dev = fuzz_p2p_machine(&w.p, 256ULL << 20, w.iommu, &dop);
 	alloc_map(first >> 1);
 }
 
