@@ -9,9 +9,10 @@
  * The exporter owns a copy of the ranges as physical vectors; the
  * buffer's priv points to it; release frees it.
  */
-#include <dmalink/dma-buf.h>
+#include "dmabuf/dmabuf.h"
 
 #include "base/base.h"
+#include "pci/pci.h"
 
 struct bar_dmabuf {
 	struct p2pdma_provider *provider;
@@ -132,7 +133,10 @@ int dml_pci_bar_dma_buf_export(struct dml_pci_dev *pdev, u32 region_index,
 	info.size = total;
 	info.priv = e;
 	ret = dma_buf_export(&info, out);
-	if (ret)
+	if (ret) {
 		dml__free(e);
-	return ret;
+		return ret;
+	}
+	dml__dma_buf_set_memory(*out, pdev->plat, e->v, e->nr);
+	return 0;
 }

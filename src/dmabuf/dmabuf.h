@@ -18,6 +18,8 @@
 
 #include <dmalink/dma-buf.h>
 
+#include "dma/debug.h"
+
 enum dml__pv_mode { DML_PV_BUS, DML_PV_IOVA, DML_PV_PHYS };
 
 struct dml__pv {
@@ -72,5 +74,24 @@ int dml__phys_vec_to_sgt(struct dma_buf_attachment *attach,
 			 const struct phys_vec *phys_vec, size_t nr_ranges,
 			 size_t size, enum dma_data_direction dir,
 			 struct sg_table **out);
+
+/*
+ * The checker's dma-buf rule (dma/debug/dmabuf.c): exporters declare
+ * their buffer's memory, and run their own CPU access to it between
+ * dml__dma_buf_exporter_enter() and _leave() (the core does it around
+ * the ops it calls).
+ */
+void dml__dma_buf_set_memory(struct dma_buf *dmabuf, struct dml_platform *p,
+			     const struct phys_vec *v, size_t nr);
+
+static inline void dml__dma_buf_exporter_enter(void)
+{
+	dml__dma_debug_dmabuf_exporter++;
+}
+
+static inline void dml__dma_buf_exporter_leave(void)
+{
+	dml__dma_debug_dmabuf_exporter--;
+}
 
 #endif /* DML_DMABUF_H */

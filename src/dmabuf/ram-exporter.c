@@ -195,6 +195,7 @@ static void ram_release(struct dma_buf *dmabuf)
 }
 
 static const struct dma_buf_ops ram_ops = {
+	.grants_cpu_access = true,
 	.map_dma_buf = ram_map,
 	.unmap_dma_buf = ram_unmap,
 	.release = ram_release,
@@ -224,8 +225,12 @@ static int ram_export(struct ram_buf *e, struct dma_buf **out)
 	struct dma_buf_export_info info = {
 		.ops = &ram_ops, .size = e->list.length, .priv = e,
 	};
+	int ret;
 
-	return dma_buf_export(&info, out);
+	ret = dma_buf_export(&info, out);
+	if (!ret)
+		dml__dma_buf_set_memory(*out, e->p, e->v, e->nr);
+	return ret;
 }
 
 int dml_system_heap_alloc(struct dml_platform *p, const char *layout,

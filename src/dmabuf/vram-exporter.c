@@ -131,11 +131,12 @@ static int migrate_locked(struct dma_buf *dmabuf, bool to_vram)
 	dma_buf_invalidate_mappings(dmabuf);
 	dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP, false,
 			      MAX_SCHEDULE_TIMEOUT);
-	if (to_vram) {
+	if (to_vram)
 		move_to_vram(e);
-		return 0;
-	}
-	return move_to_system(e);
+	else if (move_to_system(e))
+		return -ENOMEM;
+	dml__dma_buf_set_memory(dmabuf, e->p, e->list.phys, e->list.nr_ranges);
+	return 0;
 }
 
 static int vram_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
@@ -252,6 +253,7 @@ static void vram_release(struct dma_buf *dmabuf)
 }
 
 static const struct dma_buf_ops vram_ops = {
+	.grants_cpu_access = true,
 	.attach = vram_attach,
 	.detach = vram_detach,
 	.pin = vram_pin,
@@ -299,6 +301,7 @@ int dml_vram_dma_buf_export(struct dml_pci_dev *pdev, u32 bar, u64 offset,
 	ret = dma_buf_export(&info, out);
 	if (ret)
 		goto err_layout;
+	dml__dma_buf_set_memory(*out, e->p, &e->vram, 1);
 	return 0;
 err_layout:
 	dml_layout_destroy(e->layout);
@@ -314,7 +317,9 @@ int dml_vram_dma_buf_migrate(struct dma_buf *dmabuf, bool to_vram)
 	if (!dmabuf || dmabuf->ops != &vram_ops)
 		return -EINVAL;
 	dma_resv_lock(dmabuf->resv, NULL);
+	dml__dma_buf_exporter_enter();
 	ret = migrate_locked(dmabuf, to_vram);
+	dml__dma_buf_exporter_leave();
 	dma_resv_unlock(dmabuf->resv);
 	return ret;
 }
