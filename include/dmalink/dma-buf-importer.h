@@ -65,11 +65,13 @@ enum dml_dma_buf_importer_type {
  * invalidate_mappings, pins (dma_buf_pin), and needs an IOMMU and a
  * buffer of one range.  STATIC uses dma_buf_attach().
  * Return: 0; -EINVAL for NULL arguments, an unknown @type or a bad
- * @dir; -EOPNOTSUPP when the exporter refuses the attachment or offers
- * no type the importer takes, or (IOMMUFD) @dev has no IOMMU or the
- * buffer has more than one range; -ENODEV while the buffer is revoked;
- * the exporter's or the DMA API's mapping error; -ENOMEM.  Nothing stays
- * attached on error.
+ * @dir, or peer memory @dev cannot reach (PCI_P2PDMA_MAP_NOT_SUPPORTED);
+ * -EOPNOTSUPP when the exporter refuses the attachment or offers no type
+ * the importer takes, or (IOMMUFD) the buffer has more than one range or
+ * @dev does not reach it through an IOMMU (no IOMMU, or a peer reached
+ * by bus address); -ENODEV while the buffer is revoked; the exporter's
+ * or the DMA API's mapping error; -ENOMEM.  Nothing stays attached on
+ * error.
  */
 int dml_dma_buf_import(struct dma_buf *dmabuf, struct dml_device *dev,
 		       enum dml_dma_buf_importer_type type,
