@@ -47,11 +47,36 @@ int dml__pv_start(struct dml__pv *pv, struct dml_device *dev,
  * address.  Return: 0 or the mapping error (-EIO, -ENOMEM, ...), with
  * nothing of this range mapped.
  */
-int dml__pv_map(struct dml__pv *pv, const struct phys_vec *v,
-		enum dma_data_direction dir, dma_addr_t *addr);
+static inline int dml__pv_map(struct dml__pv *pv, const struct phys_vec *v,
+			      enum dma_data_direction dir, dma_addr_t *addr)
+{
+	int ret;
+
+	switch (pv->mode) {
+	case DML_PV_BUS:
+		*addr = pci_p2pdma_bus_addr_map(pv->provider, v->paddr);
+		return 0;
+	case DML_PV_IOVA:
+		ret = dma_iova_link(pv->dev, &pv->state, v->paddr, pv->linked,
+				    v->len, dir, pv->attrs);
+		if (ret)
+			return ret;
+		*addr = (dma_addr_t)(pv->state.addr + pv->linked);
+		pv->linked += v->len;
+		return 0;
+	default:
+		*addr = dma_map_phys(pv->dev, v->paddr, v->len, dir, pv->attrs);
+		return dma_mapping_error(pv->dev, *addr);
+	}
+}
 
 /* dml__pv_sync - IOVA mode: make every link visible; 0 or -errno */
-int dml__pv_sync(struct dml__pv *pv);
+static inline int dml__pv_sync(struct dml__pv *pv)
+{
+	if (pv->mode != DML_PV_IOVA)
+		return 0;
+	return dma_iova_sync(pv->dev, &pv->state, 0, pv->linked);
+}
 
 /* dml__pv_unmap - PHYS mode: unmap one range dml__pv_map() mapped */
 void dml__pv_unmap(struct dml__pv *pv, dma_addr_t addr, size_t len,
