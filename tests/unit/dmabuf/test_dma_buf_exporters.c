@@ -8,8 +8,11 @@
  * in one IOVA range; RAM without a memmap gives sg tables without pages;
  * the device-memory exporter moves its buffer between VRAM and system
  * memory: each move invalidates the importer, the old address faults,
- * the importer maps again and the device finds the bytes it wrote.
+ * the importer maps again and the device finds the bytes it wrote; a
+ * move waits for the device's DMA in flight (its fence) before copying.
  */
+#include <pthread.h>
+
 #include <dmalink/dma-buf-exporter.h>
 #include <dmalink/dma-buf-importer.h>
 
@@ -280,12 +283,64 @@ static void test_vram_placement_rules(void **state)
 	dma_buf_put(buf);
 }
 
+struct in_flight {
+	struct dml_dma_buf_importer *imp;
+	struct dma_fence *fence;
+};
+
+/* the device's DMA ends only once the move has begun (invalidated) */
+static void *dma_finishes(void *arg)
+{
+	struct in_flight *fl = arg;
+
+	while (!dml_dma_buf_importer_invalidations(fl->imp))
+		sched_yield();
+	dma_fence_signal(fl->fence);
+	return NULL;
+}
+
+/*
+ * "accesses still in flight are covered by fences in the dma_resv, which
+ * the exporter waits for before reusing memory": a move does not copy
+ * until the device's write in flight has signalled
+ */
+static void test_vram_move_waits_for_fences(void **state)
+{
+	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
+	struct in_flight fl;
+	struct dma_buf *buf;
+	pthread_t t;
+
+	*state = f;
+	assert_int_equal(dml_vram_dma_buf_export(f->ssd, 0, VRAM_OFF, VRAM_LEN,
+						 &buf), 0);
+	assert_int_equal(dml_dma_buf_import(buf, f->nic_dev,
+					    DML_DMA_BUF_IMPORTER_RDMA_MR,
+					    DMA_BIDIRECTIONAL, &fl.imp), 0);
+	device_writes(f, fl.imp, VRAM_LEN, 4);
+	assert_int_equal(dml_dma_fence_create(&fl.fence), 0);
+	dma_resv_lock(buf->resv, NULL);
+	assert_int_equal(dma_resv_reserve_fences(buf->resv, 1), 0);
+	assert_int_equal(dma_resv_add_fence(buf->resv, fl.fence,
+					    DMA_RESV_USAGE_BOOKKEEP), 0);
+	dma_resv_unlock(buf->resv);
+	assert_int_equal(pthread_create(&t, NULL, dma_finishes, &fl), 0);
+	assert_int_equal(dml_vram_dma_buf_migrate(buf, false), 0);
+	assert_true(dma_fence_is_signaled(fl.fence));
+	pthread_join(t, NULL);
+	device_finds(f, fl.imp, VRAM_LEN, 4);
+	dma_fence_put(fl.fence);
+	dml_dma_buf_importer_destroy(fl.imp);
+	dma_buf_put(buf);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_teardown(test_system_heap, fxp_teardown),
 	cmocka_unit_test_teardown(test_system_heap_non_coherent, fxp_teardown),
 	cmocka_unit_test_teardown(test_ram_no_memmap, fxp_teardown),
 	cmocka_unit_test_teardown(test_vram_move_keeps_data, fxp_teardown),
 	cmocka_unit_test_teardown(test_vram_placement_rules, fxp_teardown),
+	cmocka_unit_test_teardown(test_vram_move_waits_for_fences, fxp_teardown),
 };
 
 DML_TEST_MAIN(tests)
