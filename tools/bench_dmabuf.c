@@ -12,6 +12,10 @@
  *  - pal-import-64 against sgt-import-64: the importer maps the exporter's
  *    physical list itself with the two-step API, against the classic
  *    map_attachment of the same ranges;
+ *  - rdma-remap-64 against pal-import-64: the library's RDMA importer
+ *    (dmalink/dma-buf-importer.h) of the same buffer, invalidated and
+ *    mapped again on its next lookup, against the hand-written PAL import
+ *    (what the importer's bookkeeping costs);
  *  - revoke-1k against unmap-1k: 32 importers with 32 mappings each made,
  *    then dropped by one revoke (every importer unmaps in its callback)
  *    or by the importers unmapping one by one.
@@ -22,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <dmalink/dma-buf.h>
+#include <dmalink/dma-buf-importer.h>
 
 #include "bench.h"
 
@@ -46,6 +50,7 @@ struct db_bench {
 	struct dma_buf_phys_list list;
 	struct dma_buf *buf;		/* the 64 ranges */
 	struct dma_buf_attachment *sgt_a, *pal_a;
+	struct dml_dma_buf_importer *rdma;
 	struct dma_buf *one;		/* one page, for the 1k cases */
 	struct db_imp imp[NIMP];
 };
@@ -187,6 +192,7 @@ static void db_thread_teardown(void *priv)
 		dma_buf_detach(b->buf, b->sgt_a);
 	if (b->pal_a)
 		dma_buf_detach(b->buf, b->pal_a);
+	dml_dma_buf_importer_destroy(b->rdma);
 	dma_buf_put(b->one);
 	dma_buf_put(b->buf);
 	dml_platform_destroy(b->p);
@@ -222,6 +228,10 @@ static int db_thread_setup(void *shared, unsigned int idx, void **priv)
 	if (!ret)
 		ret = dma_buf_mapping_attach(b->buf, b->nic, pal, 1,
 					     &db_imp_ops, &b->imp[0], &b->pal_a);
+	if (!ret)
+		ret = dml_dma_buf_import(b->buf, b->nic,
+					 DML_DMA_BUF_IMPORTER_RDMA_MR,
+					 DMA_TO_DEVICE, &b->rdma);
 	for (i = 0; !ret && i < NIMP; i++)
 		ret = dma_buf_mapping_attach(b->one, b->nic, sgt_p2p, 1,
 					     &db_imp_ops, &b->imp[i],
@@ -332,6 +342,26 @@ static int run_pal_import_64(void *priv, unsigned long iters)
 	return 0;
 }
 
+static int run_rdma_remap_64(void *priv, unsigned long iters)
+{
+	struct db_bench *b = priv;
+	unsigned long it;
+	dma_addr_t dma;
+	u64 len;
+	int ret;
+
+	for (it = 0; it < iters; it++) {
+		dma_resv_lock(b->buf->resv, NULL);
+		dma_buf_invalidate_mappings(b->buf);
+		dma_resv_unlock(b->buf->resv);
+		ret = dml_dma_buf_importer_dma(b->rdma, 0, &dma, &len);
+		if (ret)
+			return ret;
+		dml_bench_keep(&dma);
+	}
+	return 0;
+}
+
 /* every importer makes its NMAP mappings of the one-page buffer */
 static int map_1k(struct db_bench *b)
 {
@@ -404,6 +434,8 @@ const struct dml_bench_case dml_bench_dmabuf_cases[] = {
 		NULL, run_sgt_import_64),
 	DB_CASE("pal-import-64", "map_phys + importer two-step, PAL, 64 ranges",
 		"sgt-import-64", run_pal_import_64),
+	DB_CASE("rdma-remap-64", "RDMA importer: invalidate + remap, 64 ranges",
+		"pal-import-64", run_rdma_remap_64),
 	DB_CASE("unmap-1k", "32 importers x 32 maps, then each unmaps (baseline)",
 		NULL, run_unmap_1k),
 	DB_CASE("revoke-1k", "32 importers x 32 maps, then one revoke",

@@ -420,6 +420,7 @@ static void usage(FILE *f)
 	dml_trace_usage(f);
 	dml_replay_legend(f);
 	dml_replay_p2p_usage(f);
+	dml_replay_dmabuf_usage(f);
 	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
 
@@ -445,6 +446,8 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "topology", required_argument, NULL, 'P' },
 		{ "p2p-client", required_argument, NULL, 'c' },
 		{ "p2p-provider", required_argument, NULL, 'p' },
+		{ "dmabuf-exporter", required_argument, NULL, 'X' },
+		{ "dmabuf-importer", required_argument, NULL, 'I' },
 		{ 0 }
 	};
 	u64 v;
@@ -510,6 +513,13 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		case 'T': case 'P': case 'c': case 'p': case 'F':
 			if (dml_replay_p2p_opt(&o->p2p, c, optarg))
 				return -EINVAL;
+			if (c != 'T')
+				break;
+			/* --target names the dmabuf target too */
+			__attribute__((fallthrough));
+		case 'X': case 'I':
+			if (dml_replay_dmabuf_opt(&o->dmabuf, c, optarg))
+				return -EINVAL;
 			break;
 		case 'h':
 			usage(stdout);
@@ -526,6 +536,15 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 	if (dml_replay_p2p_check(&o->p2p, o->layout || o->levels || o->lazy ||
 				 o->caching_mode || o->bounce || o->plot))
 		return -EINVAL;
+	if (dml_replay_dmabuf_check(&o->dmabuf, o->layout || o->levels ||
+				    o->lazy || o->caching_mode || o->bounce ||
+				    o->plot || o->p2p.topology))
+		return -EINVAL;
+	o->dmabuf.limit = o->limit;
+	o->dmabuf.max_request = o->max_request;
+	o->dmabuf.format = o->p2p.format;
+	o->dmabuf.json = o->json;
+	o->dmabuf.no_iommu = o->no_iommu;
 	o->layout = o->layout ? o->layout : "4k-descending";
 	o->levels = o->levels ? o->levels : 4;
 	o->p2p.strategies = o->strategies;
@@ -726,6 +745,8 @@ int dml_cmd_replay(int argc, char **argv)
 		return 2;
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
+	if (r.o.dmabuf.target)
+		return dml_replay_dmabuf(&r.o.dmabuf, argv[optind]);
 	/* refused before the replay, not after it */
 	if (r.o.plot && dml_plot_check("dmalink replay"))
 		return 1;

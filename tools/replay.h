@@ -47,7 +47,8 @@ struct dml_replay_p2p_opts {
  *	'c' --p2p-client, 'p' --p2p-provider, 'F' --format (both targets)
  * @arg: its argument (kept, not copied)
  *
- * Return: 0; -EINVAL for a --target other than ram or p2p (printed).
+ * Return: 0; -EINVAL for a --target other than ram, p2p or dmabuf
+ * (printed).
  */
 int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg);
 
@@ -75,6 +76,63 @@ void dml_replay_p2p_usage(FILE *f);
  * a mismatch, 2 bad usage or input.
  */
 int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace);
+
+/**
+ * struct dml_replay_dmabuf_opts - the options of `replay --target dmabuf`
+ * @target: --target dmabuf was given
+ * @exporter: --dmabuf-exporter: heap, ram, vram or bar (NULL: heap)
+ * @importer: --dmabuf-importer: rdma, iommufd or static (NULL: rdma)
+ * @limit, @max_request, @format, @json, @no_iommu: as for p2p, copied
+ *	from replay's options
+ */
+struct dml_replay_dmabuf_opts {
+	bool target;
+	const char *exporter;
+	const char *importer;
+	u64 limit;
+	u64 max_request;
+	const char *format;
+	bool json;
+	bool no_iommu;
+};
+
+/**
+ * dml_replay_dmabuf_opt - parse --target ('T': dmabuf or not),
+ * --dmabuf-exporter ('X') or --dmabuf-importer ('I') into @o
+ * @o: the dmabuf options
+ * @c: the option's getopt_long() value
+ * @arg: its argument (kept, not copied)
+ *
+ * Return: 0; -EINVAL for an unknown exporter or importer (printed).
+ */
+int dml_replay_dmabuf_opt(struct dml_replay_dmabuf_opts *o, int c,
+			  const char *arg);
+
+/**
+ * dml_replay_dmabuf_check - check the dmabuf options together
+ * @o: the dmabuf options as parsed
+ * @other: an option of another target was given (ram or p2p only)
+ *
+ * Prints what is wrong on stderr.
+ * Return: 0; -EINVAL.
+ */
+int dml_replay_dmabuf_check(const struct dml_replay_dmabuf_opts *o,
+			    bool other);
+
+/** dml_replay_dmabuf_usage - print the --help lines of the dmabuf options */
+void dml_replay_dmabuf_usage(FILE *f);
+
+/**
+ * dml_replay_dmabuf - replay @trace with each request's buffer exported
+ * as a dma-buf and mapped through an importer
+ * @o: options
+ * @trace: the trace file
+ *
+ * Return: the exit code: 0 every imported request verified and no fault
+ * (imports the exporter refuses are counted, not failures), 1 a fault or
+ * a mismatch, 2 bad usage or input.
+ */
+int dml_replay_dmabuf(const struct dml_replay_dmabuf_opts *o, const char *trace);
 
 /**
  * dml_replay_legend - explain every column of the replay table on @f
@@ -125,6 +183,7 @@ struct replay_opts {
 	u64 seed;
 	u64 max_request;
 	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
+	struct dml_replay_dmabuf_opts dmabuf;	/* --target dmabuf, --dmabuf-* */
 };
 
 struct replay {

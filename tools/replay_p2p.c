@@ -84,7 +84,8 @@ void dml_replay_p2p_usage(FILE *f)
 
 int dml_replay_p2p_opt(struct dml_replay_p2p_opts *o, int c, const char *arg)
 {
-	if (c == 'T' && strcmp(arg, "ram") && strcmp(arg, "p2p")) {
+	if (c == 'T' && strcmp(arg, "ram") && strcmp(arg, "p2p") &&
+	    strcmp(arg, "dmabuf")) {
 		fprintf(stderr, "dmalink replay: unknown target '%s'\n", arg);
 		return -EINVAL;
 	}

@@ -105,6 +105,10 @@ struct dma_buf_phys_list {
  *	kernel maps a VMA); without it dma_buf_mmap() fails
  * @vmap: optional; a CPU pointer to the whole buffer, with the lock held
  * @vunmap: optional; releases what @vmap returned
+ * @grants_cpu_access: Proposed (the CPU-access capability discussed with
+ *	the dma-buf revoke and mapping-types work, 2026; nothing merged): the
+ *	exporter lets an importer that asks at attach touch the memory with
+ *	the CPU directly; without it such an attachment fails
  */
 struct dma_buf_ops {
 	int (*attach)(struct dma_buf *dmabuf, struct dma_buf_attachment *attach);
@@ -130,6 +134,7 @@ struct dma_buf_ops {
 		    void **addr);
 	int (*vmap)(struct dma_buf *dmabuf, void **vaddr);
 	void (*vunmap)(struct dma_buf *dmabuf, void *vaddr);
+	bool grants_cpu_access;
 };
 
 /**
@@ -173,6 +178,10 @@ struct dma_buf_export_info {
  *	the reservation lock held).  NULL: the importer cannot, so it is not
  *	revocable.  Named move_notify before 7.1; both names are the same
  *	member here.
+ * @needs_cpu_access: Proposed (see dma_buf_ops.grants_cpu_access): the
+ *	importer will touch the memory with the CPU, not only through
+ *	begin/end_cpu_access, vmap or mmap; the attachment fails with
+ *	-EOPNOTSUPP unless the exporter grants it
  */
 struct dma_buf_attach_ops {
 	bool allow_peer2peer;
@@ -180,6 +189,7 @@ struct dma_buf_attach_ops {
 		void (*invalidate_mappings)(struct dma_buf_attachment *attach);
 		void (*move_notify)(struct dma_buf_attachment *attach);
 	};
+	bool needs_cpu_access;
 };
 
 /**
@@ -248,7 +258,9 @@ void dma_buf_put(struct dma_buf *dmabuf);
  * @out: the attachment
  *
  * Return: 0; -EINVAL for a NULL @dmabuf, @dev or @out; -ENODEV while
- * the buffer is revoked; the exporter's attach error; -ENOMEM.
+ * the buffer is revoked; -EOPNOTSUPP when the importer needs CPU access
+ * and the exporter does not grant it (Proposed); the exporter's attach
+ * error; -ENOMEM.
  */
 int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct dml_device *dev,
 			   const struct dma_buf_attach_ops *importer_ops,

@@ -161,6 +161,15 @@ extern "C" {
  * @DML_DMA_DEBUG_CC_LEFT_RUN: a mapping made while the device was
  *	accepted and in TDISP RUN is used (synced or unmapped) after the
  *	device left RUN, which dropped its private mappings (pci-tsm.h)
+ *
+ * dma-buf (drivers/dma-buf/dma-buf.c: importers must not touch the pages
+ * behind an sg table; CONFIG_DMABUF_DEBUG):
+ * @DML_DMA_DEBUG_DMABUF_CPU_ACCESS: the CPU maps memory of a dma-buf of
+ *	the library's exporters while an importer has it mapped, outside
+ *	dma_buf_begin_cpu_access()/dma_buf_end_cpu_access(), dma_buf_vmap()/
+ *	dma_buf_vunmap() and the exporter's own code, and no attachment was
+ *	granted CPU access (dma_buf_attach_ops.needs_cpu_access); once per
+ *	buffer until CPU access is next granted
  * @DML_DMA_DEBUG_NR: number of categories
  */
 enum dml_dma_debug_category {
@@ -204,6 +213,7 @@ enum dml_dma_debug_category {
 	DML_DMA_DEBUG_CC_PRIVATE_UNACCEPTED,
 	DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE,
 	DML_DMA_DEBUG_CC_LEFT_RUN,
+	DML_DMA_DEBUG_DMABUF_CPU_ACCESS,
 	DML_DMA_DEBUG_NR
 };
 

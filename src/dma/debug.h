@@ -126,4 +126,28 @@ void dml__dma_debug_dev_access(struct dml_device *dev, dma_addr_t addr,
 void dml__dma_debug_cpu_access(struct dml_platform *p, phys_addr_t phys,
 			       u64 len);
 
+/* ---- dma-buf: CPU access behind importers' mappings (debug/dmabuf.c) ---- */
+
+/*
+ * Per thread: inside an exporter's own code (its ops, its moves), whose
+ * CPU access to its buffer is never an importer's.
+ */
+extern _Thread_local unsigned int dml__dma_debug_dmabuf_exporter;
+
+struct phys_vec;
+
+/*
+ * the memory of buffer @buf (a key only) on @p is @v[0..@nr), replacing
+ * what was recorded; @nr 0 forgets the buffer
+ */
+void dml__dma_debug_dmabuf_memory(const void *buf, struct dml_platform *p,
+				  const struct phys_vec *v, size_t nr);
+/*
+ * @buf now has @maps live importer mappings and @cpu open CPU-access
+ * windows and grants (begin/end_cpu_access, vmap, attachments granted
+ * CPU access)
+ */
+void dml__dma_debug_dmabuf_state(const void *buf, unsigned int maps,
+				 unsigned int cpu);
+
 #endif /* DML_DMA_DEBUG_INTERNAL_H */

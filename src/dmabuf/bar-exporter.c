@@ -13,7 +13,7 @@
  * it back, and a function that is closed or destroyed revokes it for
  * good.  A buffer exported while decode is off starts revoked.
  */
-#include <dmalink/dma-buf.h>
+#include "dmabuf/dmabuf.h"
 
 #include "base/base.h"
 #include "pci/pci.h"
@@ -178,6 +178,7 @@ int dml_pci_bar_dma_buf_export(struct dml_pci_dev *pdev, u32 region_index,
 		return ret;
 	}
 	e->buf = *out;
+	dml__dma_buf_set_memory(*out, pdev->plat, e->v, e->nr);
 	dml__pci_bar_user_add(pdev, &e->user);
 	return 0;
 }

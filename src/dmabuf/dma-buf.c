@@ -27,11 +27,18 @@
  * vmap): an sg table carries DMA addresses, never a CPU pointer.  @vmaps
  * counts dma_buf_vmap() calls sharing the exporter's one @vaddr.
  *
+ * The checker's dma-buf rule: a buffer whose exporter declared its
+ * memory (dml__dma_buf_set_memory) while the checker was on is @watched;
+ * the core then tells the checker its live mappings and its open CPU
+ * access (@cpu_windows of begin/end_cpu_access, a vmap, @cpu_grants of
+ * attachments granted CPU access, Proposed) each time they change, and
+ * runs the exporter's ops that touch memory as exporter code.
+ *
  * What cannot fail: put, detach, unmap, unpin.  The exporter's ops are
  * called with the lock held, except attach, detach and release, as in
  * the kernel.
  */
-#include <dmalink/dma-buf.h>
+#include "dmabuf/dmabuf.h"
 
 #include "base/base.h"
 #include "dma/dma.h"
@@ -46,11 +53,34 @@ struct dml__dma_buf {
 	unsigned int vmaps;
 	void *vaddr;
 	struct dma_fence *unmapped;
+	bool watched;
+	atomic_uint cpu_windows;
+	unsigned int cpu_grants;
 };
 
 static struct dml__dma_buf *to_buf(struct dma_buf *dmabuf)
 {
 	return container_of(dmabuf, struct dml__dma_buf, buf);
+}
+
+void dml__dma_buf_set_memory(struct dma_buf *dmabuf, struct dml_platform *p,
+			     const struct phys_vec *v, size_t nr)
+{
+	struct dml__dma_buf *b = to_buf(dmabuf);
+
+	if (!dml__dma_debug_active() && !b->watched)
+		return;
+	b->watched = nr && dml__dma_debug_active();
+	dml__dma_debug_dmabuf_memory(dmabuf, p, v, nr);
+}
+
+/* tell the checker the buffer's mappings and CPU access now */
+static void checker_state(struct dml__dma_buf *b)
+{
+	if (b->watched)
+		dml__dma_debug_dmabuf_state(&b->buf, b->maps,
+					    atomic_load(&b->cpu_windows) +
+					    (b->vmaps ? 1 : 0) + b->cpu_grants);
 }
 
 /* the kernel's dma_resv_assert_held(), as a checked precondition */
@@ -111,7 +141,11 @@ void dma_buf_put(struct dma_buf *dmabuf)
 		return;
 	DML_WARN_ON(b->attachments);
 	dma_fence_put(b->unmapped);
+	if (b->watched)
+		dml__dma_debug_dmabuf_memory(dmabuf, NULL, NULL, 0);
+	dml__dma_buf_exporter_enter();
 	dmabuf->ops->release(dmabuf);
+	dml__dma_buf_exporter_leave();
 	if (b->owns_resv)
 		dml_dma_resv_destroy(dmabuf->resv);
 	dml__free(b);
@@ -184,8 +218,16 @@ static int attach_common(struct dma_buf *dmabuf, struct dml_device *dev,
 		if (ret)
 			goto err_free;
 	}
+	/* Proposed: CPU access only where the exporter grants it at attach */
+	if (importer_ops && importer_ops->needs_cpu_access &&
+	    !dmabuf->ops->grants_cpu_access) {
+		ret = -EOPNOTSUPP;
+		goto err_free;
+	}
 	if (dmabuf->ops->attach) {
+		dml__dma_buf_exporter_enter();
 		ret = dmabuf->ops->attach(dmabuf, a);
+		dml__dma_buf_exporter_leave();
 		if (ret)
 			goto err_free;
 	}
@@ -200,6 +242,10 @@ static int attach_common(struct dma_buf *dmabuf, struct dml_device *dev,
 	}
 	a->__next = b->attachments;
 	b->attachments = a;
+	if (importer_ops && importer_ops->needs_cpu_access) {
+		b->cpu_grants++;
+		checker_state(b);
+	}
 	dma_resv_unlock(dmabuf->resv);
 	*out = a;
 	return 0;
@@ -253,6 +299,10 @@ void dma_buf_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 			*pp = attach->__next;
 			break;
 		}
+	if (attach->importer_ops && attach->importer_ops->needs_cpu_access) {
+		to_buf(dmabuf)->cpu_grants--;
+		checker_state(to_buf(dmabuf));
+	}
 	dma_resv_unlock(dmabuf->resv);
 	if (dmabuf->ops->detach)
 		dmabuf->ops->detach(dmabuf, attach);
@@ -289,6 +339,7 @@ static void map_made(struct dma_buf_attachment *attach)
 {
 	attach->__maps++;
 	to_buf(attach->dmabuf)->maps++;
+	checker_state(to_buf(attach->dmabuf));
 }
 
 /* a mapping went away (lock held): wake a revoke waiting for the last */
@@ -299,6 +350,7 @@ static void map_gone(struct dma_buf_attachment *attach)
 	attach->__maps--;
 	if (!--b->maps && b->unmapped)
 		dma_fence_signal(b->unmapped);
+	checker_state(b);
 }
 
 /* a static importer of an exporter that can pin holds a pin per mapping */
@@ -491,35 +543,66 @@ int dma_buf_begin_cpu_access(struct dma_buf *dmabuf,
 			     enum dma_data_direction dir)
 {
 	bool write = dir == DMA_BIDIRECTIONAL || dir == DMA_TO_DEVICE;
+	int ret;
 
 	if (!dmabuf || !dml__valid_dir(dir) || dir == DMA_NONE)
 		return -EINVAL;
 	/* a CPU write waits for readers too; a CPU read only for writers */
 	dma_resv_wait_timeout(dmabuf->resv, write ? DMA_RESV_USAGE_READ :
 			      DMA_RESV_USAGE_WRITE, true, MAX_SCHEDULE_TIMEOUT);
-	return dmabuf->ops->begin_cpu_access ?
-	       dmabuf->ops->begin_cpu_access(dmabuf, dir) : 0;
+	if (dmabuf->ops->begin_cpu_access) {
+		dml__dma_buf_exporter_enter();
+		ret = dmabuf->ops->begin_cpu_access(dmabuf, dir);
+		dml__dma_buf_exporter_leave();
+		if (ret)
+			return ret;
+	}
+	if (to_buf(dmabuf)->watched) {
+		dma_resv_lock(dmabuf->resv, NULL);
+		atomic_fetch_add(&to_buf(dmabuf)->cpu_windows, 1);
+		checker_state(to_buf(dmabuf));
+		dma_resv_unlock(dmabuf->resv);
+	}
+	return 0;
 }
 
 int dma_buf_end_cpu_access(struct dma_buf *dmabuf,
 			   enum dma_data_direction dir)
 {
+	struct dml__dma_buf *b;
+	int ret = 0;
+
 	if (!dmabuf || !dml__valid_dir(dir) || dir == DMA_NONE)
 		return -EINVAL;
-	return dmabuf->ops->end_cpu_access ?
-	       dmabuf->ops->end_cpu_access(dmabuf, dir) : 0;
+	b = to_buf(dmabuf);
+	if (b->watched && atomic_load(&b->cpu_windows)) {
+		dma_resv_lock(dmabuf->resv, NULL);
+		atomic_fetch_sub(&b->cpu_windows, 1);
+		checker_state(b);
+		dma_resv_unlock(dmabuf->resv);
+	}
+	if (dmabuf->ops->end_cpu_access) {
+		dml__dma_buf_exporter_enter();
+		ret = dmabuf->ops->end_cpu_access(dmabuf, dir);
+		dml__dma_buf_exporter_leave();
+	}
+	return ret;
 }
 
 int dma_buf_mmap(struct dma_buf *dmabuf, size_t pgoff, size_t len,
 		 void **addr)
 {
 	size_t start, end;
+	int ret;
 
 	if (!dmabuf || !addr || !len || !dmabuf->ops->mmap ||
 	    __builtin_mul_overflow(pgoff, (size_t)PAGE_SIZE, &start) ||
 	    __builtin_add_overflow(start, len, &end) || end > dmabuf->size)
 		return -EINVAL;
-	return dmabuf->ops->mmap(dmabuf, pgoff, len, addr);
+	dml__dma_buf_exporter_enter();
+	ret = dmabuf->ops->mmap(dmabuf, pgoff, len, addr);
+	dml__dma_buf_exporter_leave();
+	return ret;
 }
 
 int dma_buf_vmap(struct dma_buf *dmabuf, void **vaddr)
@@ -531,11 +614,14 @@ int dma_buf_vmap(struct dma_buf *dmabuf, void **vaddr)
 		return -EINVAL;
 	b = to_buf(dmabuf);
 	if (!b->vmaps) {
+		dml__dma_buf_exporter_enter();
 		ret = dmabuf->ops->vmap(dmabuf, &b->vaddr);
+		dml__dma_buf_exporter_leave();
 		if (ret)
 			return ret;
 	}
 	b->vmaps++;
+	checker_state(b);
 	*vaddr = b->vaddr;
 	return 0;
 }
@@ -549,6 +635,10 @@ void dma_buf_vunmap(struct dma_buf *dmabuf, void *vaddr)
 	b = to_buf(dmabuf);
 	if (DML_WARN_ON(!b->vmaps || vaddr != b->vaddr))
 		return;
-	if (!--b->vmaps && dmabuf->ops->vunmap)
+	if (!--b->vmaps && dmabuf->ops->vunmap) {
+		dml__dma_buf_exporter_enter();
 		dmabuf->ops->vunmap(dmabuf, b->vaddr);
+		dml__dma_buf_exporter_leave();
+	}
+	checker_state(b);
 }

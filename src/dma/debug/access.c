@@ -129,6 +129,7 @@ void dml__dma_debug_cpu_access(struct dml_platform *p, phys_addr_t phys,
 				dml__dbg_type_name[o->type]);
 		break;
 	}
+	dml__dbg_dmabuf_cpu_access(&c, p, a, b);
 	dml__dbg_unlock(&c);
 }
 

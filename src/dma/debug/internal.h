@@ -449,4 +449,12 @@ void dml__dbg_cc_use(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *e,
  */
 struct dbg_link *dml__dbg_link_at(const struct dbg_entry *st, u64 off);
 
+/* ---- dma-buf (dmabuf.c) ---- */
+
+/* the CPU maps [@a, @b) of @p: report touching a watched buffer (locked) */
+void dml__dbg_dmabuf_cpu_access(struct ctx *c, struct dml_platform *p,
+				u64 a, u64 b);
+/* forget every watched buffer (the checker goes off; locked) */
+void dml__dbg_dmabuf_fini(void);
+
 #endif /* DML_DMA_DEBUG_PRIV_H */

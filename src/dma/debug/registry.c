@@ -97,6 +97,7 @@ void dml__dbg_disable_locked(void)
 		while (dev_hash[i])
 			dd_free(dev_hash[i]);
 	dml__rix_fini(&dml__dbg_phys_ix);
+	dml__dbg_dmabuf_fini();
 }
 
 void dml__dma_debug_device_add(struct dml_device *dev)

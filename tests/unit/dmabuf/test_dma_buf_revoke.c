@@ -9,24 +9,27 @@
  * mapping faults in the emulated IOMMU, new maps and attachments fail
  * -ENODEV, and re-enabling notifies and maps again.  An importer that
  * never unmaps makes the bounded wait warn; importers that cannot be
- * revoked are refused at attach.
+ * revoked are refused at attach.  The quick importer is the library's
+ * RDMA importer (dmalink/dma-buf-importer.h); the slow one, whose DMA is
+ * still in flight when told, is this file's.
  */
 #include <pthread.h>
+
+#include <dmalink/dma-buf-importer.h>
 
 #include "dmabuf/fixture_p2p.h"
 
 static const enum dma_buf_mapping_type sgt_p2p[] = { DMA_BUF_MAPPING_SGT_P2P };
 
-/* an importer that unmaps in its callback (quick) or later (slow) */
+/* an importer that unmaps later than its callback, when its DMA is done */
 struct imp {
 	struct fxp *f;
 	const struct phys_vec *v;	/* the exported ranges */
 	struct dma_buf_attachment *a;
 	struct sg_table *sgt;
 	dma_addr_t dma;
-	bool slow;
 	atomic_int invalidations;
-	struct dma_fence *in_flight;	/* slow: its DMA still running */
+	struct dma_fence *in_flight;	/* its DMA still running */
 };
 
 static void imp_invalidate(struct dma_buf_attachment *a)
@@ -34,10 +37,6 @@ static void imp_invalidate(struct dma_buf_attachment *a)
 	struct imp *im = a->importer_priv;
 
 	atomic_fetch_add(&im->invalidations, 1);
-	if (!im->slow && im->sgt) {
-		dma_buf_unmap_attachment(a, im->sgt, DMA_TO_DEVICE);
-		im->sgt = NULL;
-	}
 }
 
 static const struct dma_buf_attach_ops imp_ops = {
@@ -89,17 +88,23 @@ static void test_revoke_sequence(void **state)
 	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct phys_vec v[4];
 	struct dma_buf *buf = lib_bar_export(f, f->ssd, SSD_BAR, v);
-	struct imp quick = { 0 }, slow = { .slow = true };
+	struct imp slow = { 0 };
+	struct dml_dma_buf_importer *quick;
 	struct dma_buf_attachment *late;
-	struct sg_table *sgt = NULL;
+	dma_addr_t quick_dma;
 	pthread_t t;
-	u64 faults;
+	u64 faults, len;
 	u8 byte;
 
 	*state = f;
-	imp_attach_map(&quick, f, buf, v);
+	/* the quick importer is the library's RDMA one: it unmaps at once */
+	assert_int_equal(dml_dma_buf_import(buf, f->nic_dev,
+					    DML_DMA_BUF_IMPORTER_RDMA_MR,
+					    DMA_TO_DEVICE, &quick), 0);
+	assert_int_equal(dml_dma_buf_importer_dma(quick, 0, &quick_dma, &len),
+			 0);
 	imp_attach_map(&slow, f, buf, v);
-	fxp_device_reads(f, quick.dma, v[0].paddr, v[0].len);
+	fxp_device_reads(f, quick_dma, v[0].paddr, v[0].len);
 	assert_int_equal(dml_dma_fence_create(&slow.in_flight), 0);
 	dma_resv_lock(buf->resv, NULL);
 	assert_int_equal(dma_resv_reserve_fences(buf->resv, 1), 0);
@@ -112,37 +117,34 @@ static void test_revoke_sequence(void **state)
 	/* revoke returned: the fence signaled and both unmapped */
 	assert_true(dma_fence_is_signaled(slow.in_flight));
 	assert_null(slow.sgt);
-	assert_null(quick.sgt);
+	assert_false(dml_dma_buf_importer_mapped(quick));
 	pthread_join(t, NULL);
 	assert_true(dml_dma_buf_revoked(buf));
 
 	/* the device's DMA now faults: the emulated IOMMU logs it */
 	faults = fxp_faults(f);
 	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_MAPPED);
-	assert_int_equal(dml_dev_dma_read(f->nic_dev, quick.dma, &byte, 1),
+	assert_int_equal(dml_dev_dma_read(f->nic_dev, quick_dma, &byte, 1),
 			 -EFAULT);
 	assert_int_equal(dml_dev_dma_read(f->nic_dev, slow.dma, &byte, 1),
 			 -EFAULT);
 	assert_int_equal(fxp_faults(f), faults + 2);
-	assert_int_equal(dma_buf_map_attachment_unlocked(quick.a, DMA_TO_DEVICE,
-							 &sgt), -ENODEV);
+	assert_int_equal(dml_dma_buf_importer_map(quick), -ENODEV);
 	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, sgt_p2p, 1,
-						&imp_ops, &quick, &late),
+						&imp_ops, &slow, &late),
 			 -ENODEV);
 
 	/* re-enable: a notify, then maps work and the bytes are there */
-	assert_int_equal(atomic_load(&quick.invalidations), 1);
+	assert_int_equal(dml_dma_buf_importer_invalidations(quick), 1);
 	assert_int_equal(dml_dma_buf_unrevoke(buf), 0);
-	assert_int_equal(atomic_load(&quick.invalidations), 2);
+	assert_int_equal(dml_dma_buf_importer_invalidations(quick), 2);
 	assert_false(dml_dma_buf_revoked(buf));
-	assert_int_equal(dma_buf_map_attachment_unlocked(quick.a, DMA_TO_DEVICE,
-							 &quick.sgt), 0);
-	fxp_device_reads(f, sg_dma_address(quick.sgt->sgl), v[0].paddr,
-			 v[0].len);
-	dma_buf_unmap_attachment_unlocked(quick.a, quick.sgt, DMA_TO_DEVICE);
+	assert_int_equal(dml_dma_buf_importer_dma(quick, 0, &quick_dma, &len),
+			 0);
+	fxp_device_reads(f, quick_dma, v[0].paddr, v[0].len);
+	dml_dma_buf_importer_destroy(quick);
 	dma_fence_put(slow.in_flight);
 	dma_buf_detach(buf, slow.a);
-	dma_buf_detach(buf, quick.a);
 	dma_buf_put(buf);
 }
 
@@ -152,7 +154,7 @@ static void test_revoke_bounded_wait(void **state)
 	struct fxp *f = fxp_build(SKX_ROOT_PORT, true, 0);
 	struct phys_vec v[4];
 	struct dma_buf *buf = lib_bar_export(f, f->ssd, SSD_BAR, v);
-	struct imp stuck = { .slow = true };
+	struct imp stuck = { 0 };
 
 	*state = f;
 	imp_attach_map(&stuck, f, buf, v);
