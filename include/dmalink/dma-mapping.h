@@ -507,8 +507,11 @@ void dma_sync_single_range_for_device(struct dml_device *dev, dma_addr_t addr,
  *
  * 256 KiB (128 slots of 2 KiB) less the min_align_mask padding when the
  * mapping may be bounced: a force_bounce or addressing-limited dma-direct
- * device with a pool, or an untrusted device behind an IOMMU
- * (swiotlb_max_mapping_size()); SIZE_MAX otherwise.
+ * device with a pool, an untrusted device behind an IOMMU, or a device of
+ * a confidential guest that is not accepted into its TVM, with an IOMMU
+ * or without (swiotlb_max_mapping_size(); a confidential guest forces
+ * swiotlb, is_swiotlb_force_bounce()); SIZE_MAX otherwise, and for an
+ * accepted device in TDISP RUN.
  */
 size_t dma_max_mapping_size(struct dml_device *dev);
 
