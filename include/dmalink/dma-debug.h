@@ -161,6 +161,10 @@ extern "C" {
  * @DML_DMA_DEBUG_CC_LEFT_RUN: a mapping made while the device was
  *	accepted and in TDISP RUN is used (synced or unmapped) after the
  *	device left RUN, which dropped its private mappings (pci-tsm.h)
+ * @DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU: the CPU maps (dml_kmap_local_phys(),
+ *	the host's mapping) private MMIO, a memory BAR of a device in TDISP
+ *	RUN, which only its TVM reaches (Proposed: the private MMIO series
+ *	for TDX Connect; the TDISP chapter of the PCIe 6.x specification)
  * @DML_DMA_DEBUG_NR: number of categories
  */
 enum dml_dma_debug_category {
@@ -204,6 +208,7 @@ enum dml_dma_debug_category {
 	DML_DMA_DEBUG_CC_PRIVATE_UNACCEPTED,
 	DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE,
 	DML_DMA_DEBUG_CC_LEFT_RUN,
+	DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU,
 	DML_DMA_DEBUG_NR
 };
 
@@ -215,8 +220,8 @@ enum dml_dma_debug_category {
  * @category: what it is about
  * @device: name of the device (dml_device_name()), "" if none
  * @addr: the DMA address (IOVA) of the offending call, or the physical
- *	address for @DML_DMA_DEBUG_CPU_DEVICE_OWNED and
- *	@DML_DMA_DEBUG_MAP_BAD_MEMORY
+ *	address for @DML_DMA_DEBUG_CPU_DEVICE_OWNED,
+ *	@DML_DMA_DEBUG_MAP_BAD_MEMORY and @DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU
  * @size: bytes of the offending call
  * @message: the report's first line, e.g. "DMA-API: nvme0: device driver
  *	frees DMA memory with different size [device address=...] ..."

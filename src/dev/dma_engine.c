@@ -47,13 +47,22 @@ static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
 	return 0;
 }
 
+/* whether @dev is accepted into the TVM that owns the private MMIO at @phys */
+static bool tvm_peer(struct dml_device *dev, phys_addr_t phys, bool accepted)
+{
+	struct dml_pci_bar *bar = dml__pci_bar_find(dev->plat, phys);
+
+	return accepted && bar && bar->pdev->tvm == dev->pci_dev->tvm;
+}
+
 /*
  * A confidential guest's memory protection, where the access lands: a
  * device not accepted into its TVM (and in RUN) never touches private
- * memory, and without an IOMMU the address's encoding must match the
- * memory (a private alias of shared memory or a shared alias of private
- * memory is refused, as the hardware's page-table check does).  Blocked
- * accesses move no byte and are logged.
+ * memory, nor private MMIO (a BAR of a device in RUN), which only peers
+ * accepted into the same TVM reach; without an IOMMU the address's
+ * encoding must match the memory (a private alias of shared memory or a
+ * shared alias of private memory is refused, as the hardware's page-table
+ * check does).  Blocked accesses move no byte and are logged.
  */
 static __attribute__((noinline, cold)) bool
 cc_blocked(struct dml_device *dev, dma_addr_t addr, phys_addr_t phys,
@@ -68,6 +77,9 @@ cc_blocked(struct dml_device *dev, dma_addr_t addr, phys_addr_t phys,
 
 	if (!shared && !accepted)
 		why = "private memory, device not accepted";
+	else if (dml__mem_mmio_private(m, phys, len) &&
+		 !tvm_peer(dev, phys, accepted))
+		why = "private MMIO, device not accepted into its TVM";
 	else if (private_enc && !accepted)
 		why = "private encoding, device not accepted";
 	else if (!dev->domain && private_enc == shared)
@@ -109,8 +121,11 @@ static int route(struct dml_device *dev, dma_addr_t addr, bool write,
 {
 	struct dml_pci_bar *bar;
 
-	if (dml__pci_route(dev, addr, &bar) == DML_PCI_ROUTE_PEER) {
-		*phys = (phys_addr_t)(addr - bar->provider.bus_offset);
+	/* without an IOMMU the encryption bit is the guest's, not the bus's */
+	dma_addr_t bus = dev->domain ? addr : addr & ~dev->cc_mask;
+
+	if (dml__pci_route(dev, bus, &bar) == DML_PCI_ROUTE_PEER) {
+		*phys = (phys_addr_t)(bus - bar->provider.bus_offset);
 		*contig = bar->provider.phys + bar->provider.size - *phys;
 		return 0;
 	}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_cc_mmio.c - private MMIO in a confidential guest (issue 10 items 4
+ * and 6, ref §7.5: "BARs of a TDISP device in RUN state belong to the
+ * TVM; host must not CPU-map them"; the TDISP chapter of the PCIe 6.x
+ * specification): while a device's interface is in RUN its BARs are
+ * reached only by its TVM's CPU (dml_tvm_mmio_map()) and by peers
+ * accepted into the same TVM; the host CPU mapping
+ * (dml_kmap_local_phys()) gets none, and the checker reports the try.
+ * Outside RUN the BAR is ordinary MMIO again.
+ */
+#include <dmalink/cc.h>
+#include <string.h>
+
+#include "debug/checker.h"
+
+/* a GPU and a NIC below one switch without ACS: P2P by bus address */
+static const char topo[] =
+	"host     hb0  0000:00  8086:2020\n"
+	"rootport rp0  hb0  01.0  8086:2030\n"
+	"switch   sw0  rp0  00.0  10b5:8747  2  acs=none\n"
+	"endpoint gpu  sw0.d0  00.0  10de:20b0\n"
+	"endpoint nic  sw0.d1  00.0  15b3:1021\n"
+	"bar gpu 0 0x3000000000 1M offset=0x1000000000\n";
+
+#define BAR	0x3000000000ULL
+#define BUS	(BAR + 0x1000000000ULL)
+#define SZ	(1ULL << 20)
+
+struct mf {
+	struct dml_platform *p;
+	struct dml_pci_dev *gpu, *nic;
+	struct dml_device *nic_dev;
+	struct dml_tvm *tvm, *other;
+};
+
+static struct dml_pci_dev *find(struct dml_platform *p, const char *name)
+{
+	struct dml_pci_dev *pdev;
+
+	for (pdev = dml_pci_walk(p, NULL); pdev; pdev = dml_pci_walk(p, pdev)) {
+		struct dml_pci_info in;
+
+		dml_pci_get_info(pdev, &in);
+		if (!strcmp(in.name, name))
+			return pdev;
+	}
+	fail_msg("no %s", name);
+	return NULL;
+}
+
+static struct mf *mf_build(enum dml_cc_flavour flavour)
+{
+	struct mf *f = calloc(1, sizeof(*f));
+	struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci_dev) };
+	char err[256];
+
+	assert_non_null(f);
+	assert_int_equal(dml_platform_create_emu(NULL, &f->p), 0);
+	assert_int_equal(dml_cc_platform_init(f->p, flavour, 0), 0);
+	assert_int_equal(dml_pci_topology_parse(f->p, topo, strlen(topo), "mmio",
+						err, sizeof(err)), 0);
+	f->gpu = find(f->p, "gpu");
+	f->nic = find(f->p, "nic");
+	o.pci_dev = f->nic;
+	assert_int_equal(dml_device_create(f->p, &o, &f->nic_dev), 0);
+	assert_int_equal(dml_tvm_create(f->p, &f->tvm), 0);
+	assert_int_equal(dml_tvm_create(f->p, &f->other), 0);
+	return f;
+}
+
+static void mf_free(struct mf *f)
+{
+	dml_tvm_destroy(f->tvm);
+	dml_tvm_destroy(f->other);
+	dml_platform_destroy(f->p);
+	free(f);
+}
+
+static void run(struct dml_tvm *tvm, struct dml_pci_dev *pdev, bool accept)
+{
+	assert_int_equal(dml_tsm_bind(tvm, pdev), 0);
+	assert_int_equal(dml_tdisp_start(pdev), 0);
+	if (accept)
+		assert_int_equal(dml_tsm_accept(tvm, pdev), 0);
+}
+
+/*
+ * The host CPU maps the BAR until its interface reaches RUN (CONFIG_LOCKED
+ * still maps: the TVM has not started it), never while in RUN, and again
+ * once an error took it out of RUN; each refused try is one
+ * CC_PRIVATE_MMIO_CPU report.  The TVM's own mapping exists only while
+ * the device is accepted, only for its own TVM, only within the BAR, and
+ * is the same memory.
+ */
+static void test_cpu_mappings(void **state)
+{
+	struct mf *f = mf_build(DML_CC_TDX);
+	u8 *host, *tvm;
+
+	(void)state;
+	host = dml_kmap_local_phys(f->p, BAR, SZ);
+	assert_non_null(host);
+	assert_null(dml_tvm_mmio_map(f->tvm, BAR, SZ));	/* not bound */
+	assert_int_equal(dml_tsm_bind(f->tvm, f->gpu), 0);
+	assert_non_null(dml_kmap_local_phys(f->p, BAR, SZ));
+	assert_int_equal(dml_tdisp_start(f->gpu), 0);
+	none();
+
+	assert_null(dml_kmap_local_phys(f->p, BAR, SZ));
+	assert_null(dml_kmap_local_phys(f->p, BAR + SZ - 1, 1));
+	take(DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU, 2);
+	assert_null(dml_tvm_mmio_map(f->tvm, BAR, SZ));	/* not accepted */
+	assert_int_equal(dml_tsm_accept(f->tvm, f->gpu), 0);
+	tvm = dml_tvm_mmio_map(f->tvm, BAR, SZ);
+	assert_ptr_equal(tvm, host);
+	assert_ptr_equal(dml_tvm_mmio_map(f->tvm, BAR + 0x1000, 0), host + 0x1000);
+	assert_null(dml_tvm_mmio_map(f->other, BAR, SZ));	/* another TVM */
+	assert_null(dml_tvm_mmio_map(f->tvm, BAR, SZ + 1));	/* past the BAR */
+	assert_null(dml_tvm_mmio_map(f->tvm, 0x10000000, 4096));	/* RAM */
+	assert_null(dml_tvm_mmio_map(NULL, BAR, SZ));
+	memset(tvm, 0x5a, 64);
+	/* RAM stays the host's, and reports nothing */
+	assert_non_null(dml_kmap_local_phys(f->p, 0x10000000, 4096));
+	none();
+
+	assert_int_equal(dml_tdisp_error(f->gpu), 0);
+	assert_null(dml_tvm_mmio_map(f->tvm, BAR, SZ));
+	assert_ptr_equal(dml_kmap_local_phys(f->p, BAR, SZ), host);
+	assert_int_equal(host[63], 0x5a);
+	none();
+	mf_free(f);
+}
+
+/*
+ * the NIC reads 64 bytes of the GPU's BAR at its bus address in the
+ * private (@enc) or shared encoding: 0 or -EFAULT
+ */
+static int peer_read(struct mf *f, u8 *got, bool enc)
+{
+	dma_addr_t a = enc ? phys_to_dma_encrypted(f->nic_dev, BUS) :
+			     phys_to_dma_unencrypted(f->nic_dev, BUS);
+
+	memset(got, 0, 64);
+	return dml_dev_dma_read(f->nic_dev, a, got, 64);
+}
+
+/*
+ * Peer DMA into private MMIO, without an IOMMU: shared MMIO is read with
+ * the shared encoding; once the GPU is in RUN its BAR is private, so a
+ * NIC that is not accepted is blocked (no byte moves) in either
+ * encoding, as is one accepted into another TVM; one accepted into the
+ * GPU's TVM reads it with the private encoding (the shared one is
+ * refused as for private RAM); once the GPU left RUN the BAR is shared
+ * MMIO again.
+ */
+static void check_peer(enum dml_cc_flavour flavour)
+{
+	struct mf *f = mf_build(flavour);
+	u8 *host = dml_kmap_local_phys(f->p, BAR, SZ);
+	u8 got[64];
+
+	memset(host, 0x6b, 64);
+	assert_int_equal(peer_read(f, got, false), 0);
+	assert_int_equal(got[0], 0x6b);
+	run(f->tvm, f->gpu, true);
+
+	assert_int_equal(peer_read(f, got, false), -EFAULT);
+	assert_int_equal(got[0], 0);
+	assert_int_equal(peer_read(f, got, true), -EFAULT);
+	run(f->other, f->nic, true);
+	assert_int_equal(peer_read(f, got, true), -EFAULT);
+	assert_int_equal(got[63], 0);
+	assert_int_equal(dml_tsm_unbind(f->nic), 0);
+	run(f->tvm, f->nic, false);			/* bound, in RUN, not accepted */
+	assert_int_equal(peer_read(f, got, true), -EFAULT);
+	assert_int_equal(dml_tsm_accept(f->tvm, f->nic), 0);
+	assert_int_equal(peer_read(f, got, false), -EFAULT);
+	assert_int_equal(peer_read(f, got, true), 0);
+	assert_int_equal(got[63], 0x6b);
+
+	assert_int_equal(dml_tsm_unbind(f->gpu), 0);
+	assert_int_equal(peer_read(f, got, false), 0);
+	assert_int_equal(got[0], 0x6b);
+	assert_int_equal(dml_tsm_unbind(f->nic), 0);
+	assert_int_equal(peer_read(f, got, false), 0);
+	none();
+	mf_free(f);
+}
+
+static void test_peer_sev(void **state)
+{
+	(void)state;
+	check_peer(DML_CC_SEV);
+}
+
+static void test_peer_tdx(void **state)
+{
+	(void)state;
+	check_peer(DML_CC_TDX);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_cpu_mappings),
+	cmocka_unit_test(test_peer_sev),
+	cmocka_unit_test(test_peer_tdx),
+};
+
+DML_TEST_MAIN(tests)
