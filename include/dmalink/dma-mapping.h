@@ -57,7 +57,10 @@ enum dma_data_direction {
  * DMA_ATTR_CC_SHARED", v1 Apr 2026 to v6 Jun 2026): in a confidential
  * guest the caller's memory is already shared (decrypted, dmalink/cc.h
  * set_memory_decrypted()): it is mapped with the unencrypted encoding
- * (phys_to_dma_unencrypted()) and never bounced.  DMA_ATTR_MMIO implies it.
+ * (phys_to_dma_unencrypted()) and never bounced.  DMA_ATTR_MMIO implies it,
+ * but for private MMIO (a BAR of a device in TDISP RUN, dmalink/cc.h):
+ * that is mapped with the encrypted encoding for a device accepted into
+ * the same TVM and refused (DMA_MAPPING_ERROR) for any other.
  * Outside a confidential guest it changes nothing.  The bit is ours.
  *
  * The rules of a confidential guest for a device without an IOMMU

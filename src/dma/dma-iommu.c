@@ -215,9 +215,13 @@ dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 			       unsigned long attrs)
 {
 	struct dml_domain *d = dev->domain;
-	bool bounced = false;
+	bool bounced = false, private;
 	dma_addr_t addr;
 
+	/* private MMIO: only for a device accepted into its owner's TVM */
+	if (unlikely(dev->cc_guest) &&
+	    dml__cc_mmio_refused(dev, phys, size, attrs, &private))
+		return DMA_MAPPING_ERROR;
 	/*
 	 * dev_use_swiotlb() && iova_unaligned(): bounce the whole buffer; in
 	 * a confidential guest, so does any private memory for a device that

@@ -10,17 +10,26 @@
  * Outside RUN the BAR is ordinary MMIO again.
  */
 #include <dmalink/cc.h>
+#include <dmalink/pci-p2pdma.h>
+#include <dmalink/scatterlist.h>
 #include <string.h>
 
 #include "debug/checker.h"
 
-/* a GPU and a NIC below one switch without ACS: P2P by bus address */
+/*
+ * a GPU and a NIC below one switch without ACS (P2P by bus address), an
+ * NVMe drive on another root port (P2P through the whitelisted host
+ * bridge)
+ */
 static const char topo[] =
+	"cpu intel 6\n"
 	"host     hb0  0000:00  8086:2020\n"
 	"rootport rp0  hb0  01.0  8086:2030\n"
+	"rootport rp1  hb0  02.0  8086:2031\n"
 	"switch   sw0  rp0  00.0  10b5:8747  2  acs=none\n"
 	"endpoint gpu  sw0.d0  00.0  10de:20b0\n"
 	"endpoint nic  sw0.d1  00.0  15b3:1021\n"
+	"endpoint nvme rp1  00.0  144d:a808\n"
 	"bar gpu 0 0x3000000000 1M offset=0x1000000000\n";
 
 #define BAR	0x3000000000ULL
@@ -29,8 +38,8 @@ static const char topo[] =
 
 struct mf {
 	struct dml_platform *p;
-	struct dml_pci_dev *gpu, *nic;
-	struct dml_device *nic_dev;
+	struct dml_pci_dev *gpu, *nic, *nvme;
+	struct dml_device *nic_dev, *nvme_dev;
 	struct dml_tvm *tvm, *other;
 };
 
@@ -62,8 +71,12 @@ static struct mf *mf_build(enum dml_cc_flavour flavour)
 						err, sizeof(err)), 0);
 	f->gpu = find(f->p, "gpu");
 	f->nic = find(f->p, "nic");
+	f->nvme = find(f->p, "nvme");
 	o.pci_dev = f->nic;
 	assert_int_equal(dml_device_create(f->p, &o, &f->nic_dev), 0);
+	o.pci_dev = f->nvme;
+	assert_int_equal(dml_device_create(f->p, &o, &f->nvme_dev), 0);
+	assert_int_equal(pcim_p2pdma_init(f->gpu), 0);
 	assert_int_equal(dml_tvm_create(f->p, &f->tvm), 0);
 	assert_int_equal(dml_tvm_create(f->p, &f->other), 0);
 	return f;
@@ -146,13 +159,13 @@ static int peer_read(struct mf *f, u8 *got, bool enc)
 }
 
 /*
- * Peer DMA into private MMIO, without an IOMMU: shared MMIO is read with
- * the shared encoding; once the GPU is in RUN its BAR is private, so a
- * NIC that is not accepted is blocked (no byte moves) in either
- * encoding, as is one accepted into another TVM; one accepted into the
- * GPU's TVM reads it with the private encoding (the shared one is
- * refused as for private RAM); once the GPU left RUN the BAR is shared
- * MMIO again.
+ * Peer DMA into private MMIO through the switch, without an IOMMU: once
+ * the GPU is in RUN its BAR is private, so a NIC that is not accepted is
+ * blocked (no byte moves), as is one accepted into another TVM; one
+ * accepted into the GPU's TVM reads it.  The switch routes by bus
+ * address, encryption bit stripped, and only the requester's acceptance
+ * counts (TDISP's T bit), so both encodings behave alike.  Once the GPU
+ * left RUN the BAR is shared MMIO again.
  */
 static void check_peer(enum dml_cc_flavour flavour)
 {
@@ -175,7 +188,8 @@ static void check_peer(enum dml_cc_flavour flavour)
 	run(f->tvm, f->nic, false);			/* bound, in RUN, not accepted */
 	assert_int_equal(peer_read(f, got, true), -EFAULT);
 	assert_int_equal(dml_tsm_accept(f->tvm, f->nic), 0);
-	assert_int_equal(peer_read(f, got, false), -EFAULT);
+	assert_int_equal(peer_read(f, got, false), 0);
+	assert_int_equal(got[0], 0x6b);
 	assert_int_equal(peer_read(f, got, true), 0);
 	assert_int_equal(got[63], 0x6b);
 
@@ -200,7 +214,106 @@ static void test_peer_tdx(void **state)
 	check_peer(DML_CC_TDX);
 }
 
+/* the GPU BAR's map type for @dev */
+static enum pci_p2pdma_map_type map_type(struct dml_device *dev)
+{
+	struct pci_p2pdma_map_state st = { 0 };
+
+	return pci_p2pdma_state(&st, dev, BAR);
+}
+
+/* the NIC maps 64 KiB of the BAR with dma_map_sgtable() and reads it */
+static int nic_sg_read(struct mf *f, u8 *got)
+{
+	struct sg_table sgt;
+	int ret;
+
+	assert_int_equal(sg_alloc_table(&sgt, 1), 0);
+	sg_set_phys(sgt.sgl, BAR, 0x10000);
+	ret = dma_map_sgtable(f->nic_dev, &sgt, DMA_TO_DEVICE, 0);
+	if (!ret) {
+		assert_true(sg_dma_is_bus_address(sgt.sgl));
+		assert_int_equal(dml_dev_dma_read(f->nic_dev, sg_dma_address(sgt.sgl),
+						  got, 64), 0);
+		dma_unmap_sgtable(f->nic_dev, &sgt, DMA_TO_DEVICE, 0);
+	}
+	sg_free_table(&sgt);
+	return ret;
+}
+
+/*
+ * Private P2P: while the GPU is in RUN, P2P to its BAR is private, so
+ * only clients accepted into its TVM get the path's map type (NIC below
+ * the switch: BUS_ADDR; NVMe across the host bridge: THRU_HOST_BRIDGE,
+ * mapped with DMA_ATTR_MMIO in the encrypted encoding and read through the
+ * root complex); any other client gets NOT_SUPPORTED and its mapping
+ * fails: dma_map_sg() with -EREMOTEIO (drivers/pci/p2pdma.c callers),
+ * dma_map_phys() with DMA_MAPPING_ERROR, since MMIO cannot bounce through
+ * shared memory.  Out of RUN the BAR is shared again and classified as
+ * before (the refusal was never cached).
+ */
+static void check_p2p(enum dml_cc_flavour flavour)
+{
+	struct mf *f = mf_build(flavour);
+	u8 *host = dml_kmap_local_phys(f->p, BAR, SZ), got[64];
+	dma_addr_t a;
+
+	memset(host, 0x71, 64);
+	assert_int_equal(map_type(f->nic_dev), PCI_P2PDMA_MAP_BUS_ADDR);
+	assert_int_equal(map_type(f->nvme_dev), PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
+	run(f->tvm, f->gpu, true);
+
+	assert_int_equal(map_type(f->nic_dev), PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	assert_int_equal(map_type(f->nvme_dev), PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	assert_int_equal(nic_sg_read(f, got), -EREMOTEIO);
+	a = dma_map_phys(f->nvme_dev, BAR, 64, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+	assert_true(dma_mapping_error(f->nvme_dev, a));
+	run(f->other, f->nic, true);
+	assert_int_equal(map_type(f->nic_dev), PCI_P2PDMA_MAP_NOT_SUPPORTED);
+	assert_int_equal(dml_tsm_unbind(f->nic), 0);
+
+	run(f->tvm, f->nic, true);
+	run(f->tvm, f->nvme, true);
+	assert_int_equal(map_type(f->nic_dev), PCI_P2PDMA_MAP_BUS_ADDR);
+	assert_int_equal(map_type(f->nvme_dev), PCI_P2PDMA_MAP_THRU_HOST_BRIDGE);
+	assert_int_equal(nic_sg_read(f, got), 0);
+	assert_int_equal(got[63], 0x71);
+	a = dma_map_phys(f->nvme_dev, BAR, 64, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+	assert_false(dma_mapping_error(f->nvme_dev, a));
+	assert_int_equal(a, phys_to_dma_encrypted(f->nvme_dev, BAR));
+	memset(got, 0, sizeof(got));
+	assert_int_equal(dml_dev_dma_read(f->nvme_dev, a, got, 64), 0);
+	assert_int_equal(got[0], 0x71);
+	dma_unmap_phys(f->nvme_dev, a, 64, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+
+	assert_int_equal(dml_tsm_unbind(f->gpu), 0);
+	assert_int_equal(dml_tsm_unbind(f->nic), 0);
+	assert_int_equal(dml_tsm_unbind(f->nvme), 0);
+	assert_int_equal(map_type(f->nic_dev), PCI_P2PDMA_MAP_BUS_ADDR);
+	a = dma_map_phys(f->nvme_dev, BAR, 64, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+	assert_false(dma_mapping_error(f->nvme_dev, a));
+	assert_int_equal(a, phys_to_dma_unencrypted(f->nvme_dev, BAR));
+	assert_int_equal(dml_dev_dma_read(f->nvme_dev, a, got, 64), 0);
+	dma_unmap_phys(f->nvme_dev, a, 64, DMA_TO_DEVICE, DMA_ATTR_MMIO);
+	none();
+	mf_free(f);
+}
+
+static void test_p2p_sev(void **state)
+{
+	(void)state;
+	check_p2p(DML_CC_SEV);
+}
+
+static void test_p2p_tdx(void **state)
+{
+	(void)state;
+	check_p2p(DML_CC_TDX);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_p2p_sev),
+	cmocka_unit_test(test_p2p_tdx),
 	cmocka_unit_test(test_cpu_mappings),
 	cmocka_unit_test(test_peer_sev),
 	cmocka_unit_test(test_peer_tdx),
