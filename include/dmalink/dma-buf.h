@@ -46,12 +46,19 @@ struct dma_buf_attachment;
  *	struct pages (sets attach->peer2peer)
  * @DMA_BUF_MAPPING_PAL: a physical address list with its P2P provider
  *	(dma_buf_map_phys()); the importer maps it itself
+ * @DMA_BUF_MAPPING_PAL_PRIVATE: a PAL of private MMIO, the BAR of a device
+ *	in TDISP RUN (dmalink/cc.h), offered only to importers accepted into
+ *	the same TVM, which map it with the encrypted encoding; no importer
+ *	may CPU-map it (host-unaccessible).  Proposed: the private MMIO
+ *	series for TDX Connect (Xu Yilun, 2025; KVM imports VFIO's dma-buf
+ *	with its PFNs and a private flag), on the mapping types RFC
  */
 enum dma_buf_mapping_type {
 	DMA_BUF_MAPPING_NONE = 0,
 	DMA_BUF_MAPPING_SGT,
 	DMA_BUF_MAPPING_SGT_P2P,
 	DMA_BUF_MAPPING_PAL,
+	DMA_BUF_MAPPING_PAL_PRIVATE,
 };
 
 /**
@@ -422,8 +429,9 @@ int dma_buf_match_mapping(struct dma_buf_attachment *attach,
  * @attach: an attachment whose map_type is PAL
  * @out: the list, until dma_buf_unmap_phys()
  *
- * Return: 0; -EINVAL without the lock, for another map type or NULL
- * arguments; the exporter's error (-ENODEV once revoked).
+ * Return: 0; -EINVAL without the lock, for a map type other than PAL
+ * or PAL_PRIVATE, or NULL arguments; the exporter's error (-ENODEV once
+ * revoked).
  */
 int dma_buf_map_phys(struct dma_buf_attachment *attach,
 		     struct dma_buf_phys_list **out);
@@ -603,7 +611,11 @@ struct dml_dma_buf_range {
  *
  * Importers must accept peer memory (attach->peer2peer) and be
  * revocable, else attach fails with -EOPNOTSUPP; the mapping types are
- * PAL, then SGT_P2P.  The exporter revokes with dml_dma_buf_revoke()
+ * PAL, then SGT_P2P.  While @pdev's interface is in TDISP RUN the BAR is
+ * private MMIO (dmalink/cc.h): the only type offered is then
+ * DMA_BUF_MAPPING_PAL_PRIVATE (Proposed), and only to an importer whose
+ * device is accepted into @pdev's TVM; any other attach fails with
+ * -EOPNOTSUPP.  The buffer has no CPU mapping (mmap, vmap) for anyone.  The exporter revokes with dml_dma_buf_revoke()
  * when memory decode goes off, on reset and on close, and re-enables
  * with dml_dma_buf_unrevoke().
  * Return: 0; -ENODEV if @region_index is not a BAR; -EINVAL for NULL

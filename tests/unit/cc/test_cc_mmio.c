@@ -10,6 +10,8 @@
  * Outside RUN the BAR is ordinary MMIO again.
  */
 #include <dmalink/cc.h>
+#include <dmalink/dma-buf.h>
+#include <dmalink/dma-resv.h>
 #include <dmalink/pci-p2pdma.h>
 #include <dmalink/scatterlist.h>
 #include <string.h>
@@ -311,7 +313,84 @@ static void test_p2p_tdx(void **state)
 	check_p2p(DML_CC_TDX);
 }
 
+static void invalidate_nop(struct dma_buf_attachment *a)
+{
+	(void)a;
+}
+
+static const struct dma_buf_attach_ops revocable = {
+	.allow_peer2peer = true,
+	.invalidate_mappings = invalidate_nop,
+};
+
+/*
+ * The dma-buf of the GPU's BAR (dml_pci_bar_dma_buf_export(), VFIO's
+ * exporter): shared MMIO offers PAL and SGT_P2P, never PAL_PRIVATE; in RUN
+ * it offers PAL_PRIVATE only, and only to the NIC once accepted into the
+ * GPU's TVM (not before, not from another TVM): the physical ranges with
+ * no sg table and no CPU mapping (host-unaccessible); once the GPU left
+ * RUN that attachment maps nothing (-ENODEV).
+ */
+static void test_dmabuf_private(void **state)
+{
+	static const enum dma_buf_mapping_type all[] = {
+		DMA_BUF_MAPPING_PAL, DMA_BUF_MAPPING_SGT_P2P,
+		DMA_BUF_MAPPING_PAL_PRIVATE,
+	};
+	static const enum dma_buf_mapping_type shared[] = {
+		DMA_BUF_MAPPING_PAL, DMA_BUF_MAPPING_SGT_P2P,
+	};
+	const struct dml_dma_buf_range r = { .offset = 0x1000, .length = 0x4000 };
+	struct mf *f = mf_build(DML_CC_SEV);
+	struct dma_buf_phys_list *list;
+	struct dma_buf_attachment *a;
+	struct dma_buf *buf;
+	struct sg_table *sgt;
+	void *va;
+
+	(void)state;
+	assert_int_equal(dml_pci_bar_dma_buf_export(f->gpu, 0, &r, 1, &buf), 0);
+	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, &all[2], 1,
+						&revocable, NULL, &a), -EOPNOTSUPP);
+	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, all, 3,
+						&revocable, NULL, &a), 0);
+	assert_int_equal(a->map_type, DMA_BUF_MAPPING_PAL);
+	dma_buf_detach(buf, a);
+
+	run(f->tvm, f->gpu, true);
+	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, all, 3,
+						&revocable, NULL, &a), -EOPNOTSUPP);
+	run(f->other, f->nic, true);
+	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, all, 3,
+						&revocable, NULL, &a), -EOPNOTSUPP);
+	assert_int_equal(dml_tsm_unbind(f->nic), 0);
+	run(f->tvm, f->nic, true);
+	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, shared, 2,
+						&revocable, NULL, &a), -EOPNOTSUPP);
+	assert_int_equal(dma_buf_mapping_attach(buf, f->nic_dev, all, 3,
+						&revocable, NULL, &a), 0);
+	assert_int_equal(a->map_type, DMA_BUF_MAPPING_PAL_PRIVATE);
+	assert_true(a->peer2peer);
+	dma_resv_lock(buf->resv, NULL);
+	assert_int_equal(dma_buf_map_phys(a, &list), 0);
+	assert_int_equal(list->nr_ranges, 1);
+	assert_int_equal(list->phys[0].paddr, BAR + 0x1000);
+	assert_int_equal(list->phys[0].len, 0x4000);
+	dma_buf_unmap_phys(a, list);
+	assert_int_equal(dma_buf_map_attachment(a, DMA_TO_DEVICE, &sgt), -EINVAL);
+	assert_int_not_equal(dma_buf_vmap(buf, &va), 0);
+	assert_int_equal(dml_tdisp_error(f->gpu), 0);
+	assert_int_equal(dma_buf_map_phys(a, &list), -ENODEV);
+	dma_resv_unlock(buf->resv);
+	assert_int_not_equal(dma_buf_mmap(buf, 0, 0x1000, &va), 0);
+	dma_buf_detach(buf, a);
+	dma_buf_put(buf);
+	none();
+	mf_free(f);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_dmabuf_private),
 	cmocka_unit_test(test_p2p_sev),
 	cmocka_unit_test(test_p2p_tdx),
 	cmocka_unit_test(test_cpu_mappings),
