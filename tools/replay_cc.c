@@ -320,9 +320,10 @@ static void cc_report(const struct cc_replay *c, const char *path,
 		if (!(o->strategies & (1u << s)) || !a->requests || !b->requests ||
 		    sb.mean <= 0)
 			continue;
-		printf("%s: shared %.0f ns, private %.0f ns per request: %.2fx for the caller;\n"
-		       "  bounced %.1f KiB per request (%.2f x the request) against %.1f KiB\n",
+		printf("%s: shared %.0f ns, private %.0f ns per request: %.2fx for the caller\n"
+		       "  (p50 %.2fx); bounced %.1f KiB per request (%.2f x the request) against %.1f KiB\n",
 		       dml_replay_strategy_name[s], sa.mean, sb.mean, sa.mean / sb.mean,
+		       sb.p50 > 0 ? sa.p50 / sb.p50 : 0.0,
 		       per_req(a->bounced, a->requests) / 1024,
 		       per_req(a->bounced, a->bytes),
 		       per_req(b->bounced, b->requests) / 1024);
