@@ -47,14 +47,6 @@ static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
 	return 0;
 }
 
-/* whether @dev is accepted into the TVM that owns the private MMIO at @phys */
-static bool tvm_peer(struct dml_device *dev, phys_addr_t phys, bool accepted)
-{
-	struct dml_pci_bar *bar = dml__pci_bar_find(dev->plat, phys);
-
-	return accepted && bar && bar->pdev->tvm == dev->pci_dev->tvm;
-}
-
 /*
  * A confidential guest's memory protection, where the access lands: a
  * device not accepted into its TVM (and in RUN) never touches private
@@ -80,7 +72,7 @@ cc_blocked(struct dml_device *dev, dma_addr_t addr, phys_addr_t phys,
 	if (!shared && !accepted)
 		why = "private memory, device not accepted";
 	else if (dml__mem_mmio_private(m, phys, len) &&
-		 !tvm_peer(dev, phys, accepted))
+		 !dml__tdisp_mmio_peer(dev, phys))
 		why = "private MMIO, device not accepted into its TVM";
 	else if (private_enc && !accepted)
 		why = "private encoding, device not accepted";

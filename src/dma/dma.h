@@ -138,14 +138,9 @@ static inline bool dml__cc_mmio_refused(const struct dml_device *dev,
 					phys_addr_t phys, size_t size,
 					unsigned long attrs, bool *private)
 {
-	struct dml_pci_bar *bar;
-
 	*private = (attrs & DMA_ATTR_MMIO) &&
 		   dml__mem_mmio_private(dev->plat->mem, phys, size);
-	if (!*private)
-		return false;
-	bar = dml__pci_bar_find(dev->plat, phys);
-	return !bar || !dml__tdisp_tvm_peer(dev->pci_dev, bar->pdev);
+	return *private && !dml__tdisp_mmio_peer(dev, phys);
 }
 
 #endif /* DML_DMA_H */

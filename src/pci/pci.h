@@ -290,4 +290,16 @@ static inline bool dml__tdisp_tvm_peer(const struct dml_pci_dev *client,
 	       client->tvm == provider->tvm;
 }
 
+/*
+ * dml__tdisp_mmio_peer - whether @dev may reach the private MMIO at @phys:
+ * it is accepted into the TVM of the function whose BAR holds @phys
+ */
+static inline bool dml__tdisp_mmio_peer(const struct dml_device *dev,
+					phys_addr_t phys)
+{
+	struct dml_pci_bar *bar = dml__pci_bar_find(dev->plat, phys);
+
+	return bar && dml__tdisp_tvm_peer(dev->pci_dev, bar->pdev);
+}
+
 #endif /* DML_PCI_PCI_H */
