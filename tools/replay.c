@@ -35,6 +35,8 @@
  * (mean exact; p50 and p99 to within 1/64 of their value).  The summary
  * prints the peak RSS (getrusage).
  * --target p2p: the buffers lie in a peer's BAR instead (replay_p2p.c).
+ * --cc sev|tdx: a confidential guest, device not accepted and accepted
+ * side by side (replay_cc.c).
  * The table and JSON are printed by replay_report.c.
  *
  * --bounce measures swiotlb: the device is a force_bounce dma-direct one
@@ -235,8 +237,8 @@ static int map_ranges(struct replay *r, unsigned int nr,
  * said no, so inside the map window.
  * Return: 0, or -errno when mapping failed (counted, not fatal).
  */
-static int run_one(struct replay *r, enum strategy s, unsigned int nr,
-		   u64 bytes, bool write, u64 seed)
+int dml_replay_run_one(struct replay *r, enum strategy s, unsigned int nr,
+		       u64 bytes, bool write, u64 seed)
 {
 	enum dma_data_direction dir = write ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
 	struct strat_stats *st = &r->st[s];
@@ -421,6 +423,7 @@ static void usage(FILE *f)
 	dml_replay_legend(f);
 	dml_replay_p2p_usage(f);
 	dml_replay_dmabuf_usage(f);
+	dml_replay_cc_usage(f);
 	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
 
@@ -448,6 +451,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "p2p-provider", required_argument, NULL, 'p' },
 		{ "dmabuf-exporter", required_argument, NULL, 'X' },
 		{ "dmabuf-importer", required_argument, NULL, 'I' },
+		{ "cc", required_argument, NULL, 'K' },
 		{ 0 }
 	};
 	u64 v;
@@ -519,6 +523,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			__attribute__((fallthrough));
 		case 'X': case 'I':
 			if (dml_replay_dmabuf_opt(&o->dmabuf, c, optarg))
+				return -EINVAL;
+			break;
+		case 'K':
+			if (dml_replay_cc_opt(o, optarg))
 				return -EINVAL;
 			break;
 		case 'h':
@@ -614,7 +622,7 @@ static int setup(struct replay *r)
  * The two flat buffers sized to the largest request so far, not to
  * --max-request: memory follows the trace's requests.  Return: 0 or -ENOMEM.
  */
-static int size_bufs(struct replay *r, u64 bytes)
+int dml_replay_size_bufs(struct replay *r, u64 bytes)
 {
 	u8 *d, *e;
 
@@ -638,7 +646,7 @@ static int size_bufs(struct replay *r, u64 bytes)
  * a range stay in order, so dml_layout_free() frees the same pages.
  * There is room: a piece is at least 4 KiB of the request.
  */
-static unsigned int split_ranges(struct replay *r, unsigned int nr)
+unsigned int dml_replay_split_ranges(struct replay *r, unsigned int nr)
 {
 	u64 cap = dma_max_mapping_size(r->dev);
 	unsigned int i, n = 0, out;
@@ -743,6 +751,8 @@ int dml_cmd_replay(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &r.o))
 		return 2;
+	if (r.o.cc)
+		return dml_replay_cc(&r.o, argv[optind]);
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
 	if (r.o.dmabuf.target)
@@ -777,7 +787,7 @@ int dml_cmd_replay(int argc, char **argv)
 		}
 		if (!ret)
 			break;
-		ret = size_bufs(&r, req.bytes);
+		ret = dml_replay_size_bufs(&r, req.bytes);
 		if (!ret)
 			ret = dml_layout_alloc(r.layout, req.bytes, r.ranges,
 					       r.max_ranges, &nr);
@@ -790,7 +800,7 @@ int dml_cmd_replay(int argc, char **argv)
 			goto out;
 		}
 		if (r.o.bounce)
-			nr = split_ranges(&r, nr);
+			nr = dml_replay_split_ranges(&r, nr);
 		/*
 		 * The first request once through every strategy, uncounted:
 		 * the buffers' first touch, the page tables' first tables and
@@ -803,8 +813,8 @@ int dml_cmd_replay(int argc, char **argv)
 
 			if (!(r.o.strategies & (1u << k)))
 				continue;
-			run_one(&r, (enum strategy)k, nr, req.bytes, req.write,
-				(u64)k);
+			dml_replay_run_one(&r, (enum strategy)k, nr, req.bytes,
+					   req.write, (u64)k);
 			r.st[k] = saved;
 		}
 		/* each request starts with the next strategy: none is always first */
@@ -812,7 +822,8 @@ int dml_cmd_replay(int argc, char **argv)
 			s = (int)((n + k) % S_NR);
 			if (!(r.o.strategies & (1u << s)))
 				continue;
-			if (run_one(&r, s, nr, req.bytes, req.write, n * S_NR + s)) {
+			if (dml_replay_run_one(&r, s, nr, req.bytes, req.write,
+					       n * S_NR + s)) {
 				bad++;
 				r.st[s].mismatches++;
 			}

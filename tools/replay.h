@@ -2,7 +2,9 @@
 /*
  * replay.h - what replay.c hands to replay_p2p.c for `dmalink replay
  * --target p2p` (the options that apply there and the entry point), and
- * to replay_report.c (the replay's state and statistics it reports).
+ * to replay_report.c (the replay's state and statistics it reports);
+ * replay_cc.c (`--cc`) reuses replay.c's per-request engine on two
+ * devices of one confidential guest.
  */
 #ifndef DML_TOOLS_REPLAY_H
 #define DML_TOOLS_REPLAY_H
@@ -184,6 +186,7 @@ struct replay_opts {
 	u64 max_request;
 	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
 	struct dml_replay_dmabuf_opts dmabuf;	/* --target dmabuf, --dmabuf-* */
+	int cc;				/* --cc: DML_CC_SEV or DML_CC_TDX; 0: none */
 };
 
 struct replay {
@@ -201,6 +204,70 @@ struct replay {
 	u64 buf_bytes;			/* size of both: the largest request yet */
 	struct strat_stats st[S_NR];
 };
+
+/* the mean, p50 and p99 of a latency histogram, ns */
+struct summary {
+	double mean, p50, p99;
+};
+
+/** dml_replay_summarize - mean, p50 and p99 of the samples in @h (replay_report.c) */
+struct summary dml_replay_summarize(const struct ns_hist *h);
+
+/**
+ * dml_replay_run_one - map one request's ranges with strategy @s, let the
+ *	device move the bytes, unmap, verify, and count it in @r->st[@s]
+ *	(replay.c; the cost views are described at the top of that file)
+ * @r: the replay: its device, ranges and flat buffers
+ * @s: the strategy
+ * @nr: ranges of the request in @r->ranges
+ * @bytes: the request's bytes (their sum)
+ * @write: the device reads the buffer (a write request); else it writes it
+ * @seed: the data pattern's seed
+ *
+ * Return: 0 (counted, verified or not); -errno when mapping failed (not
+ * counted: the caller counts it).
+ */
+int dml_replay_run_one(struct replay *r, enum strategy s, unsigned int nr,
+		       u64 bytes, bool write, u64 seed);
+
+/**
+ * dml_replay_size_bufs - grow @r's two flat buffers to @bytes, if smaller
+ * Return: 0 or -ENOMEM.
+ */
+int dml_replay_size_bufs(struct replay *r, u64 bytes);
+
+/**
+ * dml_replay_split_ranges - split @r's @nr ranges at dma_max_mapping_size()
+ *	of @r->dev, as drivers cap their segments
+ * Return: the number of ranges now (@nr when nothing needed splitting or
+ * the pieces would not fit in @r->ranges).
+ */
+unsigned int dml_replay_split_ranges(struct replay *r, unsigned int nr);
+
+/**
+ * dml_replay_cc_opt - parse --cc's argument into @o->cc
+ * @o: the replay's options
+ * @arg: "sev" or "tdx"
+ *
+ * Return: 0; -EINVAL for another flavour (printed).
+ */
+int dml_replay_cc_opt(struct replay_opts *o, const char *arg);
+
+/** dml_replay_cc_usage - print the --help lines of --cc to @f */
+void dml_replay_cc_usage(FILE *f);
+
+/**
+ * dml_replay_cc - replay @trace in a confidential guest, side by side with
+ *	the device not accepted into the TVM (bounced) and accepted (direct)
+ *	(replay_cc.c)
+ * @o: the options as parsed, @o->cc set
+ * @trace: the trace file
+ *
+ * Return: the exit code: 0 every request verified on both sides and no
+ * fault (requests the two-step API refuses, -EPERM, are counted, not
+ * failures), 1 a fault, mismatch or failed mapping, 2 bad usage or input.
+ */
+int dml_replay_cc(const struct replay_opts *o, const char *trace);
 
 /**
  * dml_replay_report - print the results of a ram replay on stdout: the

@@ -39,12 +39,7 @@ static double hist_rank(const struct ns_hist *h, u64 k)
 	return 0;
 }
 
-struct summary {
-	double mean, p50, p99;
-};
-
-/* mean, p50 and p99 of the samples in @h */
-static struct summary summarize(const struct ns_hist *h)
+struct summary dml_replay_summarize(const struct ns_hist *h)
 {
 	struct summary sum = { 0 };
 
@@ -77,8 +72,8 @@ void dml_replay_report(const struct replay *r, const char *path, const char *fmt
 	int s;
 
 	for (s = 0; s < S_NR; s++) {
-		sum[s] = summarize(&r->st[s].caller_ns);
-		map[s] = summarize(&r->st[s].map_ns);
+		sum[s] = dml_replay_summarize(&r->st[s].caller_ns);
+		map[s] = dml_replay_summarize(&r->st[s].map_ns);
 	}
 	if (r->o.json) {
 		printf("{\"trace\":\"%s\",\"format\":\"%s\",\"layout\":\"%s\","

@@ -128,7 +128,8 @@ int set_memory_encrypted(struct dml_platform *p, phys_addr_t phys,
  * @len: bytes (0 is taken as 1)
  *
  * On a platform without encryption all memory is shared; MMIO counts as
- * shared.
+ * shared, but for private MMIO (a memory BAR of a device in TDISP RUN,
+ * dml_tvm_mmio_map()).
  * Return: true if every byte is shared; false if any is private or the
  * range is outside the physical address space.
  */
@@ -254,6 +255,26 @@ int dml_tsm_accept(struct dml_tvm *tvm, struct dml_pci_dev *pdev);
  * @dev: device (NULL or not PCI: false)
  */
 bool dml_tsm_accepted(const struct dml_device *dev);
+
+/**
+ * dml_tvm_mmio_map - the TVM's CPU mapping of private MMIO: a memory BAR
+ * of a device interface bound to @tvm, in TDISP RUN and accepted
+ * @tvm: the TVM
+ * @phys: emulated physical address in the BAR
+ * @len: bytes the caller will touch (0 is taken as 1), within the BAR
+ *
+ * In RUN a TDI's BARs are private MMIO: dml_kmap_local_phys(), the host
+ * CPU's mapping, returns NULL for them, and only the TVM reaches them,
+ * through this mapping (the secure EPT the host builds without ever
+ * mapping them itself), and DMA only from peers accepted into the same
+ * TVM.  Proposed: Xu Yilun's private MMIO RFC series for TDX Connect
+ * (2025: KVM maps the BAR into the TVM from VFIO's host-unaccessible
+ * dma-buf); the TDISP chapter of the PCIe 6.x specification.
+ * Return: a pointer valid until the platform is destroyed; NULL if either
+ * argument is NULL or the range is not in one BAR of a device bound to
+ * @tvm, accepted and in RUN.
+ */
+void *dml_tvm_mmio_map(struct dml_tvm *tvm, phys_addr_t phys, u64 len);
 
 /**
  * dml_tsm_unbind - STOP_INTERFACE_REQUEST and unbind: CONFIG_LOCKED, RUN

@@ -46,12 +46,19 @@ struct dma_buf_attachment;
  *	struct pages (sets attach->peer2peer)
  * @DMA_BUF_MAPPING_PAL: a physical address list with its P2P provider
  *	(dma_buf_map_phys()); the importer maps it itself
+ * @DMA_BUF_MAPPING_PAL_PRIVATE: a PAL of private MMIO, the BAR of a device
+ *	in TDISP RUN (dmalink/cc.h), offered only to importers accepted into
+ *	the same TVM, which map it with the encrypted encoding; no importer
+ *	may CPU-map it (host-unaccessible).  Proposed: the private MMIO
+ *	series for TDX Connect (Xu Yilun, 2025; KVM imports VFIO's dma-buf
+ *	with its PFNs and a private flag), on the mapping types RFC
  */
 enum dma_buf_mapping_type {
 	DMA_BUF_MAPPING_NONE = 0,
 	DMA_BUF_MAPPING_SGT,
 	DMA_BUF_MAPPING_SGT_P2P,
 	DMA_BUF_MAPPING_PAL,
+	DMA_BUF_MAPPING_PAL_PRIVATE,
 };
 
 /**
@@ -434,8 +441,9 @@ int dma_buf_match_mapping(struct dma_buf_attachment *attach,
  * @attach: an attachment whose map_type is PAL
  * @out: the list, until dma_buf_unmap_phys()
  *
- * Return: 0; -EINVAL without the lock, for another map type or NULL
- * arguments; the exporter's error (-ENODEV once revoked).
+ * Return: 0; -EINVAL without the lock, for a map type other than PAL
+ * or PAL_PRIVATE, or NULL arguments; the exporter's error (-ENODEV once
+ * revoked).
  */
 int dma_buf_map_phys(struct dma_buf_attachment *attach,
 		     struct dma_buf_phys_list **out);
@@ -615,12 +623,17 @@ struct dml_dma_buf_range {
  *
  * Importers must accept peer memory (attach->peer2peer) and be
  * revocable, else attach fails with -EOPNOTSUPP; the mapping types are
- * PAL, then SGT_P2P.  As VFIO's exporter, the buffer follows the
- * function's memory decode: it is revoked (dml_dma_buf_revoke(), waiting
- * up to one second for the importers to unmap) when decode goes off,
- * that is dml_pci_set_memory_decode() on the emulated platform, or on
- * vfio a write of PCI_COMMAND through dml_vfio_config_write() and
- * across dml_vfio_reset(); it is given back (dml_dma_buf_unrevoke()) when
+ * PAL, then SGT_P2P.  While @pdev's interface is in TDISP RUN the BAR is
+ * private MMIO (dmalink/cc.h): the only type offered is then
+ * DMA_BUF_MAPPING_PAL_PRIVATE (Proposed), and only to an importer whose
+ * device is accepted into @pdev's TVM; any other attach fails with
+ * -EOPNOTSUPP.  The buffer has no CPU mapping (mmap, vmap) for anyone.
+ * As VFIO's exporter, the buffer follows the function's memory decode:
+ * it is revoked (dml_dma_buf_revoke(), waiting up to one second for the
+ * importers to unmap) when decode goes off, that is
+ * dml_pci_set_memory_decode() on the emulated platform, or on vfio a
+ * write of PCI_COMMAND through dml_vfio_config_write() and across
+ * dml_vfio_reset(); it is given back (dml_dma_buf_unrevoke()) when
  * decode comes on.  When the function is closed (dml_device_destroy() of
  * its vfio device) or its platform destroyed, the buffer is revoked for
  * good.  Exported while decode is off, it starts revoked.

@@ -170,6 +170,10 @@ extern "C" {
  *	dma_buf_vunmap() and the exporter's own code, and no attachment was
  *	granted CPU access (dma_buf_attach_ops.needs_cpu_access); once per
  *	buffer until CPU access is next granted
+ * @DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU: the CPU maps (dml_kmap_local_phys(),
+ *	the host's mapping) private MMIO, a memory BAR of a device in TDISP
+ *	RUN, which only its TVM reaches (Proposed: the private MMIO series
+ *	for TDX Connect; the TDISP chapter of the PCIe 6.x specification)
  * @DML_DMA_DEBUG_NR: number of categories
  */
 enum dml_dma_debug_category {
@@ -214,6 +218,7 @@ enum dml_dma_debug_category {
 	DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE,
 	DML_DMA_DEBUG_CC_LEFT_RUN,
 	DML_DMA_DEBUG_DMABUF_CPU_ACCESS,
+	DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU,
 	DML_DMA_DEBUG_NR
 };
 
@@ -225,8 +230,8 @@ enum dml_dma_debug_category {
  * @category: what it is about
  * @device: name of the device (dml_device_name()), "" if none
  * @addr: the DMA address (IOVA) of the offending call, or the physical
- *	address for @DML_DMA_DEBUG_CPU_DEVICE_OWNED and
- *	@DML_DMA_DEBUG_MAP_BAD_MEMORY
+ *	address for @DML_DMA_DEBUG_CPU_DEVICE_OWNED,
+ *	@DML_DMA_DEBUG_MAP_BAD_MEMORY and @DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU
  * @size: bytes of the offending call
  * @message: the report's first line, e.g. "DMA-API: nvme0: device driver
  *	frees DMA memory with different size [device address=...] ..."

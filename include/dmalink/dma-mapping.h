@@ -57,7 +57,10 @@ enum dma_data_direction {
  * DMA_ATTR_CC_SHARED", v1 Apr 2026 to v6 Jun 2026): in a confidential
  * guest the caller's memory is already shared (decrypted, dmalink/cc.h
  * set_memory_decrypted()): it is mapped with the unencrypted encoding
- * (phys_to_dma_unencrypted()) and never bounced.  DMA_ATTR_MMIO implies it.
+ * (phys_to_dma_unencrypted()) and never bounced.  DMA_ATTR_MMIO implies it,
+ * but for private MMIO (a BAR of a device in TDISP RUN, dmalink/cc.h):
+ * that is mapped with the encrypted encoding for a device accepted into
+ * the same TVM and refused (DMA_MAPPING_ERROR) for any other.
  * Outside a confidential guest it changes nothing.  The bit is ours.
  *
  * The rules of a confidential guest for a device without an IOMMU
@@ -507,8 +510,11 @@ void dma_sync_single_range_for_device(struct dml_device *dev, dma_addr_t addr,
  *
  * 256 KiB (128 slots of 2 KiB) less the min_align_mask padding when the
  * mapping may be bounced: a force_bounce or addressing-limited dma-direct
- * device with a pool, or an untrusted device behind an IOMMU
- * (swiotlb_max_mapping_size()); SIZE_MAX otherwise.
+ * device with a pool, an untrusted device behind an IOMMU, or a device of
+ * a confidential guest that is not accepted into its TVM, with an IOMMU
+ * or without (swiotlb_max_mapping_size(); a confidential guest forces
+ * swiotlb, is_swiotlb_force_bounce()); SIZE_MAX otherwise, and for an
+ * accepted device in TDISP RUN.
  */
 size_t dma_max_mapping_size(struct dml_device *dev);
 

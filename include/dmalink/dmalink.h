@@ -156,7 +156,10 @@ bool dml_phys_is_ram(struct dml_platform *p, phys_addr_t phys, u64 len);
  *
  * The twin of the kernel's kmap_local_page()/phys_to_virt() for memory with
  * or without a memmap.  The pointer stays valid until the platform is
- * destroyed.  Return: the pointer, or NULL if the range is not backed.
+ * destroyed.  It is the host CPU's mapping: private MMIO, a memory BAR of
+ * a device whose TDISP interface is in RUN (dmalink/cc.h), has none.
+ * Return: the pointer, or NULL if the range is not backed or is private
+ * MMIO.
  */
 void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len);
 

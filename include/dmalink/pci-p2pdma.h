@@ -117,10 +117,20 @@ struct p2pdma_provider *pcim_p2pdma_provider(struct dml_pci_dev *pdev, int bar);
  * is AMD family 0x17 (Zen) or later or the host bridge(s) are on the
  * whitelist (some entries only when both sit below the same host bridge),
  * else NOT_SUPPORTED.
+ * In a confidential guest (dmalink/cc.h), a provider whose TDISP
+ * interface is in RUN has private MMIO: P2P to it is private, and only a
+ * client accepted into the same TVM (and in RUN) gets the path's map type;
+ * any other client gets PCI_P2PDMA_MAP_NOT_SUPPORTED, so its mapping
+ * fails with -EREMOTEIO (MMIO cannot be bounced through shared memory).
+ * This answer follows the states and is never cached.  A provider not
+ * in RUN has shared MMIO, which any client reaches as before.  Proposed:
+ * the private MMIO series for TDX Connect (Xu Yilun, 2025) and the TDISP
+ * chapter of the PCIe 6.x specification; pci-tsm.h has no P2P rule yet.
  * Return: the map type; PCI_P2PDMA_MAP_NOT_SUPPORTED when @provider is
- * NULL, @dev is not a PCI device of the provider's platform, or the
- * provider's function was not initialised.  Once
- * computed, a lock-free hash lookup in the provider's cache.
+ * NULL, @dev is not a PCI device of the provider's platform, the
+ * provider's function was not initialised, or the provider's MMIO is
+ * private and @dev not its TVM's.  Once computed, a lock-free hash lookup
+ * in the provider's cache.
  */
 enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
 					     struct dml_device *dev);

@@ -2,13 +2,15 @@
 /*
  * tsm.c - the TEE security manager's side of TEE-IO on the emulated
  * platform: TVM objects, binding a PCI endpoint's device interface to a
- * TVM (which locks it), and the TVM accepting it once it runs
- * (drivers/pci/tsm.c, include/linux/pci-tsm.h).  The TDISP states
+ * TVM (which locks it), the TVM accepting it once it runs
+ * (drivers/pci/tsm.c, include/linux/pci-tsm.h), and the TVM's CPU
+ * mapping of an accepted device's private MMIO.  The TDISP states
  * themselves are the PCI layer's (src/pci/tdisp.c); a TVM owns nothing
  * but its identity, and finds its devices by walking the topology.
  */
 #include <dmalink/cc.h>
 
+#include "../mem/mem.h"
 #include "../pci/pci.h"
 
 struct dml_tvm {
@@ -58,4 +60,18 @@ int dml_tsm_accept(struct dml_tvm *tvm, struct dml_pci_dev *pdev)
 bool dml_tsm_accepted(const struct dml_device *dev)
 {
 	return dev && dml__dev_accepted(dev);
+}
+
+void *dml_tvm_mmio_map(struct dml_tvm *tvm, phys_addr_t phys, u64 len)
+{
+	struct dml_pci_bar *bar;
+
+	if (!tvm)
+		return NULL;
+	len = len ? len : 1;
+	bar = dml__pci_bar_find(tvm->plat, phys);
+	if (!bar || len > bar->provider.size - (phys - bar->provider.phys) ||
+	    bar->pdev->tvm != tvm || !dml__tdisp_accepted(bar->pdev))
+		return NULL;
+	return dml__mem_host(tvm->plat->mem, phys, len);
 }

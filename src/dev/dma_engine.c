@@ -50,27 +50,33 @@ static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
 /*
  * A confidential guest's memory protection, where the access lands: a
  * device not accepted into its TVM (and in RUN) never touches private
- * memory, and without an IOMMU the address's encoding must match the
- * memory (a private alias of shared memory or a shared alias of private
- * memory is refused, as the hardware's page-table check does).  Blocked
- * accesses move no byte and are logged.
+ * memory, nor private MMIO (a BAR of a device in RUN), which only peers
+ * accepted into the same TVM reach; without an IOMMU the address's
+ * encoding must match the memory (a private alias of shared memory or a
+ * shared alias of private memory is refused, as the hardware's page-table
+ * check does).  A request a switch routes to a peer (@peer) never meets
+ * that check: only the requester's acceptance (TDISP's T bit) counts.
+ * Blocked accesses move no byte and are logged.
  */
 static __attribute__((noinline, cold)) bool
 cc_blocked(struct dml_device *dev, dma_addr_t addr, phys_addr_t phys,
-	   size_t len, bool write)
+	   size_t len, bool write, bool peer)
 {
 	struct dml_mem *m = dev->plat->mem;
 	bool accepted = dml__dev_accepted(dev);
 	bool shared = dml__mem_cc_shared(m, phys, len);
-	bool private_enc = dev->domain ? !shared :
+	bool private_enc = dev->domain || peer ? !shared :
 			   (addr & m->cc_enc) || (m->cc_dec && !(addr & m->cc_dec));
 	const char *why;
 
 	if (!shared && !accepted)
 		why = "private memory, device not accepted";
+	else if (dml__mem_mmio_private(m, phys, len) &&
+		 !dml__tdisp_mmio_peer(dev, phys))
+		why = "private MMIO, device not accepted into its TVM";
 	else if (private_enc && !accepted)
 		why = "private encoding, device not accepted";
-	else if (!dev->domain && private_enc == shared)
+	else if (!dev->domain && !peer && private_enc == shared)
 		why = private_enc ? "private encoding of shared memory" :
 				    "shared encoding of private memory";
 	else
@@ -101,18 +107,22 @@ root_complex_p2p(struct dml_device *dev, struct dml_pci_bar *bar,
 
 /*
  * route one piece of a transfer through the fabric (see the top of the
- * file); 0 with *phys and *contig, -EFAULT when the IOMMU or the mask
- * refuses, -EREMOTEIO when the root complex drops it
+ * file); with *phys and *contig: 1 when a switch routed it to a peer, 0
+ * otherwise; -EFAULT when the IOMMU or the mask refuses, -EREMOTEIO when
+ * the root complex drops it
  */
 static int route(struct dml_device *dev, dma_addr_t addr, bool write,
 		 phys_addr_t *phys, u64 *contig)
 {
 	struct dml_pci_bar *bar;
 
-	if (dml__pci_route(dev, addr, &bar) == DML_PCI_ROUTE_PEER) {
-		*phys = (phys_addr_t)(addr - bar->provider.bus_offset);
+	/* without an IOMMU the encryption bit is the guest's, not the bus's */
+	dma_addr_t bus = dev->domain ? addr : addr & ~dev->cc_mask;
+
+	if (dml__pci_route(dev, bus, &bar) == DML_PCI_ROUTE_PEER) {
+		*phys = (phys_addr_t)(bus - bar->provider.bus_offset);
 		*contig = bar->provider.phys + bar->provider.size - *phys;
-		return 0;
+		return 1;
 	}
 	if (translate(dev, addr, write, phys, contig))
 		return -EFAULT;
@@ -136,12 +146,13 @@ static int dma_access(struct dml_device *dev, dma_addr_t addr, void *buf,
 		u64 contig;
 		size_t chunk;
 		void *host;
+		int peer = route(dev, addr, write, &phys, &contig);
 
-		if (route(dev, addr, write, &phys, &contig))
+		if (peer < 0)
 			goto fault;
 		chunk = (size_t)min((u64)len, contig);
 		if (unlikely(dev->cc_guest) &&
-		    cc_blocked(dev, addr, phys, chunk, write))
+		    cc_blocked(dev, addr, phys, chunk, write, peer))
 			goto fault;
 		/* non-coherent: memory, not the CPU's cached view (cache.c) */
 		if (unlikely(dev->non_coherent))

@@ -79,12 +79,21 @@ map_reachable(struct dml_device *dev, phys_addr_t phys, dma_addr_t dma_addr,
  * encoding; a device accepted into its TVM and in RUN reaches private
  * memory directly with the encrypted encoding; any other device bounces
  * through the pool, which is shared, and never reaches private memory.
+ * Private MMIO (a BAR of a device in TDISP RUN) is private memory that
+ * cannot bounce: mapped with the encrypted encoding for a device accepted
+ * into its TVM, refused for any other.
  */
 static __attribute__((noinline, cold)) dma_addr_t
 cc_map_phys(struct dml_device *dev, phys_addr_t phys, size_t size,
 	    enum dma_data_direction dir, unsigned long attrs)
 {
-	bool shared = attrs & (DMA_ATTR_CC_SHARED | DMA_ATTR_MMIO);
+	bool shared = attrs & (DMA_ATTR_CC_SHARED | DMA_ATTR_MMIO), private;
+
+	/* private MMIO: only its TVM's accepted devices, encrypted encoding */
+	if (dml__cc_mmio_refused(dev, phys, size, attrs, &private))
+		return DMA_MAPPING_ERROR;
+	if (private)
+		shared = false;
 
 	if (!dml__cc_must_bounce(dev, attrs))
 		return map_reachable(dev, phys,

@@ -215,9 +215,13 @@ dma_addr_t dml__iommu_map_phys(struct dml_device *dev, phys_addr_t phys,
 			       unsigned long attrs)
 {
 	struct dml_domain *d = dev->domain;
-	bool bounced = false;
+	bool bounced = false, private;
 	dma_addr_t addr;
 
+	/* private MMIO: only for a device accepted into its owner's TVM */
+	if (unlikely(dev->cc_guest) &&
+	    dml__cc_mmio_refused(dev, phys, size, attrs, &private))
+		return DMA_MAPPING_ERROR;
 	/*
 	 * dev_use_swiotlb() && iova_unaligned(): bounce the whole buffer; in
 	 * a confidential guest, so does any private memory for a device that
@@ -266,8 +270,11 @@ void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 			  dev->name, (unsigned long long)addr, size);
 		return;
 	}
-	/* only these devices can have a cache to sync or a bounce buffer */
-	if (unlikely(dev->untrusted || dev->non_coherent) &&
+	/*
+	 * only these devices can have a cache to sync or a bounce buffer (a
+	 * confidential guest's device bounces while it is not accepted)
+	 */
+	if (unlikely(dev->untrusted || dev->non_coherent || dev->cc_guest) &&
 	    !(attrs & DMA_ATTR_MMIO)) {
 		phys = d->ops->iova_to_phys(d, (dml_iova_t)addr);
 		if (phys && dev->non_coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
@@ -345,8 +352,9 @@ static int finalise_sg(struct dml_device *dev, struct scatterlist *sgl,
 }
 
 /*
- * iommu_dma_map_sg_swiotlb(): an untrusted device maps each entry on its
- * own, so unaligned entries can be bounced; the list is marked so unmap
+ * iommu_dma_map_sg_swiotlb(): an untrusted device (or a confidential
+ * guest's device that is not accepted) maps each entry on its own, so
+ * the entries that must be can be bounced; the list is marked so unmap
  * and sync treat it the same way.
  */
 static void unmap_sg_swiotlb(struct dml_device *dev, struct scatterlist *sgl,
@@ -476,8 +484,14 @@ int dml__iommu_map_sg(struct dml_device *dev, struct scatterlist *sgl,
 	int i, ret;
 
 	sgl->dma_flags &= ~DML_SG_DMA_SWIOTLB;
-	if (unlikely(dev->untrusted || dev->non_coherent) &&
-	    dev_use_sg_swiotlb(dev, sgl, nents, dir))
+	/*
+	 * a confidential guest's device that is not accepted: entry by
+	 * entry, so dml__iommu_map_phys() bounces each private piece whole
+	 * (dma-direct's rule, cc_map_phys() in direct.c)
+	 */
+	if (unlikely(dev->untrusted || dev->non_coherent || dev->cc_guest) &&
+	    (dml__cc_must_bounce(dev, attrs) ||
+	     dev_use_sg_swiotlb(dev, sgl, nents, dir)))
 		return map_sg_swiotlb(dev, sgl, nents, dir, attrs);
 
 	dml__sg_p2p_init(&p2p, &st, dev, sgl, nents);

@@ -127,4 +127,20 @@ static inline bool dml__cc_must_bounce(const struct dml_device *dev,
 	       !dml__dev_accepted(dev);
 }
 
+/*
+ * dml__cc_mmio_refused - a DMA_ATTR_MMIO mapping of private MMIO (a BAR of
+ * a device in TDISP RUN, src/pci/tdisp.c) by a device that is not
+ * accepted into that device's TVM: MMIO cannot bounce, so it fails (the
+ * P2P classification says NOT_SUPPORTED first, pci_p2pdma_map_type()).
+ * *@private says whether the memory is private MMIO at all.
+ */
+static inline bool dml__cc_mmio_refused(const struct dml_device *dev,
+					phys_addr_t phys, size_t size,
+					unsigned long attrs, bool *private)
+{
+	*private = (attrs & DMA_ATTR_MMIO) &&
+		   dml__mem_mmio_private(dev->plat->mem, phys, size);
+	return *private && !dml__tdisp_mmio_peer(dev, phys);
+}
+
 #endif /* DML_DMA_H */

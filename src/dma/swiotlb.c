@@ -681,6 +681,13 @@ size_t dma_max_mapping_size(struct dml_device *dev)
 
 	if (!dev || dev->plat->kind != DML_PLATFORM_EMU)
 		return SIZE_MAX;
+	/*
+	 * a confidential guest's device that is not accepted bounces all
+	 * private memory whole, with an IOMMU or without (swiotlb is forced
+	 * in such a guest: is_swiotlb_force_bounce())
+	 */
+	if (dml__cc_must_bounce(dev, 0) && dml__swiotlb_active(dev->plat))
+		return dml__swiotlb_max_mapping_size(dev);
 	if (dml__use_dma_iommu(dev))
 		return dev->untrusted ? dml__swiotlb_max_mapping_size(dev) : SIZE_MAX;
 	/* dma_direct_max_mapping_size(): bounced or addressing limited */

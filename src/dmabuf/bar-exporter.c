@@ -4,7 +4,9 @@
  * VFIO_DEVICE_FEATURE_DMA_BUF (drivers/vfio/pci/vfio_pci_dmabuf.c, 6.19):
  * the ranges are checked as VFIO checks them, importers must take peer
  * memory and be revocable, the exporter offers PAL first, then SGT_P2P
- * (dma_buf_phys_vec_to_sgt), and revoke is the core's sequence.
+ * (dma_buf_phys_vec_to_sgt), and revoke is the core's sequence.  The
+ * BAR of a function in TDISP RUN is private MMIO: only PAL_PRIVATE, only
+ * to importers of its TVM (Proposed, dmalink/dma-buf.h).
  *
  * The exporter owns a copy of the ranges as physical vectors; the
  * buffer's priv points to it; release frees it.  It listens to the
@@ -44,13 +46,29 @@ static int bar_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
 	return 0;
 }
 
+/*
+ * PAL, then SGT_P2P; while the BAR's function is in TDISP RUN its BAR is
+ * private MMIO: PAL_PRIVATE only, and only for an importer accepted into
+ * the function's TVM
+ */
 static int bar_match(struct dma_buf_attachment *a,
 		     const enum dma_buf_mapping_type *imp, size_t imp_len)
 {
 	static const enum dma_buf_mapping_type mine[] = {
 		DMA_BUF_MAPPING_PAL, DMA_BUF_MAPPING_SGT_P2P,
 	};
+	static const enum dma_buf_mapping_type private[] = {
+		DMA_BUF_MAPPING_PAL_PRIVATE,
+	};
+	struct bar_dmabuf *e = a->dmabuf->priv;
+	struct dml_pci_dev *owner = e->provider->owner;
 
+	if (dml__tdisp_run(owner)) {
+		if (!dml__tdisp_tvm_peer(a->dev->pci_dev, owner))
+			return -EOPNOTSUPP;
+		return dma_buf_match_mapping(a, imp, imp_len, private,
+					     ARRAY_SIZE(private));
+	}
 	return dma_buf_match_mapping(a, imp, imp_len, mine, ARRAY_SIZE(mine));
 }
 
@@ -73,6 +91,12 @@ static int bar_map_phys(struct dma_buf_attachment *a,
 			struct dma_buf_phys_list **out)
 {
 	struct bar_dmabuf *e = a->dmabuf->priv;
+
+	/* private MMIO is gone once the function left RUN or the importer its TVM */
+	if (a->map_type == DMA_BUF_MAPPING_PAL_PRIVATE &&
+	    (!dml__tdisp_run(e->provider->owner) ||
+	     !dml__tdisp_tvm_peer(a->dev->pci_dev, e->provider->owner)))
+		return -ENODEV;
 
 	*out = &e->list;
 	return 0;

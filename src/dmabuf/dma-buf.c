@@ -274,7 +274,8 @@ int dma_buf_mapping_attach(struct dma_buf *dmabuf, struct dml_device *dev,
 	if (!imp || !imp_len)
 		return -EINVAL;
 	for (i = 0; i < imp_len; i++)
-		if (imp[i] < DMA_BUF_MAPPING_SGT || imp[i] > DMA_BUF_MAPPING_PAL)
+		if (imp[i] < DMA_BUF_MAPPING_SGT ||
+		    imp[i] > DMA_BUF_MAPPING_PAL_PRIVATE)
 			return -EINVAL;
 	return attach_common(dmabuf, dev, imp, imp_len, importer_ops,
 			     importer_priv, out);
@@ -368,7 +369,8 @@ int dma_buf_map_attachment(struct dma_buf_attachment *attach,
 	if (!attach || !out || !dml__valid_dir(dir) || dir == DMA_NONE)
 		return -EINVAL;
 	dmabuf = attach->dmabuf;
-	if (resv_not_held(dmabuf) || attach->map_type == DMA_BUF_MAPPING_PAL)
+	if (resv_not_held(dmabuf) || attach->map_type == DMA_BUF_MAPPING_PAL ||
+	    attach->map_type == DMA_BUF_MAPPING_PAL_PRIVATE)
 		return -EINVAL;
 	if (to_buf(dmabuf)->revoked)
 		return -ENODEV;
@@ -409,7 +411,8 @@ int dma_buf_map_phys(struct dma_buf_attachment *attach,
 {
 	int ret;
 
-	if (!attach || !out || attach->map_type != DMA_BUF_MAPPING_PAL ||
+	if (!attach || !out || (attach->map_type != DMA_BUF_MAPPING_PAL &&
+				attach->map_type != DMA_BUF_MAPPING_PAL_PRIVATE) ||
 	    !attach->dmabuf->ops->map_phys || resv_not_held(attach->dmabuf))
 		return -EINVAL;
 	if (to_buf(attach->dmabuf)->revoked)

@@ -18,6 +18,11 @@
  * private is zeroed after its bit is cleared.  Converting a page is a
  * caller's exclusive act, as in the kernel: concurrent conversions of the
  * same page are a caller bug; concurrent readers see either state.
+ *
+ * Private MMIO: the BARs of a device whose TDI is in TDISP RUN belong to
+ * its TVM (src/pci/tdisp.c marks and unmarks them).  A region flag says
+ * so, and a count of such regions lets dml_kmap_local_phys() skip the
+ * lookup while there is none: the host's CPU mappings never reach them.
  */
 #include "mem.h"
 
@@ -75,13 +80,42 @@ bool dml__mem_cc_shared(struct dml_mem *m, phys_addr_t phys, u64 len)
 
 	if (!r)
 		return false;
-	if (!dml__mem_cc(m) || !(r->flags & DML_REGION_RAM))
+	if (!dml__mem_cc(m))
 		return true;
+	if (!(r->flags & DML_REGION_RAM))
+		return !atomic_load_explicit(&r->mmio_private, memory_order_acquire);
 	last = (phys - r->base + (len ? len : 1) - 1) >> PAGE_SHIFT;
 	for (f = (phys - r->base) >> PAGE_SHIFT; f <= last; f++)
 		if (!frame_shared(r, f))
 			return false;
 	return true;
+}
+
+void dml__mem_mmio_set_private(struct dml_mem *m, phys_addr_t base, bool on)
+{
+	struct dml_mem_region *r = dml__mem_find(m, base, 1);
+
+	if (!r || r->base != base || (r->flags & DML_REGION_RAM))
+		return;
+	if (atomic_exchange_explicit(&r->mmio_private, on,
+				     memory_order_acq_rel) == on)
+		return;
+	if (on)
+		atomic_fetch_add_explicit(&m->nr_mmio_private, 1,
+					  memory_order_release);
+	else
+		atomic_fetch_sub_explicit(&m->nr_mmio_private, 1,
+					  memory_order_release);
+}
+
+bool dml__mem_mmio_private(struct dml_mem *m, phys_addr_t phys, u64 len)
+{
+	struct dml_mem_region *r;
+
+	if (!atomic_load_explicit(&m->nr_mmio_private, memory_order_acquire))
+		return false;
+	r = dml__mem_find(m, phys, len ? len : 1);
+	return r && atomic_load_explicit(&r->mmio_private, memory_order_acquire);
 }
 
 /* convert [@phys, +@numpages pages) to shared (@shared) or private */

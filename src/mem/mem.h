@@ -33,6 +33,7 @@ struct dml_mem_region {
 	atomic_ullong *frames;
 	u64 carve_top;
 	atomic_ullong *shared; /* RAM of a CC guest: one bit per frame, set when shared */
+	atomic_bool mmio_private; /* MMIO: a BAR of a TDI in TDISP RUN (encrypt.c) */
 };
 
 /* struct dml_mem - all regions of a platform, sorted by base */
@@ -42,6 +43,7 @@ struct dml_mem {
 	dml_spinlock_t lock; /* adding regions, carving */
 	u64 cc_enc; /* confidential guest: bit a private DMA address carries */
 	u64 cc_dec; /* confidential guest: bit a shared DMA address carries */
+	atomic_uint nr_mmio_private; /* regions with mmio_private set */
 };
 
 /* dml__mem_create - an empty physical address space; 0 or -ENOMEM */
@@ -142,9 +144,20 @@ int dml__mem_cc_region(struct dml_mem_region *r);
 
 /*
  * dml__mem_cc_shared - whether [@phys, +@len) is all shared: RAM pages
- * converted by set_memory_decrypted(), or MMIO; always true without
- * encryption; false outside every region
+ * converted by set_memory_decrypted(), or MMIO that is not private (a BAR
+ * of a device in TDISP RUN); always true without encryption; false
+ * outside every region
  */
 bool dml__mem_cc_shared(struct dml_mem *m, phys_addr_t phys, u64 len);
+
+/*
+ * dml__mem_mmio_set_private - make the MMIO region starting at @base
+ * private (@on: a BAR of a device whose TDI entered TDISP RUN) or not (it
+ * left RUN); nothing for a base where no MMIO region starts
+ */
+void dml__mem_mmio_set_private(struct dml_mem *m, phys_addr_t base, bool on);
+
+/* dml__mem_mmio_private - whether [@phys, +@len) lies in private MMIO */
+bool dml__mem_mmio_private(struct dml_mem *m, phys_addr_t phys, u64 len);
 
 #endif /* DML_MEM_H */

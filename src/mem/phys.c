@@ -257,13 +257,26 @@ bool dml_phys_is_ram(struct dml_platform *p, phys_addr_t phys, u64 len)
 
 _Atomic(dml_cpu_access_fn) dml__cpu_access_hook;
 
+/*
+ * the CPU's host pointer: private MMIO (a BAR of a device in TDISP RUN,
+ * encrypt.c) has none, only its TVM reaches it (dml_tvm_mmio_map())
+ */
+static inline void *cpu_host(struct dml_mem *m, phys_addr_t phys, u64 len)
+{
+	if (unlikely(atomic_load_explicit(&m->nr_mmio_private,
+					  memory_order_relaxed)) &&
+	    dml__mem_mmio_private(m, phys, len))
+		return NULL;
+	return dml__mem_host(m, phys, len);
+}
+
 /* out of line, so the unhooked path stays a tail call */
 static __attribute__((noinline, cold)) void *
 kmap_hooked(dml_cpu_access_fn hook, struct dml_platform *p, phys_addr_t phys,
 	    u64 len)
 {
 	hook(p, phys, len);
-	return dml__mem_host(p->mem, phys, len);
+	return cpu_host(p->mem, phys, len);
 }
 
 void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len)
@@ -275,5 +288,5 @@ void *dml_kmap_local_phys(struct dml_platform *p, phys_addr_t phys, u64 len)
 	hook = atomic_load_explicit(&dml__cpu_access_hook, memory_order_relaxed);
 	if (unlikely(hook))
 		return kmap_hooked(hook, p, phys, len ? len : 1);
-	return dml__mem_host(p->mem, phys, len ? len : 1);
+	return cpu_host(p->mem, phys, len ? len : 1);
 }

@@ -308,6 +308,14 @@ enum pci_p2pdma_map_type pci_p2pdma_map_type(struct p2pdma_provider *provider,
 	if (!c || !dev || !dev->pci_dev || dev->plat != pdev->plat)
 		return PCI_P2PDMA_MAP_NOT_SUPPORTED;
 	client = dev->pci_dev;
+	/*
+	 * a confidential guest: the BARs of a provider in TDISP RUN are
+	 * private MMIO, which only a client accepted into the same TVM
+	 * reaches; the others cannot bounce MMIO, so they fail (not cached:
+	 * the states change)
+	 */
+	if (unlikely(dml__tdisp_run(pdev)) && !dml__tdisp_tvm_peer(client, pdev))
+		return PCI_P2PDMA_MAP_NOT_SUPPORTED;
 	map = cache_lookup(c, client->id);
 	if (map == PCI_P2PDMA_MAP_UNKNOWN)
 		map = calc_and_store(pdev, client, &dist, true);

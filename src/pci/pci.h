@@ -23,6 +23,7 @@
 #ifndef DML_PCI_PCI_H
 #define DML_PCI_PCI_H
 
+#include <dmalink/cc.h>
 #include <dmalink/pci-p2pdma.h>
 #include <pthread.h>
 
@@ -314,6 +315,36 @@ static inline bool dml__tdisp_accepted(const struct dml_pci_dev *pdev)
 static inline bool dml__dev_accepted(const struct dml_device *dev)
 {
 	return dev->pci_dev && dml__tdisp_accepted(dev->pci_dev);
+}
+
+/* dml__tdisp_run - whether @pdev's interface is in TDISP RUN */
+static inline bool dml__tdisp_run(const struct dml_pci_dev *pdev)
+{
+	return atomic_load_explicit(&pdev->tdisp, memory_order_acquire) ==
+	       DML_TDISP_RUN;
+}
+
+/*
+ * dml__tdisp_tvm_peer - whether @client may reach the private MMIO of
+ * @provider (a function in RUN): accepted into the same TVM, and in RUN
+ */
+static inline bool dml__tdisp_tvm_peer(const struct dml_pci_dev *client,
+				       const struct dml_pci_dev *provider)
+{
+	return client && dml__tdisp_accepted(client) &&
+	       client->tvm == provider->tvm;
+}
+
+/*
+ * dml__tdisp_mmio_peer - whether @dev may reach the private MMIO at @phys:
+ * it is accepted into the TVM of the function whose BAR holds @phys
+ */
+static inline bool dml__tdisp_mmio_peer(const struct dml_device *dev,
+					phys_addr_t phys)
+{
+	struct dml_pci_bar *bar = dml__pci_bar_find(dev->plat, phys);
+
+	return bar && dml__tdisp_tvm_peer(dev->pci_dev, bar->pdev);
 }
 
 #endif /* DML_PCI_PCI_H */

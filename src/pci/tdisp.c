@@ -12,31 +12,48 @@
  * TVM (src/cc/tsm.c) is a flag that only RUN may carry: every transition
  * out of RUN clears it in the same step, so the DMA layer reads one flag.
  *
+ * In RUN the TDI's memory BARs are private MMIO: only its TVM's CPU
+ * (dml_tvm_mmio_map()) and accepted peers of that TVM reach them.
+ *
  * Locking: pdev->tdisp_lock serialises transitions; readers load the
  * state and the acceptance flag without it.
  */
 #include <dmalink/cc.h>
 
 #include "pci.h"
+#include "../mem/mem.h"
 
 static bool has_tdi(const struct dml_pci_dev *pdev)
 {
 	return pdev && pdev->type == DML_PCI_ENDPOINT;
 }
 
-/* set the state of @pdev, under its lock; leaving RUN ends acceptance */
-static void set_state(struct dml_pci_dev *pdev, enum dml_tdisp_state s)
-{
-	if (s != DML_TDISP_RUN)
-		atomic_store_explicit(&pdev->tdisp_accepted, false,
-				      memory_order_release);
-	atomic_store_explicit(&pdev->tdisp, (u8)s, memory_order_release);
-}
-
 static enum dml_tdisp_state get_state(const struct dml_pci_dev *pdev)
 {
 	return (enum dml_tdisp_state)atomic_load_explicit(&pdev->tdisp,
 							  memory_order_acquire);
+}
+
+/*
+ * set the state of @pdev, under its lock; leaving RUN ends acceptance.
+ * In RUN the TDI's memory BARs are private MMIO (src/mem/encrypt.c): no
+ * host CPU mapping reaches them; they are made private before the state
+ * says RUN and shared again after acceptance ended.
+ */
+static void set_state(struct dml_pci_dev *pdev, enum dml_tdisp_state s)
+{
+	bool run = s == DML_TDISP_RUN;
+	bool was_run = get_state(pdev) == DML_TDISP_RUN;
+	int i;
+
+	if (!run)
+		atomic_store_explicit(&pdev->tdisp_accepted, false,
+				      memory_order_release);
+	for (i = 0; run != was_run && i < PCI_STD_NUM_BARS; i++)
+		if (pdev->bar[i].provider.size)
+			dml__mem_mmio_set_private(pdev->plat->mem,
+						  pdev->bar[i].provider.phys, run);
+	atomic_store_explicit(&pdev->tdisp, (u8)s, memory_order_release);
 }
 
 enum dml_tdisp_state dml_tdisp_state(const struct dml_pci_dev *pdev)

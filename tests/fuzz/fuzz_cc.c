@@ -8,7 +8,11 @@
  * conversion to shared hands back zeroed pages (no private byte is ever
  * readable as shared); a mapping of private memory reaches private memory
  * only for an accepted device, otherwise the device gets a shared bounce
- * buffer holding the same bytes; the checker reports nothing.
+ * buffer holding the same bytes; the endpoint's BAR is private MMIO in
+ * RUN: the host CPU's mapping of it is refused then and only then (each
+ * try one CC_PRIVATE_MMIO_CPU report, and nothing else), the TVM's exists
+ * exactly while the device is accepted; otherwise the checker reports
+ * nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@
 #define NPAGES	16
 #define BUF	0x100000ULL
 #define PG	4096ULL
+#define BAR	0x80000000ULL		/* the endpoint's BAR 0, NPAGES pages */
 
 struct model {
 	enum dml_tdisp_state st;
@@ -86,6 +91,20 @@ static void tdisp_op(struct model *m, struct dml_tvm *tvm,
 	m->accepted = acc;
 }
 
+/* the CPU maps page @k of the BAR: the host in RUN never, the TVM if accepted */
+static void mmio_op(struct dml_platform *p, const struct model *m,
+		    struct dml_tvm *tvm, unsigned int k)
+{
+	bool run = m->st == DML_TDISP_RUN;
+
+	if (!dml_kmap_local_phys(p, BAR + k * PG, PG) != run ||
+	    !dml_tvm_mmio_map(tvm, BAR + k * PG, PG) != !m->accepted ||
+	    dml_dma_debug_error_count() != run ||
+	    dml_dma_debug_category_count(DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU) != run)
+		abort();
+	dml_dma_debug_clear_errors();
+}
+
 /* map page @k and check what the device is handed */
 static void map_op(struct dml_platform *p, struct model *m,
 		   struct dml_device *dev, unsigned int k, bool shared_attr, u64 bits)
@@ -143,7 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bit = 32 + (data[0] >> 1) % 31;
 	if (dml_cc_platform_init(p, (data[0] & 1) ? DML_CC_TDX : DML_CC_SEV, bit) ||
 	    dml_pci_host_bridge_add(p, 0, 0, 0, 0, NULL, &hb) ||
-	    dml_pci_dev_add(hb, DML_PCI_ENDPOINT, 8, 1, 1, "ep", &ep))
+	    dml_pci_dev_add(hb, DML_PCI_ENDPOINT, 8, 1, 1, "ep", &ep) ||
+	    dml_pci_bar_add(ep, 0, BAR, NPAGES * PG, 0, 0))
 		abort();
 	bits = 1ULL << bit;
 	o.pci_dev = ep;
@@ -176,6 +196,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 8: case 9:
 			map_op(p, &m, dev, k, op == 9, bits);
+			break;
+		case 10:
+			mmio_op(p, &m, tvm, k);
 			break;
 		default:
 			/* refused conversions change nothing */

@@ -3,7 +3,8 @@
  * access.c - the checks when memory is touched, which the kernel cannot
  * make: the emulated device accessing DMA addresses (mapped, linked,
  * synced, in the mapped direction), and the CPU mapping memory a device
- * owns (kernel/dma/debug.c: debug_dma_assert_idle(), the cacheline side).
+ * owns (kernel/dma/debug.c: debug_dma_assert_idle(), the cacheline side)
+ * or private MMIO (cc.c).
  */
 #include "internal.h"
 
@@ -112,6 +113,7 @@ void dml__dma_debug_cpu_access(struct dml_platform *p, phys_addr_t phys,
 	size_t i, k;
 
 	dml__dbg_lock();
+	dml__dbg_cc_cpu_access(&c, p, a, b - a);
 	i = dml__rix_lower(&dml__dbg_phys_ix, b);
 	while ((k = dml__rix_prev_overlap(&dml__dbg_phys_ix, &i, a, b)) !=
 	       (size_t)-1) {

@@ -438,6 +438,12 @@ void dml__dbg_cc_map(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *e,
  */
 void dml__dbg_cc_use(struct ctx *c, struct dbg_dev *dd, struct dbg_entry *e,
 		     const char *what);
+/**
+ * dml__dbg_cc_cpu_access() - the CPU maps [@phys, +@len) of @p: report
+ * CC_PRIVATE_MMIO_CPU if it is private MMIO (a BAR of a device in RUN).
+ */
+void dml__dbg_cc_cpu_access(struct ctx *c, struct dml_platform *p, u64 phys,
+			    u64 len);
 
 /* ---- the two-step state machine (iova.c) ---- */
 

@@ -53,10 +53,14 @@ static struct dml_pci_bar *bus_bar(struct dbg_dev *dd, u64 addr)
 bool dml__dbg_p2p_access(struct ctx *c, struct dbg_dev *dd, u64 addr, u64 len,
 			 bool write)
 {
-	struct dml_pci_bar *bar = bus_bar(dd, addr), *peer;
+	struct dml_pci_bar *bar, *peer;
 	enum pci_p2pdma_map_type now;
 	int dist;
 
+	/* without an IOMMU a confidential guest's encryption bit is not the bus's */
+	if (!dd->dev->domain)
+		addr &= ~dd->dev->cc_mask;
+	bar = bus_bar(dd, addr);
 	if (!bar)
 		return false;
 	if (dml__pci_route(dd->dev, (dma_addr_t)addr, &peer) == DML_PCI_ROUTE_PEER)

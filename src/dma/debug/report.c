@@ -67,6 +67,7 @@ static const char *const cat_name[DML_DMA_DEBUG_NR] = {
 	[DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE] = "cc-shared-address-private",
 	[DML_DMA_DEBUG_CC_LEFT_RUN] = "cc-left-run",
 	[DML_DMA_DEBUG_DMABUF_CPU_ACCESS] = "dmabuf-cpu-access",
+	[DML_DMA_DEBUG_CC_PRIVATE_MMIO_CPU] = "cc-private-mmio-cpu",
 };
 
 const char *dml__dbg_dir_name(enum dma_data_direction dir)

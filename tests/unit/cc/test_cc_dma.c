@@ -10,6 +10,7 @@
  * DMA_ATTR_MMIO map directly, unencrypted.
  */
 #include <dmalink/cc.h>
+#include <dmalink/scatterlist.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -260,7 +261,144 @@ static void test_iommu(void **state)
 	fx_free(f);
 }
 
+static u64 pool_used(struct fx *f)
+{
+	struct dml_swiotlb_stats st;
+
+	assert_int_equal(dml_swiotlb_get_stats(f->p, &st), 0);
+	return st.used;
+}
+
+/*
+ * Behind an IOMMU, what a device that is not accepted writes into the
+ * bounce buffer of a DMA_FROM_DEVICE mapping comes back to the private
+ * buffer on dma_unmap_phys(), and the slots go back to the pool
+ * (iommu_dma_unmap_phys(): swiotlb_tbl_unmap_single() of a bounced
+ * address, kernel/dma/swiotlb.c copies DMA_FROM_DEVICE on unmap).
+ */
+static void test_iommu_unmap_copies_back(void **state)
+{
+	struct fx *f = fx_build_iommu(DML_CC_TDX, false, true);
+	u8 *buf = dml_kmap_local_phys(f->p, BUF, LEN);
+	u8 pat[LEN];
+	dma_addr_t a;
+
+	(void)state;
+	memset(buf, 0x11, LEN);
+	memset(pat, 0x7e, LEN);
+	a = map(f, BUF, DMA_FROM_DEVICE, 0);
+	assert_int_equal(bounced_maps(f), 1);
+	assert_int_not_equal(pool_used(f), 0);
+	assert_int_equal(dml_dev_dma_write(f->dev, a, pat, LEN), 0);
+	assert_int_equal(buf[0], 0x11);		/* not before the unmap */
+	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, 0);
+	assert_int_equal(memcmp(buf, pat, LEN), 0);
+	assert_int_equal(pool_used(f), 0);
+	fx_free(f);
+}
+
+/* three private pieces, not contiguous, each LEN / 4 bytes */
+static void sg_three(struct sg_table *sgt)
+{
+	unsigned int i;
+
+	assert_int_equal(sg_alloc_table(sgt, 3), 0);
+	for (i = 0; i < 3; i++)
+		sg_set_phys(&sgt->sgl[i], BUF + i * LEN, (unsigned int)(LEN / 4));
+}
+
+/*
+ * dma_map_sg() in a confidential guest, with an IOMMU and without: for a
+ * device that is not accepted each private piece is bounced through the
+ * shared pool (dma_direct_map_sg() maps each entry with
+ * dma_direct_map_phys(), which bounces under force_dma_unencrypted();
+ * iommu_dma_map_sg() goes entry by entry, iommu_dma_map_sg_swiotlb()),
+ * the device reads the data and what it writes comes back on unmap; an
+ * accepted device in RUN maps the same pieces with no bounce.
+ */
+static void check_sg(enum dml_cc_flavour flavour, bool iommu, bool accepted)
+{
+	struct fx *f = fx_build_iommu(flavour, false, iommu);
+	u8 got[3 * LEN / 4], want[3 * LEN / 4], pat[3 * LEN / 4];
+	struct sg_table sgt;
+	unsigned int i, off;
+
+	if (accepted)
+		accept(f);
+	memset(pat, 0x40, sizeof(pat));
+	for (i = 0; i < 3; i++) {
+		memset(want + i * LEN / 4, 0x20 + (int)i, LEN / 4);
+		memcpy(dml_kmap_local_phys(f->p, BUF + i * LEN, LEN / 4),
+		       want + i * LEN / 4, LEN / 4);
+	}
+	sg_three(&sgt);
+	assert_int_equal(dma_map_sgtable(f->dev, &sgt, DMA_BIDIRECTIONAL, 0), 0);
+	assert_int_equal(bounced_maps(f), accepted ? 0 : 3);
+	/* the device reads the pieces in order, then overwrites them */
+	for (i = 0, off = 0; i < sgt.nents; off += sg_dma_len(&sgt.sgl[i]), i++) {
+		assert_true(off + sg_dma_len(&sgt.sgl[i]) <= sizeof(got));
+		assert_int_equal(dml_dev_dma_read(f->dev, sg_dma_address(&sgt.sgl[i]),
+						  got + off, sg_dma_len(&sgt.sgl[i])), 0);
+		assert_int_equal(dml_dev_dma_write(f->dev, sg_dma_address(&sgt.sgl[i]),
+						   pat + off, sg_dma_len(&sgt.sgl[i])), 0);
+	}
+	assert_int_equal(off, sizeof(got));
+	assert_int_equal(memcmp(got, want, sizeof(got)), 0);
+	dma_unmap_sgtable(f->dev, &sgt, DMA_BIDIRECTIONAL, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(memcmp(dml_kmap_local_phys(f->p, BUF + i * LEN, LEN / 4),
+					pat, LEN / 4), 0);
+	assert_int_equal(pool_used(f), 0);
+	sg_free_table(&sgt);
+	fx_free(f);
+}
+
+static void test_sg_not_accepted(void **state)
+{
+	(void)state;
+	check_sg(DML_CC_SEV, false, false);
+	check_sg(DML_CC_TDX, false, false);
+	check_sg(DML_CC_SEV, true, false);
+	check_sg(DML_CC_TDX, true, false);
+}
+
+static void test_sg_accepted(void **state)
+{
+	(void)state;
+	check_sg(DML_CC_SEV, false, true);
+	check_sg(DML_CC_TDX, true, true);
+}
+
+/*
+ * A device that is not accepted bounces every mapping, so its largest
+ * mapping is one bounce buffer, with an IOMMU and without
+ * (dma_direct_max_mapping_size() under is_swiotlb_force_bounce(), which a
+ * confidential guest sets); accepted and in RUN it has no such limit, and
+ * leaving RUN brings the limit back.
+ */
+static void test_max_mapping_size(void **state)
+{
+	int iommu;
+
+	(void)state;
+	for (iommu = 0; iommu < 2; iommu++) {
+		struct fx *f = fx_build_iommu(DML_CC_TDX, false, iommu);
+		size_t bounce = dma_max_mapping_size(f->dev);
+
+		assert_true(bounce >= LEN && bounce <= 256 * 1024);
+		accept(f);
+		assert_int_equal(dma_max_mapping_size(f->dev), SIZE_MAX);
+		assert_int_equal(dml_tdisp_error(f->ep), 0);
+		assert_int_equal(dma_max_mapping_size(f->dev), bounce);
+		fx_free(f);
+	}
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_iommu_unmap_copies_back),
+	cmocka_unit_test(test_sg_not_accepted),
+	cmocka_unit_test(test_sg_accepted),
+	cmocka_unit_test(test_max_mapping_size),
 	cmocka_unit_test(test_iommu),
 	cmocka_unit_test(test_sev_not_accepted_bounces),
 	cmocka_unit_test(test_tdx_not_accepted_bounces),
