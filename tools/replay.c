@@ -420,6 +420,7 @@ static void usage(FILE *f)
 	dml_trace_usage(f);
 	dml_replay_legend(f);
 	dml_replay_p2p_usage(f);
+	dml_replay_nvme_usage(f);
 	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
 }
 
@@ -445,6 +446,8 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "topology", required_argument, NULL, 'P' },
 		{ "p2p-client", required_argument, NULL, 'c' },
 		{ "p2p-provider", required_argument, NULL, 'p' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "sgl", required_argument, NULL, 'g' },
 		{ 0 }
 	};
 	u64 v;
@@ -509,6 +512,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			break;
 		case 'T': case 'P': case 'c': case 'p': case 'F':
 			if (dml_replay_p2p_opt(&o->p2p, c, optarg))
+				return -EINVAL;
+			break;
+		case 'd': case 'g':
+			if (dml_replay_nvme_opt(&o->nvme, c, optarg))
 				return -EINVAL;
 			break;
 		case 'h':
@@ -724,6 +731,8 @@ int dml_cmd_replay(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &r.o))
 		return 2;
+	if (r.o.nvme.device || r.o.nvme.sgl_given)
+		return dml_replay_nvme(&r.o, argv[optind]);
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
 	/* refused before the replay, not after it */

@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 
+#include <dmalink/nvme.h>
+
 #include "tools.h"
 
 /**
@@ -82,6 +84,18 @@ int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace);
  */
 void dml_replay_legend(FILE *f);
 
+/**
+ * struct dml_replay_nvme_opts - the options of `replay --device nvme`
+ * @device: --device nvme: each request becomes NVMe commands
+ * @sgl_given: --sgl was given
+ * @sgl: --sgl, when the data pointer is an SGL
+ */
+struct dml_replay_nvme_opts {
+	bool device;
+	bool sgl_given;
+	enum dml_nvme_sgl_mode sgl;
+};
+
 /* the mapping strategies of `replay --strategy`, in --strategy's bit order */
 enum strategy { S_PAGE, S_SG, S_IOVA, S_NR };
 
@@ -125,7 +139,34 @@ struct replay_opts {
 	u64 seed;
 	u64 max_request;
 	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
+	struct dml_replay_nvme_opts nvme;	/* --device, --sgl */
 };
+
+/**
+ * dml_replay_nvme_opt - parse --device or --sgl into @o
+ * @o: the nvme options
+ * @c: the option's getopt_long() value: 'd' --device, 'g' --sgl
+ * @arg: its argument
+ *
+ * Return: 0; -EINVAL for a --device other than dma or nvme, or a --sgl
+ * other than auto, always or never (printed).
+ */
+int dml_replay_nvme_opt(struct dml_replay_nvme_opts *o, int c, const char *arg);
+
+/** dml_replay_nvme_usage - print the --help lines of --device and --sgl to @f */
+void dml_replay_nvme_usage(FILE *f);
+
+/**
+ * dml_replay_nvme - replay @trace as NVMe commands (replay_nvme.c)
+ * @o: all of replay's options; those that make no sense with --device
+ *	nvme are refused
+ * @trace: the trace file
+ *
+ * Return: the exit code: 0 every command completed, every byte read
+ * verified and no fault; 1 a fault, an error or a mismatch; 2 bad usage
+ * or input.
+ */
+int dml_replay_nvme(const struct replay_opts *o, const char *trace);
 
 struct replay {
 	struct replay_opts o;

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay_nvme.c - `dmalink replay --device nvme TRACE`: the main job
+ * through a storage stack.  The replaying device is an emulated NVMe
+ * controller behind the emulated IOMMU, driven by <dmalink/nvme.h>; every
+ * request of the trace gets a buffer from the layout policy, is cut into
+ * commands of at most the controller's MDTS (as the block layer splits at
+ * max_hw_sectors), each a block request mapped as nvme-pci maps it with
+ * each strategy in turn:
+ *   iova  the request DMA iterator (Linux 6.17+): one dma_map_phys() for
+ *         one segment, else one IOVA range when the IOMMU can merge
+ *   page  the iterator's per-segment path: one dma_map_phys() per segment
+ *   sg    the scatterlist of Linux 6.16: blk_rq_map_sg(), dma_map_sgtable()
+ * and then PRPs or SGLs (--sgl).  A write carries a pattern that differs
+ * per request, strategy and byte, which the CPU also writes into a shadow
+ * of the namespace; a read lands in a poisoned buffer and the CPU compares
+ * every byte with the shadow.  The namespace is 64 MiB; a request's
+ * offset is taken modulo its size.  The namespace is written once with
+ * zeros before the replay, uncounted (warm_namespace()).
+ *
+ * Costs, per command, from dml_nvme_rw(): mapping (map and unmap with the
+ * strategy's own structures: the caller's whole cost), the controller
+ * (CPU time inside its registers: the emulated controller runs the
+ * command when its doorbell is written) and the driver (the rest:
+ * building the command, the rings, polling).  Exit 1 on any fault, error
+ * or mismatch.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dmalink/nvme.h>
+
+#include "replay.h"
+#include "trace.h"
+
+#define NS_BLOCKS 131072ULL		/* 64 MiB of 512-byte blocks */
+#define POISON 0xa5
+
+struct nvme_stats {
+	u64 requests, commands, bytes, read_bytes, verified, mismatches, errors;
+	u64 path[DML_NVME_PATH_SG + 1];
+	u64 sgl, desc_bytes;
+	u64 map_ns, dev_ns, total_ns;
+};
+
+struct nvme_replay {
+	const struct replay_opts *o;
+	struct dml_platform *p;
+	struct dml_iommu *iommu;
+	struct dml_device *dev;
+	struct dml_nvme *n;
+	struct dml_nvme_ns_info info;
+	struct dml_layout *layout;
+	struct dml_phys_range *ranges;
+	unsigned int max_ranges;
+	struct bio_vec *vecs;		/* one command's pieces */
+	unsigned int max_vecs;
+	u8 *shadow;			/* what the namespace holds */
+	u8 *buf;			/* one command's bytes, CPU side */
+	struct nvme_stats st[S_NR];
+};
+
+static const enum dml_nvme_map_strategy nvme_strategy[S_NR] = {
+	[S_PAGE] = DML_NVME_MAP_PAGE, [S_SG] = DML_NVME_MAP_SG,
+	[S_IOVA] = DML_NVME_MAP_IOVA,
+};
+static const char *const sgl_name[] = { "auto", "always", "never" };
+
+/* nvme-pci's queue limits (drivers/nvme/host/core.c nvme_set_ctrl_limits) */
+static const struct queue_limits nvme_limits = {
+	.max_segment_size = 0xffffffffu,
+	.virt_boundary_mask = 4095,
+	.dma_alignment = 3,
+};
+
+int dml_replay_nvme_opt(struct dml_replay_nvme_opts *o, int c, const char *arg)
+{
+	unsigned int i;
+
+	if (c == 'd') {
+		if (strcmp(arg, "dma") && strcmp(arg, "nvme")) {
+			fprintf(stderr, "dmalink replay: unknown device '%s'\n", arg);
+			return -EINVAL;
+		}
+		o->device = !strcmp(arg, "nvme");
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(sgl_name); i++) {
+		if (!strcmp(arg, sgl_name[i])) {
+			o->sgl = (enum dml_nvme_sgl_mode)i;
+			o->sgl_given = true;
+			return 0;
+		}
+	}
+	fprintf(stderr, "dmalink replay: unknown --sgl '%s'\n", arg);
+	return -EINVAL;
+}
+
+void dml_replay_nvme_usage(FILE *f)
+{
+	fprintf(f,
+		"      --device dma|nvme    the replaying device (default dma, the DMA\n"
+		"                           engine); nvme: an emulated NVMe controller, each\n"
+		"                           request as Read/Write commands mapped as nvme-pci\n"
+		"                           does (iova: the request DMA iterator, page: per\n"
+		"                           segment, sg: the scatterlist); writes carry a\n"
+		"                           pattern, reads are verified against them\n"
+		"      --sgl auto|always|never       nvme: data pointer as SGLs (default\n"
+		"                           auto: average segment >= 32 KiB) or PRPs\n");
+}
+
+static int nvme_check(const struct replay_opts *o)
+{
+	const char *why = NULL;
+
+	if (!o->nvme.device)
+		why = "--sgl needs --device nvme";
+	else if (o->p2p.target)
+		why = "--device nvme takes no --target p2p";
+	else if (o->bounce || o->plot)
+		why = "--device nvme takes no --bounce or --plot";
+	if (!why)
+		return 0;
+	fprintf(stderr, "dmalink replay: %s\n", why);
+	return -EINVAL;
+}
+
+static void pattern(u8 *buf, u64 len, u64 seed)
+{
+	u64 x = seed * 0x9E3779B97F4A7C15ULL + 1, i;
+
+	for (i = 0; i < len; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + i, &x, min(8ULL, len - i));
+	}
+}
+
+static int nvme_setup(struct nvme_replay *r)
+{
+	const struct replay_opts *o = r->o;
+	struct dml_emu_opts eo = { .size = DML_SIZEOF(&eo, seed),
+				   .ram_size = 64ULL << 30, .seed = o->seed };
+	struct dml_iommu_opts io = { .size = DML_SIZEOF(&io, superpages),
+				     .levels = o->levels, .caching_mode = o->caching_mode,
+				     .lazy = o->lazy, .superpages = true };
+	struct dml_device_opts dop = { .size = DML_SIZEOF(&dop, dma_min_align_mask),
+				       .name = "nvme0", .source_id = 0x0100, .pci = true,
+				       .max_segment_size = 0xffffffffu,
+				       .dma_min_align_mask = 4095 };
+	struct dml_nvme_opts no = { .size = DML_SIZEOF(&no, account_time),
+				    .emu_blocks = NS_BLOCKS, .sgl = o->nvme.sgl,
+				    .account_time = true };
+	int ret;
+
+	ret = dml_platform_create_emu(&eo, &r->p);
+	if (!ret && !o->no_iommu) {
+		ret = dml_iommu_create(r->p, &io, &r->iommu);
+		dop.iommu = r->iommu;
+	}
+	if (!ret)
+		ret = dml_device_create(r->p, &dop, &r->dev);
+	if (!ret)
+		ret = dml_nvme_open(r->dev, &no, &r->n);
+	if (!ret)
+		ret = dml_nvme_ns_info(r->n, &r->info);
+	if (!ret)
+		ret = dml_layout_create(r->p, o->layout, &r->layout);
+	if (ret)
+		return ret;
+	if (!r->info.max_transfer || r->info.max_transfer > (1u << 24))
+		r->info.max_transfer = 1u << 24;
+	r->max_ranges = (unsigned int)(o->max_request / 4096) + 1;
+	r->max_vecs = r->info.max_transfer / 4096 + 1;
+	r->ranges = calloc(r->max_ranges, sizeof(*r->ranges));
+	r->vecs = calloc(r->max_vecs, sizeof(*r->vecs));
+	r->shadow = calloc(1, r->info.blocks * r->info.block_size);
+	r->buf = malloc(r->info.max_transfer);
+	return r->ranges && r->vecs && r->shadow && r->buf ? 0 : -ENOMEM;
+}
+
+/* the pieces of [@off, +@len) of the request's buffer */
+static unsigned short pieces(struct nvme_replay *r, unsigned int nr, u64 off, u64 len)
+{
+	unsigned short n = 0;
+	unsigned int i;
+
+	for (i = 0; i < nr && len; i++) {
+		u64 take;
+
+		if (off >= r->ranges[i].len) {
+			off -= r->ranges[i].len;
+			continue;
+		}
+		take = min(r->ranges[i].len - off, len);
+		r->vecs[n].bv_phys = r->ranges[i].phys + off;
+		r->vecs[n++].bv_len = (u32)take;
+		len -= take;
+		off = 0;
+	}
+	return n;
+}
+
+/* CPU copy between the pieces and r->buf */
+static int cpu_copy(struct nvme_replay *r, unsigned short nv, bool to_mem)
+{
+	u8 *b = r->buf;
+	unsigned short i;
+
+	for (i = 0; i < nv; i++) {
+		u8 *host = dml_kmap_local_phys(r->p, r->vecs[i].bv_phys, r->vecs[i].bv_len);
+
+		if (!host)
+			return -EFAULT;
+		if (to_mem)
+			memcpy(host, b, r->vecs[i].bv_len);
+		else
+			memcpy(b, host, r->vecs[i].bv_len);
+		b += r->vecs[i].bv_len;
+	}
+	return 0;
+}
+
+/* one command: [@off, +@len) of the buffer at byte @nsoff of the namespace */
+static void run_cmd(struct nvme_replay *r, enum strategy s, unsigned int nr, u64 off,
+		    u32 len, u64 nsoff, bool write, u64 seed)
+{
+	struct nvme_stats *st = &r->st[s];
+	struct dml_nvme_io io = { .slba = nsoff / r->info.block_size,
+				  .strategy = nvme_strategy[s] };
+	unsigned short nv = pieces(r, nr, off, len);
+	struct bio b = { .bi_io_vec = r->vecs, .bi_vcnt = nv };
+	struct request rq;
+	int ret;
+
+	if (write) {
+		pattern(r->buf, len, seed);
+		memcpy(r->shadow + nsoff, r->buf, len);
+	} else {
+		memset(r->buf, POISON, len);
+	}
+	ret = cpu_copy(r, nv, true);
+	if (!ret)
+		ret = dml_blk_rq_init(&rq, &nvme_limits, write ? DMA_TO_DEVICE :
+				      DMA_FROM_DEVICE, &b);
+	if (!ret)
+		ret = dml_nvme_rw(r->n, &rq, &io);
+	st->commands++;
+	if (ret) {
+		if (!st->errors++)
+			fprintf(stderr, "dmalink replay: %s: %s of %u bytes at LBA %llu: %s (status %#x)\n",
+				dml_replay_strategy_name[s], write ? "write" : "read", len,
+				(unsigned long long)io.slba, strerror(-ret), io.status);
+		return;
+	}
+	st->path[io.path]++;
+	st->sgl += io.sgl;
+	st->desc_bytes += io.desc_bytes;
+	st->map_ns += io.map_ns;
+	st->dev_ns += io.dev_ns;
+	st->total_ns += io.total_ns;
+	if (write)
+		return;
+	st->read_bytes += len;
+	if (cpu_copy(r, nv, false) || memcmp(r->buf, r->shadow + nsoff, len)) {
+		if (!st->mismatches++)
+			fprintf(stderr, "dmalink replay: %s: read of %u bytes at LBA %llu differs from what was written\n",
+				dml_replay_strategy_name[s], len, (unsigned long long)io.slba);
+		return;
+	}
+	st->verified += len;
+}
+
+/* a request as commands of at most MDTS, with strategy @s */
+static void run_request(struct nvme_replay *r, enum strategy s, unsigned int nr,
+			const struct dml_trace_req *req, u64 bytes, u64 seed)
+{
+	u64 ns_bytes = r->info.blocks * r->info.block_size, off;
+	u32 bs = r->info.block_size;
+
+	r->st[s].requests++;
+	r->st[s].bytes += bytes;
+	for (off = 0; off < bytes; off += r->info.max_transfer) {
+		u32 len = (u32)min((u64)r->info.max_transfer, bytes - off);
+		u64 nsoff = (req->offset / bs * bs + off) % ns_bytes;
+
+		if (nsoff + len > ns_bytes)
+			nsoff = ns_bytes - len;
+		run_cmd(r, s, nr, off, len, nsoff, req->write, seed * 4096 + off / bs);
+	}
+}
+
+/*
+ * Write zeros over the whole namespace once, uncounted: the emulated
+ * controller's media is memory its first write to each page faults in,
+ * which a real controller's media does not do (it cost 90% of the
+ * replay's CPU time on a cold namespace).  The shadow is zero already.
+ */
+static int warm_namespace(struct nvme_replay *r)
+{
+	u64 ns_bytes = r->info.blocks * r->info.block_size, off;
+	unsigned int nr;
+	int ret;
+
+	ret = dml_layout_alloc(r->layout, r->info.max_transfer, r->ranges, r->max_ranges, &nr);
+	if (ret)
+		return ret;
+	for (off = 0; !ret && off < ns_bytes; off += r->info.max_transfer) {
+		u32 len = (u32)min((u64)r->info.max_transfer, ns_bytes - off);
+		unsigned short nv = pieces(r, nr, 0, len);
+		struct bio b = { .bi_io_vec = r->vecs, .bi_vcnt = nv };
+		struct dml_nvme_io io = { .slba = off / r->info.block_size };
+		struct request rq;
+
+		ret = dml_blk_rq_init(&rq, &nvme_limits, DMA_TO_DEVICE, &b);
+		if (!ret)
+			ret = dml_nvme_rw(r->n, &rq, &io);
+	}
+	dml_layout_free(r->layout, r->ranges, nr);
+	return ret;
+}
+
+static void share(const struct nvme_stats *st, double *map, double *drv, double *dev)
+{
+	double t = st->total_ns ? (double)st->total_ns : 1.0;
+
+	*map = 100.0 * (double)st->map_ns / t;
+	*dev = 100.0 * (double)st->dev_ns / t;
+	*drv = st->total_ns ? 100.0 - *map - *dev : 0.0;
+}
+
+static void nvme_report(const struct nvme_replay *r, const char *trace, const char *fmt,
+			u64 faults)
+{
+	const struct replay_opts *o = r->o;
+	double map, drv, dev;
+	int s, k;
+
+	if (o->json) {
+		printf("{\"trace\":\"%s\",\"format\":\"%s\",\"device\":\"nvme\",\"sgl\":\"%s\","
+		       "\"iommu\":%s,\"faults\":%llu,\"strategies\":[", trace, fmt,
+		       sgl_name[o->nvme.sgl], r->iommu ? "true" : "false",
+		       (unsigned long long)faults);
+		for (s = 0, k = 0; s < S_NR; s++) {
+			const struct nvme_stats *st = &r->st[s];
+
+			if (!(o->strategies & (1u << s)))
+				continue;
+			share(st, &map, &drv, &dev);
+			printf("%s{\"name\":\"%s\",\"requests\":%llu,\"commands\":%llu,"
+			       "\"bytes\":%llu,\"commands_per_s\":%.0f,"
+			       "\"paths\":{\"simple\":%llu,\"iova\":%llu,\"page\":%llu,\"sg\":%llu},"
+			       "\"sgl_commands\":%llu,\"desc_bytes\":%llu,"
+			       "\"cpu_share\":{\"mapping\":%.1f,\"driver\":%.1f,\"controller\":%.1f},"
+			       "\"read_bytes\":%llu,\"verified\":%llu,\"mismatches\":%llu,"
+			       "\"errors\":%llu}", k++ ? "," : "", dml_replay_strategy_name[s],
+			       (unsigned long long)st->requests, (unsigned long long)st->commands,
+			       (unsigned long long)st->bytes,
+			       st->total_ns ? (double)st->commands * 1e9 / (double)st->total_ns : 0.0,
+			       (unsigned long long)st->path[0], (unsigned long long)st->path[1],
+			       (unsigned long long)st->path[2], (unsigned long long)st->path[3],
+			       (unsigned long long)st->sgl, (unsigned long long)st->desc_bytes,
+			       map, drv, dev, (unsigned long long)st->read_bytes,
+			       (unsigned long long)st->verified,
+			       (unsigned long long)st->mismatches, (unsigned long long)st->errors);
+		}
+		printf("]}\n");
+		return;
+	}
+	printf("replay %s (%s) --device nvme: emulated controller, %llu MiB namespace,\n"
+	       "  MDTS %u KiB, --sgl %s, %s, layout %s\n", trace, fmt,
+	       (unsigned long long)(r->info.blocks * r->info.block_size >> 20),
+	       r->info.max_transfer >> 10, sgl_name[o->nvme.sgl],
+	       r->iommu ? "IOMMU" : "no IOMMU", o->layout);
+	printf("%-8s %9s %9s %10s %-23s %6s %9s %6s %6s %6s %10s %6s\n", "strategy",
+	       "requests", "commands", "cmds/s", "paths simple/iova/page/sg", "sgl%",
+	       "desc B/rq", "map%", "drv%", "ctrl%", "mismatches", "errors");
+	for (s = 0; s < S_NR; s++) {
+		const struct nvme_stats *st = &r->st[s];
+		char paths[64];
+
+		if (!(o->strategies & (1u << s)))
+			continue;
+		share(st, &map, &drv, &dev);
+		snprintf(paths, sizeof(paths), "%llu/%llu/%llu/%llu",
+			 (unsigned long long)st->path[0], (unsigned long long)st->path[1],
+			 (unsigned long long)st->path[2], (unsigned long long)st->path[3]);
+		printf("%-8s %9llu %9llu %10.0f %-23s %6.1f %9.1f %6.1f %6.1f %6.1f %10llu %6llu\n",
+		       dml_replay_strategy_name[s], (unsigned long long)st->requests,
+		       (unsigned long long)st->commands,
+		       st->total_ns ? (double)st->commands * 1e9 / (double)st->total_ns : 0.0,
+		       paths, st->commands ? 100.0 * (double)st->sgl / (double)st->commands : 0.0,
+		       st->requests ? (double)st->desc_bytes / (double)st->requests : 0.0,
+		       map, drv, dev, (unsigned long long)st->mismatches,
+		       (unsigned long long)st->errors);
+	}
+	printf("cmds/s: commands per second of CPU time in dml_nvme_rw(); map%%, drv%%,\n"
+	       "ctrl%%: its share in mapping (map + unmap, the strategy's structures\n"
+	       "included), in the driver, in the emulated controller; desc B/rq: PRP\n"
+	       "or SGL list bytes per request.  faults: %llu; bytes read and verified:",
+	       (unsigned long long)faults);
+	for (s = 0; s < S_NR; s++)
+		if (o->strategies & (1u << s))
+			printf(" %s %llu", dml_replay_strategy_name[s],
+			       (unsigned long long)r->st[s].verified);
+	printf("\n");
+}
+
+int dml_replay_nvme(const struct replay_opts *o, const char *trace)
+{
+	struct nvme_replay r = { .o = o };
+	struct dml_trace *t = NULL;
+	struct dml_trace_req req;
+	u64 n = 0, faults;
+	char err[512];
+	int ret, s, k;
+
+	if (nvme_check(o))
+		return 2;
+	ret = dml_trace_open_format(trace, o->p2p.format, o->max_request, &t, err,
+				    sizeof(err));
+	if (ret) {
+		fprintf(stderr, "dmalink replay: %s\n", err);
+		return 2;
+	}
+	ret = nvme_setup(&r);
+	if (!ret)
+		ret = warm_namespace(&r);
+	if (ret) {
+		fprintf(stderr, "dmalink replay: cannot set up the NVMe controller: %s\n",
+			strerror(-ret));
+		ret = 2;
+		goto out;
+	}
+	while (!o->limit || n < o->limit) {
+		unsigned int nr;
+		u64 bytes;
+
+		ret = dml_trace_next(t, &req, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "dmalink replay: %s\n", err);
+			ret = 2;
+			goto out;
+		}
+		if (!ret)
+			break;
+		/* whole blocks, as the block layer sends them */
+		bytes = DIV_ROUND_UP(req.bytes, r.info.block_size) * r.info.block_size;
+		ret = dml_layout_alloc(r.layout, bytes, r.ranges, r.max_ranges, &nr);
+		if (ret) {
+			fprintf(stderr, "dmalink replay: line %llu: cannot allocate %llu bytes: %s\n",
+				(unsigned long long)req.line, (unsigned long long)bytes,
+				strerror(-ret));
+			ret = 2;
+			goto out;
+		}
+		/* each request starts with the next strategy: none is always first */
+		for (k = 0; k < S_NR; k++) {
+			s = (int)((n + k) % S_NR);
+			if (o->strategies & (1u << s))
+				run_request(&r, (enum strategy)s, nr, &req, bytes, n * S_NR + s);
+		}
+		dml_layout_free(r.layout, r.ranges, nr);
+		n++;
+	}
+	faults = r.iommu ? dml_iommu_fault_count(r.iommu) : dml_platform_fault_count(r.p);
+	nvme_report(&r, trace, dml_trace_format_name(t), faults);
+	ret = faults ? 1 : 0;
+	for (s = 0; s < S_NR; s++)
+		if (r.st[s].mismatches || r.st[s].errors)
+			ret = 1;
+out:
+	dml_trace_close(t);
+	dml_nvme_close(r.n);
+	dml_layout_destroy(r.layout);
+	dml_platform_destroy(r.p);
+	free(r.ranges);
+	free(r.vecs);
+	free(r.shadow);
+	free(r.buf);
+	return ret;
+}
