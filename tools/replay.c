@@ -448,6 +448,9 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "p2p-provider", required_argument, NULL, 'p' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "sgl", required_argument, NULL, 'g' },
+		{ "vfio", required_argument, NULL, 'X' },
+		{ "namespace", required_argument, NULL, 'N' },
+		{ "image", required_argument, NULL, 'I' },
 		{ 0 }
 	};
 	u64 v;
@@ -514,7 +517,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			if (dml_replay_p2p_opt(&o->p2p, c, optarg))
 				return -EINVAL;
 			break;
-		case 'd': case 'g':
+		case 'd': case 'g': case 'X': case 'N': case 'I':
 			if (dml_replay_nvme_opt(&o->nvme, c, optarg))
 				return -EINVAL;
 			break;
@@ -731,7 +734,8 @@ int dml_cmd_replay(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &r.o))
 		return 2;
-	if (r.o.nvme.device || r.o.nvme.sgl_given)
+	if (r.o.nvme.device || r.o.nvme.sgl_given || r.o.nvme.vfio || r.o.nvme.ns_bytes ||
+	    r.o.nvme.image)
 		return dml_replay_nvme(&r.o, argv[optind]);
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);

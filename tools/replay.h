@@ -89,11 +89,18 @@ void dml_replay_legend(FILE *f);
  * @device: --device nvme: each request becomes NVMe commands
  * @sgl_given: --sgl was given
  * @sgl: --sgl, when the data pointer is an SGL
+ * @vfio: --vfio, the BDF of a real controller bound to vfio-pci; NULL:
+ *	the emulated one
+ * @ns_bytes: --namespace, bytes of namespace 1 replayed; 0: 64 MiB
+ * @image: --image, where to write what the namespace must hold; NULL
  */
 struct dml_replay_nvme_opts {
 	bool device;
 	bool sgl_given;
 	enum dml_nvme_sgl_mode sgl;
+	const char *vfio;
+	u64 ns_bytes;
+	const char *image;
 };
 
 /* the mapping strategies of `replay --strategy`, in --strategy's bit order */
@@ -145,15 +152,17 @@ struct replay_opts {
 /**
  * dml_replay_nvme_opt - parse --device or --sgl into @o
  * @o: the nvme options
- * @c: the option's getopt_long() value: 'd' --device, 'g' --sgl
+ * @c: the option's getopt_long() value: 'd' --device, 'g' --sgl,
+ *	'X' --vfio, 'N' --namespace, 'I' --image
  * @arg: its argument
  *
- * Return: 0; -EINVAL for a --device other than dma or nvme, or a --sgl
- * other than auto, always or never (printed).
+ * Return: 0; -EINVAL for a --device other than dma or nvme, a --sgl
+ * other than auto, always or never, or a --namespace that is not a
+ * multiple of 4 KiB from 1 MiB to 2 GiB (printed).
  */
 int dml_replay_nvme_opt(struct dml_replay_nvme_opts *o, int c, const char *arg);
 
-/** dml_replay_nvme_usage - print the --help lines of --device and --sgl to @f */
+/** dml_replay_nvme_usage - print the --help lines of the nvme options to @f */
 void dml_replay_nvme_usage(FILE *f);
 
 /**

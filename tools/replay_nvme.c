@@ -29,14 +29,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <dmalink/nvme.h>
+#include <dmalink/vfio.h>
 
 #include "replay.h"
 #include "trace.h"
 
-#define NS_BLOCKS 131072ULL		/* 64 MiB of 512-byte blocks */
 #define POISON 0xa5
+#define DEFAULT_NS_BYTES (64ULL << 20)
 
 struct nvme_stats {
 	u64 requests, commands, bytes, read_bytes, verified, mismatches, errors;
@@ -52,6 +54,9 @@ struct nvme_replay {
 	struct dml_device *dev;
 	struct dml_nvme *n;
 	struct dml_nvme_ns_info info;
+	u64 ns_bytes;			/* the part of the namespace replayed */
+	u8 *pool;			/* --vfio: the buffers' pages */
+	u64 pool_bytes;
 	struct dml_layout *layout;
 	struct dml_phys_range *ranges;
 	unsigned int max_ranges;
@@ -87,6 +92,22 @@ int dml_replay_nvme_opt(struct dml_replay_nvme_opts *o, int c, const char *arg)
 		o->device = !strcmp(arg, "nvme");
 		return 0;
 	}
+	if (c == 'X') {
+		o->vfio = arg;
+		return 0;
+	}
+	if (c == 'I') {
+		o->image = arg;
+		return 0;
+	}
+	if (c == 'N') {
+		if (dml_tool_parse_u64(arg, 0, &o->ns_bytes) || o->ns_bytes < (1ULL << 20) ||
+		    o->ns_bytes > (2ULL << 30) || o->ns_bytes % 4096) {
+			fprintf(stderr, "dmalink replay: bad value '%s'\n", arg);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	for (i = 0; i < ARRAY_SIZE(sgl_name); i++) {
 		if (!strcmp(arg, sgl_name[i])) {
 			o->sgl = (enum dml_nvme_sgl_mode)i;
@@ -108,7 +129,14 @@ void dml_replay_nvme_usage(FILE *f)
 		"                           segment, sg: the scatterlist); writes carry a\n"
 		"                           pattern, reads are verified against them\n"
 		"      --sgl auto|always|never       nvme: data pointer as SGLs (default\n"
-		"                           auto: average segment >= 32 KiB) or PRPs\n");
+		"                           auto: average segment >= 32 KiB) or PRPs\n"
+		"      --namespace BYTES    nvme: bytes of namespace 1 replayed, from 0\n"
+		"                           (default 64 MiB; 1 MiB to 2 GiB); offsets wrap\n"
+		"      --vfio BDF           nvme: the real controller at BDF, bound to\n"
+		"                           vfio-pci, instead of the emulated one; buffers\n"
+		"                           are 4 KiB pages in descending order\n"
+		"      --image FILE         nvme: write what the namespace must hold at the\n"
+		"                           end (--namespace bytes) to FILE\n");
 }
 
 static int nvme_check(const struct replay_opts *o)
@@ -116,11 +144,13 @@ static int nvme_check(const struct replay_opts *o)
 	const char *why = NULL;
 
 	if (!o->nvme.device)
-		why = "--sgl needs --device nvme";
+		why = "--sgl, --namespace, --vfio and --image need --device nvme";
 	else if (o->p2p.target)
 		why = "--device nvme takes no --target p2p";
 	else if (o->bounce || o->plot)
 		why = "--device nvme takes no --bounce or --plot";
+	else if (o->nvme.vfio && (o->no_iommu || o->lazy || o->caching_mode))
+		why = "--vfio takes no --no-iommu, --lazy or --caching-mode";
 	if (!why)
 		return 0;
 	fprintf(stderr, "dmalink replay: %s\n", why);
@@ -139,7 +169,8 @@ static void pattern(u8 *buf, u64 len, u64 seed)
 	}
 }
 
-static int nvme_setup(struct nvme_replay *r)
+/* the emulated machine: an NVMe controller behind an IOMMU (or not) */
+static int setup_emu(struct nvme_replay *r, struct dml_nvme_opts *no)
 {
 	const struct replay_opts *o = r->o;
 	struct dml_emu_opts eo = { .size = DML_SIZEOF(&eo, seed),
@@ -151,11 +182,9 @@ static int nvme_setup(struct nvme_replay *r)
 				       .name = "nvme0", .source_id = 0x0100, .pci = true,
 				       .max_segment_size = 0xffffffffu,
 				       .dma_min_align_mask = 4095 };
-	struct dml_nvme_opts no = { .size = DML_SIZEOF(&no, account_time),
-				    .emu_blocks = NS_BLOCKS, .sgl = o->nvme.sgl,
-				    .account_time = true };
 	int ret;
 
+	no->emu_blocks = r->ns_bytes / 512;
 	ret = dml_platform_create_emu(&eo, &r->p);
 	if (!ret && !o->no_iommu) {
 		ret = dml_iommu_create(r->p, &io, &r->iommu);
@@ -164,22 +193,105 @@ static int nvme_setup(struct nvme_replay *r)
 	if (!ret)
 		ret = dml_device_create(r->p, &dop, &r->dev);
 	if (!ret)
+		ret = dml_layout_create(r->p, o->layout, &r->layout);
+	return ret;
+}
+
+/* --vfio: the controller at that address, buffers from an anonymous pool */
+static int setup_vfio(struct nvme_replay *r)
+{
+	int ret;
+
+	ret = dml_platform_create_vfio(NULL, &r->p);
+	if (!ret)
+		ret = dml_vfio_device_open(r->p, r->o->nvme.vfio, &r->dev);
+	if (!ret)
+		ret = dma_set_mask_and_coherent(r->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+	r->pool_bytes = 2 * (r->o->max_request + 4096);
+	r->pool = mmap(NULL, r->pool_bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->pool == MAP_FAILED) {
+		r->pool = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int nvme_setup(struct nvme_replay *r)
+{
+	const struct replay_opts *o = r->o;
+	struct dml_nvme_opts no = { .size = DML_SIZEOF(&no, account_time),
+				    .sgl = o->nvme.sgl, .account_time = true };
+	int ret;
+
+	r->ns_bytes = o->nvme.ns_bytes ? o->nvme.ns_bytes : DEFAULT_NS_BYTES;
+	ret = o->nvme.vfio ? setup_vfio(r) : setup_emu(r, &no);
+	if (!ret)
 		ret = dml_nvme_open(r->dev, &no, &r->n);
 	if (!ret)
 		ret = dml_nvme_ns_info(r->n, &r->info);
-	if (!ret)
-		ret = dml_layout_create(r->p, o->layout, &r->layout);
 	if (ret)
 		return ret;
+	r->ns_bytes = min(r->ns_bytes, r->info.blocks * r->info.block_size);
+	if (r->ns_bytes < r->info.max_transfer)
+		return -ENOSPC;	/* one command must fit */
 	if (!r->info.max_transfer || r->info.max_transfer > (1u << 24))
 		r->info.max_transfer = 1u << 24;
 	r->max_ranges = (unsigned int)(o->max_request / 4096) + 1;
 	r->max_vecs = r->info.max_transfer / 4096 + 1;
 	r->ranges = calloc(r->max_ranges, sizeof(*r->ranges));
 	r->vecs = calloc(r->max_vecs, sizeof(*r->vecs));
-	r->shadow = calloc(1, r->info.blocks * r->info.block_size);
+	r->shadow = calloc(1, r->ns_bytes);
 	r->buf = malloc(r->info.max_transfer);
 	return r->ranges && r->vecs && r->shadow && r->buf ? 0 : -ENOMEM;
+}
+
+/* --image: what the namespace must now hold, for a check from outside */
+static int write_image(const struct nvme_replay *r, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f && fwrite(r->shadow, 1, r->ns_bytes, f) == r->ns_bytes;
+
+	if (f && fclose(f))
+		ok = false;
+	if (!ok)
+		fprintf(stderr, "dmalink replay: cannot write %s: %s\n", path, strerror(errno));
+	return ok ? 0 : -EIO;
+}
+
+/*
+ * A buffer of @bytes: from the layout policy on emu; on vfio its 4 KiB
+ * pages in descending order with a page between each two in the pool
+ * (the 4k-descending layout, never merged), phys_addr_t being the
+ * process's virtual address there.
+ */
+static int buf_alloc(struct nvme_replay *r, u64 bytes, unsigned int *nr)
+{
+	unsigned int n = (unsigned int)DIV_ROUND_UP(bytes, 4096), i;
+
+	if (!r->pool)
+		return dml_layout_alloc(r->layout, bytes, r->ranges, r->max_ranges, nr);
+	if (n > r->max_ranges || 2ULL * n * 4096 > r->pool_bytes)
+		return -ENOSPC;
+	for (i = 0; i < n; i++) {
+		r->ranges[i].phys = (phys_addr_t)(uintptr_t)(r->pool + 2ULL * (n - 1 - i) * 4096);
+		r->ranges[i].len = min(4096ULL, bytes - (u64)i * 4096);
+	}
+	*nr = n;
+	return 0;
+}
+
+static void buf_free(struct nvme_replay *r, unsigned int nr)
+{
+	if (!r->pool)
+		dml_layout_free(r->layout, r->ranges, nr);
+}
+
+static u8 *cpu_ptr(struct nvme_replay *r, phys_addr_t phys, u32 len)
+{
+	return r->pool ? (u8 *)(uintptr_t)phys : dml_kmap_local_phys(r->p, phys, len);
 }
 
 /* the pieces of [@off, +@len) of the request's buffer */
@@ -211,7 +323,7 @@ static int cpu_copy(struct nvme_replay *r, unsigned short nv, bool to_mem)
 	unsigned short i;
 
 	for (i = 0; i < nv; i++) {
-		u8 *host = dml_kmap_local_phys(r->p, r->vecs[i].bv_phys, r->vecs[i].bv_len);
+		u8 *host = cpu_ptr(r, r->vecs[i].bv_phys, r->vecs[i].bv_len);
 
 		if (!host)
 			return -EFAULT;
@@ -278,7 +390,7 @@ static void run_cmd(struct nvme_replay *r, enum strategy s, unsigned int nr, u64
 static void run_request(struct nvme_replay *r, enum strategy s, unsigned int nr,
 			const struct dml_trace_req *req, u64 bytes, u64 seed)
 {
-	u64 ns_bytes = r->info.blocks * r->info.block_size, off;
+	u64 ns_bytes = r->ns_bytes, off;
 	u32 bs = r->info.block_size;
 
 	r->st[s].requests++;
@@ -301,11 +413,11 @@ static void run_request(struct nvme_replay *r, enum strategy s, unsigned int nr,
  */
 static int warm_namespace(struct nvme_replay *r)
 {
-	u64 ns_bytes = r->info.blocks * r->info.block_size, off;
+	u64 ns_bytes = r->ns_bytes, off;
 	unsigned int nr;
 	int ret;
 
-	ret = dml_layout_alloc(r->layout, r->info.max_transfer, r->ranges, r->max_ranges, &nr);
+	ret = buf_alloc(r, r->info.max_transfer, &nr);
 	if (ret)
 		return ret;
 	for (off = 0; !ret && off < ns_bytes; off += r->info.max_transfer) {
@@ -319,7 +431,7 @@ static int warm_namespace(struct nvme_replay *r)
 		if (!ret)
 			ret = dml_nvme_rw(r->n, &rq, &io);
 	}
-	dml_layout_free(r->layout, r->ranges, nr);
+	buf_free(r, nr);
 	return ret;
 }
 
@@ -341,9 +453,10 @@ static void nvme_report(const struct nvme_replay *r, const char *trace, const ch
 
 	if (o->json) {
 		printf("{\"trace\":\"%s\",\"format\":\"%s\",\"device\":\"nvme\",\"sgl\":\"%s\","
-		       "\"iommu\":%s,\"faults\":%llu,\"strategies\":[", trace, fmt,
-		       sgl_name[o->nvme.sgl], r->iommu ? "true" : "false",
-		       (unsigned long long)faults);
+		       "\"vfio\":%s,\"sgl_supported\":%s,\"iommu\":%s,\"faults\":%llu,"
+		       "\"strategies\":[", trace, fmt, sgl_name[o->nvme.sgl],
+		       o->nvme.vfio ? "true" : "false", r->info.sgl_supported ? "true" : "false",
+		       r->iommu || o->nvme.vfio ? "true" : "false", (unsigned long long)faults);
 		for (s = 0, k = 0; s < S_NR; s++) {
 			const struct nvme_stats *st = &r->st[s];
 
@@ -370,11 +483,13 @@ static void nvme_report(const struct nvme_replay *r, const char *trace, const ch
 		printf("]}\n");
 		return;
 	}
-	printf("replay %s (%s) --device nvme: emulated controller, %llu MiB namespace,\n"
-	       "  MDTS %u KiB, --sgl %s, %s, layout %s\n", trace, fmt,
-	       (unsigned long long)(r->info.blocks * r->info.block_size >> 20),
-	       r->info.max_transfer >> 10, sgl_name[o->nvme.sgl],
-	       r->iommu ? "IOMMU" : "no IOMMU", o->layout);
+	printf("replay %s (%s) --device nvme: %s%s, %llu KiB of the namespace,\n"
+	       "  MDTS %u KiB, SGLs %ssupported, --sgl %s, %s, layout %s\n", trace, fmt,
+	       o->nvme.vfio ? "VFIO controller " : "emulated controller",
+	       o->nvme.vfio ? o->nvme.vfio : "", (unsigned long long)(r->ns_bytes >> 10),
+	       r->info.max_transfer >> 10, r->info.sgl_supported ? "" : "not ",
+	       sgl_name[o->nvme.sgl], o->nvme.vfio ? "VFIO IOMMU" : r->iommu ? "IOMMU" :
+	       "no IOMMU", o->nvme.vfio ? "4k-descending" : o->layout);
 	printf("%-8s %9s %9s %10s %-23s %6s %9s %6s %6s %6s %10s %6s\n", "strategy",
 	       "requests", "commands", "cmds/s", "paths simple/iova/page/sg", "sgl%",
 	       "desc B/rq", "map%", "drv%", "ctrl%", "mismatches", "errors");
@@ -449,7 +564,7 @@ int dml_replay_nvme(const struct replay_opts *o, const char *trace)
 			break;
 		/* whole blocks, as the block layer sends them */
 		bytes = DIV_ROUND_UP(req.bytes, r.info.block_size) * r.info.block_size;
-		ret = dml_layout_alloc(r.layout, bytes, r.ranges, r.max_ranges, &nr);
+		ret = buf_alloc(&r, bytes, &nr);
 		if (ret) {
 			fprintf(stderr, "dmalink replay: line %llu: cannot allocate %llu bytes: %s\n",
 				(unsigned long long)req.line, (unsigned long long)bytes,
@@ -463,12 +578,15 @@ int dml_replay_nvme(const struct replay_opts *o, const char *trace)
 			if (o->strategies & (1u << s))
 				run_request(&r, (enum strategy)s, nr, &req, bytes, n * S_NR + s);
 		}
-		dml_layout_free(r.layout, r.ranges, nr);
+		buf_free(&r, nr);
 		n++;
 	}
-	faults = r.iommu ? dml_iommu_fault_count(r.iommu) : dml_platform_fault_count(r.p);
+	faults = o->nvme.vfio ? 0 : r.iommu ? dml_iommu_fault_count(r.iommu) :
+		 dml_platform_fault_count(r.p);
 	nvme_report(&r, trace, dml_trace_format_name(t), faults);
 	ret = faults ? 1 : 0;
+	if (o->nvme.image && write_image(&r, o->nvme.image))
+		ret = 1;
 	for (s = 0; s < S_NR; s++)
 		if (r.st[s].mismatches || r.st[s].errors)
 			ret = 1;
@@ -481,5 +599,7 @@ out:
 	free(r.vecs);
 	free(r.shadow);
 	free(r.buf);
+	if (r.pool)
+		munmap(r.pool, r.pool_bytes);
 	return ret;
 }

@@ -79,6 +79,20 @@ else
 	not_ok "table: each strategy's path"; sed 's/^/# /' "$tmp/table"
 fi
 
+# --image: the namespace's expected contents, --namespace bytes of them,
+# the same for the same replay (the QEMU suite compares it with the disk
+# image a real controller wrote)
+for i in 1 2; do
+	"$dmalink" replay --device nvme --namespace 1048576 --limit 800 -s iova \
+		--image "$tmp/img$i" "$trace" > /dev/null 2>&1 || break
+done
+if [ -f "$tmp/img2" ] && [ "$(wc -c < "$tmp/img1")" -eq 1048576 ] &&
+   cmp -s "$tmp/img1" "$tmp/img2" && [ "$(tr -d '\000' < "$tmp/img1" | wc -c)" -gt 0 ]; then
+	ok "--image: 1 MiB, written, the same for the same replay"
+else
+	not_ok "--image"
+fi
+
 # bad_opts NAME MESSAGE ARGS...: exit 2 and MESSAGE on stderr
 bad_opts() {
 	name=$1 msg=$2; shift 2
@@ -90,7 +104,10 @@ bad_opts() {
 		not_ok "$name: exit $rc"; sed 's/^/# /' "$tmp/err"
 	fi
 }
-bad_opts "--sgl without --device nvme" "needs --device nvme" --sgl always
+bad_opts "--sgl without --device nvme" "need --device nvme" --sgl always
+bad_opts "--image without --device nvme" "need --device nvme" --image "$tmp/x"
+bad_opts "--namespace not whole pages" "bad value" --device nvme --namespace 1048577
+bad_opts "--vfio --no-iommu" "no --no-iommu" --device nvme --vfio 0000:00:04.0 --no-iommu
 bad_opts "--device nvme --target p2p" "no --target p2p" --device nvme --target p2p
 bad_opts "--device nvme --bounce" "no --bounce" --device nvme --bounce
 bad_opts "unknown device" "unknown device" --device scsi
