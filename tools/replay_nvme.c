@@ -4,8 +4,8 @@
  * through a storage stack.  The replaying device is an emulated NVMe
  * controller behind the emulated IOMMU, driven by <dmalink/nvme.h>; every
  * request of the trace gets a buffer from the layout policy, is cut into
- * commands of at most the controller's MDTS (as the block layer splits at
- * max_hw_sectors), each a block request mapped as nvme-pci maps it with
+ * commands of at most the controller's MDTS and 128 KiB (as the block
+ * layer splits at max_hw_sectors), each a block request mapped as nvme-pci maps it with
  * each strategy in turn:
  *   iova  the request DMA iterator (Linux 6.17+): one dma_map_phys() for
  *         one segment, else one IOVA range when the IOMMU can merge
@@ -39,6 +39,7 @@
 
 #define POISON 0xa5
 #define DEFAULT_NS_BYTES (64ULL << 20)
+#define MAX_CMD_BYTES (128u << 10)	/* a command moves at most this, or MDTS */
 
 struct nvme_stats {
 	u64 requests, commands, bytes, read_bytes, verified, mismatches, errors;
@@ -237,8 +238,9 @@ static int nvme_setup(struct nvme_replay *r)
 	r->ns_bytes = min(r->ns_bytes, r->info.blocks * r->info.block_size);
 	if (r->ns_bytes < r->info.max_transfer)
 		return -ENOSPC;	/* one command must fit */
-	if (!r->info.max_transfer || r->info.max_transfer > (1u << 24))
-		r->info.max_transfer = 1u << 24;
+	/* the same commands on every controller, so --image is comparable */
+	if (!r->info.max_transfer || r->info.max_transfer > MAX_CMD_BYTES)
+		r->info.max_transfer = MAX_CMD_BYTES;
 	r->max_ranges = (unsigned int)(o->max_request / 4096) + 1;
 	r->max_vecs = r->info.max_transfer / 4096 + 1;
 	r->ranges = calloc(r->max_ranges, sizeof(*r->ranges));
@@ -349,8 +351,11 @@ static void run_cmd(struct nvme_replay *r, enum strategy s, unsigned int nr, u64
 	int ret;
 
 	if (write) {
-		pattern(r->buf, len, seed);
-		memcpy(r->shadow + nsoff, r->buf, len);
+		u32 p;
+
+		/* per 4 KiB of the request: the same bytes whatever the command size */
+		for (p = 0; p < len; p += 4096)
+			pattern(r->buf + p, min(4096u, len - p), seed + (off + p) / 4096);
 	} else {
 		memset(r->buf, POISON, len);
 	}
@@ -374,8 +379,10 @@ static void run_cmd(struct nvme_replay *r, enum strategy s, unsigned int nr, u64
 	st->map_ns += io.map_ns;
 	st->dev_ns += io.dev_ns;
 	st->total_ns += io.total_ns;
-	if (write)
+	if (write) {
+		memcpy(r->shadow + nsoff, r->buf, len);	/* it landed */
 		return;
+	}
 	st->read_bytes += len;
 	if (cpu_copy(r, nv, false) || memcmp(r->buf, r->shadow + nsoff, len)) {
 		if (!st->mismatches++)
@@ -401,7 +408,7 @@ static void run_request(struct nvme_replay *r, enum strategy s, unsigned int nr,
 
 		if (nsoff + len > ns_bytes)
 			nsoff = ns_bytes - len;
-		run_cmd(r, s, nr, off, len, nsoff, req->write, seed * 4096 + off / bs);
+		run_cmd(r, s, nr, off, len, nsoff, req->write, seed << 20);
 	}
 }
 
