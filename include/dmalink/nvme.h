@@ -6,9 +6,10 @@
  * (struct request of blk-mq-dma.h) as reads and writes whose data is
  * mapped as drivers/nvme/host/pci.c maps it.
  *
- * One command is in flight per queue: dml_nvme_rw() maps, submits, polls
- * its completion and unmaps before it returns.  A handle is used by one
- * thread at a time.
+ * dml_nvme_rw() maps, submits, polls its completion and unmaps before it
+ * returns; dml_nvme_rw_many() does the same for up to queue depth - 1
+ * commands in flight at once, under one doorbell.  A handle is used by
+ * one thread at a time.
  */
 #ifndef DMALINK_NVME_H
 #define DMALINK_NVME_H
@@ -166,12 +167,16 @@ enum dml_nvme_data_path {
  * @dma_segments: DMA segments the controller was given (out)
  * @status: the completion's status field without the phase tag: SC in
  *	bits 7:0, SCT in 10:8, More in 13, DNR in 14; 0 on success (out)
+ * @result: this command's outcome, as dml_nvme_rw() returns it;
+ *	-ECANCELED for one not submitted because another failed to map (out)
  * @map_ns: CPU time mapping and unmapping the data, descriptors
  *	included, ns (out)
  * @dev_ns: CPU time inside the controller's registers, ns; on emu the
  *	emulated controller runs the command there; 0 without
- *	@account_time of struct dml_nvme_opts (out)
- * @total_ns: the whole call, ns (out)
+ *	@account_time of struct dml_nvme_opts; with several commands in
+ *	flight, an equal share (out)
+ * @total_ns: the whole call, ns; with several commands in flight, its
+ *	own mapping and an equal share of the rest (out)
  */
 struct dml_nvme_io {
 	u64 slba;
@@ -181,6 +186,7 @@ struct dml_nvme_io {
 	u32 desc_bytes;
 	u32 dma_segments;
 	u16 status;
+	int result;
 	u64 map_ns;
 	u64 dev_ns;
 	u64 total_ns;
@@ -210,6 +216,29 @@ struct dml_nvme_io {
  * Nothing stays mapped after any return.
  */
 int dml_nvme_rw(struct dml_nvme *n, struct request *rq, struct dml_nvme_io *io);
+
+/**
+ * dml_nvme_rw_many - dml_nvme_rw() for several requests in flight at once
+ * @n: the handle
+ * @rqs: @nr requests, as dml_nvme_rw() takes them
+ * @ios: @nr commands: each @slba and @strategy in, the rest out
+ * @nr: 1 to the queue depth - 1
+ *
+ * Maps every request, writes every command into the submission queue and
+ * rings its doorbell once (nvme_queue_rqs() and nvme_commit_rqs() in
+ * drivers/nvme/host/pci.c), collects the completions in whatever order
+ * they come, then unmaps everything.  The controller may run the
+ * commands in any order: requests whose blocks overlap must not go
+ * together (NVMe Base 2.0 3.4.1, commands are not ordered).
+ * Return: 0 when every command succeeded, else the first failure in
+ * array order (each @ios[i].result has its own): -EINVAL for a NULL
+ * argument, @nr out of range, or any request dml_nvme_rw() refuses
+ * (then nothing is mapped); the errors of dml_nvme_rw() otherwise; when
+ * one request fails to map, nothing is submitted.  Nothing stays mapped
+ * after any return.
+ */
+int dml_nvme_rw_many(struct dml_nvme *n, struct request *const *rqs,
+		     struct dml_nvme_io *ios, unsigned int nr);
 
 #pragma GCC visibility pop
 

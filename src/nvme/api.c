@@ -83,9 +83,13 @@ int dml__nvme_open(struct dml_device *dev, const struct dml_nvme_bar *bar,
 	if (o->timeout_ns)
 		n->ctrl->cmd_timeout_ns = o->timeout_ns;
 	ret = dml__nvme_identify(n->ctrl);
+	n->depth = o->queue_depth ? o->queue_depth : DEFAULT_DEPTH;
 	if (!ret)
-		ret = dml__nvme_create_io_queues(n->ctrl, 1, o->queue_depth ?
-						 o->queue_depth : DEFAULT_DEPTH);
+		ret = dml__nvme_create_io_queues(n->ctrl, 1, n->depth);
+	if (!ret) {
+		n->slots = dml__zalloc(n->depth * sizeof(*n->slots));
+		ret = n->slots ? 0 : -ENOMEM;
+	}
 	if (!ret)
 		ret = dml__nvme_map_ctx_init(&n->map, dev, n->ctrl->sgl, sgl_policy[o->sgl]);
 	if (ret)
@@ -93,6 +97,7 @@ int dml__nvme_open(struct dml_device *dev, const struct dml_nvme_bar *bar,
 	*out = n;
 	return 0;
 destroy:
+	dml__free(n->slots);
 	dml__nvme_ctrl_destroy(n->ctrl);
 free:
 	dml__free(n);
@@ -105,6 +110,7 @@ void dml_nvme_close(struct dml_nvme *n)
 		return;
 	dml__nvme_map_ctx_fini(&n->map);
 	dml__nvme_ctrl_destroy(n->ctrl);
+	dml__free(n->slots);
 	if (n->backend_free)
 		n->backend_free(n->backend);
 	dml__free(n);
@@ -153,20 +159,20 @@ static void iod_report(const struct dml_nvme_iod *iod, const struct nvme_command
 	io->desc_bytes = 8 * (pages - 1 + iod->nr_descriptors - 1);
 }
 
-/* map @rq's data into @cmd by @io->strategy; the path taken into @io */
-static blk_status_t map(struct dml_nvme *n, struct request *rq,
-			struct nvme_command *cmd, struct dml_nvme_io *io)
+/* map @rq's data into @sl's command by @io->strategy; the path taken into @io */
+static blk_status_t map(struct dml_nvme *n, struct dml_nvme_slot *sl, struct request *rq,
+			struct dml_nvme_io *io)
 {
 	blk_status_t st;
 
 	if (io->strategy == DML_NVME_MAP_SG && rq->nr_phys_segments > 1) {
-		st = dml__nvme_map_sg(&n->map, &n->sg_iod, rq, cmd);
+		st = dml__nvme_map_sg(&n->map, &sl->sg_iod, rq, &sl->cmd);
 		if (st)
 			return st;
 		io->path = DML_NVME_PATH_SG;
-		io->sgl = n->sg_iod.sgl;
-		io->desc_bytes = n->sg_iod.desc_bytes;
-		io->dma_segments = n->sg_iod.sgt.nents;
+		io->sgl = sl->sg_iod.sgl;
+		io->desc_bytes = sl->sg_iod.desc_bytes;
+		io->dma_segments = sl->sg_iod.sgt.nents;
 		return BLK_STS_OK;
 	}
 	if (io->strategy == DML_NVME_MAP_PAGE) {
@@ -175,66 +181,139 @@ static blk_status_t map(struct dml_nvme *n, struct request *rq,
 		 * gaps are not mergeable by the IOMMU (blk_rq_dma_map_iter_start());
 		 * a copy of the request says so, the bios are the caller's.
 		 */
-		n->page_rq = *rq;
-		n->page_rq.gap_mask |= dma_get_merge_boundary(n->map.dev);
-		rq = &n->page_rq;
+		sl->page_rq = *rq;
+		sl->page_rq.gap_mask |= dma_get_merge_boundary(n->map.dev);
+		rq = &sl->page_rq;
 	}
-	st = dml__nvme_map_data(&n->map, &n->iod, rq, cmd);
+	st = dml__nvme_map_data(&n->map, &sl->iod, rq, &sl->cmd);
 	if (!st)
-		iod_report(&n->iod, cmd, io);
+		iod_report(&sl->iod, &sl->cmd, io);
 	return st;
 }
 
-static void unmap(struct dml_nvme *n, const struct dml_nvme_io *io)
+/* unmap a slot's data; its mapping time into @io */
+static void unmap(struct dml_nvme *n, struct dml_nvme_slot *sl, struct dml_nvme_io *io)
 {
+	u64 t = dml__now_ns();
+
 	if (io->path == DML_NVME_PATH_SG)
-		dml__nvme_unmap_sg(&n->map, &n->sg_iod);
+		dml__nvme_unmap_sg(&n->map, &sl->sg_iod);
 	else
-		dml__nvme_unmap_data(&n->map, &n->iod);
+		dml__nvme_unmap_data(&n->map, &sl->iod);
+	io->map_ns += dml__now_ns() - t;
 }
 
-int dml_nvme_rw(struct dml_nvme *n, struct request *rq, struct dml_nvme_io *io)
+/* the checks of dml_nvme_rw_many() that come before anything is mapped */
+static bool rw_ok(const struct dml_nvme *n, const struct request *rq,
+		  const struct dml_nvme_io *io)
 {
-	struct nvme_command cmd = { .nsid = 1 };
-	struct nvme_completion cqe = { 0 };
-	u64 t0 = dml__now_ns(), t1, t2, t3, nlb;
-	blk_status_t st;
-	int ret;
+	u64 nlb;
 
-	if (!n || !rq || !io || !rq->limits || !rq->bio || !rq->data_len ||
+	if (!rq || !rq->limits || !rq->bio || !rq->data_len ||
 	    (unsigned int)io->strategy > DML_NVME_MAP_SG ||
 	    (rq->dir != DMA_TO_DEVICE && rq->dir != DMA_FROM_DEVICE) ||
 	    rq->data_len & ((1u << n->ctrl->lba_shift) - 1) ||
 	    (n->ctrl->max_xfer && rq->data_len > n->ctrl->max_xfer))
-		return -EINVAL;
+		return false;
 	nlb = rq->data_len >> n->ctrl->lba_shift;
-	if (io->slba >= n->ctrl->nsze || nlb > n->ctrl->nsze - io->slba)
-		return -EINVAL;
+	return io->slba < n->ctrl->nsze && nlb <= n->ctrl->nsze - io->slba;
+}
+
+static void prepare(struct dml_nvme_slot *sl, const struct request *rq,
+		    struct dml_nvme_io *io, u64 nlb)
+{
+	sl->cmd = (struct nvme_command){ .nsid = 1 };
+	sl->cmd.opcode = rq->dir == DMA_TO_DEVICE ? nvme_cmd_write : nvme_cmd_read;
+	sl->cmd.cdw10 = (u32)io->slba;
+	sl->cmd.cdw11 = (u32)(io->slba >> 32);
+	sl->cmd.cdw12 = (u32)(nlb - 1);
+	sl->done = false;
 	io->path = DML_NVME_PATH_SIMPLE;
 	io->sgl = false;
 	io->desc_bytes = io->dma_segments = 0;
 	io->status = 0;
+	io->result = -ECANCELED;
 	io->map_ns = io->dev_ns = io->total_ns = 0;
-	n->dev_ns = 0;
-	cmd.opcode = rq->dir == DMA_TO_DEVICE ? nvme_cmd_write : nvme_cmd_read;
-	cmd.cdw10 = (u32)io->slba;
-	cmd.cdw11 = (u32)(io->slba >> 32);
-	cmd.cdw12 = (u32)(nlb - 1);
-	st = map(n, rq, &cmd, io);
-	t1 = dml__now_ns();
-	if (st) {
-		io->map_ns = t1 - t0;
-		io->total_ns = t1 - t0;
-		return blk_status_to_errno(st);
+}
+
+/* collect the completions of @nr commands submitted from slot 0 */
+static int reap(struct dml_nvme *n, struct dml_nvme_io *ios, unsigned int nr)
+{
+	u64 deadline = dml__now_ns() + n->ctrl->cmd_timeout_ns;
+	u16 first = n->slots[0].cmd.command_id;
+	struct nvme_completion cqe;
+	unsigned int left = nr, k;
+	int ret;
+
+	while (left) {
+		ret = dml__nvme_cq_wait(n->ctrl, 1, &cqe, deadline);
+		if (ret)
+			return ret;
+		k = (u16)(cqe.command_id - first);
+		if (k >= nr || n->slots[k].done) {
+			dml__warn("%s: nvme: completion for command %u, not one in flight",
+				  n->ctrl->dev->name, cqe.command_id);
+			n->ctrl->dead = true;
+			return -EIO;
+		}
+		n->slots[k].done = true;
+		ios[k].status = cqe.status >> 1;
+		ios[k].result = ios[k].status ? -EIO : 0;
+		left--;
 	}
-	ret = dml__nvme_submit_wait(n->ctrl, 1, &cmd, &cqe);
-	if (ret == -EIO)
-		io->status = cqe.status >> 1;
-	t2 = dml__now_ns();
-	unmap(n, io);
-	t3 = dml__now_ns();
-	io->map_ns = (t1 - t0) + (t3 - t2);
-	io->dev_ns = n->dev_ns;
-	io->total_ns = t3 - t0;
+	return 0;
+}
+
+int dml_nvme_rw_many(struct dml_nvme *n, struct request *const *rqs,
+		     struct dml_nvme_io *ios, unsigned int nr)
+{
+	unsigned int i, mapped;
+	u64 t0, share, dev;
+	blk_status_t st = BLK_STS_OK;
+	bool submitted;
+	int ret = 0;
+
+	if (!n || !rqs || !ios || !nr || nr > n->depth - 1u)
+		return -EINVAL;
+	for (i = 0; i < nr; i++)
+		if (!rw_ok(n, rqs[i], &ios[i]))
+			return -EINVAL;
+	n->dev_ns = 0;
+	for (mapped = 0; mapped < nr; mapped++) {
+		struct dml_nvme_io *io = &ios[mapped];
+
+		prepare(&n->slots[mapped], rqs[mapped], io,
+			rqs[mapped]->data_len >> n->ctrl->lba_shift);
+		t0 = dml__now_ns();
+		st = map(n, &n->slots[mapped], rqs[mapped], io);
+		io->map_ns = dml__now_ns() - t0;
+		if (st) {
+			io->result = blk_status_to_errno(st);
+			ret = io->result;
+			break;
+		}
+	}
+	t0 = dml__now_ns();
+	submitted = !ret;
+	for (i = 0; !ret && i < nr; i++)
+		ret = dml__nvme_sq_submit(n->ctrl, 1, &n->slots[i].cmd, i == nr - 1);
+	if (!ret)
+		ret = reap(n, ios, nr);
+	share = (dml__now_ns() - t0) / nr;
+	dev = n->dev_ns / nr;
+	for (i = 0; i < mapped; i++) {
+		unmap(n, &n->slots[i], &ios[i]);
+		if (ios[i].result == -ECANCELED && submitted)
+			ios[i].result = ret;	/* no completion: timeout, dead */
+		ios[i].dev_ns = dev;
+		ios[i].total_ns = ios[i].map_ns + share;
+	}
+	for (i = 0; !ret && i < nr; i++)
+		ret = ios[i].result;
 	return ret;
+}
+
+int dml_nvme_rw(struct dml_nvme *n, struct request *rq, struct dml_nvme_io *io)
+{
+	return dml_nvme_rw_many(n, &rq, io, 1);
 }

@@ -8,7 +8,8 @@
  * choice and the descriptor bytes reported are those nvme_map_data() of
  * drivers/nvme/host/pci.c takes; bad requests give -EINVAL with nothing
  * mapped; an NVMe error status becomes -EIO with the status readable, a
- * lost completion -ETIMEDOUT then -ENODEV.  The checker reports a leak at
+ * lost completion -ETIMEDOUT then -ENODEV; several commands in flight
+ * under one doorbell, each with its own outcome.  The checker reports a leak at
  * platform destroy if anything stayed mapped.
  */
 #include <dmalink/nvme.h>
@@ -32,16 +33,21 @@ struct nfx {
 	struct dml_nvme *n;
 };
 
-static struct nfx open_nvme(enum dml_nvme_sgl_mode sgl, u64 timeout_ns)
+static struct nfx open_depth(enum dml_nvme_sgl_mode sgl, u64 timeout_ns, u16 depth)
 {
 	struct dml_nvme_opts o = { .size = DML_SIZEOF(&o, account_time),
-				   .emu_blocks = BLOCKS, .sgl = sgl,
+				   .emu_blocks = BLOCKS, .sgl = sgl, .queue_depth = depth,
 				   .timeout_ns = timeout_ns, .account_time = true };
 	struct nfx x = { .f = fx_create(NULL) };
 
 	dml_test_log_reset();
 	assert_int_equal(dml_nvme_open(x.f->dev, &o, &x.n), 0);
 	return x;
+}
+
+static struct nfx open_nvme(enum dml_nvme_sgl_mode sgl, u64 timeout_ns)
+{
+	return open_depth(sgl, timeout_ns, 0);
 }
 
 static void close_nvme(struct nfx *x)
@@ -307,6 +313,82 @@ static void test_timeout(void **state)
 	close_nvme(&x);
 }
 
+/*
+ * Seven commands in flight on a queue of 8 (nvme_queue_rqs(): one
+ * doorbell for the lot), each strategy in turn, distinct blocks: every
+ * byte lands and comes back; 8 is refused; one request the mapping
+ * refuses cancels the others before submission; one error completion
+ * fails only its own command.
+ */
+#define MANY 7
+static void test_many_in_flight(void **state)
+{
+	static const struct queue_limits no_vb = { .dma_alignment = 3 };
+	struct nfx x = open_depth(DML_NVME_SGL_MODE_AUTO, 0, MANY + 1);
+	struct dml_nvme_emu *emu = x.n->backend;
+	static struct rq_buf wr[MANY + 1], rd[MANY];
+	struct request *wq[MANY + 1], *rq[MANY];
+	struct dml_nvme_io wio[MANY + 1], rio[MANY];
+	u64 done = emu->completed;
+	unsigned int i;
+	u32 k;
+
+	(void)state;
+	for (i = 0; i < MANY; i++) {
+		u8 *p;
+
+		make_rq(&wr[i], WR_BASE + i * 0x100000ULL, 3, PG, 0, DMA_TO_DEVICE);
+		make_rq(&rd[i], RD_BASE + i * 0x100000ULL, 3, PG, 0, DMA_FROM_DEVICE);
+		for (k = 0; k < 3; k++) {
+			p = dml_kmap_local_phys(x.f->p, wr[i].v[k].bv_phys, PG);
+			memset(p, (int)(i * 3 + k + 1), PG);
+			memset(dml_kmap_local_phys(x.f->p, rd[i].v[k].bv_phys, PG), 0, PG);
+		}
+		wq[i] = &wr[i].rq;
+		rq[i] = &rd[i].rq;
+		wio[i] = (struct dml_nvme_io){ .slba = 64 * i, .strategy = i % 3 };
+		rio[i] = wio[i];
+	}
+	assert_int_equal(dml_nvme_rw_many(x.n, wq, wio, MANY), 0);
+	assert_int_equal(emu->completed, done + MANY);
+	assert_int_equal(dml_nvme_rw_many(x.n, rq, rio, MANY), 0);
+	for (i = 0; i < MANY; i++) {
+		assert_int_equal(wio[i].result, 0);
+		assert_int_equal(rio[i].result, 0);
+		for (k = 0; k < 3; k++) {
+			u8 *p = dml_kmap_local_phys(x.f->p, rd[i].v[k].bv_phys, PG);
+			u32 b;
+
+			for (b = 0; b < PG; b++)
+				assert_int_equal(p[b], i * 3 + k + 1);
+		}
+	}
+	/* at most depth - 1 in flight */
+	make_rq(&wr[MANY], WR_BASE + MANY * 0x100000ULL, 1, PG, 0, DMA_TO_DEVICE);
+	wq[MANY] = &wr[MANY].rq;
+	wio[MANY] = (struct dml_nvme_io){ .slba = 1000 };
+	assert_int_equal(dml_nvme_rw_many(x.n, wq, wio, MANY + 1), -EINVAL);
+	assert_int_equal(dml_nvme_rw_many(x.n, wq, wio, 0), -EINVAL);
+	/* the fourth cannot be PRPs: nothing is submitted */
+	wr[3].v[1].bv_len = 512;
+	assert_int_equal(dml_blk_rq_init(&wr[3].rq, &no_vb, DMA_TO_DEVICE, &wr[3].b), 0);
+	done = emu->completed;
+	assert_int_equal(dml_nvme_rw_many(x.n, wq, wio, MANY), -EINVAL);
+	assert_int_equal(emu->completed, done);
+	assert_int_equal(wio[3].result, -EINVAL);
+	assert_int_equal(wio[0].result, -ECANCELED);
+	/* an error completion is that command's alone */
+	emu->nsze = 64 * 5;	/* the last two are now out of range */
+	assert_int_equal(dml_nvme_rw_many(x.n, rq, rio, MANY), -EIO);
+	for (i = 0; i < MANY; i++) {
+		assert_int_equal(rio[i].result, i < 5 ? 0 : -EIO);
+		assert_int_equal(rio[i].status & 0x7ff, i < 5 ? 0 : NVME_SC_LBA_RANGE);
+	}
+	emu->nsze = BLOCKS;
+	assert_int_equal(fx_faults(x.f), 0);
+	close_nvme(&x);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_open_info),
 	cmocka_unit_test(test_strategies_policies),
@@ -314,6 +396,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bad_requests),
 	cmocka_unit_test(test_nvme_status),
 	cmocka_unit_test(test_timeout),
+	cmocka_unit_test(test_many_in_flight),
 };
 
 DML_TEST_MAIN(tests)
