@@ -11,7 +11,9 @@
  *         one segment, else one IOVA range when the IOMMU can merge
  *   page  the iterator's per-segment path: one dma_map_phys() per segment
  *   sg    the scatterlist of Linux 6.16: blk_rq_map_sg(), dma_map_sgtable()
- * and then PRPs or SGLs (--sgl).  A write carries a pattern that differs
+ * and then PRPs or SGLs (--sgl).  The commands of one request are in
+ * flight together (dml_nvme_rw_many(), up to 63, one doorbell), except
+ * those whose blocks overlap, which go in turn.  A write carries a pattern that differs
  * per request, strategy and byte, which the CPU also writes into a shadow
  * of the namespace; a read lands in a poisoned buffer and the CPU compares
  * every byte with the shadow.  The namespace is 64 MiB; a request's
@@ -38,6 +40,7 @@
 #include "trace.h"
 
 #define POISON 0xa5
+#define BATCH 63			/* commands in flight: the I/O queue holds 64 */
 #define DEFAULT_NS_BYTES (64ULL << 20)
 #define MAX_CMD_BYTES (128u << 10)	/* a command moves at most this, or MDTS */
 
@@ -46,6 +49,16 @@ struct nvme_stats {
 	u64 path[DML_NVME_PATH_SG + 1];
 	u64 sgl, desc_bytes;
 	u64 map_ns, dev_ns, total_ns;
+};
+
+/* one command of a batch */
+struct nvme_cmd {
+	struct bio_vec *vecs;		/* its pieces */
+	struct bio b;
+	struct request rq;
+	u8 *buf;			/* its bytes, CPU side */
+	u64 nsoff;			/* bytes into the namespace */
+	u32 len;
 };
 
 struct nvme_replay {
@@ -61,10 +74,11 @@ struct nvme_replay {
 	struct dml_layout *layout;
 	struct dml_phys_range *ranges;
 	unsigned int max_ranges;
-	struct bio_vec *vecs;		/* one command's pieces */
-	unsigned int max_vecs;
+	struct nvme_cmd *cmds;		/* the batch of commands in flight */
+	struct request *rqs[BATCH];
+	struct dml_nvme_io ios[BATCH];
+	unsigned int nr_cmds;
 	u8 *shadow;			/* what the namespace holds */
-	u8 *buf;			/* one command's bytes, CPU side */
 	struct nvme_stats st[S_NR];
 };
 
@@ -224,7 +238,9 @@ static int nvme_setup(struct nvme_replay *r)
 {
 	const struct replay_opts *o = r->o;
 	struct dml_nvme_opts no = { .size = DML_SIZEOF(&no, account_time),
-				    .sgl = o->nvme.sgl, .account_time = true };
+				    .sgl = o->nvme.sgl, .queue_depth = BATCH + 1,
+				    .account_time = true };
+	unsigned int i;
 	int ret;
 
 	r->ns_bytes = o->nvme.ns_bytes ? o->nvme.ns_bytes : DEFAULT_NS_BYTES;
@@ -242,12 +258,18 @@ static int nvme_setup(struct nvme_replay *r)
 	if (!r->info.max_transfer || r->info.max_transfer > MAX_CMD_BYTES)
 		r->info.max_transfer = MAX_CMD_BYTES;
 	r->max_ranges = (unsigned int)(o->max_request / 4096) + 1;
-	r->max_vecs = r->info.max_transfer / 4096 + 1;
 	r->ranges = calloc(r->max_ranges, sizeof(*r->ranges));
-	r->vecs = calloc(r->max_vecs, sizeof(*r->vecs));
 	r->shadow = calloc(1, r->ns_bytes);
-	r->buf = malloc(r->info.max_transfer);
-	return r->ranges && r->vecs && r->shadow && r->buf ? 0 : -ENOMEM;
+	r->cmds = calloc(BATCH, sizeof(*r->cmds));
+	if (!r->ranges || !r->shadow || !r->cmds)
+		return -ENOMEM;
+	for (i = 0; i < BATCH; i++) {
+		r->cmds[i].vecs = calloc(r->info.max_transfer / 4096 + 1, sizeof(struct bio_vec));
+		r->cmds[i].buf = malloc(r->info.max_transfer);
+		if (!r->cmds[i].vecs || !r->cmds[i].buf)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* --image: what the namespace must now hold, for a check from outside */
@@ -296,8 +318,9 @@ static u8 *cpu_ptr(struct nvme_replay *r, phys_addr_t phys, u32 len)
 	return r->pool ? (u8 *)(uintptr_t)phys : dml_kmap_local_phys(r->p, phys, len);
 }
 
-/* the pieces of [@off, +@len) of the request's buffer */
-static unsigned short pieces(struct nvme_replay *r, unsigned int nr, u64 off, u64 len)
+/* the pieces of [@off, +@len) of the request's buffer into @c */
+static void pieces(struct nvme_replay *r, struct nvme_cmd *c, unsigned int nr, u64 off,
+		   u64 len)
 {
 	unsigned short n = 0;
 	unsigned int i;
@@ -310,90 +333,127 @@ static unsigned short pieces(struct nvme_replay *r, unsigned int nr, u64 off, u6
 			continue;
 		}
 		take = min(r->ranges[i].len - off, len);
-		r->vecs[n].bv_phys = r->ranges[i].phys + off;
-		r->vecs[n++].bv_len = (u32)take;
+		c->vecs[n].bv_phys = r->ranges[i].phys + off;
+		c->vecs[n++].bv_len = (u32)take;
 		len -= take;
 		off = 0;
 	}
-	return n;
+	c->b = (struct bio){ .bi_io_vec = c->vecs, .bi_vcnt = n };
 }
 
-/* CPU copy between the pieces and r->buf */
-static int cpu_copy(struct nvme_replay *r, unsigned short nv, bool to_mem)
+/* CPU copy between @c's pieces and its flat buffer */
+static int cpu_copy(struct nvme_replay *r, struct nvme_cmd *c, bool to_mem)
 {
-	u8 *b = r->buf;
+	u8 *b = c->buf;
 	unsigned short i;
 
-	for (i = 0; i < nv; i++) {
-		u8 *host = cpu_ptr(r, r->vecs[i].bv_phys, r->vecs[i].bv_len);
+	for (i = 0; i < c->b.bi_vcnt; i++) {
+		u8 *host = cpu_ptr(r, c->vecs[i].bv_phys, c->vecs[i].bv_len);
 
 		if (!host)
 			return -EFAULT;
 		if (to_mem)
-			memcpy(host, b, r->vecs[i].bv_len);
+			memcpy(host, b, c->vecs[i].bv_len);
 		else
-			memcpy(b, host, r->vecs[i].bv_len);
-		b += r->vecs[i].bv_len;
+			memcpy(b, host, c->vecs[i].bv_len);
+		b += c->vecs[i].bv_len;
 	}
 	return 0;
 }
 
-/* one command: [@off, +@len) of the buffer at byte @nsoff of the namespace */
-static void run_cmd(struct nvme_replay *r, enum strategy s, unsigned int nr, u64 off,
-		    u32 len, u64 nsoff, bool write, u64 seed)
+/* the batch's commands to the controller, all in flight, then each checked */
+static void flush(struct nvme_replay *r, enum strategy s, bool write)
 {
 	struct nvme_stats *st = &r->st[s];
-	struct dml_nvme_io io = { .slba = nsoff / r->info.block_size,
-				  .strategy = nvme_strategy[s] };
-	unsigned short nv = pieces(r, nr, off, len);
-	struct bio b = { .bi_io_vec = r->vecs, .bi_vcnt = nv };
-	struct request rq;
-	int ret;
+	unsigned int i;
 
-	if (write) {
-		u32 p;
+	if (!r->nr_cmds)
+		return;
+	dml_nvme_rw_many(r->n, r->rqs, r->ios, r->nr_cmds);
+	for (i = 0; i < r->nr_cmds; i++) {
+		struct nvme_cmd *c = &r->cmds[i];
+		struct dml_nvme_io *io = &r->ios[i];
 
-		/* per 4 KiB of the request: the same bytes whatever the command size */
-		for (p = 0; p < len; p += 4096)
-			pattern(r->buf + p, min(4096u, len - p), seed + (off + p) / 4096);
-	} else {
-		memset(r->buf, POISON, len);
+		st->commands++;
+		if (io->result) {
+			if (!st->errors++)
+				fprintf(stderr, "dmalink replay: %s: %s of %u bytes at LBA %llu: %s (status %#x)\n",
+					dml_replay_strategy_name[s], write ? "write" : "read",
+					c->len, (unsigned long long)io->slba,
+					strerror(-io->result), io->status);
+			continue;
+		}
+		st->path[io->path]++;
+		st->sgl += io->sgl;
+		st->desc_bytes += io->desc_bytes;
+		st->map_ns += io->map_ns;
+		st->dev_ns += io->dev_ns;
+		st->total_ns += io->total_ns;
+		if (write) {
+			memcpy(r->shadow + c->nsoff, c->buf, c->len);	/* it landed */
+			continue;
+		}
+		st->read_bytes += c->len;
+		if (cpu_copy(r, c, false) || memcmp(c->buf, r->shadow + c->nsoff, c->len)) {
+			if (!st->mismatches++)
+				fprintf(stderr, "dmalink replay: %s: read of %u bytes at LBA %llu differs from what was written\n",
+					dml_replay_strategy_name[s], c->len,
+					(unsigned long long)io->slba);
+			continue;
+		}
+		st->verified += c->len;
 	}
-	ret = cpu_copy(r, nv, true);
-	if (!ret)
-		ret = dml_blk_rq_init(&rq, &nvme_limits, write ? DMA_TO_DEVICE :
-				      DMA_FROM_DEVICE, &b);
-	if (!ret)
-		ret = dml_nvme_rw(r->n, &rq, &io);
-	st->commands++;
-	if (ret) {
-		if (!st->errors++)
-			fprintf(stderr, "dmalink replay: %s: %s of %u bytes at LBA %llu: %s (status %#x)\n",
-				dml_replay_strategy_name[s], write ? "write" : "read", len,
-				(unsigned long long)io.slba, strerror(-ret), io.status);
-		return;
-	}
-	st->path[io.path]++;
-	st->sgl += io.sgl;
-	st->desc_bytes += io.desc_bytes;
-	st->map_ns += io.map_ns;
-	st->dev_ns += io.dev_ns;
-	st->total_ns += io.total_ns;
-	if (write) {
-		memcpy(r->shadow + nsoff, r->buf, len);	/* it landed */
-		return;
-	}
-	st->read_bytes += len;
-	if (cpu_copy(r, nv, false) || memcmp(r->buf, r->shadow + nsoff, len)) {
-		if (!st->mismatches++)
-			fprintf(stderr, "dmalink replay: %s: read of %u bytes at LBA %llu differs from what was written\n",
-				dml_replay_strategy_name[s], len, (unsigned long long)io.slba);
-		return;
-	}
-	st->verified += len;
+	r->nr_cmds = 0;
 }
 
-/* a request as commands of at most MDTS, with strategy @s */
+/* does [@nsoff, +@len) overlap a command of the batch? */
+static bool overlaps(const struct nvme_replay *r, u64 nsoff, u32 len)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_cmds; i++)
+		if (nsoff < r->cmds[i].nsoff + r->cmds[i].len && r->cmds[i].nsoff < nsoff + len)
+			return true;
+	return false;
+}
+
+/* one command into the batch: [@off, +@len) of the buffer at byte @nsoff */
+static void add_cmd(struct nvme_replay *r, enum strategy s, unsigned int nr, u64 off,
+		    u32 len, u64 nsoff, bool write, u64 seed)
+{
+	struct nvme_cmd *c;
+	u32 p;
+
+	if (r->nr_cmds == BATCH || overlaps(r, nsoff, len))
+		flush(r, s, write);	/* commands in flight are not ordered */
+	c = &r->cmds[r->nr_cmds];
+	c->nsoff = nsoff;
+	c->len = len;
+	pieces(r, c, nr, off, len);
+	/* per 4 KiB of the request: the same bytes whatever the command size */
+	for (p = 0; write && p < len; p += 4096)
+		pattern(c->buf + p, min(4096u, len - p), seed + (off + p) / 4096);
+	if (!write)
+		memset(c->buf, POISON, len);
+	r->ios[r->nr_cmds] = (struct dml_nvme_io){ .slba = nsoff / r->info.block_size,
+						   .strategy = nvme_strategy[s],
+						   .result = -EINVAL };
+	r->rqs[r->nr_cmds] = &c->rq;
+	if (cpu_copy(r, c, true) ||
+	    dml_blk_rq_init(&c->rq, &nvme_limits, write ? DMA_TO_DEVICE : DMA_FROM_DEVICE,
+			    &c->b)) {
+		r->st[s].commands++;
+		r->st[s].errors++;
+		return;
+	}
+	r->nr_cmds++;
+}
+
+/*
+ * A request as commands of at most MDTS, with strategy @s, in flight
+ * together (up to BATCH; nvme-pci has the pieces of a split bio in flight
+ * at once too).
+ */
 static void run_request(struct nvme_replay *r, enum strategy s, unsigned int nr,
 			const struct dml_trace_req *req, u64 bytes, u64 seed)
 {
@@ -408,8 +468,9 @@ static void run_request(struct nvme_replay *r, enum strategy s, unsigned int nr,
 
 		if (nsoff + len > ns_bytes)
 			nsoff = ns_bytes - len;
-		run_cmd(r, s, nr, off, len, nsoff, req->write, seed << 20);
+		add_cmd(r, s, nr, off, len, nsoff, req->write, seed << 20);
 	}
+	flush(r, s, req->write);
 }
 
 /*
@@ -429,14 +490,13 @@ static int warm_namespace(struct nvme_replay *r)
 		return ret;
 	for (off = 0; !ret && off < ns_bytes; off += r->info.max_transfer) {
 		u32 len = (u32)min((u64)r->info.max_transfer, ns_bytes - off);
-		unsigned short nv = pieces(r, nr, 0, len);
-		struct bio b = { .bi_io_vec = r->vecs, .bi_vcnt = nv };
+		struct nvme_cmd *c = &r->cmds[0];
 		struct dml_nvme_io io = { .slba = off / r->info.block_size };
-		struct request rq;
 
-		ret = dml_blk_rq_init(&rq, &nvme_limits, DMA_TO_DEVICE, &b);
+		pieces(r, c, nr, 0, len);
+		ret = dml_blk_rq_init(&c->rq, &nvme_limits, DMA_TO_DEVICE, &c->b);
 		if (!ret)
-			ret = dml_nvme_rw(r->n, &rq, &io);
+			ret = dml_nvme_rw(r->n, &c->rq, &io);
 	}
 	buf_free(r, nr);
 	return ret;
@@ -602,10 +662,13 @@ out:
 	dml_nvme_close(r.n);
 	dml_layout_destroy(r.layout);
 	dml_platform_destroy(r.p);
+	for (s = 0; r.cmds && s < BATCH; s++) {
+		free(r.cmds[s].vecs);
+		free(r.cmds[s].buf);
+	}
+	free(r.cmds);
 	free(r.ranges);
-	free(r.vecs);
 	free(r.shadow);
-	free(r.buf);
 	if (r.pool)
 		munmap(r.pool, r.pool_bytes);
 	return ret;

@@ -68,6 +68,13 @@ sgl_share "--sgl never, thp" none --sgl never --layout thp
 sgl_share "--sgl auto, 4 KiB pages" none --sgl auto
 sgl_share "--sgl auto, thp" some --layout thp
 nvme_ok "wsrch, no IOMMU" --limit 1000 --no-iommu "$trace"
+# requests of up to 4 MiB: up to 32 commands of 128 KiB in flight at once,
+# wrapping around a 1 MiB namespace (overlapping commands go in turn)
+awk 'BEGIN { for (i = 0; i < 120; i++)
+	printf "%d 0 %d %d %d\n", i * 1000, (i * 7919 % 4096) * 8,
+		(i % 4 == 0) ? 8192 : (i % 4 == 1) ? 2048 : (i % 4 == 2) ? 256 : 8, int(i / 2) % 2 }' \
+	> "$tmp/big.trace"
+nvme_ok "big requests, 1 MiB namespace" --namespace 1048576 "$tmp/big.trace"
 
 # each strategy's commands take its own path (or the simple one)
 "$dmalink" replay --device nvme --limit 500 "$trace" > "$tmp/table" 2>&1
