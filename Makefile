@@ -79,6 +79,7 @@ check-tsan: deps $(TSAN)/build.ninja
 FUZZ_TARGETS = fuzz_trace fuzz_api fuzz_topology fuzz_hmm fuzz_dmabuf \
 	fuzz_nvme_ctrl fuzz_blk fuzz_cc
 FUZZ_TARGETS += fuzz_dmabuf_io
+FUZZ_TARGETS += fuzz_nvme_api
 FUZZ_PKGS = clang libclang-rt-14-dev
 CHECK_FUZZ_SECONDS = 20
 FUZZ_SECONDS ?= 600

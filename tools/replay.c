@@ -424,7 +424,15 @@ static void usage(FILE *f)
 	dml_replay_p2p_usage(f);
 	dml_replay_dmabuf_usage(f);
 	dml_replay_cc_usage(f);
+	dml_replay_nvme_usage(f);
 	fprintf(f, "exit: 0 all verified, 1 a fault or mismatch, 2 bad usage or input\n");
+}
+
+/* an option of `--device nvme` was given: the NVMe replay runs */
+static bool nvme_mode(const struct replay_opts *o)
+{
+	return o->nvme.device || o->nvme.sgl_given || o->nvme.vfio ||
+	       o->nvme.ns_bytes || o->nvme.image;
 }
 
 static int parse_opts(int argc, char **argv, struct replay_opts *o)
@@ -452,6 +460,11 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "dmabuf-exporter", required_argument, NULL, 'X' },
 		{ "dmabuf-importer", required_argument, NULL, 'I' },
 		{ "cc", required_argument, NULL, 'K' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "sgl", required_argument, NULL, 'g' },
+		{ "vfio", required_argument, NULL, 'V' },
+		{ "namespace", required_argument, NULL, 'N' },
+		{ "image", required_argument, NULL, 'Y' },
 		{ 0 }
 	};
 	u64 v;
@@ -527,6 +540,10 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 			break;
 		case 'K':
 			if (dml_replay_cc_opt(o, optarg))
+				return -EINVAL;
+			break;
+		case 'd': case 'g': case 'V': case 'N': case 'Y':
+			if (dml_replay_nvme_opt(&o->nvme, c, optarg))
 				return -EINVAL;
 			break;
 		case 'h':
@@ -751,8 +768,14 @@ int dml_cmd_replay(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &r.o))
 		return 2;
+	if ((r.o.cc != 0) + nvme_mode(&r.o) + r.o.p2p.target + r.o.dmabuf.target > 1) {
+		fprintf(stderr, "dmalink replay: --cc, --device nvme, --target p2p and --target dmabuf exclude each other\n");
+		return 2;
+	}
 	if (r.o.cc)
 		return dml_replay_cc(&r.o, argv[optind]);
+	if (nvme_mode(&r.o))
+		return dml_replay_nvme(&r.o, argv[optind]);
 	if (r.o.p2p.target)
 		return dml_replay_p2p(&r.o.p2p, argv[optind]);
 	if (r.o.dmabuf.target)

@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include <dmalink/nvme.h>
+
 #include "tools.h"
 
 /**
@@ -142,6 +144,25 @@ int dml_replay_dmabuf(const struct dml_replay_dmabuf_opts *o, const char *trace)
  */
 void dml_replay_legend(FILE *f);
 
+/**
+ * struct dml_replay_nvme_opts - the options of `replay --device nvme`
+ * @device: --device nvme: each request becomes NVMe commands
+ * @sgl_given: --sgl was given
+ * @sgl: --sgl, when the data pointer is an SGL
+ * @vfio: --vfio, the BDF of a real controller bound to vfio-pci; NULL:
+ *	the emulated one
+ * @ns_bytes: --namespace, bytes of namespace 1 replayed; 0: 64 MiB
+ * @image: --image, where to write what the namespace must hold; NULL
+ */
+struct dml_replay_nvme_opts {
+	bool device;
+	bool sgl_given;
+	enum dml_nvme_sgl_mode sgl;
+	const char *vfio;
+	u64 ns_bytes;
+	const char *image;
+};
+
 /* the mapping strategies of `replay --strategy`, in --strategy's bit order */
 enum strategy { S_PAGE, S_SG, S_IOVA, S_NR };
 
@@ -187,7 +208,36 @@ struct replay_opts {
 	struct dml_replay_p2p_opts p2p;	/* --target, --topology, --p2p-* */
 	struct dml_replay_dmabuf_opts dmabuf;	/* --target dmabuf, --dmabuf-* */
 	int cc;				/* --cc: DML_CC_SEV or DML_CC_TDX; 0: none */
+	struct dml_replay_nvme_opts nvme;	/* --device, --sgl */
 };
+
+/**
+ * dml_replay_nvme_opt - parse --device or --sgl into @o
+ * @o: the nvme options
+ * @c: the option's getopt_long() value: 'd' --device, 'g' --sgl,
+ *	'V' --vfio, 'N' --namespace, 'Y' --image
+ * @arg: its argument
+ *
+ * Return: 0; -EINVAL for a --device other than dma or nvme, a --sgl
+ * other than auto, always or never, or a --namespace that is not a
+ * multiple of 4 KiB from 1 MiB to 2 GiB (printed).
+ */
+int dml_replay_nvme_opt(struct dml_replay_nvme_opts *o, int c, const char *arg);
+
+/** dml_replay_nvme_usage - print the --help lines of the nvme options to @f */
+void dml_replay_nvme_usage(FILE *f);
+
+/**
+ * dml_replay_nvme - replay @trace as NVMe commands (replay_nvme.c)
+ * @o: all of replay's options; those that make no sense with --device
+ *	nvme are refused
+ * @trace: the trace file
+ *
+ * Return: the exit code: 0 every command completed, every byte read
+ * verified and no fault; 1 a fault, an error or a mismatch; 2 bad usage
+ * or input.
+ */
+int dml_replay_nvme(const struct replay_opts *o, const char *trace);
 
 struct replay {
 	struct replay_opts o;

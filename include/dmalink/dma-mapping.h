@@ -550,8 +550,9 @@ typedef unsigned int gfp_t;
 
 /**
  * dma_alloc_attrs - allocate coherent DMA memory
- * @dev: device (emulated platform)
- * @size: bytes, > 0; rounded up to a power of two of 4 KiB pages
+ * @dev: device
+ * @size: bytes, > 0; rounded up to a power of two of 4 KiB pages (emu),
+ *	to 4 KiB pages (vfio)
  * @dma_handle: out: the DMA address for @dev (DMA_MAPPING_ERROR on failure)
  * @gfp: GFP_* (see gfp_t)
  * @attrs: DMA_ATTR_NO_WARN (no message on failure)
@@ -563,9 +564,12 @@ typedef unsigned int gfp_t;
  * is the physical address, within the coherent mask and bus limit
  * (dma_direct_alloc).  Behind an IOMMU: an IOVA below the coherent mask,
  * mapped read/write (iommu_dma_alloc).  On a non-coherent device the
- * memory is uncached, so neither side needs a sync.
- * Return: the CPU address, or NULL (@dev NULL or not emulated, @size 0,
- * no memory within the mask, IOVA or page-table memory exhausted).
+ * memory is uncached, so neither side needs a sync.  On vfio, which has
+ * no coherent allocator, the memory is zeroed anonymous pages (4 KiB
+ * aligned, no more) mapped for both directions with dma_map_phys(),
+ * coherent on x86 all the same.
+ * Return: the CPU address, or NULL (@dev NULL, @size 0, no memory within
+ * the mask, IOVA or page-table memory exhausted, a failed mapping).
  */
 void *dma_alloc_attrs(struct dml_device *dev, size_t size,
 		      dma_addr_t *dma_handle, gfp_t gfp, unsigned long attrs);

@@ -34,6 +34,7 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "debug.h"
 #include "swiotlb.h"
@@ -303,6 +304,38 @@ static void arena_free(struct dml_platform *p, struct dml_coherent *co,
 	dml__free(ch);
 }
 
+/*
+ * VFIO has no coherent allocator: anonymous pages (phys_addr_t is their
+ * virtual address there), zeroed, mapped for both directions with
+ * dma_map_phys(), which is coherent on x86 all the same.
+ */
+static void *vfio_alloc(struct dml_device *dev, size_t size, dma_addr_t *dma_handle)
+{
+	size_t bytes = ALIGN(size, PAGE_SIZE);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	dma_addr_t dma;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	dma = dma_map_phys(dev, (phys_addr_t)(uintptr_t)p, bytes, DMA_BIDIRECTIONAL, 0);
+	if (dma_mapping_error(dev, dma)) {
+		munmap(p, bytes);
+		return NULL;
+	}
+	*dma_handle = dma;
+	return p;
+}
+
+static void vfio_free(struct dml_device *dev, size_t size, void *cpu_addr,
+		      dma_addr_t dma_handle)
+{
+	size_t bytes = ALIGN(size, PAGE_SIZE);
+
+	dma_unmap_phys(dev, dma_handle, bytes, DMA_BIDIRECTIONAL, 0);
+	munmap(cpu_addr, bytes);
+}
+
 void *dma_alloc_attrs(struct dml_device *dev, size_t size,
 		      dma_addr_t *dma_handle, gfp_t gfp, unsigned long attrs)
 {
@@ -324,11 +357,8 @@ void *dma_alloc_attrs(struct dml_device *dev, size_t size,
 		return NULL;
 	}
 	p = dev->plat;
-	if (p->kind != DML_PLATFORM_EMU) {
-		dml__warn("%s: dma_alloc_attrs: coherent memory needs the emulated platform",
-			  dev->name);
-		return NULL;
-	}
+	if (p->kind != DML_PLATFORM_EMU)
+		return vfio_alloc(dev, size, dma_handle);
 	order = order_of(size);
 	bytes = (u64)PAGE_SIZE << order;
 	limit = ~0ULL;
@@ -396,6 +426,10 @@ void dma_free_attrs(struct dml_device *dev, size_t size, void *cpu_addr,
 	(void)attrs;
 	if (!cpu_addr)
 		return;
+	if (dev && dev->plat->kind != DML_PLATFORM_EMU) {
+		vfio_free(dev, size, cpu_addr, dma_handle);
+		return;
+	}
 	if (dev && dml__dma_debug_active())
 		dml__dma_debug_free_coherent(dev, size, cpu_addr, dma_handle,
 					     false, DMA_BIDIRECTIONAL);

@@ -11,8 +11,12 @@
 #ifndef DML_NVME_NVME_H
 #define DML_NVME_NVME_H
 
+#include <dmalink/nvme.h>
+
 #include "../base/device.h"
 #include "spec.h"
+#include "pci-map.h"
+#include "sg-map.h"
 
 /* BAR0 register access; @ctx is the accessors' own */
 struct dml_nvme_bar {
@@ -30,6 +34,7 @@ struct dml_nvme_queue {
 	struct nvme_completion *cq;
 	dma_addr_t sq_dma, cq_dma;
 	u16 qid, depth, sq_tail, cq_head, next_cid;
+	u16 inflight;		/* submitted, completion not yet consumed */
 	u8 phase;
 	bool live;		/* created on the controller */
 };
@@ -74,5 +79,38 @@ void dml__nvme_queue_free(struct dml_nvme_ctrl *ctrl, struct dml_nvme_queue *q);
 int dml__nvme_submit_wait(struct dml_nvme_ctrl *ctrl, u16 qid,
 			  struct nvme_command *cmd,
 			  struct nvme_completion *cqe);
+int dml__nvme_sq_submit(struct dml_nvme_ctrl *ctrl, u16 qid, struct nvme_command *cmd,
+			bool ring);
+int dml__nvme_cq_wait(struct dml_nvme_ctrl *ctrl, u16 qid, struct nvme_completion *cqe,
+		      u64 deadline);
+
+/* api.c: what one command in flight of dml_nvme_rw_many() keeps */
+struct dml_nvme_slot {
+	struct nvme_command cmd;
+	struct dml_nvme_iod iod;	/* the iterator's paths */
+	struct dml_nvme_sg_iod sg_iod;	/* DML_NVME_MAP_SG */
+	struct request page_rq;		/* DML_NVME_MAP_PAGE's copy of the request */
+	bool done;			/* its completion came */
+};
+
+/* api.c: the public handle of <dmalink/nvme.h> */
+struct dml_nvme {
+	struct dml_nvme_ctrl *ctrl;
+	struct dml_nvme_map_ctx map;
+	struct dml_nvme_bar bar;	/* the controller's own accessors */
+	u64 dev_ns;			/* in them, with account_time */
+	struct dml_nvme_slot *slots;	/* one per command in flight */
+	u16 depth;			/* of the I/O queue: depth - 1 in flight */
+	/* what built the controller: dml_nvme_close() hands it back */
+	void *backend;
+	void (*backend_free)(void *backend);
+};
+
+/*
+ * dml__nvme_open - dml_nvme_open() on the controller behind @bar, with
+ * @o already copied and checked: 0 with *out, or its errors.
+ */
+int dml__nvme_open(struct dml_device *dev, const struct dml_nvme_bar *bar,
+		   const struct dml_nvme_opts *o, struct dml_nvme **out);
 
 #endif

@@ -15,6 +15,9 @@
 # 3. Builds the guest programs statically (a meson build of the library in
 #    BUILD_DIR/qemu/static, then gcc -static) and an initramfs: busybox,
 #    the VFIO modules, tests/qemu/init, the programs.
+#    The dmalink command is built statically too, for guest-nvme-replay.sh
+#    (replay --device nvme --vfio in the guest) and the host side of its
+#    check; a tpcc prefix goes with it.
 # 4. Boots q35 + intel-iommu (intremap) with two edu devices, ivshmem-plain
 #    over a host file and nvme over a small image, one edu and the nvme
 #    behind a PCIe switch (pcie-root-port, x3130-upstream, two
@@ -25,6 +28,8 @@
 #    guest on an AMD Zen CPU runs dml-p2p alone (see boots()).
 # 5. Reads the programs' TAP from the serial console, adds the host-side
 #    checks (bytes the guest's P2P DMA left in the ivshmem backing file),
+#    and the NVMe disk image against the same replay's --image on the
+#    emulated controller,
 #    prints one TAP stream and a summary; exits 1 if anything failed.
 #
 # Environment: DML_QEMU_ACCEL (default tcg: nested KVM hangs on the CI
@@ -163,6 +168,13 @@ build_programs() {
 		PROGS="$PROGS $W/bin/$name"
 	done
 	[ -n "$PROGS" ] || fail_setup "no guest programs (tests/qemu/guest-*.c)"
+	# the dmalink command itself, static, for guest-nvme-replay.sh (and
+	# for the host side of its check)
+	gcc $CFLAGS -I"$SRC/tools" -o "$W/bin/dmalink" "$SRC"/tools/*.c \
+		"$S/libdmalink.a" -lpthread -lm 2>"$W/gcc-dmalink.log" ||
+		{ cat "$W/gcc-dmalink.log"; fail_setup "compiling dmalink failed"; }
+	cp "$SRC/tests/qemu/guest-nvme-replay.sh" "$W/bin/dml-nvme-replay"
+	PROGS="$PROGS $W/bin/dml-nvme-replay"
 }
 
 build_initramfs() {
@@ -191,6 +203,11 @@ build_initramfs() {
 	for p in $PROGS; do
 		cp "$p" "$R/tests/"
 	done
+	if [ -x "$W/bin/dmalink" ]; then
+		cp "$W/bin/dmalink" "$R/bin/dmalink"
+		mkdir -p "$R/data"
+		cp "$SRC/data/traces/mqsim/tpcc-small.trace" "$R/data/"
+	fi
 	(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$W/initrd.gz" ||
 		fail_setup "packing the initramfs failed"
 }
@@ -249,7 +266,9 @@ boots() {
 # a failed line for a program that crashed, ran short of its plan or never
 # ended, then the host-side checks the guest asked for.
 report() {
-	awk -v qrc="$QRC" -v shm="$SHM" -v timeout="$TIMEOUT" '
+	awk -v qrc="$QRC" -v shm="$SHM" -v timeout="$TIMEOUT" \
+	    -v dmalink="$W/bin/dmalink" -v disk="$DISK" -v w="$W" \
+	    -v trace="$SRC/data/traces/mqsim/tpcc-small.trace" '
 	function out(ok, desc) {
 		n++
 		if (ok) pass++; else failed++
@@ -274,6 +293,7 @@ report() {
 	/^@@dml error / { out(0, "guest init: " substr($0, 13)); next }
 	/^@@dml env / { envs = envs " " $3; next }
 	/^@@dml host-check / { checks[++nchecks] = $0; next }
+	/^@@dml host-nvme / { nvme_args = substr($0, 17); next }
 	!cur { next }
 	/^1\.\.[0-9]+/ {
 		plan = substr($1, 4) + 0
@@ -303,6 +323,17 @@ report() {
 			close(cmd)
 			out(got == hex, "host: " d)
 			if (got != hex) diag[n] = diag[n] "\n# expected " hex "\n# got      " got
+		}
+		if (nvme_args != "") {
+			# @@dml host-nvme ARGS: the guest replay, again on the emulated
+			# controller; its --image must be the first bytes of the disk image
+			cmd = dmalink " replay --device nvme " nvme_args " --image " w "/nvme-expect.img " \
+			      trace " >/dev/null 2>&1 && cmp -n $(wc -c < " w "/nvme-expect.img) " \
+			      w "/nvme-expect.img " disk " >/dev/null 2>&1 && echo same"
+			got = ""
+			cmd | getline got
+			close(cmd)
+			out(got == "same", "host: the NVMe disk image holds the bytes the guest replay wrote (replay --image of the same run on the emulated controller)")
 		}
 		print "1.." n
 		if (0 in diag) print substr(diag[0], 2)

@@ -303,10 +303,42 @@ out:
 	tap_result(ok, "vfio domain: IOVA only inside VFIO's valid ranges and the mask, also after a group narrows them");
 }
 
+/* dma_alloc_coherent on vfio: anonymous pages and one MAP_DMA of them */
+static void test_coherent(void)
+{
+	static struct dml_platform plat = { .kind = DML_PLATFORM_VFIO };
+	dma_addr_t a = DMA_MAPPING_ERROR;
+	u8 *p = NULL;
+	bool ok = true;
+	size_t i;
+
+	CHECK_EQ(setup(qemu_ranges, 2, DMA_BIT_MASK(32)), 0);
+	dev.plat = &plat;
+	p = dma_alloc_coherent(&dev, 5000, &a, GFP_KERNEL);
+	CHECK(p != NULL);
+	CHECK_EQ(fake.nr, 1);
+	CHECK_EQ(fake.m[0].size, 2 * TP);	/* whole pages */
+	CHECK_EQ(fake.m[0].vaddr, (u64)(uintptr_t)p);
+	CHECK_EQ(fake.m[0].iova, a);
+	CHECK(fake.m[0].flags & VFIO_DMA_MAP_FLAG_WRITE);
+	for (i = 0; i < 2 * TP; i++)
+		CHECK_EQ(p[i], 0);
+	dma_free_coherent(&dev, 5000, p, a);
+	p = NULL;
+	CHECK_EQ(fake.nr, 0);
+out:
+	if (p)
+		dma_free_coherent(&dev, 5000, p, a);
+	dev.plat = NULL;
+	teardown();
+	tap_result(ok, "vfio: dma_alloc_coherent is zeroed anonymous pages behind one read/write MAP_DMA, gone at dma_free_coherent");
+}
+
 int main(void)
 {
 	test_link_rules();
 	test_map_sg_and_phys();
 	test_window();
+	test_coherent();
 	return tap_done();
 }
