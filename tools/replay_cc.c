@@ -333,9 +333,9 @@ static void cc_report(const struct cc_replay *c, const char *path,
 /* refuse what --cc does not take; Return: 0 or -EINVAL (printed) */
 static int cc_check(const struct replay_opts *o)
 {
-	if (!o->p2p.target && !o->bounce && !o->plot)
+	if (!o->bounce && !o->plot)
 		return 0;
-	fprintf(stderr, "dmalink replay: --cc takes no --target p2p, --bounce or --plot\n");
+	fprintf(stderr, "dmalink replay: --cc takes no --bounce or --plot\n");
 	return -EINVAL;
 }
 

@@ -160,8 +160,6 @@ static int nvme_check(const struct replay_opts *o)
 
 	if (!o->nvme.device)
 		why = "--sgl, --namespace, --vfio and --image need --device nvme";
-	else if (o->p2p.target)
-		why = "--device nvme takes no --target p2p";
 	else if (o->bounce || o->plot)
 		why = "--device nvme takes no --bounce or --plot";
 	else if (o->nvme.vfio && (o->no_iommu || o->lazy || o->caching_mode))

@@ -97,7 +97,7 @@ bad_opts() {
 }
 bad_opts "unknown flavour" "unknown --cc flavour 'snp'" --cc snp
 bad_opts "--cc with --bounce" "--cc takes no" --cc tdx --bounce
-bad_opts "--cc with --target p2p" "--cc takes no" --cc sev --target p2p
+bad_opts "--cc with --target p2p" "exclude each other" --cc sev --target p2p
 
 echo "1..$n"
 [ $fail -eq 0 ]

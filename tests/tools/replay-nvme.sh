@@ -115,7 +115,7 @@ bad_opts "--sgl without --device nvme" "need --device nvme" --sgl always
 bad_opts "--image without --device nvme" "need --device nvme" --image "$tmp/x"
 bad_opts "--namespace not whole pages" "bad value" --device nvme --namespace 1048577
 bad_opts "--vfio --no-iommu" "no --no-iommu" --device nvme --vfio 0000:00:04.0 --no-iommu
-bad_opts "--device nvme --target p2p" "no --target p2p" --device nvme --target p2p
+bad_opts "--device nvme --target p2p" "exclude each other" --device nvme --target p2p
 bad_opts "--device nvme --bounce" "no --bounce" --device nvme --bounce
 bad_opts "unknown device" "unknown device" --device scsi
 bad_opts "unknown --sgl" "unknown --sgl" --device nvme --sgl sometimes
