@@ -50,12 +50,14 @@ static void set_psdt(struct nvme_command *cmd, unsigned int psdt)
 	cmd->flags = (u8)((cmd->flags & 0x3f) | NVME_CMD_FLAGS_PSDT(psdt));
 }
 
-static void sgl_set_data(struct nvme_sgl_desc *d, dma_addr_t addr, u32 len)
+/* one SGL data descriptor, written whole (its reserved bytes zero) */
+static inline void sgl_set_data(struct nvme_sgl_desc *d, dma_addr_t addr, u32 len)
 {
-	memset(d, 0, sizeof(*d));
-	d->addr = addr;
-	d->length = len;
-	d->type = NVME_SGL_TYPE(NVME_SGL_FMT_DATA_DESC, NVME_SGL_FMT_ADDRESS);
+	*d = (struct nvme_sgl_desc){
+		.addr = addr,
+		.length = len,
+		.type = NVME_SGL_TYPE(NVME_SGL_FMT_DATA_DESC, NVME_SGL_FMT_ADDRESS),
+	};
 }
 
 /* a new descriptor page; the first of a command may be a small one */
@@ -80,12 +82,13 @@ static void *desc_alloc(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 	return d;
 }
 
-/* keep a segment for the unmap (pci.c dma_vecs); one too many is malformed */
+/*
+ * keep a segment for the unmap (pci.c dma_vecs), when iod->dma_vecs is
+ * set; one too many is malformed
+ */
 static bool record_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 			   struct blk_dma_iter *iter)
 {
-	if (!iod->dma_vecs)
-		return true;
 	if (iod->nr_dma_vecs == iod->req->nr_phys_segments) {
 		dma_unmap_phys(ctx->dev, iter->addr, iter->len, iod->req->dir,
 			       iod->map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE ? DMA_ATTR_MMIO : 0);
@@ -97,79 +100,65 @@ static bool record_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *io
 	return true;
 }
 
-static bool next_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
-			 struct blk_dma_iter *iter)
+/* the next segment, recorded; the common case (nothing to record) inline */
+static inline bool next_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+				struct blk_dma_iter *iter)
 {
 	if (!blk_rq_dma_map_iter_next(iod->req, ctx->dev, &iod->dma_state, iter))
 		return false;
-	return record_segment(ctx, iod, iter);
+	return likely(!iod->dma_vecs) || record_segment(ctx, iod, iter);
 }
 
-/* pci.c nvme_pci_prp_iter_next(): the rest of this segment, or the next */
-static bool prp_iter_next(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
-			  struct blk_dma_iter *iter)
-{
-	return iter->len || next_segment(ctx, iod, iter);
-}
-
-/* take one controller page (or @length) from the iterator for an entry */
-static blk_status_t prp_take(struct blk_dma_iter *iter, u32 *length, u64 *entry)
-{
-	u32 n = min(*length, CTRL_PAGE);
-
-	if ((iter->addr & (CTRL_PAGE - 1)) || iter->len < n) {
-		dml__warn_once("nvme: incorrectly formed request for PRPs\n");
-		return BLK_STS_IOERR;
-	}
-	*entry = iter->addr;
-	iter->addr += n;
-	iter->len -= n;
-	*length -= n;
-	return BLK_STS_OK;
-}
-
-/* pci.c nvme_pci_setup_data_prp() */
+/*
+ * pci.c nvme_pci_setup_data_prp(), in one pass over the iterator's
+ * segments.  PRP1 is the first address, the only one that may start
+ * mid-page; every later entry is one controller page cut from the current
+ * segment (@addr, @left), so a segment after the first must start on a
+ * page and every segment but the last must end on one (checked as the
+ * kernel does, per entry: the entry's page must be all there).  Entries
+ * go straight into the list page; the iterator is called only when a
+ * segment is used up.  The last slot of a full list links the next one
+ * and the entry it held moves there.
+ */
 static blk_status_t setup_prp(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 			      struct nvme_command *cmd, struct blk_dma_iter *iter)
 {
-	u32 length = iod->req->data_len, first;
-	dma_addr_t prp1 = iter->addr, prp2 = 0, dma;
+	u32 length = iod->req->data_len, left = iter->len, n;
+	dma_addr_t prp1 = iter->addr, prp2 = 0, addr = iter->addr, dma;
 	blk_status_t st = BLK_STS_OK;
-	u64 *list;
 	unsigned int i = 0;
+	u64 *list = NULL;
 
-	/* PRP1 alone may start mid-page */
-	first = min(length, CTRL_PAGE - (u32)(iter->addr & (CTRL_PAGE - 1)));
-	iter->addr += first;
-	iter->len -= first;
-	length -= first;
-	if (!length)
-		goto done;
-	if (!prp_iter_next(ctx, iod, iter)) {
-		st = iter->status ? iter->status : BLK_STS_IOERR;
-		goto done;
-	}
-	if (length <= CTRL_PAGE) {	/* PRP2 is the second page itself */
-		u64 e = 0;
-
-		st = prp_take(iter, &length, &e);
-		prp2 = e;
-		goto done;
-	}
-	list = desc_alloc(ctx, iod, DIV_ROUND_UP(length, CTRL_PAGE) <=
-			  DML_NVME_SMALL_POOL_SIZE / 8, &prp2, &st);
-	if (!list)
-		goto done;
+	n = min(length, CTRL_PAGE - (u32)(addr & (CTRL_PAGE - 1)));
 	for (;;) {
-		st = prp_take(iter, &length, &list[i++]);
-		if (st || !length)
+		if (unlikely(left < n))
+			goto malformed;
+		addr += n;
+		left -= n;
+		length -= n;
+		if (!length)
 			break;
-		if (!prp_iter_next(ctx, iod, iter)) {
-			st = iter->status ? iter->status : BLK_STS_IOERR;
-			break;
+		if (!left) {
+			if (!next_segment(ctx, iod, iter)) {
+				st = iter->status ? iter->status : BLK_STS_IOERR;
+				break;
+			}
+			addr = iter->addr;
+			left = iter->len;
 		}
-		if (i == DML_NVME_PRPS_PER_PAGE) {
-			/* chain: the last entry moves to the new list */
+		if (unlikely(addr & (CTRL_PAGE - 1)))
+			goto malformed;
+		n = min(length, CTRL_PAGE);
+		if (!list) {
+			if (length <= CTRL_PAGE) {	/* PRP2 is the second page itself */
+				prp2 = addr;
+				continue;
+			}
+			list = desc_alloc(ctx, iod, DIV_ROUND_UP(length, CTRL_PAGE) <=
+					  DML_NVME_SMALL_POOL_SIZE / 8, &prp2, &st);
+			if (!list)
+				break;
+		} else if (unlikely(i == DML_NVME_PRPS_PER_PAGE)) {
 			u64 *next = desc_alloc(ctx, iod, false, &dma, &st);
 
 			if (!next)
@@ -179,6 +168,7 @@ static blk_status_t setup_prp(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod 
 			list = next;
 			i = 1;
 		}
+		list[i++] = addr;
 	}
 done:
 	cmd->dptr.prp1 = prp1;
@@ -186,6 +176,10 @@ done:
 	set_psdt(cmd, NVME_CMD_PSDT_PRP);
 	iod->total_len = iod->req->data_len - length;
 	return st;
+malformed:
+	dml__warn_once("nvme: incorrectly formed request for PRPs\n");
+	st = BLK_STS_IOERR;
+	goto done;
 }
 
 /* pci.c nvme_pci_setup_data_sgl() */
@@ -194,6 +188,7 @@ static blk_status_t setup_sgl(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod 
 {
 	unsigned int entries = iod->req->nr_phys_segments, mapped = 0;
 	blk_status_t st = BLK_STS_OK;
+	u32 total = 0;
 	struct nvme_sgl_desc *list;
 	dma_addr_t dma;
 
@@ -211,17 +206,19 @@ static blk_status_t setup_sgl(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod 
 	if (!list)
 		return st;
 	do {
-		if (mapped == entries) {
+		if (unlikely(mapped == entries)) {
 			iter->status = BLK_STS_IOERR;
 			break;
 		}
 		sgl_set_data(&list[mapped++], iter->addr, iter->len);
-		iod->total_len += iter->len;
+		total += iter->len;
 	} while (next_segment(ctx, iod, iter));
-	memset(&cmd->dptr.sgl, 0, sizeof(cmd->dptr.sgl));
-	cmd->dptr.sgl.addr = dma;
-	cmd->dptr.sgl.length = mapped * (u32)sizeof(*list);
-	cmd->dptr.sgl.type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, NVME_SGL_FMT_ADDRESS);
+	iod->total_len = total;
+	cmd->dptr.sgl = (struct nvme_sgl_desc){
+		.addr = dma,
+		.length = mapped * (u32)sizeof(*list),
+		.type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, NVME_SGL_FMT_ADDRESS),
+	};
 	return iter->status;
 }
 
@@ -292,7 +289,8 @@ static blk_status_t map_payload(struct dml_nvme_map_ctx *ctx, struct dml_nvme_io
 			return BLK_STS_RESOURCE;
 		}
 	}
-	record_segment(ctx, iod, &iter);
+	if (iod->dma_vecs)
+		record_segment(ctx, iod, &iter);	/* the first always fits */
 	if (use == SGL_FORCED || (use == SGL_SUPPORTED && ctx->sgl_threshold &&
 	    DIV_ROUND_UP(req->data_len, req->nr_phys_segments) >= ctx->sgl_threshold))
 		return setup_sgl(ctx, iod, cmd, &iter);
