@@ -20,13 +20,13 @@
  *                small pool; baseline walk-128k
  *  sgl-128k      the same request as an SGL list of 32 descriptors;
  *                baseline walk-128k
- *  walk-128k-1   walk-128k over one physically contiguous 128 KiB piece:
+ *  walk-1seg-128k  walk-128k over one physically contiguous 128 KiB piece:
  *                one segment, one dma_map_phys()
- *  prp-128k-1    that request as PRPs (SGLs off, so not the simple path):
+ *  prp-1seg-128k that request as PRPs (SGLs off, so not the simple path):
  *                a 31-entry list cut from one segment; baseline
- *                walk-128k-1.  The iterator costs little here, so the
+ *                walk-1seg-128k.  The iterator costs little here, so the
  *                difference is measured with less noise than prp-128k's.
- *  prp-128k-iova the PRP list over one IOVA range; baseline iter-iova-32
+ *  prp-iova-128k the PRP list over one IOVA range; baseline iter-iova-32
  *                (so the ratio is the builder's share)
  *
  * The fair measure.  prp-128k and sgl-128k are what a caller pays per
@@ -38,7 +38,7 @@
  *   build + pool alloc/free = prp-128k - walk-128k
  *                           = prp-128k x (1 - ratio)
  *   build alone             = that - pool-128k
- * (likewise sgl-128k, and prp-128k-1 against walk-128k-1).  "Build"
+ * (likewise sgl-128k, and prp-1seg-128k against walk-1seg-128k).  "Build"
  * includes what dml__nvme_map_data() and dml__nvme_unmap_data() do around
  * the lists: choosing the path, the iod, the unmap's bookkeeping.
  * The checker (dma-debug) is off unless DMALINK_DMA_DEBUG asks for it.
@@ -229,7 +229,7 @@ static const struct dml_bench_case blk_cases[] = {
 	CASE("iter-iova-8", "iterator, 8 pages, one IOVA range", "iter-phys-8", iova8, run_iter),
 	CASE("iter-phys-32", "iterator, 32 pages, dma_map_phys each", NULL, phys32, run_iter),
 	CASE("iter-iova-32", "iterator, 32 pages, one IOVA range", "iter-phys-32", iova32, run_iter),
-	CASE("prp-128k-iova", "nvme map+unmap, PRP list over one IOVA range", "iter-iova-32",
+	CASE("prp-iova-128k", "nvme map+unmap, PRP list over one IOVA range", "iter-iova-32",
 	     iova32, run_nvme),
 	CASE("walk-128k", "iterator as nvme drives it, 32 pages direct", NULL, prp, run_walk),
 	CASE("pool-128k", "nvme small pool alloc + free (a 128k list)", NULL, prp, run_pool),
@@ -237,8 +237,8 @@ static const struct dml_bench_case blk_cases[] = {
 	     run_nvme),
 	CASE("sgl-128k", "nvme map+unmap, 32 pages direct, SGL list", "walk-128k", sgl,
 	     run_nvme),
-	CASE("walk-128k-1", "walk-128k over 1 contiguous segment", NULL, contig, run_walk),
-	CASE("prp-128k-1", "nvme map+unmap, 1 contiguous segment, PRP list", "walk-128k-1",
+	CASE("walk-1seg-128k", "walk-128k over 1 contiguous segment", NULL, contig, run_walk),
+	CASE("prp-1seg-128k", "nvme map+unmap, 1 contiguous segment, PRP list", "walk-1seg-128k",
 	     contig, run_nvme),
 	{ 0 },
 };

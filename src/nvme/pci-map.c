@@ -6,6 +6,7 @@
  * mirrors the map from what the iod recorded.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -112,11 +113,11 @@ static inline bool next_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_io
 /*
  * pci.c nvme_pci_setup_data_prp(), in one pass over the iterator's
  * segments.  PRP1 is the first address, the only one that may start
- * mid-page; every later entry is one controller page cut from the current
- * segment (@addr, @left), so a segment after the first must start on a
- * page and every segment but the last must end on one (checked as the
- * kernel does, per entry: the entry's page must be all there).  Entries
- * go straight into the list page; the iterator is called only when a
+ * mid-page; every later entry is one controller page, so a segment after
+ * the first must start on a page, and each entry's page must lie in its
+ * segment (so a segment that does not hold the rest of the data ends on
+ * a page).  The cursor (@addr, @left) lives in registers, entries go
+ * straight into the list page, and the iterator is called only when a
  * segment is used up.  The last slot of a full list links the next one
  * and the entry it held moves there.
  */
@@ -145,30 +146,31 @@ static blk_status_t setup_prp(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod 
 			}
 			addr = iter->addr;
 			left = iter->len;
+			if (unlikely(addr & (CTRL_PAGE - 1)))
+				goto malformed;
 		}
-		if (unlikely(addr & (CTRL_PAGE - 1)))
-			goto malformed;
 		n = min(length, CTRL_PAGE);
-		if (!list) {
-			if (length <= CTRL_PAGE) {	/* PRP2 is the second page itself */
-				prp2 = addr;
-				continue;
+		if (likely(list)) {
+			if (unlikely(i == DML_NVME_PRPS_PER_PAGE)) {
+				u64 *next = desc_alloc(ctx, iod, false, &dma, &st);
+
+				if (!next)
+					break;
+				next[0] = list[i - 1];
+				list[i - 1] = dma;
+				list = next;
+				i = 1;
 			}
+			list[i++] = addr;
+		} else if (length <= CTRL_PAGE) {	/* PRP2 is the second page itself */
+			prp2 = addr;
+		} else {
 			list = desc_alloc(ctx, iod, DIV_ROUND_UP(length, CTRL_PAGE) <=
 					  DML_NVME_SMALL_POOL_SIZE / 8, &prp2, &st);
 			if (!list)
 				break;
-		} else if (unlikely(i == DML_NVME_PRPS_PER_PAGE)) {
-			u64 *next = desc_alloc(ctx, iod, false, &dma, &st);
-
-			if (!next)
-				break;
-			next[0] = list[i - 1];
-			list[i - 1] = dma;
-			list = next;
-			i = 1;
+			list[i++] = addr;
 		}
-		list[i++] = addr;
 	}
 done:
 	cmd->dptr.prp1 = prp1;
@@ -237,11 +239,15 @@ static bool map_simple(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 	bool prp;
 	dma_addr_t a;
 
-	if (!dml__blk_map_iter_next(req->limits, &it, &p, &len) ||
-	    pci_p2pdma_state(&p2p, ctx->dev, p) != PCI_P2PDMA_MAP_NONE)
+	/* the one segment is data_len bytes: PRPs need it within two pages */
+	if (use == SGL_UNSUPPORTED && req->data_len > 2 * CTRL_PAGE)
+		return false;
+	if (!dml__blk_map_iter_next(req->limits, &it, &p, &len))
 		return false;
 	prp = (p & (CTRL_PAGE - 1)) + len <= 2 * CTRL_PAGE;
-	if (!prp && use == SGL_UNSUPPORTED)
+	/* as pci.c: the PRP test first, P2P memory (a lookup) after */
+	if ((!prp && use == SGL_UNSUPPORTED) ||
+	    pci_p2pdma_state(&p2p, ctx->dev, p) != PCI_P2PDMA_MAP_NONE)
 		return false;
 	a = dma_map_phys(ctx->dev, p, len, req->dir, 0);
 	if (dma_mapping_error(ctx->dev, a)) {
@@ -365,6 +371,23 @@ static void unmap_metadata(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *io
 		dma_pool_free(ctx->small_pool, iod->meta_list, iod->meta_list_dma);
 }
 
+#define IOD_SPAN(from, to) \
+	(offsetof(struct dml_nvme_iod, to) - offsetof(struct dml_nvme_iod, from))
+
+/*
+ * zero @iod but its descriptor slots, of which only the first
+ * nr_descriptors are ever read, in pieces short enough for the compiler to
+ * write as plain stores (a memset of the whole iod is a rep stos, whose
+ * start-up and stalled store forwarding cost more than the rest of a
+ * command's bookkeeping)
+ */
+static inline void iod_clear(struct dml_nvme_iod *iod)
+{
+	memset(iod, 0, IOD_SPAN(req, descriptors));
+	memset(&iod->dma_vecs, 0, IOD_SPAN(dma_vecs, meta_state));
+	memset(&iod->meta_state, 0, sizeof(*iod) - offsetof(struct dml_nvme_iod, meta_state));
+}
+
 blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
 				struct dml_nvme_iod *iod, struct request *req,
 				struct nvme_command *cmd)
@@ -374,7 +397,7 @@ blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
 
 	if (!ctx || !ctx->dev || !iod || !req || !req->limits || !cmd || !req->data_len)
 		return BLK_STS_INVAL;
-	memset(iod, 0, sizeof(*iod));
+	iod_clear(iod);
 	iod->req = req;
 	iod->map = PCI_P2PDMA_MAP_NONE;
 	use = !ctx->sgl_supported || ctx->sgl == DML_NVME_SGL_NEVER ? SGL_UNSUPPORTED :
@@ -407,5 +430,5 @@ void dml__nvme_unmap_data(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod
 			      iod->descriptors[i], iod->descriptor_dma[i]);
 	dml__free(iod->dma_vecs);
 	unmap_metadata(ctx, iod);
-	memset(iod, 0, sizeof(*iod));
+	iod_clear(iod);
 }
