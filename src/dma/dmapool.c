@@ -19,11 +19,13 @@
  * added, which is the only place that allocates, so dma_pool_free() never
  * fails.
  *
- * Locking: pool->lock (a mutex; a new page is allocated under it, so
- * concurrent callers wait instead of over-allocating).
+ * Locking: pool->lock, a spinlock held only for the few instructions of a
+ * push or a pop (spin_lock_irqsave in mm/dmapool.c).  As there, a new page
+ * is allocated outside the lock and added under it; two callers that run
+ * out at once may each add one.  Offsets are computed in 32 bits (a page
+ * is at most INT_MAX bytes).
  */
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,12 +41,12 @@ struct pool_page {
 struct dma_pool {
 	struct dml_device *dev;
 	char name[32];
-	size_t size;		/* block size, aligned */
-	size_t allocation;	/* bytes per page */
-	size_t boundary;
+	u32 size;		/* block size, aligned */
+	u32 allocation;		/* bytes per page */
+	u32 boundary;
 	unsigned int per_chunk;	/* blocks per boundary chunk */
 	unsigned int per_page;	/* blocks per page */
-	pthread_mutex_t lock;
+	dml_spinlock_t lock;
 	struct pool_page *pages;
 	unsigned int nr_pages, cap_pages;
 	u32 *free_stack;	/* block numbers, top at [nr_free - 1] */
@@ -94,26 +96,29 @@ struct dma_pool *dma_pool_create(const char *name, struct dml_device *dev,
 		return NULL;
 	pool->dev = dev;
 	snprintf(pool->name, sizeof(pool->name), "%s", name ? name : "");
-	pool->size = size;
-	pool->allocation = allocation;
-	pool->boundary = boundary;
+	/* allocation <= max(INT_MAX, PAGE_SIZE): the fields are 32 bits */
+	pool->size = (u32)size;
+	pool->allocation = (u32)allocation;
+	pool->boundary = (u32)boundary;
 	pool->per_chunk = (unsigned int)(boundary / size);
 	pool->per_page = n;
-	pthread_mutex_init(&pool->lock, NULL);
+	dml_spin_init(&pool->lock);
 	return pool;
 }
 
-static size_t block_offset(const struct dma_pool *pool, unsigned int b)
+static u32 block_offset(const struct dma_pool *pool, unsigned int b)
 {
 	return (b / pool->per_chunk) * pool->boundary +
 	       (b % pool->per_chunk) * pool->size;
 }
 
-/* add a page and push its blocks; pool->lock held.  Return 0 or -ENOMEM */
-static int pool_add_page(struct dma_pool *pool)
+/*
+ * add page @pg (allocated by the caller, outside the lock) and push its
+ * blocks; pool->lock held.  Return 0 or -ENOMEM (then @pg is not added)
+ */
+static int pool_add_page(struct dma_pool *pool, const struct pool_page *pg)
 {
 	unsigned int total = (pool->nr_pages + 1) * pool->per_page, i;
-	struct pool_page pg;
 	u32 *stack = NULL;
 	u64 *busy = NULL;
 
@@ -133,10 +138,6 @@ static int pool_add_page(struct dma_pool *pool)
 	busy = dml__zalloc(DIV_ROUND_UP(total, 64) * sizeof(*busy));
 	if (!stack || !busy)
 		goto err_free;
-	pg.vaddr = dma_alloc_coherent(pool->dev, pool->allocation, &pg.dma,
-				      GFP_KERNEL);
-	if (!pg.vaddr)
-		goto err_free;
 	if (pool->nr_pages) {
 		memcpy(stack, pool->free_stack, pool->nr_free * sizeof(*stack));
 		memcpy(busy, pool->busy,
@@ -150,7 +151,7 @@ static int pool_add_page(struct dma_pool *pool)
 	/* push in reverse so the page's first block is handed out first */
 	for (i = pool->per_page; i-- > 0;)
 		stack[pool->nr_free++] = pool->nr_pages * pool->per_page + i;
-	pool->pages[pool->nr_pages++] = pg;
+	pool->pages[pool->nr_pages++] = *pg;
 	return 0;
 
 err_free:
@@ -159,21 +160,38 @@ err_free:
 	return -ENOMEM;
 }
 
+/* out of blocks: a new page, allocated unlocked; false when none can be had */
+static bool pool_grow(struct dma_pool *pool)
+{
+	struct pool_page pg;
+
+	dml_spin_unlock(&pool->lock);
+	pg.vaddr = dma_alloc_coherent(pool->dev, pool->allocation, &pg.dma,
+				      GFP_KERNEL);
+	if (!pg.vaddr)
+		return false;
+	dml_spin_lock(&pool->lock);
+	if (pool_add_page(pool, &pg)) {
+		dml_spin_unlock(&pool->lock);
+		dma_free_coherent(pool->dev, pool->allocation, pg.vaddr, pg.dma);
+		return false;
+	}
+	return true;
+}
+
 void *dma_pool_alloc(struct dma_pool *pool, gfp_t mem_flags, dma_addr_t *handle)
 {
 	unsigned int nr, pg, b;
-	size_t off;
+	u32 off;
 	u8 *vaddr;
 
 	if (handle)
 		*handle = DMA_MAPPING_ERROR;
 	if (!pool || !handle)
 		return NULL;
-	pthread_mutex_lock(&pool->lock);
-	if (!pool->nr_free && pool_add_page(pool)) {
-		pthread_mutex_unlock(&pool->lock);
-		return NULL;
-	}
+	dml_spin_lock(&pool->lock);
+	if (unlikely(!pool->nr_free) && !pool_grow(pool))
+		return NULL;	/* unlocked by pool_grow() */
 	nr = pool->free_stack[--pool->nr_free];
 	pool->busy[nr / 64] |= 1ULL << (nr % 64);
 	pool->nr_active++;
@@ -182,7 +200,7 @@ void *dma_pool_alloc(struct dma_pool *pool, gfp_t mem_flags, dma_addr_t *handle)
 	off = block_offset(pool, b);
 	vaddr = pool->pages[pg].vaddr + off;
 	*handle = pool->pages[pg].dma + off;
-	pthread_mutex_unlock(&pool->lock);
+	dml_spin_unlock(&pool->lock);
 	if (mem_flags & __GFP_ZERO)
 		memset(vaddr, 0, pool->size);
 	return vaddr;
@@ -191,22 +209,21 @@ void *dma_pool_alloc(struct dma_pool *pool, gfp_t mem_flags, dma_addr_t *handle)
 void dma_pool_free(struct dma_pool *pool, void *vaddr, dma_addr_t dma)
 {
 	unsigned int pg, b, nr;
-	size_t off = 0, in_chunk;
+	u32 off = 0, in_chunk;
 
 	if (!pool || !vaddr)
 		return;
-	pthread_mutex_lock(&pool->lock);
+	dml_spin_lock(&pool->lock);
 	for (pg = 0; pg < pool->nr_pages; pg++) {
 		u8 *base = pool->pages[pg].vaddr;
 
 		if ((u8 *)vaddr >= base && (u8 *)vaddr < base + pool->allocation) {
-			off = (size_t)((u8 *)vaddr - base);
+			off = (u32)((u8 *)vaddr - base);
 			break;
 		}
 	}
 	in_chunk = off % pool->boundary;
-	b = (unsigned int)((off / pool->boundary) * pool->per_chunk +
-			   in_chunk / pool->size);
+	b = (off / pool->boundary) * pool->per_chunk + in_chunk / pool->size;
 	if (pg == pool->nr_pages || in_chunk % pool->size ||
 	    in_chunk / pool->size >= pool->per_chunk || b >= pool->per_page) {
 		dml__log(0, "%s: dma_pool_free %s, %p/%#llx (bad vaddr)",
@@ -230,7 +247,7 @@ void dma_pool_free(struct dma_pool *pool, void *vaddr, dma_addr_t dma)
 	pool->free_stack[pool->nr_free++] = nr;
 	pool->nr_active--;
 out_unlock:
-	pthread_mutex_unlock(&pool->lock);
+	dml_spin_unlock(&pool->lock);
 }
 
 void dma_pool_destroy(struct dma_pool *pool)
@@ -249,6 +266,5 @@ void dma_pool_destroy(struct dma_pool *pool)
 	dml__free(pool->pages);
 	dml__free(pool->free_stack);
 	dml__free(pool->busy);
-	pthread_mutex_destroy(&pool->lock);
 	dml__free(pool);
 }

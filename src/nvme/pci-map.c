@@ -6,6 +6,7 @@
  * mirrors the map from what the iod recorded.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -50,12 +51,14 @@ static void set_psdt(struct nvme_command *cmd, unsigned int psdt)
 	cmd->flags = (u8)((cmd->flags & 0x3f) | NVME_CMD_FLAGS_PSDT(psdt));
 }
 
-static void sgl_set_data(struct nvme_sgl_desc *d, dma_addr_t addr, u32 len)
+/* one SGL data descriptor, written whole (its reserved bytes zero) */
+static inline void sgl_set_data(struct nvme_sgl_desc *d, dma_addr_t addr, u32 len)
 {
-	memset(d, 0, sizeof(*d));
-	d->addr = addr;
-	d->length = len;
-	d->type = NVME_SGL_TYPE(NVME_SGL_FMT_DATA_DESC, NVME_SGL_FMT_ADDRESS);
+	*d = (struct nvme_sgl_desc){
+		.addr = addr,
+		.length = len,
+		.type = NVME_SGL_TYPE(NVME_SGL_FMT_DATA_DESC, NVME_SGL_FMT_ADDRESS),
+	};
 }
 
 /* a new descriptor page; the first of a command may be a small one */
@@ -80,12 +83,13 @@ static void *desc_alloc(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 	return d;
 }
 
-/* keep a segment for the unmap (pci.c dma_vecs); one too many is malformed */
+/*
+ * keep a segment for the unmap (pci.c dma_vecs), when iod->dma_vecs is
+ * set; one too many is malformed
+ */
 static bool record_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 			   struct blk_dma_iter *iter)
 {
-	if (!iod->dma_vecs)
-		return true;
 	if (iod->nr_dma_vecs == iod->req->nr_phys_segments) {
 		dma_unmap_phys(ctx->dev, iter->addr, iter->len, iod->req->dir,
 			       iod->map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE ? DMA_ATTR_MMIO : 0);
@@ -97,87 +101,75 @@ static bool record_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *io
 	return true;
 }
 
-static bool next_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
-			 struct blk_dma_iter *iter)
+/* the next segment, recorded; the common case (nothing to record) inline */
+static inline bool next_segment(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+				struct blk_dma_iter *iter)
 {
 	if (!blk_rq_dma_map_iter_next(iod->req, ctx->dev, &iod->dma_state, iter))
 		return false;
-	return record_segment(ctx, iod, iter);
+	return likely(!iod->dma_vecs) || record_segment(ctx, iod, iter);
 }
 
-/* pci.c nvme_pci_prp_iter_next(): the rest of this segment, or the next */
-static bool prp_iter_next(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
-			  struct blk_dma_iter *iter)
-{
-	return iter->len || next_segment(ctx, iod, iter);
-}
-
-/* take one controller page (or @length) from the iterator for an entry */
-static blk_status_t prp_take(struct blk_dma_iter *iter, u32 *length, u64 *entry)
-{
-	u32 n = min(*length, CTRL_PAGE);
-
-	if ((iter->addr & (CTRL_PAGE - 1)) || iter->len < n) {
-		dml__warn_once("nvme: incorrectly formed request for PRPs\n");
-		return BLK_STS_IOERR;
-	}
-	*entry = iter->addr;
-	iter->addr += n;
-	iter->len -= n;
-	*length -= n;
-	return BLK_STS_OK;
-}
-
-/* pci.c nvme_pci_setup_data_prp() */
+/*
+ * pci.c nvme_pci_setup_data_prp(), in one pass over the iterator's
+ * segments.  PRP1 is the first address, the only one that may start
+ * mid-page; every later entry is one controller page, so a segment after
+ * the first must start on a page, and each entry's page must lie in its
+ * segment (so a segment that does not hold the rest of the data ends on
+ * a page).  The cursor (@addr, @left) lives in registers, entries go
+ * straight into the list page, and the iterator is called only when a
+ * segment is used up.  The last slot of a full list links the next one
+ * and the entry it held moves there.
+ */
 static blk_status_t setup_prp(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 			      struct nvme_command *cmd, struct blk_dma_iter *iter)
 {
-	u32 length = iod->req->data_len, first;
-	dma_addr_t prp1 = iter->addr, prp2 = 0, dma;
+	u32 length = iod->req->data_len, left = iter->len, n;
+	dma_addr_t prp1 = iter->addr, prp2 = 0, addr = iter->addr, dma;
 	blk_status_t st = BLK_STS_OK;
-	u64 *list;
 	unsigned int i = 0;
+	u64 *list = NULL;
 
-	/* PRP1 alone may start mid-page */
-	first = min(length, CTRL_PAGE - (u32)(iter->addr & (CTRL_PAGE - 1)));
-	iter->addr += first;
-	iter->len -= first;
-	length -= first;
-	if (!length)
-		goto done;
-	if (!prp_iter_next(ctx, iod, iter)) {
-		st = iter->status ? iter->status : BLK_STS_IOERR;
-		goto done;
-	}
-	if (length <= CTRL_PAGE) {	/* PRP2 is the second page itself */
-		u64 e = 0;
-
-		st = prp_take(iter, &length, &e);
-		prp2 = e;
-		goto done;
-	}
-	list = desc_alloc(ctx, iod, DIV_ROUND_UP(length, CTRL_PAGE) <=
-			  DML_NVME_SMALL_POOL_SIZE / 8, &prp2, &st);
-	if (!list)
-		goto done;
+	n = min(length, CTRL_PAGE - (u32)(addr & (CTRL_PAGE - 1)));
 	for (;;) {
-		st = prp_take(iter, &length, &list[i++]);
-		if (st || !length)
+		if (unlikely(left < n))
+			goto malformed;
+		addr += n;
+		left -= n;
+		length -= n;
+		if (!length)
 			break;
-		if (!prp_iter_next(ctx, iod, iter)) {
-			st = iter->status ? iter->status : BLK_STS_IOERR;
-			break;
-		}
-		if (i == DML_NVME_PRPS_PER_PAGE) {
-			/* chain: the last entry moves to the new list */
-			u64 *next = desc_alloc(ctx, iod, false, &dma, &st);
-
-			if (!next)
+		if (!left) {
+			if (!next_segment(ctx, iod, iter)) {
+				st = iter->status ? iter->status : BLK_STS_IOERR;
 				break;
-			next[0] = list[i - 1];
-			list[i - 1] = dma;
-			list = next;
-			i = 1;
+			}
+			addr = iter->addr;
+			left = iter->len;
+			if (unlikely(addr & (CTRL_PAGE - 1)))
+				goto malformed;
+		}
+		n = min(length, CTRL_PAGE);
+		if (likely(list)) {
+			if (unlikely(i == DML_NVME_PRPS_PER_PAGE)) {
+				u64 *next = desc_alloc(ctx, iod, false, &dma, &st);
+
+				if (!next)
+					break;
+				next[0] = list[i - 1];
+				list[i - 1] = dma;
+				list = next;
+				i = 1;
+			}
+			list[i++] = addr;
+		} else if (length <= CTRL_PAGE) {	/* PRP2 is the second page itself */
+			prp2 = addr;
+		} else {
+			list = desc_alloc(ctx, iod, DIV_ROUND_UP(length, CTRL_PAGE) <=
+					  DML_NVME_SMALL_POOL_SIZE / 8, &prp2, &st);
+			if (!list)
+				break;
+			list[i++] = addr;
 		}
 	}
 done:
@@ -186,6 +178,10 @@ done:
 	set_psdt(cmd, NVME_CMD_PSDT_PRP);
 	iod->total_len = iod->req->data_len - length;
 	return st;
+malformed:
+	dml__warn_once("nvme: incorrectly formed request for PRPs\n");
+	st = BLK_STS_IOERR;
+	goto done;
 }
 
 /* pci.c nvme_pci_setup_data_sgl() */
@@ -194,6 +190,7 @@ static blk_status_t setup_sgl(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod 
 {
 	unsigned int entries = iod->req->nr_phys_segments, mapped = 0;
 	blk_status_t st = BLK_STS_OK;
+	u32 total = 0;
 	struct nvme_sgl_desc *list;
 	dma_addr_t dma;
 
@@ -211,17 +208,19 @@ static blk_status_t setup_sgl(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod 
 	if (!list)
 		return st;
 	do {
-		if (mapped == entries) {
+		if (unlikely(mapped == entries)) {
 			iter->status = BLK_STS_IOERR;
 			break;
 		}
 		sgl_set_data(&list[mapped++], iter->addr, iter->len);
-		iod->total_len += iter->len;
+		total += iter->len;
 	} while (next_segment(ctx, iod, iter));
-	memset(&cmd->dptr.sgl, 0, sizeof(cmd->dptr.sgl));
-	cmd->dptr.sgl.addr = dma;
-	cmd->dptr.sgl.length = mapped * (u32)sizeof(*list);
-	cmd->dptr.sgl.type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, NVME_SGL_FMT_ADDRESS);
+	iod->total_len = total;
+	cmd->dptr.sgl = (struct nvme_sgl_desc){
+		.addr = dma,
+		.length = mapped * (u32)sizeof(*list),
+		.type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, NVME_SGL_FMT_ADDRESS),
+	};
 	return iter->status;
 }
 
@@ -240,11 +239,15 @@ static bool map_simple(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 	bool prp;
 	dma_addr_t a;
 
-	if (!dml__blk_map_iter_next(req->limits, &it, &p, &len) ||
-	    pci_p2pdma_state(&p2p, ctx->dev, p) != PCI_P2PDMA_MAP_NONE)
+	/* the one segment is data_len bytes: PRPs need it within two pages */
+	if (use == SGL_UNSUPPORTED && req->data_len > 2 * CTRL_PAGE)
+		return false;
+	if (!dml__blk_map_iter_next(req->limits, &it, &p, &len))
 		return false;
 	prp = (p & (CTRL_PAGE - 1)) + len <= 2 * CTRL_PAGE;
-	if (!prp && use == SGL_UNSUPPORTED)
+	/* as pci.c: the PRP test first, P2P memory (a lookup) after */
+	if ((!prp && use == SGL_UNSUPPORTED) ||
+	    pci_p2pdma_state(&p2p, ctx->dev, p) != PCI_P2PDMA_MAP_NONE)
 		return false;
 	a = dma_map_phys(ctx->dev, p, len, req->dir, 0);
 	if (dma_mapping_error(ctx->dev, a)) {
@@ -292,7 +295,8 @@ static blk_status_t map_payload(struct dml_nvme_map_ctx *ctx, struct dml_nvme_io
 			return BLK_STS_RESOURCE;
 		}
 	}
-	record_segment(ctx, iod, &iter);
+	if (iod->dma_vecs)
+		record_segment(ctx, iod, &iter);	/* the first always fits */
 	if (use == SGL_FORCED || (use == SGL_SUPPORTED && ctx->sgl_threshold &&
 	    DIV_ROUND_UP(req->data_len, req->nr_phys_segments) >= ctx->sgl_threshold))
 		return setup_sgl(ctx, iod, cmd, &iter);
@@ -367,6 +371,23 @@ static void unmap_metadata(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *io
 		dma_pool_free(ctx->small_pool, iod->meta_list, iod->meta_list_dma);
 }
 
+#define IOD_SPAN(from, to) \
+	(offsetof(struct dml_nvme_iod, to) - offsetof(struct dml_nvme_iod, from))
+
+/*
+ * zero @iod but its descriptor slots, of which only the first
+ * nr_descriptors are ever read, in pieces short enough for the compiler to
+ * write as plain stores (a memset of the whole iod is a rep stos, whose
+ * start-up and stalled store forwarding cost more than the rest of a
+ * command's bookkeeping)
+ */
+static inline void iod_clear(struct dml_nvme_iod *iod)
+{
+	memset(iod, 0, IOD_SPAN(req, descriptors));
+	memset(&iod->dma_vecs, 0, IOD_SPAN(dma_vecs, meta_state));
+	memset(&iod->meta_state, 0, sizeof(*iod) - offsetof(struct dml_nvme_iod, meta_state));
+}
+
 blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
 				struct dml_nvme_iod *iod, struct request *req,
 				struct nvme_command *cmd)
@@ -376,7 +397,7 @@ blk_status_t dml__nvme_map_data(struct dml_nvme_map_ctx *ctx,
 
 	if (!ctx || !ctx->dev || !iod || !req || !req->limits || !cmd || !req->data_len)
 		return BLK_STS_INVAL;
-	memset(iod, 0, sizeof(*iod));
+	iod_clear(iod);
 	iod->req = req;
 	iod->map = PCI_P2PDMA_MAP_NONE;
 	use = !ctx->sgl_supported || ctx->sgl == DML_NVME_SGL_NEVER ? SGL_UNSUPPORTED :
@@ -409,5 +430,5 @@ void dml__nvme_unmap_data(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod
 			      iod->descriptors[i], iod->descriptor_dma[i]);
 	dml__free(iod->dma_vecs);
 	unmap_metadata(ctx, iod);
-	memset(iod, 0, sizeof(*iod));
+	iod_clear(iod);
 }

@@ -58,8 +58,9 @@ struct dml_nvme_dma_vec {
 
 /*
  * struct dml_nvme_iod - per-command mapping state (pci.c struct nvme_iod):
- * everything dml__nvme_unmap_data() needs.  Zeroed by
- * dml__nvme_map_data().
+ * everything dml__nvme_unmap_data() needs.  dml__nvme_map_data() zeroes
+ * every field but the descriptor slots past @nr_descriptors, which are
+ * never read.
  */
 struct dml_nvme_iod {
 	struct request *req;

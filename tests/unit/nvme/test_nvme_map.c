@@ -9,6 +9,7 @@
  * verifies after each test that the unmap left nothing mapped.  Metadata
  * goes in MPTR or as a metadata SGL.
  */
+#include <pthread.h>
 #include <stdio.h>
 
 #include <dmalink/blk-mq-dma.h>
@@ -471,6 +472,146 @@ static void test_metadata(void **state)
 	fx_destroy(f);
 }
 
+/*
+ * §3.3 PRP rules: PRP1's segment must reach the end of its controller page
+ * when more data follows (the next entry starts a page); a short first
+ * segment is BLK_STS_IOERR like a short middle one, nothing left behind.
+ */
+static void test_short_first_segment(void **state)
+{
+	struct fx *f = fx_create(&(struct fx_opts){ .no_iommu = true });
+	struct queue_limits lim = { .max_segment_size = 1u << 20, .dma_alignment = 3 };
+	struct bio_vec v[2] = { { 0x1000000, 512 }, { 0x1003000, PG } };
+	struct bio b = { .bi_io_vec = v, .bi_vcnt = 2 };
+	struct dml_nvme_map_ctx ctx;
+	struct request rq;
+	struct dml_nvme_iod iod;
+	struct nvme_command c = { 0 };
+
+	(void)state;
+	assert_int_equal(dml__nvme_map_ctx_init(&ctx, f->dev, false, DML_NVME_SGL_NEVER), 0);
+	assert_int_equal(dml_blk_rq_init(&rq, &lim, DMA_TO_DEVICE, &b), 0);
+	assert_int_equal(dml__nvme_map_data(&ctx, &iod, &rq, &c), BLK_STS_IOERR);
+	assert_int_equal(iod.nr_descriptors, 0);
+	v[0].bv_phys = 0x1000e00;	/* ends on the page: PRP1 + PRP2 */
+	assert_int_equal(dml_blk_rq_init(&rq, &lim, DMA_TO_DEVICE, &b), 0);
+	fx_fill(f, 0x1000000, 0x10000, 61);
+	assert_int_equal(dml__nvme_map_data(&ctx, &iod, &rq, &c), BLK_STS_OK);
+	assert_int_equal(c.dptr.prp2, 0x1003000);
+	walk_cmd(f, &rq, &c);
+	dml__nvme_unmap_data(&ctx, &iod);
+	dml__nvme_map_ctx_fini(&ctx);
+	fx_destroy(f);
+}
+
+/*
+ * §9 item 17: a list chained across many segments (one entry each, one
+ * link): 511 entries per full list, the last slot moved to the next
+ * list, and the device reads exactly the request through the chain.
+ */
+static void test_prp_chain_segments(void **state)
+{
+	struct fx *f = fx_create(&(struct fx_opts){ .no_iommu = true });
+	enum { N = 520 };	/* 519 entries: 511 + 8 */
+	struct bio_vec *v = calloc(N, sizeof(*v));
+	struct dml_nvme_map_ctx ctx;
+	struct bio b;
+	struct request rq;
+	struct dml_nvme_iod iod;
+	struct nvme_command c = { 0 };
+	struct walk w;
+
+	(void)state;
+	assert_non_null(v);
+	fx_fill(f, 0x1000000, (u64)N * 2 * PG, 71);
+	assert_int_equal(dml__nvme_map_ctx_init(&ctx, f->dev, false, DML_NVME_SGL_NEVER), 0);
+	scattered(v, N, &b, &rq, &nvme_lim);
+	assert_int_equal(dml__nvme_map_data(&ctx, &iod, &rq, &c), BLK_STS_OK);
+	w = walk_cmd(f, &rq, &c);
+	assert_int_equal(w.entries, N - 1);
+	assert_int_equal(w.lists, 2);
+	assert_int_equal(iod.nr_descriptors, 2);
+	assert_int_equal(iod.total_len, rq.data_len);
+	/* the first list's last slot links the second list */
+	assert_int_equal(((u64 *)iod.descriptors[0])[DML_NVME_PRPS_PER_PAGE - 1],
+			 iod.descriptor_dma[1]);
+	dml__nvme_unmap_data(&ctx, &iod);
+	dml__nvme_map_ctx_fini(&ctx);
+	free(v);
+	fx_destroy(f);
+}
+
+/*
+ * The descriptor pools shared by threads (a controller's queues share
+ * them, pci.c): each thread maps and unmaps its own requests, small-pool
+ * and large-pool lists, and checks every entry of each list it got; no
+ * block is handed to two commands at once (the entries would be
+ * overwritten) and all are back at the end (dma_pool_destroy() is quiet).
+ */
+#define POOL_THREADS 4
+#define POOL_ROUNDS 300
+
+struct pool_worker {
+	struct dml_nvme_map_ctx *ctx;
+	unsigned int idx;
+	unsigned int bad;
+};
+
+static void *pool_worker(void *arg)
+{
+	struct pool_worker *pw = arg;
+	struct bio_vec v[40];
+	struct bio b;
+	struct request rq;
+	struct dml_nvme_iod iod;
+	struct nvme_command c;
+	unsigned int r, i, n;
+	u64 *list;
+
+	for (r = 0; r < POOL_ROUNDS; r++) {
+		n = r % 2 ? 40 : 20;	/* 39 entries: large pool; 19: small */
+		for (i = 0; i < n; i++)
+			v[i] = (struct bio_vec){ 0x1000000 + (u64)pw->idx * 0x100000 +
+						 (u64)i * 2 * PG, PG };
+		b = (struct bio){ .bi_io_vec = v, .bi_vcnt = (unsigned short)n };
+		memset(&c, 0, sizeof(c));
+		if (dml_blk_rq_init(&rq, &nvme_lim, DMA_TO_DEVICE, &b) ||
+		    dml__nvme_map_data(pw->ctx, &iod, &rq, &c)) {
+			pw->bad++;
+			continue;
+		}
+		list = iod.descriptors[0];
+		for (i = 1; i < n; i++)	/* dma-direct: DMA address = physical */
+			pw->bad += list[i - 1] != v[i].bv_phys;
+		dml__nvme_unmap_data(pw->ctx, &iod);
+	}
+	return NULL;
+}
+
+static void test_pools_threads(void **state)
+{
+	struct fx *f = fx_create(&(struct fx_opts){ .no_iommu = true });
+	struct pool_worker pw[POOL_THREADS];
+	pthread_t t[POOL_THREADS];
+	struct dml_nvme_map_ctx ctx;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(dml__nvme_map_ctx_init(&ctx, f->dev, false, DML_NVME_SGL_NEVER), 0);
+	for (i = 0; i < POOL_THREADS; i++) {
+		pw[i] = (struct pool_worker){ .ctx = &ctx, .idx = i };
+		assert_int_equal(pthread_create(&t[i], NULL, pool_worker, &pw[i]), 0);
+	}
+	for (i = 0; i < POOL_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(pw[i].bad, 0);
+	}
+	dml_test_log_reset();
+	dml__nvme_map_ctx_fini(&ctx);
+	assert_int_equal(dml_test_log.count, 0);	/* no "busy" pool */
+	fx_destroy(f);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct fx *f = *state;
@@ -496,6 +637,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_sgl_iova_inline, fx_setup, fx_teardown),
 	cmocka_unit_test(test_metadata),
 	cmocka_unit_test_setup_teardown(test_bad_arguments, fx_setup, fx_teardown),
+	cmocka_unit_test(test_short_first_segment),
+	cmocka_unit_test(test_prp_chain_segments),
+	cmocka_unit_test(test_pools_threads),
 };
 
 DML_TEST_MAIN(tests)
