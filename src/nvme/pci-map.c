@@ -61,13 +61,13 @@ static inline void sgl_set_data(struct nvme_sgl_desc *d, dma_addr_t addr, u32 le
 	};
 }
 
-/* a new descriptor page; the first of a command may be a small one */
-static void *desc_alloc(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
-			bool small, dma_addr_t *dma, blk_status_t *st)
+void *dml__nvme_desc_alloc(struct dml_nvme_map_ctx *ctx, unsigned int *nr,
+			   void **va, dma_addr_t *dmas, bool small,
+			   dma_addr_t *dma, blk_status_t *st)
 {
 	void *d;
 
-	if (iod->nr_descriptors == DML_NVME_MAX_DESCS) {
+	if (*nr == DML_NVME_MAX_DESCS) {
 		*st = BLK_STS_IOERR;
 		return NULL;
 	}
@@ -76,10 +76,30 @@ static void *desc_alloc(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
 		*st = BLK_STS_RESOURCE;
 		return NULL;
 	}
-	if (small)
+	va[*nr] = d;
+	dmas[(*nr)++] = *dma;
+	return d;
+}
+
+void dml__nvme_desc_free(struct dml_nvme_map_ctx *ctx, unsigned int nr,
+			 void *const *va, const dma_addr_t *dmas, bool small)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		dma_pool_free(i == 0 && small ? ctx->small_pool : ctx->large_pool,
+			      va[i], dmas[i]);
+}
+
+/* a new descriptor page; the first of a command may be a small one */
+static void *desc_alloc(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod,
+			bool small, dma_addr_t *dma, blk_status_t *st)
+{
+	void *d = dml__nvme_desc_alloc(ctx, &iod->nr_descriptors, iod->descriptors,
+				       iod->descriptor_dma, small, dma, st);
+
+	if (d && small)
 		iod->flags |= DML_IOD_SMALL_DESCRIPTOR;
-	iod->descriptors[iod->nr_descriptors] = d;
-	iod->descriptor_dma[iod->nr_descriptors++] = *dma;
 	return d;
 }
 
@@ -424,10 +444,8 @@ void dml__nvme_unmap_data(struct dml_nvme_map_ctx *ctx, struct dml_nvme_iod *iod
 				       req->dir, iod->map == PCI_P2PDMA_MAP_THRU_HOST_BRIDGE ?
 				       DMA_ATTR_MMIO : 0);
 	}
-	for (i = 0; i < iod->nr_descriptors; i++)
-		dma_pool_free(i == 0 && (iod->flags & DML_IOD_SMALL_DESCRIPTOR) ?
-			      ctx->small_pool : ctx->large_pool,
-			      iod->descriptors[i], iod->descriptor_dma[i]);
+	dml__nvme_desc_free(ctx, iod->nr_descriptors, iod->descriptors,
+			    iod->descriptor_dma, iod->flags & DML_IOD_SMALL_DESCRIPTOR);
 	dml__free(iod->dma_vecs);
 	unmap_metadata(ctx, iod);
 	iod_clear(iod);

@@ -95,6 +95,22 @@ int dml__nvme_map_ctx_init(struct dml_nvme_map_ctx *ctx, struct dml_device *dev,
 void dml__nvme_map_ctx_fini(struct dml_nvme_map_ctx *ctx);
 
 /*
+ * dml__nvme_desc_alloc - a descriptor page for a command's PRP or SGL
+ * list (nvme_pci_setup_prps(), nvme_pci_setup_sgls()): from the small
+ * pool when @small, else the large one, recorded in slot (*@nr)++ of @va
+ * and @dmas (DML_NVME_MAX_DESCS slots).  Return: the page and its bus
+ * address in *@dma; NULL and *@st = BLK_STS_IOERR when the slots are
+ * full, BLK_STS_RESOURCE without memory.
+ */
+void *dml__nvme_desc_alloc(struct dml_nvme_map_ctx *ctx, unsigned int *nr,
+			   void **va, dma_addr_t *dmas, bool small,
+			   dma_addr_t *dma, blk_status_t *st);
+
+/* dml__nvme_desc_free - give back @nr pages; the first from the small pool when @small */
+void dml__nvme_desc_free(struct dml_nvme_map_ctx *ctx, unsigned int nr,
+			 void *const *va, const dma_addr_t *dmas, bool small);
+
+/*
  * dml__nvme_map_data - map @req's data and fill @cmd's data pointer
  * @ctx: the controller's mapping context
  * @iod: per-command state, kept until dml__nvme_unmap_data()

@@ -46,20 +46,11 @@ static int map_sg(struct request *req, struct sg_table *sgt)
 static void *desc_alloc(struct dml_nvme_map_ctx *ctx, struct dml_nvme_sg_iod *iod,
 			bool small, dma_addr_t *dma, blk_status_t *st)
 {
-	void *d;
+	void *d = dml__nvme_desc_alloc(ctx, &iod->nr_descriptors, iod->descriptors,
+				       iod->descriptor_dma, small, dma, st);
 
-	if (iod->nr_descriptors == DML_NVME_MAX_DESCS) {
-		*st = BLK_STS_IOERR;
-		return NULL;
-	}
-	d = dma_pool_alloc(small ? ctx->small_pool : ctx->large_pool, GFP_ATOMIC, dma);
-	if (!d) {
-		*st = BLK_STS_RESOURCE;
-		return NULL;
-	}
-	iod->small = small;
-	iod->descriptors[iod->nr_descriptors] = d;
-	iod->descriptor_dma[iod->nr_descriptors++] = *dma;
+	if (d && iod->nr_descriptors == 1)
+		iod->small = small;
 	return d;
 }
 
@@ -219,13 +210,10 @@ blk_status_t dml__nvme_map_sg(struct dml_nvme_map_ctx *ctx, struct dml_nvme_sg_i
 
 void dml__nvme_unmap_sg(struct dml_nvme_map_ctx *ctx, struct dml_nvme_sg_iod *iod)
 {
-	unsigned int i;
-
 	if (iod->mapped)
 		dma_unmap_sgtable(ctx->dev, &iod->sgt, iod->req->dir, 0);
-	for (i = 0; i < iod->nr_descriptors; i++)
-		dma_pool_free(i == 0 && iod->small ? ctx->small_pool : ctx->large_pool,
-			      iod->descriptors[i], iod->descriptor_dma[i]);
+	dml__nvme_desc_free(ctx, iod->nr_descriptors, iod->descriptors,
+			    iod->descriptor_dma, iod->small);
 	sg_free_table(&iod->sgt);
 	memset(iod, 0, sizeof(*iod));
 }
