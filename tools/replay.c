@@ -97,8 +97,7 @@ static u64 now_ns(void)
 	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
 }
 
-/* a pattern that differs per request, strategy and byte */
-static void fill_pattern(u8 *buf, u64 len, u64 seed)
+void dml_replay_pattern(u8 *buf, u64 len, u64 seed)
 {
 	u64 x = seed * 0x9E3779B97F4A7C15ULL + 1, i;
 
@@ -264,7 +263,7 @@ int dml_replay_run_one(struct replay *r, enum strategy s, unsigned int nr,
 			return -ENOMEM;
 	}
 	/* the CPU side before mapping: data to send, or a poisoned buffer */
-	fill_pattern(r->expect, bytes, seed);
+	dml_replay_pattern(r->expect, bytes, seed);
 	if (write) {
 		cpu_copy(r, nr, r->expect, true);
 	} else {

@@ -260,6 +260,13 @@ struct summary {
 	double mean, p50, p99;
 };
 
+/*
+ * dml_replay_pattern - fill @len bytes of @buf with a pattern that differs
+ * per @seed (request, strategy) and byte: what a write carries and a
+ * read must find (replay.c)
+ */
+void dml_replay_pattern(u8 *buf, u64 len, u64 seed);
+
 /** dml_replay_summarize - mean, p50 and p99 of the samples in @h (replay_report.c) */
 struct summary dml_replay_summarize(const struct ns_hist *h);
 

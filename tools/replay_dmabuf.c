@@ -143,19 +143,6 @@ static u64 dev_faults(struct rd *r)
 	return ds.faults + (r->iommu ? dml_iommu_fault_count(r->iommu) : 0);
 }
 
-/* a pattern that differs per request and byte */
-static void pattern(u8 *buf, u64 len, u64 seed)
-{
-	u64 x = seed * 0x9E3779B97F4A7C15ULL + 1, i;
-
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		buf[i] = (u8)x;
-	}
-}
-
 static int setup(struct rd *r)
 {
 	struct dml_emu_opts eo = { .size = DML_SIZEOF(&eo, ram_size),
@@ -288,7 +275,7 @@ static void run_one(struct rd *r, const struct dml_trace_req *req, u64 seed)
 
 	st->requests++;
 	st->bytes += req->bytes;
-	pattern(r->expect, req->bytes, seed);
+	dml_replay_pattern(r->expect, req->bytes, seed);
 	if (export(r, bytes, &buf)) {
 		st->mismatches++;
 		return;

@@ -170,18 +170,6 @@ static int nvme_check(const struct replay_opts *o)
 	return -EINVAL;
 }
 
-static void pattern(u8 *buf, u64 len, u64 seed)
-{
-	u64 x = seed * 0x9E3779B97F4A7C15ULL + 1, i;
-
-	for (i = 0; i < len; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(buf + i, &x, min(8ULL, len - i));
-	}
-}
-
 /* the emulated machine: an NVMe controller behind an IOMMU (or not) */
 static int setup_emu(struct nvme_replay *r, struct dml_nvme_opts *no)
 {
@@ -430,7 +418,7 @@ static void add_cmd(struct nvme_replay *r, enum strategy s, unsigned int nr, u64
 	pieces(r, c, nr, off, len);
 	/* per 4 KiB of the request: the same bytes whatever the command size */
 	for (p = 0; write && p < len; p += 4096)
-		pattern(c->buf + p, min(4096u, len - p), seed + (off + p) / 4096);
+		dml_replay_pattern(c->buf + p, min(4096u, len - p), seed + (off + p) / 4096);
 	if (!write)
 		memset(c->buf, POISON, len);
 	r->ios[r->nr_cmds] = (struct dml_nvme_io){ .slba = nsoff / r->info.block_size,

@@ -136,19 +136,6 @@ static const char *map_name(enum pci_p2pdma_map_type m)
 	}
 }
 
-/* a pattern that differs per request, strategy and byte */
-static void p2p_pattern(u8 *buf, u64 len, u64 seed)
-{
-	u64 x = seed * 0x9E3779B97F4A7C15ULL + 1, i;
-
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		buf[i] = (u8)x;
-	}
-}
-
 static struct dml_pci_dev *p2p_find(struct dml_platform *p, const char *name,
 				    size_t len)
 {
@@ -376,7 +363,7 @@ static void p2p_run_one(struct p2p *r, int s, const struct dml_trace_req *req,
 		return;
 	}
 	st->map = pci_p2pdma_state(&ps, r->dev, phys);
-	p2p_pattern(r->expect, req->bytes, seed);
+	dml_replay_pattern(r->expect, req->bytes, seed);
 	if (req->write) {
 		memcpy(bar, r->expect, req->bytes);
 		memset(r->devbuf, 0, req->bytes);
