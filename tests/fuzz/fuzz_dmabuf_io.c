@@ -6,8 +6,9 @@
  * memory, one BAR range) with a size and place, valid or not, then runs
  * up to four importers of any type through import, address lookups at any
  * offset with a device read, remaps, destroys, revokes and re-enables,
- * moves between VRAM and system memory, and CPU access through the
- * exporter.  Every call must succeed or return an error; a lookup that
+ * moves between VRAM and system memory, CPU access through the exporter,
+ * and the SSD's memory decode going off and on (a BAR buffer follows it:
+ * revoked while off).  Every call must succeed or return an error; a lookup that
  * succeeds must give an address where the device reads the buffer's
  * bytes; nothing may crash or leak.
  * Build: meson setup with CC=clang (tests/fuzz/meson.build builds it);
@@ -106,7 +107,7 @@ static int cpu_byte(struct dma_buf *buf, u64 off, u8 *b)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dml_dma_buf_importer *imps[NIMP] = { 0 };
-	bool readable[NIMP] = { 0 }, pinned[NIMP] = { 0 };
+	bool readable[NIMP] = { 0 }, pinned[NIMP] = { 0 }, decode_off = false;
 	struct dma_buf *buf;
 	size_t i, pos = 3;
 	struct m m;
@@ -129,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dma_addr_t dma;
 		u8 dev, cpu;
 
-		switch (op % 7) {
+		switch (op % 8) {
 		case 0:	/* import as any type, any direction */
 			if (*im || dml_dma_buf_import(buf, m.nic, type, dir, im))
 				break;
@@ -167,6 +168,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 6:
 			cpu_byte(buf, off, &cpu);
+			break;
+		case 7:	/* decode going off revokes a BAR buffer, on gives it back */
+			if (dml_pci_set_memory_decode(m.ssd, arg & 1))
+				abort();
+			if (data[0] % 4 == 3 && decode_off == (arg & 1) &&
+			    dml_dma_buf_revoked(buf) != !(arg & 1))
+				abort();
+			decode_off = !(arg & 1);
 			break;
 		}
 	}
