@@ -205,19 +205,19 @@ static u16 admin(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	}
 }
 
-/* a write lands only whole: a fault part way leaves the blocks as they were */
+/*
+ * a write lands only whole: a fault part way leaves the blocks as they
+ * were.  The data waits in the controller's buffer (commands run one at
+ * a time), allocated once: a fresh 128 KiB per write cost a page fault
+ * per page.
+ */
 static u16 io_write(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 		    u8 *blk, u32 len)
 {
-	u8 *tmp = dml__zalloc(len);
-	u16 st;
+	u16 st = dml__nvme_emu_xfer(c, cmd, c->wbuf, len, false);
 
-	if (!tmp)
-		return STATUS(NVME_SC_INTERNAL);
-	st = dml__nvme_emu_xfer(c, cmd, tmp, len, false);
 	if (!st)
-		memcpy(blk, tmp, len);
-	dml__free(tmp);
+		memcpy(blk, c->wbuf, len);
 	return st;
 }
 
@@ -433,8 +433,9 @@ int dml__nvme_emu_create(struct dml_device *dev, u64 blocks,
 	if (!c)
 		return -ENOMEM;
 	c->ns = dml__zalloc(blocks << DML_NVME_EMU_LBA_SHIFT);
-	if (!c->ns) {
-		dml__free(c);
+	c->wbuf = dml__zalloc(NVME_CTRL_PAGE_SIZE << DML_NVME_EMU_MDTS);
+	if (!c->ns || !c->wbuf) {
+		dml__nvme_emu_destroy(c);
 		return -ENOMEM;
 	}
 	c->dev = dev;
@@ -450,5 +451,6 @@ void dml__nvme_emu_destroy(struct dml_nvme_emu *c)
 	if (!c)
 		return;
 	dml__free(c->ns);
+	dml__free(c->wbuf);
 	dml__free(c);
 }

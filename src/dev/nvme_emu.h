@@ -36,6 +36,7 @@ struct dml_nvme_emu {
 	struct dml_nvme_emu_sq sq[DML_NVME_EMU_QUEUES];
 	struct dml_nvme_emu_cq cq[DML_NVME_EMU_QUEUES];
 	u8 *ns;				/* namespace 1 contents */
+	u8 *wbuf;			/* a write's data until it landed whole (MDTS) */
 	u64 nsze;			/* blocks */
 	/* test knobs */
 	bool never_ready;		/* CC.EN=1 never sets CSTS.RDY */

@@ -23,24 +23,40 @@ struct dml_nvme_emu_seg {
 	u32 len;
 };
 
+/* the segments of one command: inline up to one per page of MDTS, plus one */
+#define SEGS_INLINE ((1u << DML_NVME_EMU_MDTS) + 1)
+
 struct seg_list {
-	struct dml_nvme_emu_seg *s;
+	struct dml_nvme_emu_seg *s;	/* @inl, or a larger allocation */
 	unsigned int nr, cap;
+	struct dml_nvme_emu_seg inl[SEGS_INLINE];
 };
+
+static void seg_list_init(struct seg_list *l)
+{
+	l->s = l->inl;
+	l->nr = 0;
+	l->cap = SEGS_INLINE;
+}
+
+static void seg_list_fini(struct seg_list *l)
+{
+	if (l->s != l->inl)
+		dml__free(l->s);
+}
 
 static u16 seg_add(struct seg_list *l, u64 addr, u32 len)
 {
 	if (!len)
 		return 0;
 	if (l->nr == l->cap) {
-		unsigned int cap = l->cap ? l->cap * 2 : 8;
+		unsigned int cap = l->cap * 2;
 		struct dml_nvme_emu_seg *s = dml__zalloc(cap * sizeof(*s));
 
 		if (!s)
 			return STATUS(NVME_SC_INTERNAL);
-		if (l->nr)
-			memcpy(s, l->s, l->nr * sizeof(*s));
-		dml__free(l->s);
+		memcpy(s, l->s, l->nr * sizeof(*s));
+		seg_list_fini(l);
 		l->s = s;
 		l->cap = cap;
 	}
@@ -168,48 +184,38 @@ static u16 sgl_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 
 /* one command's data pointer to (addr, len) segments: 0 or an NVMe status */
 static u16 data_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
-		     u32 len, struct dml_nvme_emu_seg **segs, unsigned int *nr)
+		     u32 len, struct seg_list *l)
 {
-	struct seg_list l = { 0 };
-	u16 st;
-
 	switch (NVME_CMD_PSDT(cmd)) {
 	case NVME_CMD_PSDT_PRP:
-		st = prp_segs(c, cmd, len, &l);
-		break;
+		return prp_segs(c, cmd, len, l);
 	case NVME_CMD_PSDT_SGL_MPTR_CONTIG:
 	case NVME_CMD_PSDT_SGL_MPTR_SGL:
-		st = sgl_segs(c, cmd, len, &l);
-		break;
+		return sgl_segs(c, cmd, len, l);
 	default:
-		st = STATUS(NVME_SC_INVALID_FIELD);
+		return STATUS(NVME_SC_INVALID_FIELD);
 	}
-	if (st) {
-		dml__free(l.s);
-		return st;
-	}
-	*segs = l.s;
-	*nr = l.nr;
-	return 0;
 }
 
 u16 dml__nvme_emu_xfer(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 		       void *buf, u32 len, bool to_host)
 {
-	struct dml_nvme_emu_seg *s = NULL;
-	unsigned int nr = 0, i;
+	struct seg_list l;
+	unsigned int i;
 	u8 *b = buf;
 	u16 st;
 
-	st = data_segs(c, cmd, len, &s, &nr);
-	for (i = 0; !st && i < nr; i++) {
-		int ret = to_host ? dml_dev_dma_write(c->dev, s[i].addr, b, s[i].len)
-				  : dml_dev_dma_read(c->dev, s[i].addr, b, s[i].len);
+	seg_list_init(&l);
+	st = data_segs(c, cmd, len, &l);
+	for (i = 0; !st && i < l.nr; i++) {
+		const struct dml_nvme_emu_seg *s = &l.s[i];
+		int ret = to_host ? dml_dev_dma_write(c->dev, s->addr, b, s->len)
+				  : dml_dev_dma_read(c->dev, s->addr, b, s->len);
 
 		if (ret)
 			st = STATUS(NVME_SC_DATA_XFER_ERROR);
-		b += s[i].len;
+		b += s->len;
 	}
-	dml__free(s);
+	seg_list_fini(&l);
 	return st;
 }
