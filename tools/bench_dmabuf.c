@@ -99,20 +99,12 @@ static int db_map_phys(struct dma_buf_attachment *a,
 	return 0;
 }
 
-static void db_unmap_phys(struct dma_buf_attachment *a,
-			  struct dma_buf_phys_list *list)
-{
-	(void)a;
-	(void)list;
-}
-
 static const struct dma_buf_ops db_ops = {
 	.map_dma_buf = db_map,
 	.unmap_dma_buf = db_unmap,
 	.release = db_release,
 	.match_mapping = db_match,
 	.map_phys = db_map_phys,
-	.unmap_phys = db_unmap_phys,
 };
 
 static void db_invalidate(struct dma_buf_attachment *a)

@@ -104,7 +104,8 @@ struct dma_buf_phys_list {
  *	priority order; without it an exporter offers SGT only
  * @map_phys: Proposed (same RFC): the ranges of a PAL attachment, with
  *	the lock held; 0 or -errno (-ENODEV once revoked)
- * @unmap_phys: Proposed (same RFC): release what @map_phys returned
+ * @unmap_phys: Proposed (same RFC): optional; release what @map_phys
+ *	returned (exporters whose list lives with the buffer need none)
  * @begin_cpu_access: optional; before the CPU touches the memory
  *	(cache maintenance for non-coherent devices, migration)
  * @end_cpu_access: optional; after it

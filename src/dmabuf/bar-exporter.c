@@ -31,10 +31,7 @@ struct bar_dmabuf {
 	struct dml_pci_bar_user user;
 	struct dml_pci_dev *_Atomic pdev;
 	struct dma_buf *buf;
-	struct p2pdma_provider *provider;
-	size_t nr;
-	size_t size;
-	struct dma_buf_phys_list list;
+	struct dma_buf_phys_list list;	/* provider, length, ranges: @v */
 	struct phys_vec v[];
 };
 
@@ -61,7 +58,7 @@ static int bar_match(struct dma_buf_attachment *a,
 		DMA_BUF_MAPPING_PAL_PRIVATE,
 	};
 	struct bar_dmabuf *e = a->dmabuf->priv;
-	struct dml_pci_dev *owner = e->provider->owner;
+	struct dml_pci_dev *owner = e->list.provider->owner;
 
 	if (dml__tdisp_run(owner)) {
 		if (!dml__tdisp_tvm_peer(a->dev->pci_dev, owner))
@@ -77,8 +74,9 @@ static int bar_map(struct dma_buf_attachment *a, enum dma_data_direction dir,
 {
 	struct bar_dmabuf *e = a->dmabuf->priv;
 
-	return dma_buf_phys_vec_to_sgt(a, e->provider, e->v, e->nr, e->size,
-				       dir, out);
+	return dma_buf_phys_vec_to_sgt(a, e->list.provider, e->v,
+				       e->list.nr_ranges, e->list.length, dir,
+				       out);
 }
 
 static void bar_unmap(struct dma_buf_attachment *a, struct sg_table *sgt,
@@ -94,19 +92,12 @@ static int bar_map_phys(struct dma_buf_attachment *a,
 
 	/* private MMIO is gone once the function left RUN or the importer its TVM */
 	if (a->map_type == DMA_BUF_MAPPING_PAL_PRIVATE &&
-	    (!dml__tdisp_run(e->provider->owner) ||
-	     !dml__tdisp_tvm_peer(a->dev->pci_dev, e->provider->owner)))
+	    (!dml__tdisp_run(e->list.provider->owner) ||
+	     !dml__tdisp_tvm_peer(a->dev->pci_dev, e->list.provider->owner)))
 		return -ENODEV;
 
 	*out = &e->list;
 	return 0;
-}
-
-static void bar_unmap_phys(struct dma_buf_attachment *a,
-			   struct dma_buf_phys_list *list)
-{
-	(void)a;
-	(void)list;
 }
 
 static void bar_release(struct dma_buf *dmabuf)
@@ -145,7 +136,6 @@ static const struct dma_buf_ops bar_ops = {
 	.release = bar_release,
 	.match_mapping = bar_match,
 	.map_phys = bar_map_phys,
-	.unmap_phys = bar_unmap_phys,
 };
 
 int dml_pci_bar_dma_buf_export(struct dml_pci_dev *pdev, u32 region_index,
@@ -185,9 +175,6 @@ int dml_pci_bar_dma_buf_export(struct dml_pci_dev *pdev, u32 region_index,
 		e->v[i].paddr = provider->phys + ranges[i].offset;
 		e->v[i].len = ranges[i].length;
 	}
-	e->provider = provider;
-	e->nr = nr_ranges;
-	e->size = total;
 	e->list.provider = provider;
 	e->list.length = total;
 	e->list.nr_ranges = nr_ranges;
@@ -202,7 +189,7 @@ int dml_pci_bar_dma_buf_export(struct dml_pci_dev *pdev, u32 region_index,
 		return ret;
 	}
 	e->buf = *out;
-	dml__dma_buf_set_memory(*out, pdev->plat, e->v, e->nr);
+	dml__dma_buf_set_memory(*out, pdev->plat, e->v, nr_ranges);
 	dml__pci_bar_user_add(pdev, &e->user);
 	return 0;
 }

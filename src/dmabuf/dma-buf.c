@@ -429,7 +429,8 @@ void dma_buf_unmap_phys(struct dma_buf_attachment *attach,
 	if (!attach || !list || resv_not_held(attach->dmabuf) ||
 	    DML_WARN_ON(!attach->__maps))
 		return;
-	attach->dmabuf->ops->unmap_phys(attach, list);
+	if (attach->dmabuf->ops->unmap_phys)
+		attach->dmabuf->ops->unmap_phys(attach, list);
 	map_gone(attach);
 }
 

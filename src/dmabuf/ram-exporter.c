@@ -130,13 +130,6 @@ static int ram_map_phys(struct dma_buf_attachment *a,
 	return 0;
 }
 
-static void ram_unmap_phys(struct dma_buf_attachment *a,
-			   struct dma_buf_phys_list *list)
-{
-	(void)a;
-	(void)list;
-}
-
 /* the CPU takes the memory: every mapped table synced for the CPU */
 static int ram_begin_cpu(struct dma_buf *dmabuf, enum dma_data_direction dir)
 {
@@ -201,7 +194,6 @@ static const struct dma_buf_ops ram_ops = {
 	.release = ram_release,
 	.match_mapping = ram_match,
 	.map_phys = ram_map_phys,
-	.unmap_phys = ram_unmap_phys,
 	.begin_cpu_access = ram_begin_cpu,
 	.end_cpu_access = ram_end_cpu,
 	.mmap = ram_mmap,

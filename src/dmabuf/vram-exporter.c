@@ -211,13 +211,6 @@ static int vram_map_phys(struct dma_buf_attachment *a,
 	return 0;
 }
 
-static void vram_unmap_phys(struct dma_buf_attachment *a,
-			    struct dma_buf_phys_list *list)
-{
-	(void)a;
-	(void)list;
-}
-
 /* a CPU pointer to [pgoff, +len) where the buffer is now, if contiguous */
 static int vram_mmap(struct dma_buf *dmabuf, size_t pgoff, size_t len,
 		     void **addr)
@@ -263,7 +256,6 @@ static const struct dma_buf_ops vram_ops = {
 	.release = vram_release,
 	.match_mapping = vram_match,
 	.map_phys = vram_map_phys,
-	.unmap_phys = vram_unmap_phys,
 	.mmap = vram_mmap,
 };
 

@@ -108,13 +108,10 @@ void dml__mem_mmio_set_private(struct dml_mem *m, phys_addr_t base, bool on)
 					  memory_order_release);
 }
 
-bool dml__mem_mmio_private(struct dml_mem *m, phys_addr_t phys, u64 len)
+bool dml__mem_mmio_private_slow(struct dml_mem *m, phys_addr_t phys, u64 len)
 {
-	struct dml_mem_region *r;
+	struct dml_mem_region *r = dml__mem_find(m, phys, len ? len : 1);
 
-	if (!atomic_load_explicit(&m->nr_mmio_private, memory_order_acquire))
-		return false;
-	r = dml__mem_find(m, phys, len ? len : 1);
 	return r && atomic_load_explicit(&r->mmio_private, memory_order_acquire);
 }
 

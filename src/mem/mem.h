@@ -157,7 +157,17 @@ bool dml__mem_cc_shared(struct dml_mem *m, phys_addr_t phys, u64 len);
  */
 void dml__mem_mmio_set_private(struct dml_mem *m, phys_addr_t base, bool on);
 
-/* dml__mem_mmio_private - whether [@phys, +@len) lies in private MMIO */
-bool dml__mem_mmio_private(struct dml_mem *m, phys_addr_t phys, u64 len);
+bool dml__mem_mmio_private_slow(struct dml_mem *m, phys_addr_t phys, u64 len);
+
+/*
+ * dml__mem_mmio_private - whether [@phys, +@len) lies in private MMIO; one
+ * load while no region is private (outside a confidential guest, always)
+ */
+static inline bool dml__mem_mmio_private(struct dml_mem *m, phys_addr_t phys,
+					 u64 len)
+{
+	return atomic_load_explicit(&m->nr_mmio_private, memory_order_acquire) &&
+	       dml__mem_mmio_private_slow(m, phys, len);
+}
 
 #endif /* DML_MEM_H */

@@ -263,9 +263,7 @@ _Atomic(dml_cpu_access_fn) dml__cpu_access_hook;
  */
 static inline void *cpu_host(struct dml_mem *m, phys_addr_t phys, u64 len)
 {
-	if (unlikely(atomic_load_explicit(&m->nr_mmio_private,
-					  memory_order_relaxed)) &&
-	    dml__mem_mmio_private(m, phys, len))
+	if (unlikely(dml__mem_mmio_private(m, phys, len)))
 		return NULL;
 	return dml__mem_host(m, phys, len);
 }

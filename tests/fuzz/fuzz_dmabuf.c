@@ -84,13 +84,6 @@ static int exp_map_phys(struct dma_buf_attachment *a,
 	return 0;
 }
 
-static void exp_unmap_phys(struct dma_buf_attachment *a,
-			   struct dma_buf_phys_list *list)
-{
-	(void)a;
-	(void)list;
-}
-
 static const struct dma_buf_ops exp_ops = {
 	.attach = exp_attach,
 	.map_dma_buf = exp_map,
@@ -98,7 +91,6 @@ static const struct dma_buf_ops exp_ops = {
 	.release = exp_release,
 	.match_mapping = exp_match,
 	.map_phys = exp_map_phys,
-	.unmap_phys = exp_unmap_phys,
 };
 
 static void imp_invalidate(struct dma_buf_attachment *a)

@@ -85,14 +85,11 @@ static u64 install(struct emu_domain *d, struct emu_slot *s, u64 *p, int *err)
  */
 static u64 *__attribute__((noinline))
 get_table_walk(struct emu_domain *d, struct emu_slot *s, u64 iova,
-	       unsigned int level, bool alloc, int *err)
+	       unsigned int level, bool alloc, int *err, u64 gen)
 {
-	u64 *t = d->root, gen = 0;
+	u64 *t = d->root;
 	unsigned int l;
 
-	if (level == 1 && !s->shared)
-		gen = atomic_load_explicit(&d->iommu->pool.gen,
-					   memory_order_acquire);
 	for (l = d->levels; l > level; l--) {
 		u64 *p = &t[emu_idx(iova, l)];
 		u64 e = emu_pte_read(p);
@@ -121,7 +118,9 @@ get_table_walk(struct emu_domain *d, struct emu_slot *s, u64 iova,
 }
 
 /*
- * get_table_walk(), first asking the leaf table this thread used last:
+ * get_table_walk() (which caches a leaf table it finds under @gen, the
+ * pool generation read before the walk), first asking the leaf table
+ * this thread used last:
  * no table was freed since (pool gen), so it is still the one its
  * window's entry points to (a table is freed only by a trim, which no
  * operation overlaps, or by the owner of its whole window mapping a
@@ -131,12 +130,16 @@ static inline u64 *get_table(struct emu_domain *d, struct emu_slot *s,
 			     u64 iova, unsigned int level, bool alloc,
 			     int *err)
 {
-	if (level == 1 && !s->shared && s->leaf_t &&
-	    s->leaf_win == iova >> EMU_LVL_SHIFT(2) &&
-	    s->leaf_gen == atomic_load_explicit(&d->iommu->pool.gen,
-						memory_order_acquire))
-		return s->leaf_t;
-	return get_table_walk(d, s, iova, level, alloc, err);
+	u64 gen = 0;
+
+	if (level == 1 && !s->shared) {
+		gen = atomic_load_explicit(&d->iommu->pool.gen,
+					   memory_order_acquire);
+		if (s->leaf_t && s->leaf_win == iova >> EMU_LVL_SHIFT(2) &&
+		    s->leaf_gen == gen)
+			return s->leaf_t;
+	}
+	return get_table_walk(d, s, iova, level, alloc, err, gen);
 }
 
 /* does the table @e points to (of level @level) hold no leaf at all? */

@@ -121,20 +121,12 @@ static inline int bar_map_phys(struct dma_buf_attachment *a,
 	return 0;
 }
 
-static inline void bar_unmap_phys(struct dma_buf_attachment *a,
-			   struct dma_buf_phys_list *list)
-{
-	(void)a;
-	(void)list;
-}
-
 static const struct dma_buf_ops bar_ops __attribute__((unused)) = {
 	.map_dma_buf = bar_map,
 	.unmap_dma_buf = bar_unmap,
 	.release = bar_release,
 	.match_mapping = bar_match,
 	.map_phys = bar_map_phys,
-	.unmap_phys = bar_unmap_phys,
 };
 
 /* VFIO's order: PAL first, then SGT_P2P */
