@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <dmalink/cc.h>
+
 #include "../mem/mem.h"
 #include "pci.h"
 
@@ -374,6 +376,9 @@ int dml_pci_bar_add(struct dml_pci_dev *pdev, int bar, phys_addr_t phys,
 	if (!root)
 		return -ENOMEM;
 	b = &pdev->bar[bar];
+	/* TDISP: a BAR change while locked moves the TDI to ERROR */
+	if (!b->provider.size)
+		dml_tdisp_error(pdev);
 	pthread_mutex_lock(&root->lock);
 	if (b->provider.size) {
 		ret = -EEXIST;
