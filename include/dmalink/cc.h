@@ -200,6 +200,12 @@ int dml_tdisp_start(struct dml_pci_dev *pdev);
  * In CONFIG_LOCKED or RUN the TDI goes to ERROR and, if it was accepted,
  * stops being accepted at once; in CONFIG_UNLOCKED the host may change
  * the configuration and in ERROR it already is: nothing changes.
+ * Leaving RUN (here or by dml_tsm_unbind()) then revokes every dma-buf of
+ * @pdev's BARs that has PAL_PRIVATE attachments (dml_dma_buf_revoke():
+ * importers are told and unmap; the caller must not hold such a buffer's
+ * reservation lock).  The buffer stays revoked when the TDI re-enters RUN
+ * (a new lock and accept) until memory decode goes off and on again or
+ * dml_dma_buf_unrevoke() is called.
  * Follows the TDISP chapter of the PCIe 6.x specification.
  * Return: 0; -EINVAL if @pdev is NULL or not an endpoint.
  */

@@ -174,6 +174,10 @@ int dml_pci_port_set_acs(struct dml_pci_dev *pdev, u16 ctrl);
  *	added to the platform's memory as dml_mmio_add() does, so devices
  *	can really DMA into it
  *
+ * A BAR added to a function whose TDISP interface is CONFIG_LOCKED or
+ * RUN moves it to ERROR (dml_tdisp_error()), as TDISP makes any
+ * configuration change of a locked interface an error; a refused request
+ * changes nothing.
  * Return: 0; -EINVAL for a NULL @pdev, a host bridge, @bar out of range,
  * misalignment, a wrapping range or an MMIO region that overlaps another;
  * -EEXIST if the BAR is already set; -ENOSPC if the platform's region
@@ -195,7 +199,10 @@ int dml_pci_bar_add(struct dml_pci_dev *pdev, int bar, phys_addr_t phys,
  * back, and importers are told again.  A call that does not change the
  * state does nothing.  A function starts with decode on.  On a platform
  * of the vfio backend write PCI_COMMAND with dml_vfio_config_write(),
- * which does the same for the real device.
+ * which does the same for the real device.  Turning decode off on a
+ * function whose TDISP interface is CONFIG_LOCKED or RUN moves it to
+ * ERROR (dml_tdisp_error(): a configuration change while locked) once
+ * the BAR's users have been told.
  * Return: 0; -EINVAL for a NULL @pdev or a host bridge; -EOPNOTSUPP on a
  * vfio platform.
  */

@@ -13,7 +13,11 @@
  * function's BAR events (src/pci/decode.c) as VFIO's does: memory decode
  * off (a PCI_COMMAND write, a reset) revokes the buffer, decode on gives
  * it back, and a function that is closed or destroyed revokes it for
- * good.  A buffer exported while decode is off starts revoked.
+ * good.  A buffer exported while decode is off starts revoked.  A buffer
+ * with PAL_PRIVATE attachments is revoked when its function leaves TDISP
+ * RUN (error, stop); it stays revoked when the function re-enters RUN
+ * (which needs a new lock and accept) until decode goes off and on again
+ * or the owner calls dml_dma_buf_unrevoke().
  */
 #include "dmabuf/dmabuf.h"
 
@@ -32,15 +36,27 @@ struct bar_dmabuf {
 	struct dml_pci_dev *_Atomic pdev;
 	struct dma_buf *buf;
 	struct dma_buf_phys_list list;	/* provider, length, ranges: @v */
+	atomic_int nr_private;	/* PAL_PRIVATE attachments */
 	struct phys_vec v[];
 };
 
 static int bar_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
 {
-	(void)dmabuf;
+	struct bar_dmabuf *e = dmabuf->priv;
+
 	if (!a->peer2peer || !dma_buf_attach_revocable(a))
 		return -EOPNOTSUPP;
+	if (a->map_type == DMA_BUF_MAPPING_PAL_PRIVATE)
+		atomic_fetch_add(&e->nr_private, 1);
 	return 0;
+}
+
+static void bar_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)
+{
+	struct bar_dmabuf *e = dmabuf->priv;
+
+	if (a->map_type == DMA_BUF_MAPPING_PAL_PRIVATE)
+		atomic_fetch_sub(&e->nr_private, 1);
 }
 
 /*
@@ -126,11 +142,17 @@ static void bar_event(struct dml_pci_bar_user *u, enum dml_pci_bar_event ev)
 	case DML_PCI_BAR_DECODE_OFF:
 		dml_dma_buf_revoke(e->buf, BAR_REVOKE_TIMEOUT_NS);
 		break;
+	case DML_PCI_BAR_LEFT_RUN:
+		/* private MMIO is gone; stays revoked until decode comes back */
+		if (atomic_load(&e->nr_private))
+			dml_dma_buf_revoke(e->buf, BAR_REVOKE_TIMEOUT_NS);
+		break;
 	}
 }
 
 static const struct dma_buf_ops bar_ops = {
 	.attach = bar_attach,
+	.detach = bar_detach,
 	.map_dma_buf = bar_map,
 	.unmap_dma_buf = bar_unmap,
 	.release = bar_release,

@@ -76,6 +76,7 @@ enum dml_pci_bar_event {
 	DML_PCI_BAR_DECODE_OFF,
 	DML_PCI_BAR_DECODE_ON,
 	DML_PCI_BAR_GONE,
+	DML_PCI_BAR_LEFT_RUN,	/* the TDI left TDISP RUN (src/pci/tdisp.c) */
 };
 
 /*

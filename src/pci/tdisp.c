@@ -16,7 +16,9 @@
  * (dml_tvm_mmio_map()) and accepted peers of that TVM reach them.
  *
  * Locking: pdev->tdisp_lock serialises transitions; readers load the
- * state and the acceptance flag without it.
+ * state and the acceptance flag without it.  A transition out of RUN
+ * tells the BAR users (DML_PCI_BAR_LEFT_RUN, src/pci/decode.c) after
+ * acceptance has ended, outside the lock.
  */
 #include <dmalink/cc.h>
 
@@ -122,22 +124,28 @@ int dml_tdisp_error(struct dml_pci_dev *pdev)
 	if (s == DML_TDISP_CONFIG_LOCKED || s == DML_TDISP_RUN)
 		set_state(pdev, DML_TDISP_ERROR);
 	dml_spin_unlock(&pdev->tdisp_lock);
+	if (s == DML_TDISP_RUN)
+		dml__pci_bar_event(pdev, DML_PCI_BAR_LEFT_RUN);
 	return 0;
 }
 
 int dml_tsm_unbind(struct dml_pci_dev *pdev)
 {
+	enum dml_tdisp_state s;
 	int ret = 0;
 
 	if (!has_tdi(pdev))
 		return -EINVAL;
 	dml_spin_lock(&pdev->tdisp_lock);
-	if (get_state(pdev) == DML_TDISP_CONFIG_UNLOCKED) {
+	s = get_state(pdev);
+	if (s == DML_TDISP_CONFIG_UNLOCKED) {
 		ret = -EBUSY;
 	} else {
 		set_state(pdev, DML_TDISP_CONFIG_UNLOCKED);
 		pdev->tvm = NULL;
 	}
 	dml_spin_unlock(&pdev->tdisp_lock);
+	if (s == DML_TDISP_RUN)
+		dml__pci_bar_event(pdev, DML_PCI_BAR_LEFT_RUN);
 	return ret;
 }

@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <dmalink/cc.h>
+
 #include "../mem/mem.h"
 #include "pci.h"
 
@@ -399,6 +401,9 @@ int dml_pci_bar_add(struct dml_pci_dev *pdev, int bar, phys_addr_t phys,
 	atomic_store_explicit(&root->bars, t, memory_order_release);
 out:
 	pthread_mutex_unlock(&root->lock);
+	/* TDISP: a BAR change while locked moves the TDI to ERROR */
+	if (!ret)
+		dml_tdisp_error(pdev);
 	return ret;
 }
 

@@ -379,9 +379,18 @@ static void test_dmabuf_private(void **state)
 	dma_buf_unmap_phys(a, list);
 	assert_int_equal(dma_buf_map_attachment(a, DMA_TO_DEVICE, &sgt), -EINVAL);
 	assert_int_not_equal(dma_buf_vmap(buf, &va), 0);
+	dma_resv_unlock(buf->resv);
+	/* leaving RUN revokes a buffer with private attachments (no resv held) */
+	assert_false(dml_dma_buf_revoked(buf));
 	assert_int_equal(dml_tdisp_error(f->gpu), 0);
+	assert_true(dml_dma_buf_revoked(buf));
+	dma_resv_lock(buf->resv, NULL);
 	assert_int_equal(dma_buf_map_phys(a, &list), -ENODEV);
 	dma_resv_unlock(buf->resv);
+	/* re-entering RUN (new lock, accept) leaves it revoked */
+	assert_int_equal(dml_tsm_unbind(f->gpu), 0);
+	run(f->tvm, f->gpu, true);
+	assert_true(dml_dma_buf_revoked(buf));
 	assert_int_not_equal(dma_buf_mmap(buf, 0, 0x1000, &va), 0);
 	dma_buf_detach(buf, a);
 	dma_buf_put(buf);

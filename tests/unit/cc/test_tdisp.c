@@ -132,6 +132,62 @@ static void test_error_each_state(void **state)
 	}
 }
 
+/*
+ * TDISP: any change to the configuration of a locked TDI (CONFIG_LOCKED,
+ * RUN) is an error: memory decode going off moves it to ERROR; other
+ * states stay as they are
+ */
+static void test_decode_off_each_state(void **state)
+{
+	struct fx *f = *state;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(all_states); i++) {
+		enum dml_tdisp_state s = all_states[i];
+		bool locked = s == DML_TDISP_CONFIG_LOCKED || s == DML_TDISP_RUN;
+
+		drive(f, s);
+		assert_int_equal(dml_pci_set_memory_decode(f->ep, false), 0);
+		assert_int_equal(dml_tdisp_state(f->ep), locked ? DML_TDISP_ERROR : s);
+		assert_int_equal(dml_pci_set_memory_decode(f->ep, true), 0);
+		if (s != DML_TDISP_CONFIG_UNLOCKED)
+			assert_int_equal(dml_tsm_unbind(f->ep), 0);
+	}
+}
+
+/* a decode "change" that changes nothing is no configuration change */
+static void test_decode_off_unchanged(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(dml_pci_set_memory_decode(f->ep, false), 0);
+	drive(f, DML_TDISP_RUN);
+	assert_int_equal(dml_pci_set_memory_decode(f->ep, false), 0);
+	assert_int_equal(dml_tdisp_state(f->ep), DML_TDISP_RUN);
+	assert_int_equal(dml_pci_set_memory_decode(f->ep, true), 0);
+	assert_int_equal(dml_tdisp_state(f->ep), DML_TDISP_RUN);
+	assert_int_equal(dml_pci_set_memory_decode(f->ep, false), 0);
+	assert_int_equal(dml_tdisp_state(f->ep), DML_TDISP_ERROR);
+}
+
+/* TDISP: a BAR added to a locked TDI moves it to ERROR; a refused add does not */
+static void test_bar_add_locked(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(dml_tsm_bind(f->tvm, f->ep2), 0);
+	assert_int_equal(dml_pci_bar_add(f->ep2, 7, 0x1000, 0x1000, 0,
+					 DML_PCI_BAR_NO_MMIO), -EINVAL);
+	assert_int_equal(dml_tdisp_state(f->ep2), DML_TDISP_CONFIG_LOCKED);
+	assert_int_equal(dml_pci_bar_add(f->ep2, 1, 0x1000, 0x1000, 0,
+					 DML_PCI_BAR_NO_MMIO), 0);
+	assert_int_equal(dml_tdisp_state(f->ep2), DML_TDISP_ERROR);
+	assert_int_equal(dml_tsm_unbind(f->ep2), 0);
+	assert_int_equal(dml_pci_bar_add(f->ep2, 2, 0x2000, 0x1000, 0,
+					 DML_PCI_BAR_NO_MMIO), 0);
+	assert_int_equal(dml_tdisp_state(f->ep2), DML_TDISP_CONFIG_UNLOCKED);
+}
+
 /* STOP_INTERFACE (unbind): CONFIG_LOCKED, RUN, ERROR -> CONFIG_UNLOCKED */
 static void test_stop_each_state(void **state)
 {
@@ -241,6 +297,9 @@ static void test_bad_input(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_bind_each_state, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_start_each_state, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_decode_off_each_state, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_decode_off_unchanged, fx_setup, fx_teardown),
+	cmocka_unit_test_setup_teardown(test_bar_add_locked, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_error_each_state, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_stop_each_state, fx_setup, fx_teardown),
 	cmocka_unit_test_setup_teardown(test_accept, fx_setup, fx_teardown),
