@@ -93,6 +93,7 @@ struct dml_device {
 	bool owns_domain;
 	atomic_bool pci_32bit_workaround;	/* try below 4 GiB first */
 	atomic_bool dma_skip_sync_off;	/* dma_need_unmap(): ever bounced */
+	atomic_bool dma_uses_io_tlb;	/* has had a swiotlb buffer */
 	atomic_ullong bytes_read;
 	atomic_ullong bytes_written;
 	atomic_ullong faults;

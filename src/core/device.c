@@ -68,6 +68,7 @@ int dml_device_create(struct dml_platform *p, const struct dml_device_opts *opts
 	dev->min_align_mask = o.dma_min_align_mask;
 	/* dma_setup_need_sync(): a forced bounce always needs syncs, unmaps */
 	atomic_init(&dev->dma_skip_sync_off, o.force_bounce || dev->cc_guest);
+	atomic_init(&dev->dma_uses_io_tlb, false);
 	dev->dma_mask = o.dma_mask;
 	dev->coherent_dma_mask = o.coherent_dma_mask;
 	dev->max_segment_size = o.max_segment_size;

@@ -229,10 +229,15 @@ void dml__iommu_unmap_phys(struct dml_device *dev, dma_addr_t addr,
 		return;
 	}
 	/*
-	 * only these devices can have a cache to sync or a bounce buffer (a
-	 * confidential guest's device bounces while it is not accepted)
+	 * only these devices can have a cache to sync or a bounce buffer; a
+	 * confidential guest's device bounces while it is not accepted, so
+	 * one that never had a swiotlb buffer (accepted all along) skips the
+	 * lookup (is_swiotlb_buffer(): dev->dma_uses_io_tlb)
 	 */
-	if (unlikely(dev->untrusted || dev->non_coherent || dev->cc_guest) &&
+	if (unlikely(dev->untrusted || dev->non_coherent ||
+		     (dev->cc_guest &&
+		      atomic_load_explicit(&dev->dma_uses_io_tlb,
+					   memory_order_relaxed))) &&
 	    !(attrs & DMA_ATTR_MMIO)) {
 		phys = d->ops->iova_to_phys(d, (dml_iova_t)addr);
 		if (phys && dev->non_coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))

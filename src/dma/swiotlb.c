@@ -497,6 +497,8 @@ phys_addr_t dml__swiotlb_tbl_map_single(struct dml_device *dev, phys_addr_t orig
 	/* dma_reset_need_sync(): this device's mappings now need syncing */
 	if (!atomic_load_explicit(&dev->dma_skip_sync_off, memory_order_relaxed))
 		atomic_store(&dev->dma_skip_sync_off, true);
+	if (!atomic_load_explicit(&dev->dma_uses_io_tlb, memory_order_relaxed))
+		atomic_store(&dev->dma_uses_io_tlb, true);
 
 	pad = offset >> IO_TLB_SHIFT;
 	offset &= IO_TLB_SIZE - 1;
