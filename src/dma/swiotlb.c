@@ -65,8 +65,9 @@
  * nearest slot with @nslots set (a mapping never crosses a segment, so
  * at most IO_TLB_SEGSIZE - 1 steps).  The kernel keeps orig_addr and
  * alloc_size in every slot instead; the bytes a sync copies are the
- * same.  Writing 32 slots' metadata on map and clearing it on unmap was
- * a tenth of a 64 KiB bounce (perf-anchors G17).
+ * same.  Writing 32 slots on map and clearing them on unmap, before the
+ * area lock's xchg waited for those stores, was about half of what a
+ * 64 KiB bounce spent beyond its copy (perf-anchors.md G17).
  * @orig: original address of the mapping's first byte (slot start + @off)
  * @size: bytes mapped
  * @off: offset of the data in its slots
