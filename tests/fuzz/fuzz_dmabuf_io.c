@@ -5,14 +5,13 @@
  * the input picks an exporter (system heap, RAM without a memmap, device
  * memory, one BAR range, or the decrypted heap of a TDX-like confidential
  * guest whose NIC is not accepted) with a size and place, valid or not,
- * then runs
- * up to four importers of any type through import, address lookups at any
- * offset with a device read, remaps, destroys, revokes and re-enables,
- * moves between VRAM and system memory, CPU access through the exporter,
- * and the SSD's memory decode going off and on (a BAR buffer follows it:
- * revoked while off).  Every call must succeed or return an error; a lookup that
- * succeeds must give an address where the device reads the buffer's
- * bytes; nothing may crash or leak.
+ * then runs up to four importers of any type through import, address
+ * lookups at any offset with a device read, remaps, destroys, revokes and
+ * re-enables, moves between VRAM and system memory, CPU access through
+ * the exporter, and the SSD's memory decode going off and on (a BAR
+ * buffer follows it: revoked while off).  Every call must succeed or
+ * return an error; a lookup that succeeds must give an address where the
+ * device reads the buffer's bytes; nothing may crash or leak.
  * Build: meson setup with CC=clang (tests/fuzz/meson.build builds it);
  * run: build-fuzz/tests/fuzz/fuzz_dmabuf_io tests/fuzz/corpus/fuzz_dmabuf_io
  */
