@@ -6,6 +6,8 @@
  *  - the system heap (drivers/dma-buf/heaps/system_heap.c): RAM with a
  *    memmap, page by page from a layout allocator, mapped through a
  *    classic sg table of pages;
+ *  - its decrypted twin for a confidential guest (dmalink/cc.h): the same
+ *    pages converted to shared, for devices not accepted into the TVM;
  *  - RAM without a memmap (mem=, CXL): a range the caller owns, with no
  *    struct page, so its sg tables carry DMA addresses only;
  *  - device memory (the GPU drivers' VRAM buffers, drivers/gpu/drm/ttm):
@@ -48,6 +50,39 @@ extern "C" {
  */
 int dml_system_heap_alloc(struct dml_platform *p, const char *layout,
 			  size_t len, struct dma_buf **out);
+
+/**
+ * dml_system_cc_decrypted_heap_alloc - a dma-buf of @len bytes of shared
+ * (decrypted) RAM of a confidential guest, for devices that cannot DMA
+ * to private memory (not accepted into the TVM)
+ * @p: an emulated platform made a confidential guest by
+ *	dml_cc_platform_init()
+ * @layout: as dml_system_heap_alloc()
+ * @len: bytes, rounded up to 4 KiB pages, below 4 GiB
+ * @out: the buffer (dma_buf_put() converts the pages back and frees them)
+ *
+ * The system heap's pages, converted with set_memory_decrypted() before
+ * the buffer is returned (so they read as zeros) and with
+ * set_memory_encrypted(), which scrubs them, at release; pages that fail
+ * to convert back are leaked rather than reused as private memory.
+ * Importers get an sg table of the pages mapped with DMA_ATTR_CC_SHARED:
+ * direct, in the unencrypted encoding (phys_to_dma_unencrypted()), never
+ * bounced through swiotlb, for accepted devices and others alike.  Only
+ * SGT is offered (a physical address list carries no encryption state),
+ * so an importer that takes PAL only cannot attach (-EOPNOTSUPP).  CPU
+ * access as dml_system_heap_alloc(), through the shared mapping
+ * (pgprot_decrypted() in the kernel).
+ * Proposed: Jiri Pirko's "dma-buf: heaps: system: add system_cc_decrypted
+ * heap for explicitly decrypted memory" (v3, March 2026, with
+ * DMA_ATTR_CC_DECRYPTED; renamed system_cc_shared with DMA_ATTR_CC_SHARED
+ * in v5); drivers/dma-buf/heaps/system_heap.c.
+ * Return: 0; -ENODEV if @p is not a confidential guest
+ * (!cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT): the kernel does not
+ * register the heap there); -EINVAL and -ENOMEM as dml_system_heap_alloc().
+ */
+int dml_system_cc_decrypted_heap_alloc(struct dml_platform *p,
+				       const char *layout, size_t len,
+				       struct dma_buf **out);
 
 /**
  * dml_ram_dma_buf_export - export RAM the caller owns and that has no

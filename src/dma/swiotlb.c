@@ -58,18 +58,26 @@
 #include "../mem/cache.h"
 
 /*
- * struct dml_swiotlb_slot - per-slot metadata (io_tlb_slot)
- * @orig: original address of the bytes at this slot's data start
- *	(slot start + @off); DML_SWIOTLB_INVALID when free or padding
- * @left: bytes of the mapping from that point to its end (may be <= 0 in
- *	trailing alignment slots)
- * @off: offset of the data in the slot (same in every slot of a mapping)
- * @pad: first data slot only: padding slots allocated before it
- * @nslots: first data slot only: slots of the allocation, padding included
+ * struct dml_swiotlb_slot - a mapping's metadata (io_tlb_slot), kept in
+ * its first data slot only; every other slot is all zero (@nslots 0),
+ * so map and unmap each write one slot however long the mapping, and a
+ * sync inside a mapping finds its first slot by walking back to the
+ * nearest slot with @nslots set (a mapping never crosses a segment, so
+ * at most IO_TLB_SEGSIZE - 1 steps).  The kernel keeps orig_addr and
+ * alloc_size in every slot instead; the bytes a sync copies are the
+ * same.  Writing 32 slots on map and clearing them on unmap, before the
+ * area lock's xchg waited for those stores, was about half of what a
+ * 64 KiB bounce spent beyond its copy (perf-anchors.md G17).
+ * @orig: original address of the mapping's first byte (slot start + @off)
+ * @size: bytes mapped
+ * @off: offset of the data in its slots
+ * @pad: padding slots allocated before this one
+ * @nslots: slots of the allocation, padding included; 0: not a mapping's
+ *	first data slot
  */
 struct dml_swiotlb_slot {
 	phys_addr_t orig;
-	int32_t left;
+	u32 size;
 	u16 off;
 	u8 pad;
 	u8 nslots;
@@ -162,8 +170,6 @@ static void *pool_create(struct dml_platform *p)
 	sw->start = phys;
 	sw->end = phys + bytes;
 	sw->host = host;
-	for (i = 0; i < sw->nslabs; i++)
-		sw->slots[i].orig = DML_SWIOTLB_INVALID;
 	for (i = 0; i < nsegs; i++)
 		segs[i] = ~(u128)0;
 	for (i = 0; i < sw->nareas; i++) {
@@ -398,7 +404,11 @@ static long find_slots(struct dml_swiotlb *sw, const struct search *q,
 	return -1;
 }
 
-/* free @nslots from @head; @copied: bytes the unmap copied back */
+/*
+ * free @nslots from @head (the allocation, padding included; its first
+ * data slot's metadata already cleared); @copied: bytes the unmap copied
+ * back
+ */
 static void release_slots(struct dml_swiotlb *sw, unsigned long head,
 			  unsigned int nslots, size_t copied)
 {
@@ -407,15 +417,7 @@ static void release_slots(struct dml_swiotlb *sw, unsigned long head,
 	unsigned long in_area = head - (unsigned long)ai * sw->area_nslabs;
 	unsigned int s = (unsigned int)(in_area / IO_TLB_SEGSIZE);
 	unsigned int pos = (unsigned int)(in_area % IO_TLB_SEGSIZE);
-	unsigned long i;
 
-	for (i = head; i < head + nslots; i++) {
-		sw->slots[i].orig = DML_SWIOTLB_INVALID;
-		sw->slots[i].left = 0;
-		sw->slots[i].off = 0;
-		sw->slots[i].pad = 0;
-		sw->slots[i].nslots = 0;
-	}
 	dml_spin_lock(&a->lock);
 	a->free[s] |= run_mask(nslots) << pos;
 	__atomic_store_n(&a->used, a->used - nslots, __ATOMIC_RELAXED);
@@ -457,7 +459,7 @@ phys_addr_t dml__swiotlb_tbl_map_single(struct dml_device *dev, phys_addr_t orig
 {
 	struct dml_platform *p = dev->plat;
 	struct dml_swiotlb *sw = dml__swiotlb_get(p);
-	unsigned int offset, pad, i, data_slots;
+	unsigned int offset, pad;
 	struct dml_swiotlb_slot *s;
 	struct search q;
 	phys_addr_t tlb;
@@ -503,15 +505,12 @@ phys_addr_t dml__swiotlb_tbl_map_single(struct dml_device *dev, phys_addr_t orig
 	pad = offset >> IO_TLB_SHIFT;
 	offset &= IO_TLB_SIZE - 1;
 	idx += pad;
-	data_slots = q.nslots - pad;
-	for (i = 0; i < data_slots; i++) {
-		s = &sw->slots[idx + i];
-		s->orig = orig + ((u64)i << IO_TLB_SHIFT);
-		s->left = (int32_t)((s64)mapping_size - ((s64)i << IO_TLB_SHIFT));
-		s->off = (u16)offset;
-	}
-	sw->slots[idx].pad = (u8)pad;
-	sw->slots[idx].nslots = (u8)q.nslots;
+	s = &sw->slots[idx];
+	s->orig = orig;
+	s->size = (u32)mapping_size;
+	s->off = (u16)offset;
+	s->pad = (u8)pad;
+	s->nslots = (u8)q.nslots;
 	tlb = slot_addr(sw, (u64)idx) + offset;
 
 	/* always copy in, so bytes the device does not write come back */
@@ -526,18 +525,23 @@ phys_addr_t dml__swiotlb_tbl_map_single(struct dml_device *dev, phys_addr_t orig
 static size_t bounce(struct dml_device *dev, struct dml_swiotlb *sw,
 		     phys_addr_t tlb, size_t size, bool to_device)
 {
-	u64 idx = (tlb - sw->start) >> IO_TLB_SHIFT;
-	struct dml_swiotlb_slot *s = &sw->slots[idx];
+	u64 idx = (tlb - sw->start) >> IO_TLB_SHIFT, h = idx;
+	u64 first = ALIGN_DOWN(idx, IO_TLB_SEGSIZE);
+	struct dml_swiotlb_slot *s;
 	s64 delta, left;
 	phys_addr_t orig;
 	u8 *oh, *th;
 
-	if (s->orig == DML_SWIOTLB_INVALID || !size)
+	/* the mapping's first data slot: the nearest one back with @nslots */
+	while (!sw->slots[h].nslots && h > first)
+		h--;
+	s = &sw->slots[h];
+	if (!s->nslots || idx - h >= (u64)(s->nslots - s->pad) || !size)
 		return 0;
-	/* negative for an address in the first bytes of a later slot */
-	delta = (s64)(tlb & (IO_TLB_SIZE - 1)) - s->off;
+	/* negative for an address in the first slot before the data */
+	delta = (s64)(tlb - slot_addr(sw, h)) - s->off;
 	orig = s->orig + (u64)delta;
-	left = (s64)s->left - delta;
+	left = (s64)s->size - delta;
 	if ((s64)size > left) {
 		dml__warn_once("%s: Buffer overflow detected. Allocation size: %lld. Mapping size: %zu.",
 			       dev->name, (long long)left, size);
@@ -574,6 +578,7 @@ void dml__swiotlb_tbl_unmap_single(struct dml_device *dev, phys_addr_t tlb,
 {
 	struct dml_swiotlb *sw = dml__platform_slot(dev->plat, DML_SLOT_SWIOTLB);
 	struct dml_swiotlb_slot *s;
+	unsigned int pad, nslots;
 	size_t copied = 0;
 	u64 idx;
 
@@ -581,8 +586,7 @@ void dml__swiotlb_tbl_unmap_single(struct dml_device *dev, phys_addr_t tlb,
 		return;
 	idx = (tlb - sw->start) >> IO_TLB_SHIFT;
 	s = &sw->slots[idx];
-	if (unlikely(!s->nslots || s->orig == DML_SWIOTLB_INVALID ||
-		     (tlb & (IO_TLB_SIZE - 1)) != s->off)) {
+	if (unlikely(!s->nslots || (tlb & (IO_TLB_SIZE - 1)) != s->off)) {
 		dml__warn("%s: swiotlb: unmap of %#llx, which does not start a bounce buffer",
 			  dev->name, (unsigned long long)tlb);
 		return;
@@ -590,7 +594,10 @@ void dml__swiotlb_tbl_unmap_single(struct dml_device *dev, phys_addr_t tlb,
 	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) &&
 	    (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL))
 		copied = bounce(dev, sw, tlb, mapping_size, false);
-	release_slots(sw, idx - s->pad, s->nslots, copied);
+	pad = s->pad;
+	nslots = s->nslots;
+	*s = (struct dml_swiotlb_slot){ 0 };
+	release_slots(sw, idx - pad, nslots, copied);
 }
 
 void dml__swiotlb_sync_for_device(struct dml_device *dev, phys_addr_t tlb,

@@ -18,7 +18,6 @@
 #define IO_TLB_SIZE (1U << IO_TLB_SHIFT)
 #define IO_TLB_SEGSIZE 128			/* slots one mapping may span */
 #define IO_TLB_DEFAULT_SIZE (64ULL << 20)	/* 64 MiB */
-#define DML_SWIOTLB_INVALID (~(phys_addr_t)0)	/* INVALID_PHYS_ADDR */
 
 struct dml_swiotlb_slot;
 struct dml_swiotlb_area;

@@ -2,7 +2,18 @@
 /*
  * ram-exporter.c - host RAM exported as a dma-buf: the system heap (RAM
  * with a memmap from a layout allocator, drivers/dma-buf/heaps/
- * system_heap.c) and a caller's RAM without a memmap.
+ * system_heap.c), its proposed decrypted twin for a confidential guest,
+ * and a caller's RAM without a memmap.
+ *
+ * The decrypted heap (Proposed: Jiri Pirko's system_cc_decrypted heap
+ * series, March 2026) converts its pages with set_memory_decrypted() at
+ * allocation and back with set_memory_encrypted() at release; pages that
+ * do not convert back are leaked, never reused as private.  Its sg
+ * tables are mapped with DMA_ATTR_CC_SHARED (the series' "pre-decrypted"
+ * attribute), so a device that is not accepted into the TVM reaches them
+ * directly in the unencrypted encoding, without a bounce.  It offers SGT
+ * only: a PAL carries no encryption state, so an importer mapping it
+ * would take the pages for private memory.
  *
  * struct ram_buf holds the buffer's physical ranges, once as the PAL
  * that map_phys hands out (no provider: host memory) and, for the heap,
@@ -13,6 +24,7 @@
  * dma-buf-mapping.c.  The list is guarded by the reservation lock, which
  * map and unmap hold and the CPU-access ops take.
  */
+#include <dmalink/cc.h>
 #include <dmalink/dma-buf-exporter.h>
 
 #include "base/base.h"
@@ -31,6 +43,7 @@ struct ram_map {
 struct ram_buf {
 	struct dml_platform *p;
 	bool has_pages;
+	bool cc_shared;			/* the decrypted heap's pages */
 	struct dml_layout *layout;	/* the heap's allocator */
 	struct ram_map *maps;
 	struct dma_buf_phys_list list;
@@ -45,8 +58,17 @@ static int ram_match(struct dma_buf_attachment *a,
 	static const enum dma_buf_mapping_type mine[] = {
 		DMA_BUF_MAPPING_PAL, DMA_BUF_MAPPING_SGT,
 	};
+	struct ram_buf *e = a->dmabuf->priv;
 
+	if (e->cc_shared)	/* the decrypted heap: SGT only */
+		return dma_buf_match_mapping(a, imp, imp_len, &mine[1], 1);
 	return dma_buf_match_mapping(a, imp, imp_len, mine, ARRAY_SIZE(mine));
+}
+
+/* the heap's DMA attributes: its decrypted pages are already shared */
+static unsigned long page_attrs(const struct ram_buf *e)
+{
+	return e->cc_shared ? DMA_ATTR_CC_SHARED : 0;
 }
 
 /* the heap's table: the pages of every range, mapped for attach->dev */
@@ -75,7 +97,7 @@ static int page_sgt(struct dma_buf_attachment *a, struct ram_buf *e,
 			sg_set_phys(sg, e->v[i].paddr + off, (unsigned int)len);
 		}
 	}
-	ret = dma_map_sgtable(a->dev, &m->sgt, dir, 0);
+	ret = dma_map_sgtable(a->dev, &m->sgt, dir, page_attrs(e));
 	if (ret)
 		goto err_table;
 	m->dev = a->dev;
@@ -118,7 +140,7 @@ static void ram_unmap(struct dma_buf_attachment *a, struct sg_table *sgt,
 			*pp = m->next;
 			break;
 		}
-	dma_unmap_sgtable(a->dev, sgt, dir, 0);
+	dma_unmap_sgtable(a->dev, sgt, dir, page_attrs(e));
 	sg_free_table(sgt);
 	dml__free(m);
 }
@@ -174,13 +196,31 @@ static int ram_mmap(struct dma_buf *dmabuf, size_t pgoff, size_t len,
 	return *addr ? 0 : -EINVAL;
 }
 
+/*
+ * the decrypted heap's pages back to private (set_memory_encrypted()
+ * scrubs them): 0; on failure -errno and the caller leaks the pages
+ * rather than let shared memory be handed out as private
+ */
+static int heap_encrypt(struct dml_platform *p, const struct dml_phys_range *r,
+			unsigned int nr)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < nr; i++)
+		ret = ret ?: set_memory_encrypted(p, r[i].phys,
+						  (int)DIV_ROUND_UP(r[i].len, PAGE_SIZE));
+	return ret;
+}
+
 static void ram_release(struct dma_buf *dmabuf)
 {
 	struct ram_buf *e = dmabuf->priv;
 
 	DML_WARN_ON(e->maps);
 	if (e->layout) {
-		dml_layout_free(e->layout, e->ranges, e->nr);
+		if (!e->cc_shared || !heap_encrypt(e->p, e->ranges, e->nr))
+			dml_layout_free(e->layout, e->ranges, e->nr);
 		dml_layout_destroy(e->layout);
 	}
 	dml__free(e->ranges);
@@ -225,8 +265,12 @@ static int ram_export(struct ram_buf *e, struct dma_buf **out)
 	return ret;
 }
 
-int dml_system_heap_alloc(struct dml_platform *p, const char *layout,
-			  size_t len, struct dma_buf **out)
+/*
+ * the system heap: @len bytes from @layout's allocator; with @cc_shared
+ * the pages are converted to shared before anyone sees them
+ */
+static int heap_alloc(struct dml_platform *p, const char *layout, size_t len,
+		      bool cc_shared, struct dma_buf **out)
 {
 	unsigned int i, nr, max;
 	struct dml_phys_range *r;
@@ -248,16 +292,22 @@ int dml_system_heap_alloc(struct dml_platform *p, const char *layout,
 	ret = dml_layout_alloc(l, len, r, max, &nr);
 	if (ret)
 		goto err_ranges;
+	for (i = 0; cc_shared && i < nr && !ret; i++)
+		ret = set_memory_decrypted(p, r[i].phys,
+					   (int)DIV_ROUND_UP(r[i].len, PAGE_SIZE));
+	if (ret)
+		goto err_decrypted;
 	e = ram_buf_alloc(p, nr);
 	if (!e) {
 		ret = -ENOMEM;
-		goto err_pages;
+		goto err_decrypted;
 	}
 	for (i = 0; i < nr; i++) {
 		e->v[i].paddr = r[i].phys;
 		e->v[i].len = r[i].len;
 	}
 	e->has_pages = true;
+	e->cc_shared = cc_shared;
 	e->layout = l;
 	e->ranges = r;
 	e->list.length = len;
@@ -267,13 +317,30 @@ int dml_system_heap_alloc(struct dml_platform *p, const char *layout,
 	return 0;
 err_buf:
 	dml__free(e);
-err_pages:
+err_decrypted:
+	if (cc_shared && heap_encrypt(p, r, nr))
+		goto err_ranges;	/* leaked: never reused as private */
 	dml_layout_free(l, r, nr);
 err_ranges:
 	dml__free(r);
 err_layout:
 	dml_layout_destroy(l);
 	return ret;
+}
+
+int dml_system_heap_alloc(struct dml_platform *p, const char *layout,
+			  size_t len, struct dma_buf **out)
+{
+	return heap_alloc(p, layout, len, false, out);
+}
+
+int dml_system_cc_decrypted_heap_alloc(struct dml_platform *p,
+				       const char *layout, size_t len,
+				       struct dma_buf **out)
+{
+	if (p && !cc_platform_has(p, CC_ATTR_GUEST_MEM_ENCRYPT))
+		return -ENODEV;
+	return heap_alloc(p, layout, len, true, out);
 }
 
 int dml_ram_dma_buf_export(struct dml_platform *p, phys_addr_t phys,

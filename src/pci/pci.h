@@ -142,7 +142,8 @@ struct dml_pci_dev {
 	dml_spinlock_t tdisp_lock;	/* TDISP transitions (src/pci/tdisp.c) */
 	_Atomic u8 tdisp;		/* enum dml_tdisp_state */
 	atomic_bool tdisp_accepted;	/* accepted by @tvm, and in RUN */
-	struct dml_tvm *tvm;		/* the TVM it is bound to, or NULL */
+	/* the TVM it is bound to, or NULL; set under @tdisp_lock, read by DMA */
+	struct dml_tvm *_Atomic tvm;
 	pthread_mutex_t bar_users_lock;	/* @bar_users, @decode_off (decode.c) */
 	struct dml_pci_bar_user *bar_users;
 	bool decode_off;		/* memory decode is off */

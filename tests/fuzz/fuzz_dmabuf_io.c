@@ -3,14 +3,15 @@
  * fuzz_dmabuf_io.c - libFuzzer harness for the library's dma-buf
  * exporters and importers (dmalink/dma-buf-exporter.h, dma-buf-importer.h):
  * the input picks an exporter (system heap, RAM without a memmap, device
- * memory, one BAR range) with a size and place, valid or not, then runs
- * up to four importers of any type through import, address lookups at any
- * offset with a device read, remaps, destroys, revokes and re-enables,
- * moves between VRAM and system memory, CPU access through the exporter,
- * and the SSD's memory decode going off and on (a BAR buffer follows it:
- * revoked while off).  Every call must succeed or return an error; a lookup that
- * succeeds must give an address where the device reads the buffer's
- * bytes; nothing may crash or leak.
+ * memory, one BAR range, or the decrypted heap of a TDX-like confidential
+ * guest whose NIC is not accepted) with a size and place, valid or not,
+ * then runs up to four importers of any type through import, address
+ * lookups at any offset with a device read, remaps, destroys, revokes and
+ * re-enables, moves between VRAM and system memory, CPU access through
+ * the exporter, and the SSD's memory decode going off and on (a BAR
+ * buffer follows it: revoked while off).  Every call must succeed or
+ * return an error; a lookup that succeeds must give an address where the
+ * device reads the buffer's bytes; nothing may crash or leak.
  * Build: meson setup with CC=clang (tests/fuzz/meson.build builds it);
  * run: build-fuzz/tests/fuzz/fuzz_dmabuf_io tests/fuzz/corpus/fuzz_dmabuf_io
  */
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dmalink/cc.h>
 #include <dmalink/dma-buf-exporter.h>
 #include <dmalink/dma-buf-importer.h>
 
@@ -27,6 +29,7 @@
 #define BAR_LEN		(1ULL << 20)
 #define NOMAP_BASE	0x40000000ULL
 #define NIMP		4
+#define NKINDS		5	/* exporters; the last one in a CC guest */
 
 struct m {
 	struct dml_platform *p;
@@ -34,8 +37,11 @@ struct m {
 	struct dml_pci_dev *ssd;
 };
 
-/* an SSD's BAR behind a whitelisted host bridge, a NIC behind an IOMMU */
-static void build(struct m *m)
+/*
+ * an SSD's BAR behind a whitelisted host bridge, a NIC behind an IOMMU;
+ * with @cc the machine is a confidential guest
+ */
+static void build(struct m *m, bool cc)
 {
 	struct dml_emu_opts eo = {
 		.size = DML_SIZEOF(&eo, cpu_family),
@@ -49,6 +55,7 @@ static void build(struct m *m)
 	struct dml_iommu *iommu;
 
 	if (dml_platform_create_emu(&eo, &m->p) ||
+	    (cc && dml_cc_platform_init(m->p, DML_CC_TDX, 0)) ||
 	    dml_pci_host_bridge_add(m->p, 0, 0, 0x8086, 0x2030, "hb", &hb) ||
 	    dml_pci_dev_add(hb, DML_PCI_ROOT_PORT, PCI_DEVFN(1, 0), 0x8086,
 			    0x2030, "rp0", &rp0) ||
@@ -76,7 +83,7 @@ static int export(struct m *m, u8 kind, u8 pages, u8 place,
 	u64 off = (u64)place * 4096;
 	struct dml_dma_buf_range r = { off, len };
 
-	switch (kind % 4) {
+	switch (kind % NKINDS) {
 	case 0:
 		return dml_system_heap_alloc(m->p, place & 1 ? "4k-random" : NULL,
 					     len, out);
@@ -84,8 +91,12 @@ static int export(struct m *m, u8 kind, u8 pages, u8 place,
 		return dml_ram_dma_buf_export(m->p, NOMAP_BASE + off, len, out);
 	case 2:
 		return dml_vram_dma_buf_export(m->ssd, 0, off, len, out);
-	default:
+	case 3:
 		return dml_pci_bar_dma_buf_export(m->ssd, 0, &r, 1, out);
+	default:
+		return dml_system_cc_decrypted_heap_alloc(m->p, place & 1 ?
+							  "4k-random" : NULL,
+							  len, out);
 	}
 }
 
@@ -115,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dml_set_log(fuzz_quiet, NULL);
 	if (size < 3)
 		return 0;
-	build(&m);
+	build(&m, data[0] % NKINDS == NKINDS - 1);
 	if (export(&m, data[0], data[1], data[2], &buf)) {
 		dml_platform_destroy(m.p);
 		return 0;
@@ -172,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 7:	/* decode going off revokes a BAR buffer, on gives it back */
 			if (dml_pci_set_memory_decode(m.ssd, arg & 1))
 				abort();
-			if (data[0] % 4 == 3 && decode_off == (arg & 1) &&
+			if (data[0] % NKINDS == 3 && decode_off == (arg & 1) &&
 			    dml_dma_buf_revoked(buf) != !(arg & 1))
 				abort();
 			decode_off = !(arg & 1);
