@@ -205,22 +205,6 @@ static u16 admin(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	}
 }
 
-/*
- * a write lands only whole: a fault part way leaves the blocks as they
- * were.  The data waits in the controller's buffer (commands run one at
- * a time), allocated once: a fresh 128 KiB per write cost a page fault
- * per page.
- */
-static u16 io_write(struct dml_nvme_emu *c, const struct nvme_command *cmd,
-		    u8 *blk, u32 len)
-{
-	u16 st = dml__nvme_emu_xfer(c, cmd, c->wbuf, len, false);
-
-	if (!st)
-		memcpy(blk, c->wbuf, len);
-	return st;
-}
-
 static u16 io_rw(struct dml_nvme_emu *c, const struct nvme_command *cmd)
 {
 	u64 slba = cmd->cdw10 | (u64)cmd->cdw11 << 32;
@@ -235,9 +219,8 @@ static u16 io_rw(struct dml_nvme_emu *c, const struct nvme_command *cmd)
 	if (len > NVME_CTRL_PAGE_SIZE << DML_NVME_EMU_MDTS)
 		return STATUS(NVME_SC_INVALID_FIELD);
 	blk = c->ns + (slba << DML_NVME_EMU_LBA_SHIFT);
-	if (cmd->opcode == nvme_cmd_read)
-		return dml__nvme_emu_xfer(c, cmd, blk, len, true);
-	return io_write(c, cmd, blk, len);
+	/* straight between host memory and the blocks: a write lands whole */
+	return dml__nvme_emu_xfer(c, cmd, blk, len, cmd->opcode == nvme_cmd_read);
 }
 
 static u16 io(struct dml_nvme_emu *c, const struct nvme_command *cmd)
@@ -415,11 +398,18 @@ static void reg_write64(void *ctx, u32 off, u64 val)
 	reg_write32(ctx, off + 4, (u32)(val >> 32));
 }
 
+static void account_data(void *ctx, u64 *ns)
+{
+	struct dml_nvme_emu *c = ctx;
+
+	c->data_ns = ns;
+}
+
 void dml__nvme_emu_bar(struct dml_nvme_emu *c, struct dml_nvme_bar *bar)
 {
 	*bar = (struct dml_nvme_bar){ .ctx = c, .read32 = reg_read32,
 		.read64 = reg_read64, .write32 = reg_write32,
-		.write64 = reg_write64 };
+		.write64 = reg_write64, .account_data = account_data };
 }
 
 int dml__nvme_emu_create(struct dml_device *dev, u64 blocks,
@@ -433,8 +423,7 @@ int dml__nvme_emu_create(struct dml_device *dev, u64 blocks,
 	if (!c)
 		return -ENOMEM;
 	c->ns = dml__zalloc(blocks << DML_NVME_EMU_LBA_SHIFT);
-	c->wbuf = dml__zalloc(NVME_CTRL_PAGE_SIZE << DML_NVME_EMU_MDTS);
-	if (!c->ns || !c->wbuf) {
+	if (!c->ns) {
 		dml__nvme_emu_destroy(c);
 		return -ENOMEM;
 	}
@@ -451,6 +440,5 @@ void dml__nvme_emu_destroy(struct dml_nvme_emu *c)
 	if (!c)
 		return;
 	dml__free(c->ns);
-	dml__free(c->wbuf);
 	dml__free(c);
 }

@@ -6,7 +6,7 @@
  * through PRPs, a PRP list and SGLs with the bytes checked, every
  * malformed data pointer completed with the NVM Express Base 2.0 status
  * (4.6.1.2.1) and surfaced by the driver as -EIO, a DMA fault becoming a
- * Data Transfer Error, and the timeout paths leaving nothing mapped (the
+ * Data Transfer Error with no byte moved, and the timeout paths leaving nothing mapped (the
  * checker reports a leak at platform destroy otherwise).
  */
 #include <dmalink/dma-mapping.h>
@@ -391,6 +391,84 @@ static void test_dma_fault(void **state)
 }
 
 /*
+ * Every translation is checked before the first byte moves: a read whose
+ * last page faults leaves the host's first page as it was; a read into a
+ * DMA_TO_DEVICE mapping (the device may not write it) is a permission
+ * fault, Data Transfer Error, with the checker's wrong-direction report;
+ * and a faulting command moves nothing the device counts
+ */
+static void test_fault_moves_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct dml_dev_stats before, after;
+	const phys_addr_t phys = 0x3000000;
+	struct nvme_command c;
+	dma_addr_t gone, ro;
+	void *p;
+	u16 sc;
+
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_MAPPED);
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_WRONG_DIR);
+	p = dma_alloc_coherent(f->dev, 4096, &gone, GFP_KERNEL);
+	assert_non_null(p);
+	dma_free_coherent(f->dev, 4096, p, gone);
+	fill(f->emu->ns, 8192, 21);
+	memset(f->buf, 0x5a, 8192);
+	dml_dev_get_stats(f->dev, &before);
+	c = rw(nvme_cmd_read, 0, 16);
+	c.dptr.prp1 = f->dma;
+	c.dptr.prp2 = gone;
+	assert_int_equal(submit(f, 1, &c, &sc), -EIO);
+	assert_int_equal(sc, NVME_SC_DATA_XFER_ERROR);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(f->buf[i], 0x5a);
+	/* the IOMMU's permission bits (VT-d second level: write not allowed) */
+	memset(dml_kmap_local_phys(f->p, phys, 4096), 0x3c, 4096);
+	ro = dma_map_phys(f->dev, phys, 4096, DMA_TO_DEVICE, 0);
+	assert_false(dma_mapping_error(f->dev, ro));
+	c = rw(nvme_cmd_read, 0, 8);
+	c.dptr.prp1 = ro;
+	assert_int_equal(submit(f, 1, &c, &sc), -EIO);
+	assert_int_equal(sc, NVME_SC_DATA_XFER_ERROR);
+	dma_unmap_phys(f->dev, ro, 4096, DMA_TO_DEVICE, 0);
+	assert_int_equal(((u8 *)dml_kmap_local_phys(f->p, phys, 4096))[0], 0x3c);
+	dml_dev_get_stats(f->dev, &after);
+	assert_int_equal(after.faults, before.faults + 2);
+	/* the two SQ entries read and two completions written, no data */
+	assert_int_equal(after.bytes_written - before.bytes_written,
+			 2 * sizeof(struct nvme_completion));
+}
+
+/*
+ * Base 4.1.2: the most descriptors the controller takes
+ * (DML_NVME_EMU_MAX_SGL_DESCS), each a data block of 2 bytes across a
+ * page boundary, so each needs two translations: every byte lands in
+ * order
+ */
+static void test_sgl_most_descriptors(void **state)
+{
+	struct fx *f = *state;
+	struct nvme_sgl_desc *d = (struct nvme_sgl_desc *)(f->buf + 32768);
+	struct nvme_command c = rw(nvme_cmd_write, 8, 1);
+	u8 want[512];
+	u16 sc;
+
+	fill(f->buf, 32768, 17);
+	for (int i = 0; i < DML_NVME_EMU_MAX_SGL_DESCS; i++) {
+		u32 at = 4096 * (1 + i % 7) - 1;
+
+		d[i] = (struct nvme_sgl_desc){ .addr = f->dma + at, .length = 2 };
+		memcpy(want + 2 * i, f->buf + at, 2);
+	}
+	c.flags = NVME_CMD_FLAGS_PSDT(NVME_CMD_PSDT_SGL_MPTR_CONTIG);
+	c.dptr.sgl = (struct nvme_sgl_desc){ .addr = f->dma + 32768,
+		.length = DML_NVME_EMU_MAX_SGL_DESCS * sizeof(*d),
+		.type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, 0) };
+	assert_int_equal(submit(f, 1, &c, &sc), 0);
+	assert_memory_equal(f->emu->ns + 8 * 512, want, sizeof(want));
+}
+
+/*
  * a translation the IOMMU has not yet been told of (a dma_iova_link()
  * without dma_iova_sync() under caching mode, kernel-dma-semantics §9.5):
  * the controller's write faults and the read completes with Data Transfer
@@ -474,6 +552,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_sgl_segment, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_bad_descriptors, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_dma_fault, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_fault_moves_nothing, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_sgl_most_descriptors, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_link_not_synced, setup_cm, teardown),
 	cmocka_unit_test_setup_teardown(test_enable_timeout, setup_hw, teardown),
 	cmocka_unit_test_setup_teardown(test_command_timeout, setup, teardown),
