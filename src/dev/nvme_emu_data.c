@@ -21,6 +21,8 @@
 
 #define PAGE_MASK_NVME (NVME_CTRL_PAGE_SIZE - 1)
 #define STATUS(sc) NVME_EMU_STATUS(0, sc)
+/* list entries fetched at once: all a command of MDTS needs after PRP1 */
+#define PRP_BURST (1u << DML_NVME_EMU_MDTS)
 
 /* the segments of one command, in the controller's array */
 struct seg_list {
@@ -47,7 +49,6 @@ static u16 prp_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 {
 	u64 prp1 = cmd->dptr.prp1, list = cmd->dptr.prp2;
 	u32 first = NVME_CTRL_PAGE_SIZE - (u32)(prp1 & PAGE_MASK_NVME);
-	unsigned int idx;
 	u16 st;
 
 	if (prp1 & 3)
@@ -65,26 +66,34 @@ static u16 prp_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	/* PRP2 is a list pointer: qword aligned, may start mid-page */
 	if (list & 7)
 		return STATUS(NVME_SC_PRP_INVALID_OFFSET);
-	idx = (unsigned int)(list & PAGE_MASK_NVME) / 8;
 	while (len) {
-		u64 e;
+		/*
+		 * fetched in bursts, as a controller does: the entries the
+		 * data still needs that this list page holds (one translation,
+		 * the page faults whole or not at all)
+		 */
+		u32 room = (NVME_CTRL_PAGE_SIZE - (u32)(list & PAGE_MASK_NVME)) / 8;
+		u32 n = min(min(room, DIV_ROUND_UP(len, NVME_CTRL_PAGE_SIZE)),
+			    PRP_BURST);
+		u64 e[PRP_BURST];
+		u32 i;
 
-		if (dml_dev_dma_read(c->dev, list, &e, sizeof(e)))
+		if (dml_dev_dma_read(c->dev, list, e, n * sizeof(*e)))
 			return STATUS(NVME_SC_DATA_XFER_ERROR);
-		if (e & PAGE_MASK_NVME)
-			return STATUS(NVME_SC_PRP_INVALID_OFFSET);
-		/* the last entry of a list page chains to the next list page */
-		if (++idx == NVME_CTRL_PAGE_SIZE / 8 && len > NVME_CTRL_PAGE_SIZE) {
-			list = e;
-			idx = 0;
-			continue;
+		list += n * sizeof(*e);
+		for (i = 0; i < n; i++) {
+			if (e[i] & PAGE_MASK_NVME)
+				return STATUS(NVME_SC_PRP_INVALID_OFFSET);
+			/* a list page's last entry chains to the next list page */
+			if (i == room - 1 && len > NVME_CTRL_PAGE_SIZE) {
+				list = e[i];
+				break;
+			}
+			st = seg_add(l, e[i], min(len, NVME_CTRL_PAGE_SIZE));
+			if (st)
+				return st;
+			len -= l->s[l->nr - 1].len;
 		}
-		list += 8;
-		st = seg_add(l, e, len < NVME_CTRL_PAGE_SIZE ? len :
-			     NVME_CTRL_PAGE_SIZE);
-		if (st)
-			return st;
-		len -= l->s[l->nr - 1].len;
 	}
 	return 0;
 }
