@@ -217,17 +217,22 @@ int dml__dev_dma_resolve(struct dml_device *dev, dma_addr_t addr, size_t len,
 	if (dml__dma_debug_active())
 		dml__dma_debug_dev_access(dev, addr, len, write);
 	while (len) {
-		struct dml__dma_run *r;
+		struct dml__dma_run *last = *nr ? &runs[*nr - 1] : NULL;
+		size_t chunk;
+		u8 *host = piece(dev, addr, len, write, &chunk);
 
+		if (!host)
+			return -EFAULT;
+		addr += chunk;
+		len -= chunk;
+		/* one run for what is contiguous in the emulated memory */
+		if (last && (u8 *)last->host + last->len == host) {
+			last->len += chunk;
+			continue;
+		}
 		if (DML_WARN_ON(*nr == max))
 			return -ENOSPC;
-		r = &runs[*nr];
-		r->host = piece(dev, addr, len, write, &r->len);
-		if (!r->host)
-			return -EFAULT;
-		++*nr;
-		addr += r->len;
-		len -= r->len;
+		runs[(*nr)++] = (struct dml__dma_run){ .host = host, .len = chunk };
 	}
 	return 0;
 }

@@ -18,7 +18,8 @@ struct dml__dma_run {
 /*
  * dml__dev_dma_resolve - the runs of a device access of @len bytes at
  * @addr (@write: the device writes memory), appended to @runs from
- * @runs[*nr] (at most @max in all), with every check dml_dev_dma_read()
+ * @runs[*nr] (at most @max in all; a piece that continues the last run
+ * in the emulated memory extends it), with every check dml_dev_dma_read()
  * and _write() make (checker hook, fabric routing, IOMMU or mask,
  * confidential guest), faults logged and counted as they count them; no
  * byte moves and nothing is counted as moved.  The caller copies each

@@ -442,30 +442,45 @@ static void test_fault_moves_nothing(void **state)
 /*
  * Base 4.1.2: the most descriptors the controller takes
  * (DML_NVME_EMU_MAX_SGL_DESCS), each a data block of 2 bytes across a
- * page boundary, so each needs two translations: every byte lands in
- * order
+ * page boundary of an IOVA range whose pages lie in descending physical
+ * order, so each needs two translations and two runs of memory (the most
+ * DML_NVME_EMU_MAX_RUNS allows for): every byte lands, in order
  */
 static void test_sgl_most_descriptors(void **state)
 {
 	struct fx *f = *state;
-	struct nvme_sgl_desc *d = (struct nvme_sgl_desc *)(f->buf + 32768);
+	struct nvme_sgl_desc *d = (struct nvme_sgl_desc *)f->buf;
 	struct nvme_command c = rw(nvme_cmd_write, 8, 1);
-	u8 want[512];
+	const phys_addr_t phys = 0x3000000;
+	struct dma_iova_state st;
+	u8 want[512], *page[8];
 	u16 sc;
 
-	fill(f->buf, 32768, 17);
-	for (int i = 0; i < DML_NVME_EMU_MAX_SGL_DESCS; i++) {
-		u32 at = 4096 * (1 + i % 7) - 1;
+	assert_true(dma_iova_try_alloc(f->dev, &st, phys, 8 * 4096));
+	for (int k = 0; k < 8; k++) {
+		phys_addr_t p = phys + (7 - k) * 4096;
 
-		d[i] = (struct nvme_sgl_desc){ .addr = f->dma + at, .length = 2 };
-		memcpy(want + 2 * i, f->buf + at, 2);
+		page[k] = dml_kmap_local_phys(f->p, p, 4096);
+		fill(page[k], 4096, (u8)(31 + k));
+		assert_int_equal(dma_iova_link(f->dev, &st, p, k * 4096, 4096,
+					       DMA_TO_DEVICE, 0), 0);
+	}
+	assert_int_equal(dma_iova_sync(f->dev, &st, 0, 8 * 4096), 0);
+	for (int i = 0; i < DML_NVME_EMU_MAX_SGL_DESCS; i++) {
+		int k = i % 7;
+
+		d[i] = (struct nvme_sgl_desc){ .addr = st.addr + 4096 * (k + 1) - 1,
+					       .length = 2 };
+		want[2 * i] = page[k][4095];
+		want[2 * i + 1] = page[k + 1][0];
 	}
 	c.flags = NVME_CMD_FLAGS_PSDT(NVME_CMD_PSDT_SGL_MPTR_CONTIG);
-	c.dptr.sgl = (struct nvme_sgl_desc){ .addr = f->dma + 32768,
+	c.dptr.sgl = (struct nvme_sgl_desc){ .addr = f->dma,
 		.length = DML_NVME_EMU_MAX_SGL_DESCS * sizeof(*d),
 		.type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, 0) };
 	assert_int_equal(submit(f, 1, &c, &sc), 0);
 	assert_memory_equal(f->emu->ns + 8 * 512, want, sizeof(want));
+	dma_iova_destroy(f->dev, &st, 8 * 4096, DMA_TO_DEVICE, 0);
 }
 
 /*
