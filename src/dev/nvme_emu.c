@@ -16,6 +16,7 @@
  * that waited for room.  The model is deterministic; no thread runs.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include <dmalink/dmalink.h>
 
@@ -412,6 +413,25 @@ void dml__nvme_emu_bar(struct dml_nvme_emu *c, struct dml_nvme_bar *bar)
 		.write64 = reg_write64, .account_data = account_data };
 }
 
+/*
+ * the namespace's media: zeroed memory, in huge pages where the host
+ * gives them (a command's blocks are one TLB entry, not one per 4 KiB:
+ * the data copies of the replay touch random blocks of 64 MiB and more)
+ */
+static u8 *ns_alloc(size_t bytes)
+{
+	void *p;
+
+	if (dml__should_fail())
+		return NULL;
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes, MADV_HUGEPAGE);	/* a hint: 4 KiB pages also do */
+	return p;
+}
+
 int dml__nvme_emu_create(struct dml_device *dev, u64 blocks,
 			 struct dml_nvme_emu **out)
 {
@@ -422,13 +442,13 @@ int dml__nvme_emu_create(struct dml_device *dev, u64 blocks,
 	c = dml__zalloc(sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->ns = dml__zalloc(blocks << DML_NVME_EMU_LBA_SHIFT);
+	c->nsze = blocks;
+	c->ns = ns_alloc(blocks << DML_NVME_EMU_LBA_SHIFT);
 	if (!c->ns) {
 		dml__nvme_emu_destroy(c);
 		return -ENOMEM;
 	}
 	c->dev = dev;
-	c->nsze = blocks;
 	c->cap = EMU_MQES | NVME_CAP_CQR | (u64)EMU_CAP_TO << NVME_CAP_TO_SHIFT |
 		 NVME_CAP_CSS_NVM;
 	*out = c;
@@ -439,6 +459,7 @@ void dml__nvme_emu_destroy(struct dml_nvme_emu *c)
 {
 	if (!c)
 		return;
-	dml__free(c->ns);
+	if (c->ns)
+		munmap(c->ns, c->nsze << DML_NVME_EMU_LBA_SHIFT);
 	dml__free(c);
 }
