@@ -23,8 +23,10 @@
  * Costs, per command, from dml_nvme_rw(): mapping (map and unmap with the
  * strategy's own structures: the caller's whole cost), the controller
  * (CPU time inside its registers: the emulated controller runs the
- * command when its doorbell is written) and the driver (the rest:
- * building the command, the rings, polling).  Exit 1 on any fault, error
+ * command when its doorbell is written), split into its own work and the
+ * device data (moving the bytes, which a real controller's DMA engine
+ * does without the CPU), and the driver (the rest: building the command,
+ * the rings, polling).  Exit 1 on any fault, error
  * or mismatch.
  */
 #include <errno.h>
@@ -48,7 +50,7 @@ struct nvme_stats {
 	u64 requests, commands, bytes, read_bytes, verified, mismatches, errors;
 	u64 path[DML_NVME_PATH_SG + 1];
 	u64 sgl, desc_bytes;
-	u64 map_ns, dev_ns, total_ns;
+	u64 map_ns, dev_ns, data_ns, total_ns;
 };
 
 /* one command of a batch */
@@ -142,7 +144,10 @@ void dml_replay_nvme_usage(FILE *f)
 		"                           request as Read/Write commands mapped as nvme-pci\n"
 		"                           does (iova: the request DMA iterator, page: per\n"
 		"                           segment, sg: the scatterlist); writes carry a\n"
-		"                           pattern, reads are verified against them\n"
+		"                           pattern, reads are verified against them; CPU\n"
+		"                           shares: map%% mapping, drv%% driver, ctrl%% the\n"
+		"                           controller's own work, data%% moving the data\n"
+		"                           bytes (a real controller's DMA engine)\n"
 		"      --sgl auto|always|never       nvme: data pointer as SGLs (default\n"
 		"                           auto: average segment >= 32 KiB) or PRPs\n"
 		"      --namespace BYTES    nvme: bytes of namespace 1 replayed, from 0\n"
@@ -374,6 +379,7 @@ static void flush(struct nvme_replay *r, enum strategy s, bool write)
 		st->desc_bytes += io->desc_bytes;
 		st->map_ns += io->map_ns;
 		st->dev_ns += io->dev_ns;
+		st->data_ns += io->data_ns;
 		st->total_ns += io->total_ns;
 		if (write) {
 			memcpy(r->shadow + c->nsoff, c->buf, c->len);	/* it landed */
@@ -488,20 +494,29 @@ static int warm_namespace(struct nvme_replay *r)
 	return ret;
 }
 
-static void share(const struct nvme_stats *st, double *map, double *drv, double *dev)
+/* the shares of the CPU time, %: they add up to 100 */
+struct cpu_share {
+	double map, drv, ctrl, data;
+};
+
+static struct cpu_share share(const struct nvme_stats *st)
 {
 	double t = st->total_ns ? (double)st->total_ns : 1.0;
+	struct cpu_share c = {
+		.map = 100.0 * (double)st->map_ns / t,
+		.ctrl = 100.0 * (double)(st->dev_ns - st->data_ns) / t,
+		.data = 100.0 * (double)st->data_ns / t,
+	};
 
-	*map = 100.0 * (double)st->map_ns / t;
-	*dev = 100.0 * (double)st->dev_ns / t;
-	*drv = st->total_ns ? 100.0 - *map - *dev : 0.0;
+	c.drv = st->total_ns ? 100.0 - c.map - c.ctrl - c.data : 0.0;
+	return c;
 }
 
 static void nvme_report(const struct nvme_replay *r, const char *trace, const char *fmt,
 			u64 faults)
 {
 	const struct replay_opts *o = r->o;
-	double map, drv, dev;
+	struct cpu_share c;
 	int s, k;
 
 	if (o->json) {
@@ -515,12 +530,13 @@ static void nvme_report(const struct nvme_replay *r, const char *trace, const ch
 
 			if (!(o->strategies & (1u << s)))
 				continue;
-			share(st, &map, &drv, &dev);
+			c = share(st);
 			printf("%s{\"name\":\"%s\",\"requests\":%llu,\"commands\":%llu,"
 			       "\"bytes\":%llu,\"commands_per_s\":%.0f,"
 			       "\"paths\":{\"simple\":%llu,\"iova\":%llu,\"page\":%llu,\"sg\":%llu},"
 			       "\"sgl_commands\":%llu,\"desc_bytes\":%llu,"
-			       "\"cpu_share\":{\"mapping\":%.1f,\"driver\":%.1f,\"controller\":%.1f},"
+			       "\"cpu_share\":{\"mapping\":%.1f,\"driver\":%.1f,\"controller\":%.1f,"
+			       "\"device_data\":%.1f},"
 			       "\"read_bytes\":%llu,\"verified\":%llu,\"mismatches\":%llu,"
 			       "\"errors\":%llu}", k++ ? "," : "", dml_replay_strategy_name[s],
 			       (unsigned long long)st->requests, (unsigned long long)st->commands,
@@ -529,7 +545,7 @@ static void nvme_report(const struct nvme_replay *r, const char *trace, const ch
 			       (unsigned long long)st->path[0], (unsigned long long)st->path[1],
 			       (unsigned long long)st->path[2], (unsigned long long)st->path[3],
 			       (unsigned long long)st->sgl, (unsigned long long)st->desc_bytes,
-			       map, drv, dev, (unsigned long long)st->read_bytes,
+			       c.map, c.drv, c.ctrl, c.data, (unsigned long long)st->read_bytes,
 			       (unsigned long long)st->verified,
 			       (unsigned long long)st->mismatches, (unsigned long long)st->errors);
 		}
@@ -543,32 +559,36 @@ static void nvme_report(const struct nvme_replay *r, const char *trace, const ch
 	       r->info.max_transfer >> 10, r->info.sgl_supported ? "" : "not ",
 	       sgl_name[o->nvme.sgl], o->nvme.vfio ? "VFIO IOMMU" : r->iommu ? "IOMMU" :
 	       "no IOMMU", o->nvme.vfio ? "4k-descending" : o->layout);
-	printf("%-8s %9s %9s %10s %-23s %6s %9s %6s %6s %6s %10s %6s\n", "strategy",
+	printf("%-8s %9s %9s %10s %-23s %6s %9s %6s %6s %6s %6s %10s %6s\n", "strategy",
 	       "requests", "commands", "cmds/s", "paths simple/iova/page/sg", "sgl%",
-	       "desc B/rq", "map%", "drv%", "ctrl%", "mismatches", "errors");
+	       "desc B/rq", "map%", "drv%", "ctrl%", "data%", "mismatches", "errors");
 	for (s = 0; s < S_NR; s++) {
 		const struct nvme_stats *st = &r->st[s];
 		char paths[64];
 
 		if (!(o->strategies & (1u << s)))
 			continue;
-		share(st, &map, &drv, &dev);
+		c = share(st);
 		snprintf(paths, sizeof(paths), "%llu/%llu/%llu/%llu",
 			 (unsigned long long)st->path[0], (unsigned long long)st->path[1],
 			 (unsigned long long)st->path[2], (unsigned long long)st->path[3]);
-		printf("%-8s %9llu %9llu %10.0f %-23s %6.1f %9.1f %6.1f %6.1f %6.1f %10llu %6llu\n",
+		printf("%-8s %9llu %9llu %10.0f %-23s %6.1f %9.1f %6.1f %6.1f %6.1f %6.1f %10llu %6llu\n",
 		       dml_replay_strategy_name[s], (unsigned long long)st->requests,
 		       (unsigned long long)st->commands,
 		       st->total_ns ? (double)st->commands * 1e9 / (double)st->total_ns : 0.0,
 		       paths, st->commands ? 100.0 * (double)st->sgl / (double)st->commands : 0.0,
 		       st->requests ? (double)st->desc_bytes / (double)st->requests : 0.0,
-		       map, drv, dev, (unsigned long long)st->mismatches,
+		       c.map, c.drv, c.ctrl, c.data, (unsigned long long)st->mismatches,
 		       (unsigned long long)st->errors);
 	}
-	printf("cmds/s: commands per second of CPU time in dml_nvme_rw(); map%%, drv%%,\n"
-	       "ctrl%%: its share in mapping (map + unmap, the strategy's structures\n"
-	       "included), in the driver, in the emulated controller; desc B/rq: PRP\n"
-	       "or SGL list bytes per request.  faults: %llu; bytes read and verified:",
+	printf("cmds/s: commands per second of CPU time in dml_nvme_rw(); its shares,\n"
+	       "adding up to 100: map%%: mapping (map + unmap, the strategy's structures\n"
+	       "included); drv%%: the driver (command, rings, polling); ctrl%%: the\n"
+	       "emulated controller's own work (command fetch, PRP/SGL walk,\n"
+	       "completion); data%%: the emulated device moving the data bytes (each\n"
+	       "piece translated by the emulated IOMMU and copied), which a real\n"
+	       "controller's DMA engine does without the CPU.  desc B/rq: PRP or SGL\n"
+	       "list bytes per request.  faults: %llu; bytes read and verified:",
 	       (unsigned long long)faults);
 	for (s = 0; s < S_NR; s++)
 		if (o->strategies & (1u << s))

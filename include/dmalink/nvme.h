@@ -52,7 +52,8 @@ enum dml_nvme_sgl_mode {
  *	io_timeout)
  * @account_time: time every register access, so dml_nvme_rw() can report
  *	the CPU time spent inside the controller (@dev_ns of struct
- *	dml_nvme_io); two clock reads per access
+ *	dml_nvme_io) and, on emu, the part of it moving data (@data_ns);
+ *	two clock reads per access and two per emulated data transfer
  */
 struct dml_nvme_opts {
 	size_t size;
@@ -177,6 +178,13 @@ enum dml_nvme_data_path {
  *	flight, an equal share (out)
  * @total_ns: the whole call, ns; with several commands in flight, its
  *	own mapping and an equal share of the rest (out)
+ * @data_ns: of @dev_ns, the emulated controller's CPU time moving the
+ *	data bytes (each piece of the data translated by the emulated
+ *	IOMMU, checked and copied: the work a real controller's DMA engine
+ *	and the IOMMU do without the CPU), ns; the rest of @dev_ns is the
+ *	controller's own (command fetch, PRP or SGL walk, completion); 0
+ *	on a real controller or without @account_time; with several
+ *	commands in flight, an equal share (out)
  */
 struct dml_nvme_io {
 	u64 slba;
@@ -190,6 +198,7 @@ struct dml_nvme_io {
 	u64 map_ns;
 	u64 dev_ns;
 	u64 total_ns;
+	u64 data_ns;
 };
 
 /**

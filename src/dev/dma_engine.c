@@ -21,6 +21,12 @@
  * In a confidential guest (src/mem/encrypt.c) every access is also
  * checked against the memory's private/shared state and the device's
  * acceptance (src/pci/tdisp.c), see cc_blocked().
+ *
+ * A device that must know a whole transfer is good before its first byte
+ * moves (the NVMe controller's writes land whole) resolves it first
+ * (dml__dev_dma_resolve(): every check above, no byte moved) and copies
+ * the runs itself; dml_dev_dma_read() and _write() check and copy piece
+ * by piece.
  */
 #include <string.h>
 
@@ -29,6 +35,7 @@
 #include "../iommu/domain.h"
 #include "../mem/cache.h"
 #include "../pci/pci.h"
+#include "dma_engine.h"
 
 /* translate one piece of a transfer; 0 with *phys and *contig, or -EFAULT */
 static int translate(struct dml_device *dev, dma_addr_t addr, bool write,
@@ -132,55 +139,102 @@ static int route(struct dml_device *dev, dma_addr_t addr, bool write,
 	return 0;
 }
 
+/*
+ * one piece of an access at @addr, at most @len bytes, with every check
+ * above: the emulated memory that holds it, its length in *chunk; or NULL
+ * after the fault is counted
+ */
+static void *piece(struct dml_device *dev, dma_addr_t addr, size_t len,
+		   bool write, size_t *chunk)
+{
+	phys_addr_t phys;
+	u64 contig;
+	void *host;
+	int peer = route(dev, addr, write, &phys, &contig);
+
+	if (peer < 0)
+		goto fault;
+	*chunk = (size_t)min((u64)len, contig);
+	if (unlikely(dev->cc_guest) &&
+	    cc_blocked(dev, addr, phys, *chunk, write, peer))
+		goto fault;
+	/* non-coherent: memory, not the CPU's cached view (cache.c) */
+	if (unlikely(dev->non_coherent))
+		host = dml__cache_dev_host(dev->plat, phys, chunk);
+	else
+		host = dml__mem_host(dev->plat->mem, phys, *chunk);
+	if (host)
+		return host;
+	if (!dev->domain)
+		atomic_fetch_add(&dev->plat->direct_faults, 1);
+fault:
+	atomic_fetch_add(&dev->faults, 1);
+	return NULL;
+}
+
+void dml__dev_dma_moved(struct dml_device *dev, size_t bytes, bool write)
+{
+	atomic_fetch_add_explicit(write ? &dev->bytes_written : &dev->bytes_read,
+				  bytes, memory_order_relaxed);
+}
+
 static int dma_access(struct dml_device *dev, dma_addr_t addr, void *buf,
 		      size_t len, bool write)
 {
 	u8 *b = buf;
+	int ret = 0;
 
 	if (!dev || dev->plat->kind != DML_PLATFORM_EMU)
 		return -EINVAL;
 	if (dml__dma_debug_active())
 		dml__dma_debug_dev_access(dev, addr, len, write);
 	while (len) {
-		phys_addr_t phys;
-		u64 contig;
 		size_t chunk;
-		void *host;
-		int peer = route(dev, addr, write, &phys, &contig);
+		u8 *host = piece(dev, addr, len, write, &chunk);
 
-		if (peer < 0)
-			goto fault;
-		chunk = (size_t)min((u64)len, contig);
-		if (unlikely(dev->cc_guest) &&
-		    cc_blocked(dev, addr, phys, chunk, write, peer))
-			goto fault;
-		/* non-coherent: memory, not the CPU's cached view (cache.c) */
-		if (unlikely(dev->non_coherent))
-			host = dml__cache_dev_host(dev->plat, phys, &chunk);
-		else
-			host = dml__mem_host(dev->plat->mem, phys, chunk);
 		if (!host) {
-			if (!dev->domain)
-				atomic_fetch_add(&dev->plat->direct_faults, 1);
-			goto fault;
+			ret = -EFAULT;
+			break;
 		}
-		if (write) {
+		if (write)
 			memcpy(host, b, chunk);
-			atomic_fetch_add_explicit(&dev->bytes_written, chunk,
-						  memory_order_relaxed);
-		} else {
+		else
 			memcpy(b, host, chunk);
-			atomic_fetch_add_explicit(&dev->bytes_read, chunk,
-						  memory_order_relaxed);
-		}
 		b += chunk;
 		addr += chunk;
 		len -= chunk;
 	}
+	dml__dev_dma_moved(dev, (size_t)(b - (u8 *)buf), write);
+	return ret;
+}
+
+int dml__dev_dma_resolve(struct dml_device *dev, dma_addr_t addr, size_t len,
+			 bool write, struct dml__dma_run *runs,
+			 unsigned int max, unsigned int *nr)
+{
+	if (!dev || dev->plat->kind != DML_PLATFORM_EMU)
+		return -EINVAL;
+	if (dml__dma_debug_active())
+		dml__dma_debug_dev_access(dev, addr, len, write);
+	while (len) {
+		struct dml__dma_run *last = *nr ? &runs[*nr - 1] : NULL;
+		size_t chunk;
+		u8 *host = piece(dev, addr, len, write, &chunk);
+
+		if (!host)
+			return -EFAULT;
+		addr += chunk;
+		len -= chunk;
+		/* one run for what is contiguous in the emulated memory */
+		if (last && (u8 *)last->host + last->len == host) {
+			last->len += chunk;
+			continue;
+		}
+		if (DML_WARN_ON(*nr == max))
+			return -ENOSPC;
+		runs[(*nr)++] = (struct dml__dma_run){ .host = host, .len = chunk };
+	}
 	return 0;
-fault:
-	atomic_fetch_add(&dev->faults, 1);
-	return -EFAULT;
 }
 
 int dml_dev_dma_read(struct dml_device *dev, dma_addr_t addr, void *buf,

@@ -16,6 +16,7 @@
  * that waited for room.  The model is deterministic; no thread runs.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include <dmalink/dmalink.h>
 
@@ -205,22 +206,6 @@ static u16 admin(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	}
 }
 
-/*
- * a write lands only whole: a fault part way leaves the blocks as they
- * were.  The data waits in the controller's buffer (commands run one at
- * a time), allocated once: a fresh 128 KiB per write cost a page fault
- * per page.
- */
-static u16 io_write(struct dml_nvme_emu *c, const struct nvme_command *cmd,
-		    u8 *blk, u32 len)
-{
-	u16 st = dml__nvme_emu_xfer(c, cmd, c->wbuf, len, false);
-
-	if (!st)
-		memcpy(blk, c->wbuf, len);
-	return st;
-}
-
 static u16 io_rw(struct dml_nvme_emu *c, const struct nvme_command *cmd)
 {
 	u64 slba = cmd->cdw10 | (u64)cmd->cdw11 << 32;
@@ -235,9 +220,8 @@ static u16 io_rw(struct dml_nvme_emu *c, const struct nvme_command *cmd)
 	if (len > NVME_CTRL_PAGE_SIZE << DML_NVME_EMU_MDTS)
 		return STATUS(NVME_SC_INVALID_FIELD);
 	blk = c->ns + (slba << DML_NVME_EMU_LBA_SHIFT);
-	if (cmd->opcode == nvme_cmd_read)
-		return dml__nvme_emu_xfer(c, cmd, blk, len, true);
-	return io_write(c, cmd, blk, len);
+	/* straight between host memory and the blocks: a write lands whole */
+	return dml__nvme_emu_xfer(c, cmd, blk, len, cmd->opcode == nvme_cmd_read);
 }
 
 static u16 io(struct dml_nvme_emu *c, const struct nvme_command *cmd)
@@ -415,11 +399,37 @@ static void reg_write64(void *ctx, u32 off, u64 val)
 	reg_write32(ctx, off + 4, (u32)(val >> 32));
 }
 
+static void account_data(void *ctx, u64 *ns)
+{
+	struct dml_nvme_emu *c = ctx;
+
+	c->data_ns = ns;
+}
+
 void dml__nvme_emu_bar(struct dml_nvme_emu *c, struct dml_nvme_bar *bar)
 {
 	*bar = (struct dml_nvme_bar){ .ctx = c, .read32 = reg_read32,
 		.read64 = reg_read64, .write32 = reg_write32,
-		.write64 = reg_write64 };
+		.write64 = reg_write64, .account_data = account_data };
+}
+
+/*
+ * the namespace's media: zeroed memory, in huge pages where the host
+ * gives them (a command's blocks are one TLB entry, not one per 4 KiB:
+ * the data copies of the replay touch random blocks of 64 MiB and more)
+ */
+static u8 *ns_alloc(size_t bytes)
+{
+	void *p;
+
+	if (dml__should_fail())
+		return NULL;
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes, MADV_HUGEPAGE);	/* a hint: 4 KiB pages also do */
+	return p;
 }
 
 int dml__nvme_emu_create(struct dml_device *dev, u64 blocks,
@@ -432,14 +442,13 @@ int dml__nvme_emu_create(struct dml_device *dev, u64 blocks,
 	c = dml__zalloc(sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->ns = dml__zalloc(blocks << DML_NVME_EMU_LBA_SHIFT);
-	c->wbuf = dml__zalloc(NVME_CTRL_PAGE_SIZE << DML_NVME_EMU_MDTS);
-	if (!c->ns || !c->wbuf) {
+	c->nsze = blocks;
+	c->ns = ns_alloc(blocks << DML_NVME_EMU_LBA_SHIFT);
+	if (!c->ns) {
 		dml__nvme_emu_destroy(c);
 		return -ENOMEM;
 	}
 	c->dev = dev;
-	c->nsze = blocks;
 	c->cap = EMU_MQES | NVME_CAP_CQR | (u64)EMU_CAP_TO << NVME_CAP_TO_SHIFT |
 		 NVME_CAP_CSS_NVM;
 	*out = c;
@@ -450,7 +459,7 @@ void dml__nvme_emu_destroy(struct dml_nvme_emu *c)
 {
 	if (!c)
 		return;
-	dml__free(c->ns);
-	dml__free(c->wbuf);
+	if (c->ns)
+		munmap(c->ns, c->nsze << DML_NVME_EMU_LBA_SHIFT);
 	dml__free(c);
 }

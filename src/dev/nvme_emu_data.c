@@ -3,11 +3,15 @@
  * nvme_emu_data.c - the emulated NVMe controller's data pointers: a
  * command's PRP entries or SGL (NVMe Base 2.0, 4.1.1 and 4.1.2) walked
  * into (address, length) segments, the PRP lists and SGL segments read by
- * device DMA, then the data moved by device DMA.  Each malformed pointer
+ * device DMA; then every segment translated and checked by the DMA engine
+ * (dml__dev_dma_resolve()) before one copy per run of emulated memory
+ * moves the data straight between host memory and the caller's buffer
+ * (the namespace's blocks), so a command that fails moved nothing.  Each malformed pointer
  * gets the spec's status: PRP Offset Invalid, SGL Descriptor Type Invalid,
  * Data SGL Length Invalid, Invalid SGL Segment Descriptor, Invalid Number
  * of SGL Descriptors; a translation fault anywhere is Data Transfer Error.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <dmalink/dmalink.h>
@@ -17,49 +21,22 @@
 
 #define PAGE_MASK_NVME (NVME_CTRL_PAGE_SIZE - 1)
 #define STATUS(sc) NVME_EMU_STATUS(0, sc)
+/* list entries fetched at once: all a command of MDTS needs after PRP1 */
+#define PRP_BURST (1u << DML_NVME_EMU_MDTS)
 
-struct dml_nvme_emu_seg {
-	u64 addr;
-	u32 len;
-};
-
-/* the segments of one command: inline up to one per page of MDTS, plus one */
-#define SEGS_INLINE ((1u << DML_NVME_EMU_MDTS) + 1)
-
+/* the segments of one command, in the controller's array */
 struct seg_list {
-	struct dml_nvme_emu_seg *s;	/* @inl, or a larger allocation */
-	unsigned int nr, cap;
-	struct dml_nvme_emu_seg inl[SEGS_INLINE];
+	struct dml_nvme_emu_seg *s;
+	unsigned int nr;
 };
-
-static void seg_list_init(struct seg_list *l)
-{
-	l->s = l->inl;
-	l->nr = 0;
-	l->cap = SEGS_INLINE;
-}
-
-static void seg_list_fini(struct seg_list *l)
-{
-	if (l->s != l->inl)
-		dml__free(l->s);
-}
 
 static u16 seg_add(struct seg_list *l, u64 addr, u32 len)
 {
 	if (!len)
 		return 0;
-	if (l->nr == l->cap) {
-		unsigned int cap = l->cap * 2;
-		struct dml_nvme_emu_seg *s = dml__zalloc(cap * sizeof(*s));
-
-		if (!s)
-			return STATUS(NVME_SC_INTERNAL);
-		memcpy(s, l->s, l->nr * sizeof(*s));
-		seg_list_fini(l);
-		l->s = s;
-		l->cap = cap;
-	}
+	/* DML_NVME_EMU_MAX_SEGS bounds what prp_segs() and sgl_segs() add */
+	if (DML_WARN_ON(l->nr == DML_NVME_EMU_MAX_SEGS))
+		return STATUS(NVME_SC_INTERNAL);
 	l->s[l->nr].addr = addr;
 	l->s[l->nr].len = len;
 	l->nr++;
@@ -72,7 +49,6 @@ static u16 prp_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 {
 	u64 prp1 = cmd->dptr.prp1, list = cmd->dptr.prp2;
 	u32 first = NVME_CTRL_PAGE_SIZE - (u32)(prp1 & PAGE_MASK_NVME);
-	unsigned int idx;
 	u16 st;
 
 	if (prp1 & 3)
@@ -90,26 +66,34 @@ static u16 prp_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	/* PRP2 is a list pointer: qword aligned, may start mid-page */
 	if (list & 7)
 		return STATUS(NVME_SC_PRP_INVALID_OFFSET);
-	idx = (unsigned int)(list & PAGE_MASK_NVME) / 8;
 	while (len) {
-		u64 e;
+		/*
+		 * fetched in bursts, as a controller does: the entries the
+		 * data still needs that this list page holds (one translation,
+		 * the page faults whole or not at all)
+		 */
+		u32 room = (NVME_CTRL_PAGE_SIZE - (u32)(list & PAGE_MASK_NVME)) / 8;
+		u32 n = min(min(room, DIV_ROUND_UP(len, NVME_CTRL_PAGE_SIZE)),
+			    PRP_BURST);
+		u64 e[PRP_BURST];
+		u32 i;
 
-		if (dml_dev_dma_read(c->dev, list, &e, sizeof(e)))
+		if (dml_dev_dma_read(c->dev, list, e, n * sizeof(*e)))
 			return STATUS(NVME_SC_DATA_XFER_ERROR);
-		if (e & PAGE_MASK_NVME)
-			return STATUS(NVME_SC_PRP_INVALID_OFFSET);
-		/* the last entry of a list page chains to the next list page */
-		if (++idx == NVME_CTRL_PAGE_SIZE / 8 && len > NVME_CTRL_PAGE_SIZE) {
-			list = e;
-			idx = 0;
-			continue;
+		list += n * sizeof(*e);
+		for (i = 0; i < n; i++) {
+			if (e[i] & PAGE_MASK_NVME)
+				return STATUS(NVME_SC_PRP_INVALID_OFFSET);
+			/* a list page's last entry chains to the next list page */
+			if (i == room - 1 && len > NVME_CTRL_PAGE_SIZE) {
+				list = e[i];
+				break;
+			}
+			st = seg_add(l, e[i], min(len, NVME_CTRL_PAGE_SIZE));
+			if (st)
+				return st;
+			len -= l->s[l->nr - 1].len;
 		}
-		list += 8;
-		st = seg_add(l, e, len < NVME_CTRL_PAGE_SIZE ? len :
-			     NVME_CTRL_PAGE_SIZE);
-		if (st)
-			return st;
-		len -= l->s[l->nr - 1].len;
 	}
 	return 0;
 }
@@ -197,25 +181,43 @@ static u16 data_segs(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 	}
 }
 
+/*
+ * every segment resolved to runs of emulated memory, then one copy per
+ * run: a fault anywhere moves no byte (a write lands whole, a read leaves
+ * the host's buffer as it was).  The time from the first translation to
+ * the last byte goes to *c->data_ns: what a real controller's DMA engine
+ * and the IOMMU do without the CPU.
+ */
 u16 dml__nvme_emu_xfer(struct dml_nvme_emu *c, const struct nvme_command *cmd,
 		       void *buf, u32 len, bool to_host)
 {
-	struct seg_list l;
-	unsigned int i;
+	struct seg_list l = { .s = c->segs };
+	unsigned int i, nr = 0;
+	u64 t = 0;
 	u8 *b = buf;
-	u16 st;
+	u16 st = data_segs(c, cmd, len, &l);
+	int ret = 0;
 
-	seg_list_init(&l);
-	st = data_segs(c, cmd, len, &l);
-	for (i = 0; !st && i < l.nr; i++) {
-		const struct dml_nvme_emu_seg *s = &l.s[i];
-		int ret = to_host ? dml_dev_dma_write(c->dev, s->addr, b, s->len)
-				  : dml_dev_dma_read(c->dev, s->addr, b, s->len);
-
-		if (ret)
-			st = STATUS(NVME_SC_DATA_XFER_ERROR);
-		b += s->len;
+	if (st)
+		return st;
+	if (c->data_ns)
+		t = dml__now_ns();
+	for (i = 0; !ret && i < l.nr; i++)
+		ret = dml__dev_dma_resolve(c->dev, l.s[i].addr, l.s[i].len,
+					   to_host, c->runs, DML_NVME_EMU_MAX_RUNS,
+					   &nr);
+	for (i = 0; !ret && i < nr; i++) {
+		if (to_host)
+			memcpy(c->runs[i].host, b, c->runs[i].len);
+		else
+			memcpy(b, c->runs[i].host, c->runs[i].len);
+		b += c->runs[i].len;
 	}
-	seg_list_fini(&l);
-	return st;
+	if (!ret)
+		dml__dev_dma_moved(c->dev, len, to_host);
+	if (c->data_ns)
+		*c->data_ns += dml__now_ns() - t;
+	if (ret == -EFAULT)
+		return STATUS(NVME_SC_DATA_XFER_ERROR);
+	return ret ? STATUS(NVME_SC_INTERNAL) : 0;
 }

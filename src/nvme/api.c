@@ -82,6 +82,8 @@ int dml__nvme_open(struct dml_device *dev, const struct dml_nvme_bar *bar,
 		goto free;
 	if (o->timeout_ns)
 		n->ctrl->cmd_timeout_ns = o->timeout_ns;
+	if (o->account_time && bar->account_data)
+		bar->account_data(bar->ctx, &n->data_ns);
 	ret = dml__nvme_identify(n->ctrl);
 	n->depth = o->queue_depth ? o->queue_depth : DEFAULT_DEPTH;
 	if (!ret)
@@ -233,7 +235,7 @@ static void prepare(struct dml_nvme_slot *sl, const struct request *rq,
 	io->desc_bytes = io->dma_segments = 0;
 	io->status = 0;
 	io->result = -ECANCELED;
-	io->map_ns = io->dev_ns = io->total_ns = 0;
+	io->map_ns = io->dev_ns = io->data_ns = io->total_ns = 0;
 }
 
 /* collect the completions of @nr commands submitted from slot 0 */
@@ -268,7 +270,7 @@ int dml_nvme_rw_many(struct dml_nvme *n, struct request *const *rqs,
 		     struct dml_nvme_io *ios, unsigned int nr)
 {
 	unsigned int i, mapped;
-	u64 t0, share, dev;
+	u64 t0, share, dev, data;
 	blk_status_t st = BLK_STS_OK;
 	bool submitted;
 	int ret = 0;
@@ -278,7 +280,7 @@ int dml_nvme_rw_many(struct dml_nvme *n, struct request *const *rqs,
 	for (i = 0; i < nr; i++)
 		if (!rw_ok(n, rqs[i], &ios[i]))
 			return -EINVAL;
-	n->dev_ns = 0;
+	n->dev_ns = n->data_ns = 0;
 	for (mapped = 0; mapped < nr; mapped++) {
 		struct dml_nvme_io *io = &ios[mapped];
 
@@ -301,11 +303,13 @@ int dml_nvme_rw_many(struct dml_nvme *n, struct request *const *rqs,
 		ret = reap(n, ios, nr);
 	share = (dml__now_ns() - t0) / nr;
 	dev = n->dev_ns / nr;
+	data = n->data_ns / nr;
 	for (i = 0; i < mapped; i++) {
 		unmap(n, &n->slots[i], &ios[i]);
 		if (ios[i].result == -ECANCELED && submitted)
 			ios[i].result = ret;	/* no completion: timeout, dead */
 		ios[i].dev_ns = dev;
+		ios[i].data_ns = data;
 		ios[i].total_ns = ios[i].map_ns + share;
 	}
 	for (i = 0; !ret && i < nr; i++)

@@ -18,13 +18,19 @@
 #include "pci-map.h"
 #include "sg-map.h"
 
-/* BAR0 register access; @ctx is the accessors' own */
+/*
+ * BAR0 register access; @ctx is the accessors' own.  @account_data, an
+ * emulated controller's only (NULL for a real one, whose DMA engine moves
+ * the data without the CPU): from then on add the CPU time it spends
+ * moving data bytes, ns, to *@ns (NULL: stop).
+ */
 struct dml_nvme_bar {
 	void *ctx;
 	u32 (*read32)(void *ctx, u32 off);
 	u64 (*read64)(void *ctx, u32 off);
 	void (*write32)(void *ctx, u32 off, u32 val);
 	void (*write64)(void *ctx, u32 off, u64 val);
+	void (*account_data)(void *ctx, u64 *ns);
 };
 
 #define DML_NVME_MAX_IO_QUEUES 16
@@ -99,6 +105,7 @@ struct dml_nvme {
 	struct dml_nvme_map_ctx map;
 	struct dml_nvme_bar bar;	/* the controller's own accessors */
 	u64 dev_ns;			/* in them, with account_time */
+	u64 data_ns;			/* of which moving data (emulated) */
 	struct dml_nvme_slot *slots;	/* one per command in flight */
 	u16 depth;			/* of the I/O queue: depth - 1 in flight */
 	/* what built the controller: dml_nvme_close() hands it back */

@@ -4,7 +4,8 @@
 # emulated controller with all three strategies, under each --sgl policy
 # for one trace; the JSON must show every request sent, no fault, no
 # error, no mismatch and every byte read verified; the paths and the SGL
-# share must follow the policy.  Bad option combinations exit 2.
+# share must follow the policy; the CPU shares must add up.  Bad option
+# combinations exit 2.
 # Prints TAP.
 set -u
 dmalink=$1
@@ -84,6 +85,21 @@ if grep -qE '^page +500 +[0-9]+ +[0-9]+ +[0-9]+/0/[0-9]+/0 ' "$tmp/table" &&
 	ok "table: each strategy's path"
 else
 	not_ok "table: each strategy's path"; sed 's/^/# /' "$tmp/table"
+fi
+
+# the CPU shares of each strategy: mapping, driver, the controller's own
+# work and the device's data movement, none negative, the data movement
+# seen, adding up to the whole (issue 11, performance)
+"$dmalink" replay --json --device nvme --limit 300 "$trace" > "$tmp/out.json" 2>/dev/null
+if grep -o '"cpu_share":{[^}]*}' "$tmp/out.json" | awk -F'[:,}]' '
+	$2 != "{\"mapping\"" || $4 != "\"driver\"" || $6 != "\"controller\"" ||
+	$8 != "\"device_data\"" { bad++ }
+	{ n++; s = $3 + $5 + $7 + $9
+	  if ($3 < 0 || $5 < 0 || $7 < 0 || $9 <= 0 || s < 99.5 || s > 100.5) bad++ }
+	END { exit !(n == 3 && !bad) }'; then
+	ok "cpu_share: mapping, driver, controller, device_data add up to 100"
+else
+	not_ok "cpu_share"; sed 's/^/# /' "$tmp/out.json"
 fi
 
 # --image: the namespace's expected contents, --namespace bytes of them,

@@ -135,6 +135,9 @@ static void write_read(struct nfx *x, enum dml_nvme_map_strategy s, unsigned int
 	assert_int_equal(w->status, 0);
 	assert_true(w->total_ns >= w->map_ns);
 	assert_true(w->dev_ns > 0);	/* account_time: the emulated controller ran */
+	/* and moved the data, a part of that time */
+	assert_true(w->data_ns > 0 && w->data_ns <= w->dev_ns);
+	assert_true(rd->data_ns > 0 && rd->data_ns <= rd->dev_ns);
 	assert_int_equal(fx_faults(x->f), 0);
 	free(want);
 	free(got);

@@ -6,7 +6,7 @@
  * through PRPs, a PRP list and SGLs with the bytes checked, every
  * malformed data pointer completed with the NVM Express Base 2.0 status
  * (4.6.1.2.1) and surfaced by the driver as -EIO, a DMA fault becoming a
- * Data Transfer Error, and the timeout paths leaving nothing mapped (the
+ * Data Transfer Error with no byte moved, and the timeout paths leaving nothing mapped (the
  * checker reports a leak at platform destroy otherwise).
  */
 #include <dmalink/dma-mapping.h>
@@ -391,6 +391,99 @@ static void test_dma_fault(void **state)
 }
 
 /*
+ * Every translation is checked before the first byte moves: a read whose
+ * last page faults leaves the host's first page as it was; a read into a
+ * DMA_TO_DEVICE mapping (the device may not write it) is a permission
+ * fault, Data Transfer Error, with the checker's wrong-direction report;
+ * and a faulting command moves nothing the device counts
+ */
+static void test_fault_moves_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct dml_dev_stats before, after;
+	const phys_addr_t phys = 0x3000000;
+	struct nvme_command c;
+	dma_addr_t gone, ro;
+	void *p;
+	u16 sc;
+
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_NOT_MAPPED);
+	dml_test_expect_dma_debug(DML_DMA_DEBUG_DEV_WRONG_DIR);
+	p = dma_alloc_coherent(f->dev, 4096, &gone, GFP_KERNEL);
+	assert_non_null(p);
+	dma_free_coherent(f->dev, 4096, p, gone);
+	fill(f->emu->ns, 8192, 21);
+	memset(f->buf, 0x5a, 8192);
+	dml_dev_get_stats(f->dev, &before);
+	c = rw(nvme_cmd_read, 0, 16);
+	c.dptr.prp1 = f->dma;
+	c.dptr.prp2 = gone;
+	assert_int_equal(submit(f, 1, &c, &sc), -EIO);
+	assert_int_equal(sc, NVME_SC_DATA_XFER_ERROR);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(f->buf[i], 0x5a);
+	/* the IOMMU's permission bits (VT-d second level: write not allowed) */
+	memset(dml_kmap_local_phys(f->p, phys, 4096), 0x3c, 4096);
+	ro = dma_map_phys(f->dev, phys, 4096, DMA_TO_DEVICE, 0);
+	assert_false(dma_mapping_error(f->dev, ro));
+	c = rw(nvme_cmd_read, 0, 8);
+	c.dptr.prp1 = ro;
+	assert_int_equal(submit(f, 1, &c, &sc), -EIO);
+	assert_int_equal(sc, NVME_SC_DATA_XFER_ERROR);
+	dma_unmap_phys(f->dev, ro, 4096, DMA_TO_DEVICE, 0);
+	assert_int_equal(((u8 *)dml_kmap_local_phys(f->p, phys, 4096))[0], 0x3c);
+	dml_dev_get_stats(f->dev, &after);
+	assert_int_equal(after.faults, before.faults + 2);
+	/* the two SQ entries read and two completions written, no data */
+	assert_int_equal(after.bytes_written - before.bytes_written,
+			 2 * sizeof(struct nvme_completion));
+}
+
+/*
+ * Base 4.1.2: the most descriptors the controller takes
+ * (DML_NVME_EMU_MAX_SGL_DESCS), each a data block of 2 bytes across a
+ * page boundary of an IOVA range whose pages lie in descending physical
+ * order, so each needs two translations and two runs of memory (the most
+ * DML_NVME_EMU_MAX_RUNS allows for): every byte lands, in order
+ */
+static void test_sgl_most_descriptors(void **state)
+{
+	struct fx *f = *state;
+	struct nvme_sgl_desc *d = (struct nvme_sgl_desc *)f->buf;
+	struct nvme_command c = rw(nvme_cmd_write, 8, 1);
+	const phys_addr_t phys = 0x3000000;
+	struct dma_iova_state st;
+	u8 want[512], *page[8];
+	u16 sc;
+
+	assert_true(dma_iova_try_alloc(f->dev, &st, phys, 8 * 4096));
+	for (int k = 0; k < 8; k++) {
+		phys_addr_t p = phys + (7 - k) * 4096;
+
+		page[k] = dml_kmap_local_phys(f->p, p, 4096);
+		fill(page[k], 4096, (u8)(31 + k));
+		assert_int_equal(dma_iova_link(f->dev, &st, p, k * 4096, 4096,
+					       DMA_TO_DEVICE, 0), 0);
+	}
+	assert_int_equal(dma_iova_sync(f->dev, &st, 0, 8 * 4096), 0);
+	for (int i = 0; i < DML_NVME_EMU_MAX_SGL_DESCS; i++) {
+		int k = i % 7;
+
+		d[i] = (struct nvme_sgl_desc){ .addr = st.addr + 4096 * (k + 1) - 1,
+					       .length = 2 };
+		want[2 * i] = page[k][4095];
+		want[2 * i + 1] = page[k + 1][0];
+	}
+	c.flags = NVME_CMD_FLAGS_PSDT(NVME_CMD_PSDT_SGL_MPTR_CONTIG);
+	c.dptr.sgl = (struct nvme_sgl_desc){ .addr = f->dma,
+		.length = DML_NVME_EMU_MAX_SGL_DESCS * sizeof(*d),
+		.type = NVME_SGL_TYPE(NVME_SGL_FMT_LAST_SEG_DESC, 0) };
+	assert_int_equal(submit(f, 1, &c, &sc), 0);
+	assert_memory_equal(f->emu->ns + 8 * 512, want, sizeof(want));
+	dma_iova_destroy(f->dev, &st, 8 * 4096, DMA_TO_DEVICE, 0);
+}
+
+/*
  * a translation the IOMMU has not yet been told of (a dma_iova_link()
  * without dma_iova_sync() under caching mode, kernel-dma-semantics §9.5):
  * the controller's write faults and the read completes with Data Transfer
@@ -474,6 +567,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_sgl_segment, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_bad_descriptors, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_dma_fault, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_fault_moves_nothing, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_sgl_most_descriptors, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_link_not_synced, setup_cm, teardown),
 	cmocka_unit_test_setup_teardown(test_enable_timeout, setup_hw, teardown),
 	cmocka_unit_test_setup_teardown(test_command_timeout, setup, teardown),
