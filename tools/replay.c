@@ -458,6 +458,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 		{ "p2p-provider", required_argument, NULL, 'p' },
 		{ "dmabuf-exporter", required_argument, NULL, 'X' },
 		{ "dmabuf-importer", required_argument, NULL, 'I' },
+		{ "dmabuf-move", required_argument, NULL, 'M' },
 		{ "cc", required_argument, NULL, 'K' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "sgl", required_argument, NULL, 'g' },
@@ -533,7 +534,7 @@ static int parse_opts(int argc, char **argv, struct replay_opts *o)
 				break;
 			/* --target names the dmabuf target too */
 			__attribute__((fallthrough));
-		case 'X': case 'I':
+		case 'X': case 'I': case 'M':
 			if (dml_replay_dmabuf_opt(&o->dmabuf, c, optarg))
 				return -EINVAL;
 			break;

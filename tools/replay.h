@@ -86,6 +86,9 @@ int dml_replay_p2p(const struct dml_replay_p2p_opts *o, const char *trace);
  * @target: --target dmabuf was given
  * @exporter: --dmabuf-exporter: heap, ram, vram or bar (NULL: heap)
  * @importer: --dmabuf-importer: rdma, iommufd or static (NULL: rdma)
+ * @move: --dmabuf-move: every @move-th request's buffer (vram only) is
+ *	migrated to the other memory after a third of its bytes and back
+ *	after two thirds, under the importer; 0: never
  * @limit, @max_request, @format, @json, @no_iommu: as for p2p, copied
  *	from replay's options
  */
@@ -93,6 +96,7 @@ struct dml_replay_dmabuf_opts {
 	bool target;
 	const char *exporter;
 	const char *importer;
+	u64 move;
 	u64 limit;
 	u64 max_request;
 	const char *format;
@@ -102,12 +106,14 @@ struct dml_replay_dmabuf_opts {
 
 /**
  * dml_replay_dmabuf_opt - parse --target ('T': dmabuf or not),
- * --dmabuf-exporter ('X') or --dmabuf-importer ('I') into @o
+ * --dmabuf-exporter ('X'), --dmabuf-importer ('I') or --dmabuf-move
+ * ('M') into @o
  * @o: the dmabuf options
  * @c: the option's getopt_long() value
  * @arg: its argument (kept, not copied)
  *
- * Return: 0; -EINVAL for an unknown exporter or importer (printed).
+ * Return: 0; -EINVAL for an unknown exporter or importer, or a
+ * --dmabuf-move that is not a number from 1 on (printed).
  */
 int dml_replay_dmabuf_opt(struct dml_replay_dmabuf_opts *o, int c,
 			  const char *arg);
@@ -133,8 +139,9 @@ void dml_replay_dmabuf_usage(FILE *f);
  * @trace: the trace file
  *
  * Return: the exit code: 0 every imported request verified and no fault
- * (imports the exporter refuses are counted, not failures), 1 a fault or
- * a mismatch, 2 bad usage or input.
+ * (imports the exporter refuses and moves a pinned importer refuses,
+ * -EBUSY, are counted, not failures), 1 a fault, a mismatch, or a move
+ * the importer was not told of, 2 bad usage or input.
  */
 int dml_replay_dmabuf(const struct dml_replay_dmabuf_opts *o, const char *trace);
 

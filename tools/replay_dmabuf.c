@@ -23,6 +23,17 @@
  * dma_map_benchmark reports it; the exporter's allocation is not in it.
  * A pair the exporter refuses (a static importer of the BAR, iommufd of a
  * buffer of many ranges) counts as refused.
+ *
+ * --dmabuf-move N (vram only): every N-th request's buffer moves to the
+ * other memory (VRAM or system) after a third of its bytes went and back
+ * after two thirds, with dml_vram_dma_buf_migrate(), while imported.  The
+ * importer must have been told (one more invalidation, no mapping left);
+ * before its next address lookup it maps again (counted as a re-map, in
+ * its cost), and the rest of the bytes go to the new place; the CPU still
+ * checks every byte.  A pinned importer (iommufd; static while mapped)
+ * makes the exporter refuse the move with -EBUSY: the move is counted as
+ * busy, the buffer stays where it is and the request goes on there.  The
+ * moves themselves are the exporter's cost, not in the importer's.
  */
 #include <errno.h>
 #include <math.h>
@@ -56,6 +67,7 @@ static const char dmabuf_topology[] =
 
 struct dmabuf_stats {
 	u64 requests, bytes, segments, verified, mismatches, refused, faults;
+	u64 moves, moves_to_vram, move_busy, remaps;
 	u64 timed;
 	double ns, ns2;		/* sum and sum of squares of the cost */
 };
@@ -90,7 +102,10 @@ void dml_replay_dmabuf_usage(FILE *f)
 		"      --target dmabuf      buffers are dma-bufs from an exporter, mapped\n"
 		"                           by an importer; every byte is verified\n"
 		"      --dmabuf-exporter heap|ram|vram|bar  dmabuf: the exporter (heap)\n"
-		"      --dmabuf-importer rdma|iommufd|static dmabuf: the importer (rdma)\n");
+		"      --dmabuf-importer rdma|iommufd|static dmabuf: the importer (rdma)\n"
+		"      --dmabuf-move N      dmabuf, vram: every N-th request's buffer moves\n"
+		"                           to the other memory and back mid-transfer; the\n"
+		"                           importer maps again (a pinned one: busy)\n");
 }
 
 int dml_replay_dmabuf_opt(struct dml_replay_dmabuf_opts *o, int c,
@@ -108,6 +123,12 @@ int dml_replay_dmabuf_opt(struct dml_replay_dmabuf_opts *o, int c,
 		o->importer = arg;
 		return 0;
 	}
+	if (c == 'M') {
+		if (!dml_tool_parse_u64(arg, 0, &o->move) && o->move)
+			return 0;
+		fprintf(stderr, "dmalink replay: bad --dmabuf-move '%s'\n", arg);
+		return -EINVAL;
+	}
 	fprintf(stderr, "dmalink replay: unknown dma-buf %s '%s'\n",
 		c == 'X' ? "exporter" : "importer", arg);
 	return -EINVAL;
@@ -117,10 +138,12 @@ int dml_replay_dmabuf_check(const struct dml_replay_dmabuf_opts *o, bool other)
 {
 	const char *why = NULL;
 
-	if (!o->target && (o->exporter || o->importer))
-		why = "--dmabuf-exporter and --dmabuf-importer need --target dmabuf";
+	if (!o->target && (o->exporter || o->importer || o->move))
+		why = "--dmabuf-exporter, --dmabuf-importer and --dmabuf-move need --target dmabuf";
 	else if (o->target && other)
 		why = "--target dmabuf takes no --layout, --levels, --lazy, --caching-mode, --bounce, --plot or --topology";
+	else if (o->move && (!o->exporter || strcmp(o->exporter, "vram")))
+		why = "--dmabuf-move needs --dmabuf-exporter vram (the exporter that migrates)";
 	if (!why)
 		return 0;
 	fprintf(stderr, "dmalink replay: %s\n", why);
@@ -260,6 +283,37 @@ static bool cpu_access(struct rd *r, struct dma_buf *buf, u8 *data, u64 len,
 	return same;
 }
 
+/*
+ * --dmabuf-move: move @buf to the other memory under @imp
+ * Return: 1 moved and the importer was told (one more invalidation, its
+ * mapping dropped); 0 the exporter refused for a pin (-EBUSY); -1 the
+ * move failed or the importer was not told.
+ */
+static int move(struct rd *r, struct dma_buf *buf,
+		struct dml_dma_buf_importer *imp)
+{
+	u64 inval = dml_dma_buf_importer_invalidations(imp);
+	bool to_vram = !dml_vram_dma_buf_in_vram(buf);
+	int ret = dml_vram_dma_buf_migrate(buf, to_vram);
+
+	if (ret == -EBUSY) {
+		r->st.move_busy++;
+		return 0;
+	}
+	if (ret) {
+		fprintf(stderr, "dmalink replay: move to %s: %s\n",
+			to_vram ? "VRAM" : "system memory", strerror(-ret));
+		return -1;
+	}
+	r->st.moves++;
+	r->st.moves_to_vram += to_vram;
+	if (dml_dma_buf_importer_invalidations(imp) == inval + 1 &&
+	    !dml_dma_buf_importer_mapped(imp))
+		return 1;
+	fprintf(stderr, "dmalink replay: the importer was not told of a move\n");
+	return -1;
+}
+
 /* one request: export, fill, import, transfer, destroy, verify */
 static void run_one(struct rd *r, const struct dml_trace_req *req, u64 seed)
 {
@@ -268,9 +322,12 @@ static void run_one(struct rd *r, const struct dml_trace_req *req, u64 seed)
 	struct dmabuf_stats *st = &r->st;
 	struct dml_dma_buf_importer *imp;
 	u64 t0, t1, t2, t3, f0, off, n, segs = 0;
+	/* --dmabuf-move: where the buffer moves away and back */
+	u64 cut[2] = { req->bytes / 3, req->bytes / 3 * 2 };
+	unsigned int k = r->o->move && (seed + 1) % r->o->move == 0 ? 0 : 2;
 	struct dma_buf *buf;
 	dma_addr_t dma;
-	bool ok = true;
+	bool ok = true, remap = false;
 	int ret;
 
 	st->requests++;
@@ -298,11 +355,25 @@ static void run_one(struct rd *r, const struct dml_trace_req *req, u64 seed)
 	}
 	/* the device moves the bytes at each address the importer gives */
 	for (off = 0; ok && off < req->bytes; off += n, segs++) {
-		ok = !dml_dma_buf_importer_dma(imp, off, &dma, &n);
+		for (; ok && k < 2 && off >= cut[k]; k++) {
+			t1 = now();
+			ret = move(r, buf, imp);
+			t0 += now() - t1;	/* the move is the exporter's */
+			ok = ret >= 0;
+			remap |= ret > 0;
+		}
+		if (ok && remap) {	/* as the RDMA importer's ODP fault */
+			ok = !dml_dma_buf_importer_map(imp);
+			st->remaps += ok;
+			remap = false;
+		}
+		ok = ok && !dml_dma_buf_importer_dma(imp, off, &dma, &n);
 		t1 = now();
 		if (!ok)
 			break;
 		n = n < req->bytes - off ? n : req->bytes - off;
+		if (k < 2 && n > cut[k] - off)
+			n = cut[k] - off;
 		ok = !(req->write ? dml_dev_dma_read(r->dev, dma, r->devbuf + off, n)
 				  : dml_dev_dma_write(r->dev, dma, r->devbuf + off, n));
 		t0 += now() - t1;	/* the transfer is not the importer's */
@@ -338,7 +409,9 @@ static void report(struct rd *r, const char *trace, const char *fmt)
 		       "\"exporter\":\"%s\",\"importer\":\"%s\",\"iommu\":%s,"
 		       "\"requests\":%llu,\"bytes\":%llu,\"segments\":%llu,"
 		       "\"verified\":%llu,\"refused\":%llu,\"mismatches\":%llu,"
-		       "\"faults\":%llu,\"importer_ns_mean\":%.1f,"
+		       "\"faults\":%llu,\"moves\":%llu,\"moves_to_vram\":%llu,"
+		       "\"move_busy\":%llu,\"remaps\":%llu,"
+		       "\"importer_ns_mean\":%.1f,"
 		       "\"importer_ns_sd\":%.1f}\n", trace, fmt,
 		       exporter_name[r->exp], importer_name[r->imp],
 		       r->iommu ? "true" : "false",
@@ -348,24 +421,41 @@ static void report(struct rd *r, const char *trace, const char *fmt)
 		       (unsigned long long)st->verified,
 		       (unsigned long long)st->refused,
 		       (unsigned long long)st->mismatches,
-		       (unsigned long long)st->faults, mean, sd);
+		       (unsigned long long)st->faults,
+		       (unsigned long long)st->moves,
+		       (unsigned long long)st->moves_to_vram,
+		       (unsigned long long)st->move_busy,
+		       (unsigned long long)st->remaps, mean, sd);
 		return;
 	}
 	printf("replay %s (%s) --target dmabuf: exporter %s, importer %s, %s\n",
 	       trace, fmt, exporter_name[r->exp], importer_name[r->imp],
 	       r->iommu ? "IOMMU" : "no IOMMU");
-	printf("%-8s %-8s %9s %8s %9s %8s %10s %6s %17s\n", "exporter",
+	printf("%-8s %-8s %9s %8s %9s %8s %10s %6s %17s", "exporter",
 	       "importer", "requests", "seg/req", "verified", "refused",
 	       "mismatches", "faults", "importer ns/req");
-	printf("%-8s %-8s %9llu %8.2f %9llu %8llu %10llu %6llu %9.0f +- %-6.0f\n",
+	if (r->o->move)
+		printf(" %7s %7s %7s", "moves", "busy", "re-maps");
+	printf("\n%-8s %-8s %9llu %8.2f %9llu %8llu %10llu %6llu %9.0f +- %-6.0f",
 	       exporter_name[r->exp], importer_name[r->imp],
 	       (unsigned long long)st->requests, spr,
 	       (unsigned long long)st->verified, (unsigned long long)st->refused,
 	       (unsigned long long)st->mismatches,
 	       (unsigned long long)st->faults, mean, sd);
-	printf("importer ns/req: import and map, address lookups, unmap and destroy\n"
+	if (r->o->move)
+		printf(" %7llu %7llu %7llu", (unsigned long long)st->moves,
+		       (unsigned long long)st->move_busy,
+		       (unsigned long long)st->remaps);
+	printf("\nimporter ns/req: import and map, address lookups, unmap and destroy\n"
 	       "  (mean +- standard deviation); the exporter's allocation and the\n"
 	       "  device's transfer are not in it\n");
+	if (r->o->move)
+		printf("moves: of the buffer under the importer, away and back in one\n"
+		       "  request of every %llu (%llu to VRAM; not in the importer's cost);\n"
+		       "  busy: moves a pinned importer refused; re-maps: the importer's\n"
+		       "  maps after a move (in its cost)\n",
+		       (unsigned long long)r->o->move,
+		       (unsigned long long)st->moves_to_vram);
 }
 
 int dml_replay_dmabuf(const struct dml_replay_dmabuf_opts *o, const char *trace)

@@ -11,10 +11,13 @@
  * its backing file; the pairs it refuses are refused with -EREMOTEIO
  * before any mapping or DMA.  Where the host bridge passes peer traffic,
  * ivshmem's BAR2 is also exported as a dma-buf and imported for edu
- * (test_dmabuf).
+ * (test_dmabuf), and revoked across a VFIO_DEVICE_RESET of ivshmem
+ * (test_dmabuf_reset: ivshmem sits alone below a root port of its own, so
+ * the guest kernel resets it with a secondary bus reset).
  *
  * Environment (tests/qemu/init): DML_EDU0 (root bus), DML_EDU1 (behind
- * the switch), DML_IVSHMEM, DML_NVME (behind the switch), and
+ * the switch), DML_IVSHMEM (below its own root port), DML_NVME (behind
+ * the switch), and
  * DML_P2P_HOST: "allowed" or "refused", what the host chose the guest CPU
  * for (an AMD Zen CPU lets the root complex pass peer traffic,
  * cpu_supports_p2pdma(); QEMU's q35 host bridge is on no whitelist).
@@ -91,7 +94,7 @@ static void test_topology(struct dml_platform *p)
 		{ DML_PCI_ROOT_PORT, 0x1b36, 0x000c },		/* pcie-root-port */
 		{ DML_PCI_HOST_BRIDGE, 0x8086, 0x29c0 },	/* q35 MCH at 00.0 */
 	};
-	struct dml_pci_dev *pdev, *sw_up = NULL;
+	struct dml_pci_dev *pdev, *o, *sw_up = NULL;
 	struct dml_pci_info in;
 	unsigned int i, k;
 	bool ok = true;
@@ -116,10 +119,17 @@ static void test_topology(struct dml_platform *p)
 		CHECK_EQ(in.type, DML_PCI_ENDPOINT);
 		CHECK(in.dev == gd[i].dev);
 	}
-	/* edu0 and ivshmem on the root bus, below the host bridge */
-	CHECK_EQ(up(dml_pci_dev_of(gd[0].dev)), up(dml_pci_dev_of(gd[2].dev)));
+	/* edu0 on the root bus, ivshmem alone below a root port on it */
 	dml_pci_get_info(up(dml_pci_dev_of(gd[0].dev)), &in);
 	CHECK_EQ(in.type, DML_PCI_HOST_BRIDGE);
+	pdev = up(dml_pci_dev_of(gd[2].dev));
+	dml_pci_get_info(pdev, &in);
+	CHECK_EQ(in.type, chain[2].type);
+	CHECK_EQ(in.vendor, chain[2].vendor);
+	CHECK_EQ(in.device, chain[2].device);
+	CHECK_EQ(up(pdev), up(dml_pci_dev_of(gd[0].dev)));
+	for (o = dml_pci_walk(p, NULL); o; o = dml_pci_walk(p, o))
+		CHECK(o == dml_pci_dev_of(gd[2].dev) || up(o) != pdev);
 	/* edu1 and nvme behind the switch, each below its downstream port */
 	for (k = 1; k < NR_DEVS; k += 2) {
 		pdev = up(dml_pci_dev_of(gd[k].dev));
@@ -138,7 +148,7 @@ static void test_topology(struct dml_platform *p)
 	}
 	CHECK(up(dml_pci_dev_of(gd[1].dev)) != up(dml_pci_dev_of(gd[3].dev)));
 out:
-	tap_result(ok, "the vfio backend's topology is the guest's: edu0 and ivshmem on the root bus, edu1 and nvme each below a downstream port of one X3130 switch below a root port");
+	tap_result(ok, "the vfio backend's topology is the guest's: edu0 on the root bus, ivshmem alone below a root port, edu1 and nvme each below a downstream port of one X3130 switch below another root port");
 }
 
 /* ---- 2. ACS against the guest's IOMMU groups ---- */
@@ -659,6 +669,74 @@ out:
 	tap_result(ok, "ivshmem BAR2 exported as a dma-buf, edu imports it with PAL: bytes land across two ranges; decode off revokes, on gives back; a write to the dropped address leaves the BAR untouched; close revokes for good");
 }
 
+#define DBR_OFF	0x30000UL	/* the page test_dmabuf_reset exports: BAR2 + DBR_OFF */
+
+/*
+ * Revoke across a reset (drivers/vfio/pci/vfio_pci_core.c:
+ * vfio_pci_ioctl_reset() revokes the BAR dma-bufs before the reset and
+ * gives them back after it when memory decode is on again): ivshmem, alone
+ * below its root port, has a reset method (a secondary bus reset) and VFIO
+ * offers VFIO_DEVICE_RESET.  edu writes through its PAL mapping; the reset
+ * tells the importer twice (revoke, then give back) and it unmaps; a write
+ * to the dropped address leaves the BAR as it was; the bytes written
+ * before the reset are still there, and mapped again, a new write lands.
+ */
+static void test_dmabuf_reset(void)
+{
+	static const enum dma_buf_mapping_type pal[] = { DMA_BUF_MAPPING_PAL };
+	const struct dml_dma_buf_range r = { DBR_OFF, TP };
+	struct gdev *c = &gd[0], *prov = &gd[2];
+	struct pal_imp im = { .dev = c->dev };
+	unsigned char want[DB_LEN], stale[DB_LEN];
+	struct dma_buf *buf = NULL;
+	char path[128], method[64] = "";
+	dma_addr_t old;
+	bool ok = true;
+	FILE *f;
+
+	/* the guest kernel has a reset method for ivshmem: VFIO offers it */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset_method", prov->bdf);
+	f = fopen(path, "r");
+	if (f && fgets(method, sizeof(method), f))
+		method[strcspn(method, "\n")] = 0;
+	if (f)
+		fclose(f);
+	tap_diag("ivshmem %s reset_method: %s", prov->bdf, method[0] ? method : "(none)");
+	CHECK(method[0]);
+
+	CHECK_EQ(dml_pci_bar_dma_buf_export(dml_pci_dev_of(prov->dev), 2, &r, 1, &buf), 0);
+	CHECK_EQ(dma_buf_mapping_attach(buf, c->dev, pal, 1, &pal_ops, &im, &im.a), 0);
+	CHECK_EQ(pal_map(&im), 0);
+	old = im.st.addr;
+	CHECK_EQ(edu_put(c, old, DB_LEN, 10, want), 0);
+	CHECK(bar_holds(prov, DBR_OFF, want, DB_LEN));
+
+	CHECK_EQ(dml_vfio_reset(prov->dev), 0);
+	CHECK_EQ(im.invalidations, 2);	/* revoked, then given back */
+	CHECK(!im.pl);
+	CHECK(!dml_dma_buf_revoked(buf));
+	CHECK(bar_holds(prov, DBR_OFF, want, DB_LEN));	/* the memory kept its bytes */
+
+	/* the dropped address: the write faults, the BAR keeps its bytes */
+	CHECK_EQ(edu_put(c, old, DB_LEN, 11, stale), 0);
+	CHECK(bar_holds(prov, DBR_OFF, want, DB_LEN));
+
+	CHECK_EQ(pal_map(&im), 0);
+	CHECK_EQ(edu_put(c, im.st.addr, DB_LEN, 12, want), 0);
+	CHECK(bar_holds(prov, DBR_OFF, want, DB_LEN));
+	host_check(DBR_OFF, want, DB_LEN, "dma-buf PAL import mapped again after VFIO_DEVICE_RESET");
+out:
+	if (im.a) {
+		dma_resv_lock(buf->resv, NULL);
+		pal_unmap(&im);
+		dma_resv_unlock(buf->resv);
+		dma_buf_detach(buf, im.a);
+	}
+	dma_buf_put(buf);
+	tap_result(ok, "ivshmem BAR2 dma-buf across VFIO_DEVICE_RESET (%s reset): the importer is told and unmaps, a write to the dropped address leaves the BAR untouched, the buffer comes back and a new write lands",
+		   method[0] ? method : "no");
+}
+
 /*
  * A provider's device closed and opened again: its BAR mapping stayed
  * the platform's (the topology still names that address) and comes back
@@ -733,8 +811,10 @@ int main(void)
 	test_topology(p);
 	test_groups(p);
 	test_pairs(p, getenv("DML_P2P_HOST"));
-	if (!strcmp(getenv("DML_P2P_HOST") ?: "", "allowed"))
+	if (!strcmp(getenv("DML_P2P_HOST") ?: "", "allowed")) {
+		test_dmabuf_reset();
 		test_dmabuf(p);
+	}
 	test_reopen(p);
 out:
 	dml_platform_destroy(p);

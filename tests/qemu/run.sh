@@ -21,7 +21,11 @@
 # 4. Boots q35 + intel-iommu (intremap) with two edu devices, ivshmem-plain
 #    over a host file and nvme over a small image, one edu and the nvme
 #    behind a PCIe switch (pcie-root-port, x3130-upstream, two
-#    xio3130-downstream), the others on the root bus; kernel arguments
+#    xio3130-downstream), ivshmem alone behind a root port of its own
+#    (on the root bus the guest kernel finds no reset method for it: no
+#    FLR, no PM reset, no bridge above; alone below a port it resets it
+#    with a secondary bus reset, so VFIO offers VFIO_DEVICE_RESET), the
+#    other edu on the root bus; kernel arguments
 #    intel_iommu=on iommu=strict (and iommu.strict=1, the spelling 6.1
 #    parses; VFIO's own domains are always strict).  The guest binds them to vfio-pci, runs
 #    the programs and powers off (tests/qemu/init).  Then a second, short
@@ -229,7 +233,8 @@ boot() {
 		-device intel-iommu,intremap=on \
 		-device edu,addr=03.0 \
 		-object memory-backend-file,id=shm0,size=1M,mem-path="$SHM",share=on \
-		-device ivshmem-plain,memdev=shm0,addr=05.0 \
+		-device pcie-root-port,id=rp1,chassis=3,slot=1,addr=05.0 \
+		-device ivshmem-plain,memdev=shm0,bus=rp1 \
 		-device pcie-root-port,id=rp0,chassis=1,slot=0,addr=07.0 \
 		-device x3130-upstream,id=sw0,bus=rp0 \
 		-device xio3130-downstream,id=sw0d0,bus=sw0,chassis=2,slot=0,port=0,addr=00.0 \
