@@ -30,6 +30,7 @@
 #include <stdlib.h>
 
 #include <dmalink/dma-debug.h>
+#include <dmalink/pci.h>
 
 #include "dma/dma.h"
 
@@ -174,6 +175,23 @@ static inline int dml_test_run_group(const struct CMUnitTest *tests, size_t n,
 static inline bool dml_test_need_unmap_unchecked(struct dml_device *dev)
 {
 	return dml__need_unmap_nodebug(dev);
+}
+
+/* the PCI function named @name in @p's topology; fails the test if none */
+static inline struct dml_pci_dev *dml_test_pci_find(struct dml_platform *p,
+						    const char *name)
+{
+	struct dml_pci_dev *pdev;
+
+	for (pdev = dml_pci_walk(p, NULL); pdev; pdev = dml_pci_walk(p, pdev)) {
+		struct dml_pci_info in;
+
+		dml_pci_get_info(pdev, &in);
+		if (!strcmp(in.name, name))
+			return pdev;
+	}
+	fail_msg("no %s", name);
+	return NULL;
 }
 
 /* DML_TEST_MAIN - run @tests with TAP output, the log captured, the checker on */

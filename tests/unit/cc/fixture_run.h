@@ -56,22 +56,6 @@ struct run_imp {
 	atomic_uint invalidations;
 };
 
-static inline struct dml_pci_dev *run_find(struct dml_platform *p,
-					   const char *name)
-{
-	struct dml_pci_dev *pdev;
-
-	for (pdev = dml_pci_walk(p, NULL); pdev; pdev = dml_pci_walk(p, pdev)) {
-		struct dml_pci_info in;
-
-		dml_pci_get_info(pdev, &in);
-		if (!strcmp(in.name, name))
-			return pdev;
-	}
-	fail_msg("no %s", name);
-	return NULL;
-}
-
 /* bind, start and accept @pdev into the fixture's TVM */
 static inline void run_accept(struct run_fx *f, struct dml_pci_dev *pdev)
 {
@@ -93,8 +77,8 @@ static inline struct run_fx *run_fx_build(enum dml_cc_flavour flavour)
 	assert_int_equal(dml_cc_platform_init(f->p, flavour, 0), 0);
 	assert_int_equal(dml_pci_topology_parse(f->p, run_topo, strlen(run_topo),
 						"run", err, sizeof(err)), 0);
-	f->gpu = run_find(f->p, "gpu");
-	f->nvme = run_find(f->p, "nvme");
+	f->gpu = dml_test_pci_find(f->p, "gpu");
+	f->nvme = dml_test_pci_find(f->p, "nvme");
 	assert_int_equal(dml_iommu_create(f->p, NULL, &f->iommu), 0);
 	o.pci_dev = f->nvme;
 	o.iommu = f->iommu;

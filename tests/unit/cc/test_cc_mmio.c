@@ -45,21 +45,6 @@ struct mf {
 	struct dml_tvm *tvm, *other;
 };
 
-static struct dml_pci_dev *find(struct dml_platform *p, const char *name)
-{
-	struct dml_pci_dev *pdev;
-
-	for (pdev = dml_pci_walk(p, NULL); pdev; pdev = dml_pci_walk(p, pdev)) {
-		struct dml_pci_info in;
-
-		dml_pci_get_info(pdev, &in);
-		if (!strcmp(in.name, name))
-			return pdev;
-	}
-	fail_msg("no %s", name);
-	return NULL;
-}
-
 static struct mf *mf_build(enum dml_cc_flavour flavour)
 {
 	struct mf *f = calloc(1, sizeof(*f));
@@ -71,9 +56,9 @@ static struct mf *mf_build(enum dml_cc_flavour flavour)
 	assert_int_equal(dml_cc_platform_init(f->p, flavour, 0), 0);
 	assert_int_equal(dml_pci_topology_parse(f->p, topo, strlen(topo), "mmio",
 						err, sizeof(err)), 0);
-	f->gpu = find(f->p, "gpu");
-	f->nic = find(f->p, "nic");
-	f->nvme = find(f->p, "nvme");
+	f->gpu = dml_test_pci_find(f->p, "gpu");
+	f->nic = dml_test_pci_find(f->p, "nic");
+	f->nvme = dml_test_pci_find(f->p, "nvme");
 	o.pci_dev = f->nic;
 	assert_int_equal(dml_device_create(f->p, &o, &f->nic_dev), 0);
 	o.pci_dev = f->nvme;
