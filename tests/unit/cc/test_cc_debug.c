@@ -12,54 +12,13 @@
 #include <dmalink/cc.h>
 #include <string.h>
 
+#include "fixture_guest.h"
 #include "debug/checker.h"
 
 #define BUF	0x10000000ULL
 #define LEN	0x4000ULL
 
-struct ccf {
-	struct dml_platform *p;
-	struct dml_pci_dev *ep;
-	struct dml_tvm *tvm;
-	struct dml_device *dev;
-};
-
-static struct ccf *ccf_build(enum dml_cc_flavour flavour, bool iommu)
-{
-	struct ccf *f = calloc(1, sizeof(*f));
-	struct dml_emu_opts eo = { .size = DML_SIZEOF(&eo, swiotlb_off) };
-	struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci_dev) };
-	struct dml_pci_dev *hb;
-
-	assert_non_null(f);
-	assert_int_equal(dml_platform_create_emu(&eo, &f->p), 0);
-	assert_int_equal(dml_cc_platform_init(f->p, flavour, 0), 0);
-	assert_int_equal(dml_pci_host_bridge_add(f->p, 0, 0, 0, 0, NULL, &hb), 0);
-	assert_int_equal(dml_pci_dev_add(hb, DML_PCI_ENDPOINT, 0x08, 0x15b3, 1,
-					 "nic", &f->ep), 0);
-	o.pci_dev = f->ep;
-	if (iommu)
-		assert_int_equal(dml_iommu_create(f->p, NULL, &o.iommu), 0);
-	assert_int_equal(dml_device_create(f->p, &o, &f->dev), 0);
-	assert_int_equal(dml_tvm_create(f->p, &f->tvm), 0);
-	return f;
-}
-
-static void ccf_free(struct ccf *f)
-{
-	dml_tvm_destroy(f->tvm);
-	dml_platform_destroy(f->p);
-	free(f);
-}
-
-static void accept(struct ccf *f)
-{
-	assert_int_equal(dml_tsm_bind(f->tvm, f->ep), 0);
-	assert_int_equal(dml_tdisp_start(f->ep), 0);
-	assert_int_equal(dml_tsm_accept(f->tvm, f->ep), 0);
-}
-
-static dma_addr_t map(struct ccf *f, phys_addr_t phys, unsigned long attrs)
+static dma_addr_t map(struct cc_fx *f, phys_addr_t phys, unsigned long attrs)
 {
 	dma_addr_t a = dma_map_phys(f->dev, phys, LEN, DMA_BIDIRECTIONAL, attrs);
 
@@ -67,7 +26,7 @@ static dma_addr_t map(struct ccf *f, phys_addr_t phys, unsigned long attrs)
 	return a;
 }
 
-static void unmap(struct ccf *f, dma_addr_t a, unsigned long attrs)
+static void unmap(struct cc_fx *f, dma_addr_t a, unsigned long attrs)
 {
 	dma_unmap_phys(f->dev, a, LEN, DMA_BIDIRECTIONAL, attrs);
 }
@@ -80,7 +39,7 @@ static void unmap(struct ccf *f, dma_addr_t a, unsigned long attrs)
  */
 static void check_correct_use_quiet(enum dml_cc_flavour flavour, bool iommu)
 {
-	struct ccf *f = ccf_build(flavour, iommu);
+	struct cc_fx *f = cc_fx_build(flavour, false, iommu);
 	struct dma_iova_state st;
 	dma_addr_t a, early;
 
@@ -92,7 +51,7 @@ static void check_correct_use_quiet(enum dml_cc_flavour flavour, bool iommu)
 	unmap(f, a, DMA_ATTR_CC_SHARED);
 	early = map(f, BUF, 0);
 
-	accept(f);
+	cc_fx_accept(f);
 	a = map(f, BUF + 2 * LEN, 0);
 	dma_sync_single_for_device(f->dev, a, LEN, DMA_BIDIRECTIONAL);
 	unmap(f, a, 0);
@@ -107,7 +66,7 @@ static void check_correct_use_quiet(enum dml_cc_flavour flavour, bool iommu)
 	assert_int_equal(dml_tdisp_error(f->ep), 0);
 	unmap(f, early, 0);	/* bounced before RUN: nothing private lost */
 	none();
-	ccf_free(f);
+	cc_fx_free(f);
 }
 
 static void test_sev_correct_use_quiet(void **state)
@@ -125,13 +84,13 @@ static void test_tdx_iommu_correct_use_quiet(void **state)
 /* (a) DMA_ATTR_CC_SHARED on private memory for a device not accepted */
 static void check_private_unaccepted(enum dml_cc_flavour flavour, bool iommu)
 {
-	struct ccf *f = ccf_build(flavour, iommu);
+	struct cc_fx *f = cc_fx_build(flavour, false, iommu);
 	dma_addr_t a = map(f, BUF, DMA_ATTR_CC_SHARED);
 
 	take(DML_DMA_DEBUG_CC_PRIVATE_UNACCEPTED, 1);
 	unmap(f, a, DMA_ATTR_CC_SHARED);
 	none();
-	ccf_free(f);
+	cc_fx_free(f);
 }
 
 static void test_sev_private_unaccepted(void **state)
@@ -153,10 +112,10 @@ static void test_tdx_iommu_private_unaccepted(void **state)
  */
 static void check_shared_addr_private(enum dml_cc_flavour flavour)
 {
-	struct ccf *f = ccf_build(flavour, false);
+	struct cc_fx *f = cc_fx_build(flavour, false, false);
 	dma_addr_t a;
 
-	accept(f);
+	cc_fx_accept(f);
 	a = map(f, BUF, DMA_ATTR_CC_SHARED);
 	assert_int_equal(a, phys_to_dma_unencrypted(f->dev, BUF));
 	assert_int_not_equal(a, phys_to_dma_encrypted(f->dev, BUF));
@@ -164,7 +123,7 @@ static void check_shared_addr_private(enum dml_cc_flavour flavour)
 	take(DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE, 1);
 	unmap(f, a, DMA_ATTR_CC_SHARED);
 	none();
-	ccf_free(f);
+	cc_fx_free(f);
 }
 
 static void test_sev_shared_addr_private(void **state)
@@ -182,18 +141,18 @@ static void test_tdx_shared_addr_private(void **state)
 /* the same through dma_iova_link() of an accepted device behind an IOMMU */
 static void test_iova_shared_addr_private(void **state)
 {
-	struct ccf *f = ccf_build(DML_CC_SEV, true);
+	struct cc_fx *f = cc_fx_build(DML_CC_SEV, false, true);
 	struct dma_iova_state st;
 
 	(void)state;
-	accept(f);
+	cc_fx_accept(f);
 	assert_true(dma_iova_try_alloc(f->dev, &st, BUF, LEN));
 	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE,
 				       DMA_ATTR_CC_SHARED), 0);
 	take(DML_DMA_DEBUG_CC_SHARED_ADDR_PRIVATE, 1);
 	dma_iova_destroy(f->dev, &st, LEN, DMA_TO_DEVICE, DMA_ATTR_CC_SHARED);
 	none();
-	ccf_free(f);
+	cc_fx_free(f);
 }
 
 /*
@@ -203,11 +162,11 @@ static void test_iova_shared_addr_private(void **state)
  */
 static void test_left_run_sync_then_unmap(void **state)
 {
-	struct ccf *f = ccf_build(DML_CC_SEV, false);
+	struct cc_fx *f = cc_fx_build(DML_CC_SEV, false, false);
 	dma_addr_t a;
 
 	(void)state;
-	accept(f);
+	cc_fx_accept(f);
 	a = map(f, BUF, 0);
 	assert_int_equal(dml_tdisp_error(f->ep), 0);
 	dma_sync_single_for_cpu(f->dev, a, LEN, DMA_BIDIRECTIONAL);
@@ -215,37 +174,37 @@ static void test_left_run_sync_then_unmap(void **state)
 	take(DML_DMA_DEBUG_CC_LEFT_RUN, 1);
 	unmap(f, a, 0);
 	none();
-	ccf_free(f);
+	cc_fx_free(f);
 }
 
 static void test_left_run_unmap_after_stop(void **state)
 {
-	struct ccf *f = ccf_build(DML_CC_TDX, true);
+	struct cc_fx *f = cc_fx_build(DML_CC_TDX, false, true);
 	dma_addr_t a;
 
 	(void)state;
-	accept(f);
+	cc_fx_accept(f);
 	a = map(f, BUF, 0);
 	assert_int_equal(dml_tsm_unbind(f->ep), 0);
 	unmap(f, a, 0);
 	take(DML_DMA_DEBUG_CC_LEFT_RUN, 1);
-	ccf_free(f);
+	cc_fx_free(f);
 }
 
 static void test_left_run_iova(void **state)
 {
-	struct ccf *f = ccf_build(DML_CC_SEV, true);
+	struct cc_fx *f = cc_fx_build(DML_CC_SEV, false, true);
 	struct dma_iova_state st;
 
 	(void)state;
-	accept(f);
+	cc_fx_accept(f);
 	assert_true(dma_iova_try_alloc(f->dev, &st, BUF, LEN));
 	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE,
 				       0), 0);
 	assert_int_equal(dml_tdisp_error(f->ep), 0);
 	dma_iova_destroy(f->dev, &st, LEN, DMA_TO_DEVICE, 0);
 	take(DML_DMA_DEBUG_CC_LEFT_RUN, 1);
-	ccf_free(f);
+	cc_fx_free(f);
 }
 
 /*
@@ -255,7 +214,7 @@ static void test_left_run_iova(void **state)
  */
 static void test_sg(void **state)
 {
-	struct ccf *f = ccf_build(DML_CC_SEV, false);
+	struct cc_fx *f = cc_fx_build(DML_CC_SEV, false, false);
 	struct sg_table sgt;
 
 	(void)state;
@@ -268,7 +227,7 @@ static void test_sg(void **state)
 	dma_unmap_sgtable(f->dev, &sgt, DMA_TO_DEVICE, DMA_ATTR_CC_SHARED);
 	none();
 
-	accept(f);
+	cc_fx_accept(f);
 	assert_int_equal(dma_map_sgtable(f->dev, &sgt, DMA_TO_DEVICE, 0), 0);
 	assert_int_equal(sgt.nents, 2);	/* dma-direct: no merge */
 	none();
@@ -276,7 +235,7 @@ static void test_sg(void **state)
 	dma_unmap_sgtable(f->dev, &sgt, DMA_TO_DEVICE, 0);
 	take(DML_DMA_DEBUG_CC_LEFT_RUN, sgt.nents);
 	sg_free_table(&sgt);
-	ccf_free(f);
+	cc_fx_free(f);
 }
 
 static const struct CMUnitTest tests[] = {

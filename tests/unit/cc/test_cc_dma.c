@@ -13,67 +13,13 @@
 #include <dmalink/scatterlist.h>
 #include <string.h>
 
-#include "testutil.h"
+#include "fixture_guest.h"
 
 #define BUF	0x10000000ULL
 #define LEN	0x10000ULL
 
-struct fx {
-	struct dml_platform *p;
-	struct dml_pci_dev *ep;
-	struct dml_tvm *tvm;
-	struct dml_device *dev;
-	u64 bit;
-};
-
-static struct fx *fx_build_iommu(enum dml_cc_flavour flavour, bool swiotlb_off,
-				 bool iommu)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct dml_emu_opts eo = {
-		.size = DML_SIZEOF(&eo, swiotlb_off),
-		.swiotlb_off = swiotlb_off,
-	};
-	struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci_dev) };
-	struct dml_pci_dev *hb;
-
-	assert_non_null(f);
-	assert_int_equal(dml_platform_create_emu(&eo, &f->p), 0);
-	if (flavour != DML_CC_NONE)
-		assert_int_equal(dml_cc_platform_init(f->p, flavour, 0), 0);
-	f->bit = flavour == DML_CC_SEV ? 1ULL << DML_CC_SEV_CBIT_DEFAULT :
-		 flavour == DML_CC_TDX ? 1ULL << DML_CC_TDX_SHARED_DEFAULT : 0;
-	assert_int_equal(dml_pci_host_bridge_add(f->p, 0, 0, 0, 0, NULL, &hb), 0);
-	assert_int_equal(dml_pci_dev_add(hb, DML_PCI_ENDPOINT, 0x08, 0x15b3, 1, "nic", &f->ep), 0);
-	o.pci_dev = f->ep;
-	if (iommu)
-		assert_int_equal(dml_iommu_create(f->p, NULL, &o.iommu), 0);
-	assert_int_equal(dml_device_create(f->p, &o, &f->dev), 0);
-	assert_int_equal(dml_tvm_create(f->p, &f->tvm), 0);
-	return f;
-}
-
-static struct fx *fx_build(enum dml_cc_flavour flavour, bool swiotlb_off)
-{
-	return fx_build_iommu(flavour, swiotlb_off, false);
-}
-
-static void fx_free(struct fx *f)
-{
-	dml_tvm_destroy(f->tvm);
-	dml_platform_destroy(f->p);
-	free(f);
-}
-
-static void accept(struct fx *f)
-{
-	assert_int_equal(dml_tsm_bind(f->tvm, f->ep), 0);
-	assert_int_equal(dml_tdisp_start(f->ep), 0);
-	assert_int_equal(dml_tsm_accept(f->tvm, f->ep), 0);
-}
-
 /* map and check the result, as a driver must (dma_mapping_error()) */
-static dma_addr_t map(struct fx *f, phys_addr_t phys, enum dma_data_direction dir,
+static dma_addr_t map(struct cc_fx *f, phys_addr_t phys, enum dma_data_direction dir,
 		      unsigned long attrs)
 {
 	dma_addr_t a = dma_map_phys(f->dev, phys, LEN, dir, attrs);
@@ -82,7 +28,7 @@ static dma_addr_t map(struct fx *f, phys_addr_t phys, enum dma_data_direction di
 	return a;
 }
 
-static u64 bounced_maps(struct fx *f)
+static u64 bounced_maps(struct cc_fx *f)
 {
 	struct dml_swiotlb_stats st;
 
@@ -93,7 +39,7 @@ static u64 bounced_maps(struct fx *f)
 /* not accepted: private memory bounces through the shared pool, unencrypted */
 static void check_not_accepted_bounces(enum dml_cc_flavour flavour)
 {
-	struct fx *f = fx_build(flavour, false);
+	struct cc_fx *f = cc_fx_build(flavour, false, false);
 	u8 *buf = dml_kmap_local_phys(f->p, BUF, LEN);
 	dma_addr_t a;
 	phys_addr_t tlb;
@@ -118,7 +64,7 @@ static void check_not_accepted_bounces(enum dml_cc_flavour flavour)
 	dma_unmap_phys(f->dev, a, LEN, DMA_BIDIRECTIONAL, 0);
 	assert_int_equal(buf[0], 0xc3);
 	assert_int_equal(buf[LEN - 1], 0xc3);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 static void test_sev_not_accepted_bounces(void **state)
@@ -136,10 +82,10 @@ static void test_tdx_not_accepted_bounces(void **state)
 /* accepted and in RUN: direct, encrypted; leaving RUN bounces again */
 static void check_accepted_direct(enum dml_cc_flavour flavour)
 {
-	struct fx *f = fx_build(flavour, false);
+	struct cc_fx *f = cc_fx_build(flavour, false, false);
 	dma_addr_t a;
 
-	accept(f);
+	cc_fx_accept(f);
 	a = map(f, BUF, DMA_TO_DEVICE, 0);
 	assert_int_equal(a, phys_to_dma_encrypted(f->dev, BUF));
 	assert_int_equal(a, flavour == DML_CC_SEV ? BUF | f->bit : BUF);
@@ -151,7 +97,7 @@ static void check_accepted_direct(enum dml_cc_flavour flavour)
 	assert_int_not_equal(a & ~f->bit, BUF);
 	assert_int_equal(bounced_maps(f), 1);
 	dma_unmap_phys(f->dev, a, LEN, DMA_TO_DEVICE, 0);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 static void test_sev_accepted_direct(void **state)
@@ -169,7 +115,7 @@ static void test_tdx_accepted_direct(void **state)
 /* DMA_ATTR_CC_SHARED and DMA_ATTR_MMIO: direct, unencrypted, for every device */
 static void test_shared_attr(void **state)
 {
-	struct fx *f = fx_build(DML_CC_SEV, false);
+	struct cc_fx *f = cc_fx_build(DML_CC_SEV, false, false);
 	dma_addr_t a;
 
 	(void)state;
@@ -182,35 +128,35 @@ static void test_shared_attr(void **state)
 	assert_int_equal(a, 1ULL << 36);
 	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, DMA_ATTR_MMIO);
 	/* an accepted device's shared mapping is unencrypted too */
-	accept(f);
+	cc_fx_accept(f);
 	a = map(f, BUF, DMA_FROM_DEVICE, DMA_ATTR_CC_SHARED);
 	assert_int_equal(a, BUF);
 	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, DMA_ATTR_CC_SHARED);
 	assert_int_equal(bounced_maps(f), 0);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 /* where the bounce is impossible the map fails: no pool, DMA_ATTR_REQUIRE_COHERENT */
 static void test_no_bounce_fails(void **state)
 {
-	struct fx *f = fx_build(DML_CC_TDX, true);
+	struct cc_fx *f = cc_fx_build(DML_CC_TDX, true, false);
 
 	(void)state;
 	assert_true(dma_mapping_error(f->dev,
 		    dma_map_phys(f->dev, BUF, LEN, DMA_TO_DEVICE, 0)));
-	fx_free(f);
-	f = fx_build(DML_CC_TDX, false);
+	cc_fx_free(f);
+	f = cc_fx_build(DML_CC_TDX, false, false);
 	assert_true(dma_mapping_error(f->dev,
 		    dma_map_phys(f->dev, BUF, LEN, DMA_TO_DEVICE,
 				 DMA_ATTR_REQUIRE_COHERENT)));
 	assert_int_equal(bounced_maps(f), 0);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 /* without encryption nothing changes: the address is the physical one */
 static void test_no_encryption(void **state)
 {
-	struct fx *f = fx_build(DML_CC_NONE, false);
+	struct cc_fx *f = cc_fx_build(DML_CC_NONE, false, false);
 	dma_addr_t a;
 
 	(void)state;
@@ -221,7 +167,7 @@ static void test_no_encryption(void **state)
 	assert_int_equal(a, BUF);
 	dma_unmap_phys(f->dev, a, LEN, DMA_TO_DEVICE, 0);
 	assert_int_equal(bounced_maps(f), 0);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 /*
@@ -233,7 +179,7 @@ static void test_no_encryption(void **state)
  */
 static void test_iommu(void **state)
 {
-	struct fx *f = fx_build_iommu(DML_CC_SEV, false, true);
+	struct cc_fx *f = cc_fx_build(DML_CC_SEV, false, true);
 	struct dma_iova_state st;
 	u8 *buf = dml_kmap_local_phys(f->p, BUF, LEN);
 	dma_addr_t a;
@@ -251,17 +197,17 @@ static void test_iommu(void **state)
 				       DMA_ATTR_CC_SHARED), 0);
 	dma_iova_destroy(f->dev, &st, LEN, DMA_TO_DEVICE, DMA_ATTR_CC_SHARED);
 
-	accept(f);
+	cc_fx_accept(f);
 	a = map(f, BUF, DMA_FROM_DEVICE, 0);
 	assert_int_equal(bounced_maps(f), 1);
 	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, 0);
 	assert_true(dma_iova_try_alloc(f->dev, &st, BUF, LEN));
 	assert_int_equal(dma_iova_link(f->dev, &st, BUF, 0, LEN, DMA_TO_DEVICE, 0), 0);
 	dma_iova_destroy(f->dev, &st, LEN, DMA_TO_DEVICE, 0);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
-static u64 pool_used(struct fx *f)
+static u64 pool_used(struct cc_fx *f)
 {
 	struct dml_swiotlb_stats st;
 
@@ -278,7 +224,7 @@ static u64 pool_used(struct fx *f)
  */
 static void test_iommu_unmap_copies_back(void **state)
 {
-	struct fx *f = fx_build_iommu(DML_CC_TDX, false, true);
+	struct cc_fx *f = cc_fx_build(DML_CC_TDX, false, true);
 	u8 *buf = dml_kmap_local_phys(f->p, BUF, LEN);
 	u8 pat[LEN];
 	dma_addr_t a;
@@ -294,7 +240,7 @@ static void test_iommu_unmap_copies_back(void **state)
 	dma_unmap_phys(f->dev, a, LEN, DMA_FROM_DEVICE, 0);
 	assert_int_equal(memcmp(buf, pat, LEN), 0);
 	assert_int_equal(pool_used(f), 0);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 /* three private pieces, not contiguous, each LEN / 4 bytes */
@@ -318,13 +264,13 @@ static void sg_three(struct sg_table *sgt)
  */
 static void check_sg(enum dml_cc_flavour flavour, bool iommu, bool accepted)
 {
-	struct fx *f = fx_build_iommu(flavour, false, iommu);
+	struct cc_fx *f = cc_fx_build(flavour, false, iommu);
 	u8 got[3 * LEN / 4], want[3 * LEN / 4], pat[3 * LEN / 4];
 	struct sg_table sgt;
 	unsigned int i, off;
 
 	if (accepted)
-		accept(f);
+		cc_fx_accept(f);
 	memset(pat, 0x40, sizeof(pat));
 	for (i = 0; i < 3; i++) {
 		memset(want + i * LEN / 4, 0x20 + (int)i, LEN / 4);
@@ -350,7 +296,7 @@ static void check_sg(enum dml_cc_flavour flavour, bool iommu, bool accepted)
 					pat, LEN / 4), 0);
 	assert_int_equal(pool_used(f), 0);
 	sg_free_table(&sgt);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 static void test_sg_not_accepted(void **state)
@@ -382,15 +328,15 @@ static void test_max_mapping_size(void **state)
 
 	(void)state;
 	for (iommu = 0; iommu < 2; iommu++) {
-		struct fx *f = fx_build_iommu(DML_CC_TDX, false, iommu);
+		struct cc_fx *f = cc_fx_build(DML_CC_TDX, false, iommu);
 		size_t bounce = dma_max_mapping_size(f->dev);
 
 		assert_true(bounce >= LEN && bounce <= 256 * 1024);
-		accept(f);
+		cc_fx_accept(f);
 		assert_int_equal(dma_max_mapping_size(f->dev), SIZE_MAX);
 		assert_int_equal(dml_tdisp_error(f->ep), 0);
 		assert_int_equal(dma_max_mapping_size(f->dev), bounce);
-		fx_free(f);
+		cc_fx_free(f);
 	}
 }
 

@@ -19,49 +19,12 @@
 #include <dmalink/scatterlist.h>
 #include <string.h>
 
-#include "testutil.h"
+#include "fixture_guest.h"
 
 #define LEN	(64 * 1024)
 #define NPG	(LEN / PAGE_SIZE)
 
-struct fx {
-	struct dml_platform *p;
-	struct dml_pci_dev *ep;
-	struct dml_tvm *tvm;
-	struct dml_device *dev;
-	u64 bit;
-};
-
-static struct fx *fx_build(enum dml_cc_flavour flavour, bool iommu)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct dml_device_opts o = { .size = DML_SIZEOF(&o, pci_dev) };
-	struct dml_pci_dev *hb;
-
-	assert_non_null(f);
-	assert_int_equal(dml_platform_create_emu(NULL, &f->p), 0);
-	assert_int_equal(dml_cc_platform_init(f->p, flavour, 0), 0);
-	f->bit = flavour == DML_CC_SEV ? 1ULL << DML_CC_SEV_CBIT_DEFAULT :
-					 1ULL << DML_CC_TDX_SHARED_DEFAULT;
-	assert_int_equal(dml_pci_host_bridge_add(f->p, 0, 0, 0, 0, NULL, &hb), 0);
-	assert_int_equal(dml_pci_dev_add(hb, DML_PCI_ENDPOINT, 0x08, 0x15b3, 1,
-					 "nic", &f->ep), 0);
-	o.pci_dev = f->ep;
-	if (iommu)
-		assert_int_equal(dml_iommu_create(f->p, NULL, &o.iommu), 0);
-	assert_int_equal(dml_device_create(f->p, &o, &f->dev), 0);
-	assert_int_equal(dml_tvm_create(f->p, &f->tvm), 0);
-	return f;
-}
-
-static void fx_free(struct fx *f)
-{
-	dml_tvm_destroy(f->tvm);
-	dml_platform_destroy(f->p);
-	free(f);
-}
-
-static void swiotlb_untouched(struct fx *f)
+static void swiotlb_untouched(struct cc_fx *f)
 {
 	struct dml_swiotlb_stats st;
 
@@ -92,7 +55,7 @@ static void cpu_fill(struct dma_buf *buf, u8 seed)
  * address is the physical one; TDX: the shared bit set on top of it),
  * nothing bounced.  Records the pages in @phys for the release check.
  */
-static void check_sgt_shared(struct fx *f, struct dma_buf *buf,
+static void check_sgt_shared(struct cc_fx *f, struct dma_buf *buf,
 			     phys_addr_t *phys, bool direct)
 {
 	struct dma_buf_attachment *a;
@@ -127,7 +90,7 @@ static void check_sgt_shared(struct fx *f, struct dma_buf *buf,
 }
 
 /* the device reads the buffer through @imp, finds @seed, then writes 0xd7 */
-static void device_moves_bytes(struct fx *f, struct dma_buf *buf,
+static void device_moves_bytes(struct cc_fx *f, struct dma_buf *buf,
 			       struct dml_dma_buf_importer *imp, u8 seed)
 {
 	u8 *got = malloc(LEN), *m;
@@ -165,17 +128,14 @@ static void device_moves_bytes(struct fx *f, struct dma_buf *buf,
  */
 static void check_heap(enum dml_cc_flavour flavour, bool iommu, bool accept)
 {
-	struct fx *f = fx_build(flavour, iommu);
+	struct cc_fx *f = cc_fx_build(flavour, false, iommu);
 	struct dml_dma_buf_importer *st, *rdma, *iommufd = NULL;
 	phys_addr_t phys[NPG];
 	struct dma_buf *buf;
 	unsigned int i;
 
-	if (accept) {
-		assert_int_equal(dml_tsm_bind(f->tvm, f->ep), 0);
-		assert_int_equal(dml_tdisp_start(f->ep), 0);
-		assert_int_equal(dml_tsm_accept(f->tvm, f->ep), 0);
-	}
+	if (accept)
+		cc_fx_accept(f);
 	assert_int_equal(dml_system_cc_decrypted_heap_alloc(f->p, "4k-random",
 							    LEN, &buf), 0);
 	check_sgt_shared(f, buf, phys, !iommu);
@@ -205,7 +165,7 @@ static void check_heap(enum dml_cc_flavour flavour, bool iommu, bool accept)
 		assert_int_equal(m[0], 0);
 		assert_int_equal(m[PAGE_SIZE - 1], 0);
 	}
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 static void test_sev_direct(void **state)
@@ -240,7 +200,7 @@ static void test_refused(void **state)
 {
 	struct dml_platform *p;
 	struct dma_buf *buf = NULL;
-	struct fx *f;
+	struct cc_fx *f;
 
 	(void)state;
 	assert_int_equal(dml_platform_create_emu(NULL, &p), 0);
@@ -253,7 +213,7 @@ static void test_refused(void **state)
 	assert_int_equal(dml_system_cc_decrypted_heap_alloc(NULL, NULL, LEN, &buf),
 			 -EINVAL);
 
-	f = fx_build(DML_CC_SEV, false);
+	f = cc_fx_build(DML_CC_SEV, false, false);
 	buf = NULL;
 	assert_int_equal(dml_system_cc_decrypted_heap_alloc(f->p, NULL, 0, &buf),
 			 -EINVAL);
@@ -262,7 +222,7 @@ static void test_refused(void **state)
 	assert_int_equal(dml_system_cc_decrypted_heap_alloc(f->p, NULL, LEN, NULL),
 			 -EINVAL);
 	assert_null(buf);
-	fx_free(f);
+	cc_fx_free(f);
 }
 
 static const struct CMUnitTest tests[] = {
