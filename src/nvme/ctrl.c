@@ -7,7 +7,7 @@
  * pairs (pci.c: nvme_create_queue(), nvme_delete_queue();
  * core.c: nvme_set_queue_count()).  Every queue is coherent memory freed
  * when the controller is destroyed or a step fails, so nothing stays
- * mapped (queue.c: dml__nvme_dma_alloc()).
+ * mapped (dma_free_coherent()).
  */
 #include <string.h>
 
@@ -140,7 +140,7 @@ int dml__nvme_identify(struct dml_nvme_ctrl *ctrl)
 	u8 *id, mdts;
 	int ret;
 
-	id = dml__nvme_dma_alloc(ctrl, NVME_IDENTIFY_SIZE, &dma);
+	id = dma_alloc_coherent(ctrl->dev, NVME_IDENTIFY_SIZE, &dma, GFP_KERNEL);
 	if (!id)
 		return -ENOMEM;
 	memset(&cmd, 0, sizeof(cmd));
@@ -169,7 +169,7 @@ int dml__nvme_identify(struct dml_nvme_ctrl *ctrl)
 	if (ctrl->lba_shift < 9 || ctrl->lba_shift > 16)
 		ret = -EINVAL;
 out:
-	dml__nvme_dma_free(ctrl, NVME_IDENTIFY_SIZE, id, dma);
+	dma_free_coherent(ctrl->dev, NVME_IDENTIFY_SIZE, id, dma);
 	return ret;
 }
 

@@ -4,8 +4,8 @@
  * through struct dml_nvme_bar, BAR0's register accessors (the emulated
  * controller of src/dev/nvme_emu.c, or a VFIO BAR0 mapping: src/vfio/
  * nvme.c), and does its DMA through the struct dml_device it was created
- * for.  Queues are DMA memory of dml__nvme_dma_alloc(); completions are polled with phase tags
- * (drivers/nvme/host/pci.c, nvme_poll_cq()).  Commands are prepared by the
+ * for.  Queues are dma_alloc_coherent() memory (on vfio too); completions
+ * are polled with phase tags (drivers/nvme/host/pci.c, nvme_poll_cq()).  Commands are prepared by the
  * caller, data pointer included; the driver assigns the command id.
  */
 #ifndef DML_NVME_NVME_H
@@ -75,10 +75,6 @@ int dml__nvme_create_io_queues(struct dml_nvme_ctrl *ctrl, unsigned int nr,
 			       u16 depth);
 int dml__nvme_delete_io_queues(struct dml_nvme_ctrl *ctrl);
 /* queue.c */
-void *dml__nvme_dma_alloc(struct dml_nvme_ctrl *ctrl, size_t size,
-			  dma_addr_t *dma);
-void dml__nvme_dma_free(struct dml_nvme_ctrl *ctrl, size_t size, void *p,
-			dma_addr_t dma);
 int dml__nvme_queue_alloc(struct dml_nvme_ctrl *ctrl, struct dml_nvme_queue *q,
 			  u16 qid, u16 depth);
 void dml__nvme_queue_free(struct dml_nvme_ctrl *ctrl, struct dml_nvme_queue *q);

@@ -7,14 +7,12 @@
  * in flight per call: submit, then poll until its completion arrives or the
  * command timeout passes.
  *
- * The rings and the identify buffer are dma_alloc_coherent() memory on the
- * emulated platform; VFIO has no coherent allocator, so there they are
- * anonymous pages (phys_addr_t is their virtual address) mapped with
- * dma_map_phys(), which on x86 is coherent all the same.
+ * The rings and the identify buffer are dma_alloc_coherent() memory, on
+ * the vfio backend too (where it is anonymous pages mapped with
+ * dma_map_phys(), coherent on x86 all the same: src/dma/coherent.c).
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <dmalink/dma-mapping.h>
 
@@ -31,55 +29,19 @@ static u32 cq_db(const struct dml_nvme_ctrl *ctrl, u16 qid)
 	return NVME_REG_DBS + ((2u * qid + 1) << (2 + NVME_CAP_DSTRD(ctrl->cap)));
 }
 
-/* @size bytes of zeroed DMA memory for the controller: CPU pointer, *dma */
-void *dml__nvme_dma_alloc(struct dml_nvme_ctrl *ctrl, size_t size,
-			  dma_addr_t *dma)
-{
-	void *p;
-
-	if (ctrl->dev->plat->kind == DML_PLATFORM_EMU) {
-		/* zeroed, as the kernel's */
-		return dma_alloc_coherent(ctrl->dev, size, dma, GFP_KERNEL);
-	}
-	size = ALIGN(size, PAGE_SIZE);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	*dma = dma_map_phys(ctrl->dev, (phys_addr_t)(uintptr_t)p, size,
-			    DMA_BIDIRECTIONAL, 0);
-	if (dma_mapping_error(ctrl->dev, *dma)) {
-		munmap(p, size);
-		return NULL;
-	}
-	return p;
-}
-
-void dml__nvme_dma_free(struct dml_nvme_ctrl *ctrl, size_t size, void *p,
-			dma_addr_t dma)
-{
-	if (ctrl->dev->plat->kind == DML_PLATFORM_EMU) {
-		dma_free_coherent(ctrl->dev, size, p, dma);
-		return;
-	}
-	size = ALIGN(size, PAGE_SIZE);
-	dma_unmap_phys(ctrl->dev, dma, size, DMA_BIDIRECTIONAL, 0);
-	munmap(p, size);
-}
-
 int dml__nvme_queue_alloc(struct dml_nvme_ctrl *ctrl, struct dml_nvme_queue *q,
 			  u16 qid, u16 depth)
 {
 	memset(q, 0, sizeof(*q));
-	q->sq = dml__nvme_dma_alloc(ctrl, (size_t)depth * sizeof(*q->sq),
-				    &q->sq_dma);
+	q->sq = dma_alloc_coherent(ctrl->dev, (size_t)depth * sizeof(*q->sq),
+				   &q->sq_dma, GFP_KERNEL);
 	if (!q->sq)
 		return -ENOMEM;
-	q->cq = dml__nvme_dma_alloc(ctrl, (size_t)depth * sizeof(*q->cq),
-				    &q->cq_dma);
+	q->cq = dma_alloc_coherent(ctrl->dev, (size_t)depth * sizeof(*q->cq),
+				   &q->cq_dma, GFP_KERNEL);
 	if (!q->cq) {
-		dml__nvme_dma_free(ctrl, (size_t)depth * sizeof(*q->sq), q->sq,
-				   q->sq_dma);
+		dma_free_coherent(ctrl->dev, (size_t)depth * sizeof(*q->sq),
+				  q->sq, q->sq_dma);
 		q->sq = NULL;
 		return -ENOMEM;
 	}
@@ -93,10 +55,10 @@ void dml__nvme_queue_free(struct dml_nvme_ctrl *ctrl, struct dml_nvme_queue *q)
 {
 	if (!q->sq)
 		return;
-	dml__nvme_dma_free(ctrl, (size_t)q->depth * sizeof(*q->sq), q->sq,
-			   q->sq_dma);
-	dml__nvme_dma_free(ctrl, (size_t)q->depth * sizeof(*q->cq), q->cq,
-			   q->cq_dma);
+	dma_free_coherent(ctrl->dev, (size_t)q->depth * sizeof(*q->sq), q->sq,
+			  q->sq_dma);
+	dma_free_coherent(ctrl->dev, (size_t)q->depth * sizeof(*q->cq), q->cq,
+			  q->cq_dma);
 	memset(q, 0, sizeof(*q));
 }
 
