@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 _Thread_local long dml__fail_countdown;
@@ -63,4 +64,21 @@ u64 dml__now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+void *dml__vm_zalloc(size_t size)
+{
+	void *p;
+
+	if (dml__should_fail())
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void dml__vm_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
 }

@@ -100,6 +100,13 @@ void *dml__zalloc(size_t size);
 /* allocation aligned to @align (a power of two >= sizeof(void *)) */
 void *dml__zalloc_aligned(size_t align, size_t size);
 void dml__free(void *p);
+/*
+ * @size bytes of zeroed anonymous memory straight from the kernel (pages
+ * appear on first touch; no swap reserved), through the hook; NULL on
+ * failure.  For the emulated platform's large backing stores.
+ */
+void *dml__vm_zalloc(size_t size);
+void dml__vm_free(void *p, size_t size);
 
 /* ---- spinlock ---- */
 

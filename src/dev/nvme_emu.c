@@ -420,15 +420,10 @@ void dml__nvme_emu_bar(struct dml_nvme_emu *c, struct dml_nvme_bar *bar)
  */
 static u8 *ns_alloc(size_t bytes)
 {
-	void *p;
+	void *p = dml__vm_zalloc(bytes);
 
-	if (dml__should_fail())
-		return NULL;
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, bytes, MADV_HUGEPAGE);	/* a hint: 4 KiB pages also do */
+	if (p)
+		madvise(p, bytes, MADV_HUGEPAGE);	/* a hint: 4 KiB pages also do */
 	return p;
 }
 
@@ -459,7 +454,6 @@ void dml__nvme_emu_destroy(struct dml_nvme_emu *c)
 {
 	if (!c)
 		return;
-	if (c->ns)
-		munmap(c->ns, c->nsze << DML_NVME_EMU_LBA_SHIFT);
+	dml__vm_free(c->ns, c->nsze << DML_NVME_EMU_LBA_SHIFT);
 	dml__free(c);
 }

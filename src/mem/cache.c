@@ -45,7 +45,6 @@
  */
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "cache.h"
 
@@ -84,8 +83,8 @@ static void cache_release(void *obj)
 	unsigned int i;
 
 	for (i = 0; i < atomic_load(&c->nr); i++) {
-		munmap(c->sh[i].mem, c->sh[i].size);
-		munmap(c->sh[i].snap, c->sh[i].size);
+		dml__vm_free(c->sh[i].mem, c->sh[i].size);
+		dml__vm_free(c->sh[i].snap, c->sh[i].size);
 		dml__free(c->sh[i].uncached);
 	}
 	pthread_mutex_destroy(&c->lock);
@@ -100,17 +99,6 @@ static struct shadow *find_shadow(struct dml_cache *c, phys_addr_t phys)
 		if (phys >= c->sh[i].base && phys - c->sh[i].base < c->sh[i].size)
 			return &c->sh[i];
 	return NULL;
-}
-
-static void *map_view(u64 size)
-{
-	void *v;
-
-	if (dml__should_fail())
-		return NULL;
-	v = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return v == MAP_FAILED ? NULL : v;
 }
 
 /* the shadow of RAM region @r, created if needed; NULL when out of memory */
@@ -133,8 +121,8 @@ static struct shadow *region_shadow(struct dml_platform *p,
 	if (!s && nr < DML_MAX_REGIONS) {
 		struct shadow *n = &c->sh[nr];
 
-		n->mem = map_view(r->size);
-		n->snap = n->mem ? map_view(r->size) : NULL;
+		n->mem = dml__vm_zalloc(r->size);
+		n->snap = n->mem ? dml__vm_zalloc(r->size) : NULL;
 		n->uncached = n->snap ?
 			dml__zalloc(DIV_ROUND_UP(r->size >> PAGE_SHIFT, 64) * 8) :
 			NULL;
@@ -145,10 +133,8 @@ static struct shadow *region_shadow(struct dml_platform *p,
 			atomic_store_explicit(&c->nr, nr + 1, memory_order_release);
 			s = n;
 		} else {
-			if (n->snap)
-				munmap(n->snap, r->size);
-			if (n->mem)
-				munmap(n->mem, r->size);
+			dml__vm_free(n->snap, r->size);
+			dml__vm_free(n->mem, r->size);
 			memset(n, 0, sizeof(*n));
 		}
 	}

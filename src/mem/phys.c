@@ -24,7 +24,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 
 struct dml_mem_region *dml__mem_find(struct dml_mem *m, phys_addr_t phys, u64 len)
@@ -53,11 +52,8 @@ int dml__mem_add(struct dml_mem *m, phys_addr_t base, u64 size,
 	if (!size || !IS_ALIGNED(base, align) || !IS_ALIGNED(size, align) ||
 	    base + size < base)
 		return -EINVAL;
-	if (dml__should_fail())
-		return -ENOMEM;
-	host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (host == MAP_FAILED)
+	host = dml__vm_zalloc(size);
+	if (!host)
 		return -ENOMEM;
 
 	dml_spin_lock(&m->lock);
@@ -105,7 +101,7 @@ int dml__mem_add(struct dml_mem *m, phys_addr_t base, u64 size,
 out_unlock:
 	dml_spin_unlock(&m->lock);
 	if (ret)
-		munmap(host, size);
+		dml__vm_free(host, size);
 	return ret;
 }
 
@@ -127,7 +123,7 @@ void dml__mem_destroy(struct dml_mem *m)
 	if (!m)
 		return;
 	for (i = 0; i < m->nr; i++) {
-		munmap(m->r[i].host, m->r[i].size);
+		dml__vm_free(m->r[i].host, m->r[i].size);
 		dml__free(m->r[i].frames);
 		dml__free(m->r[i].shared);
 	}
