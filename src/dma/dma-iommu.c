@@ -18,6 +18,16 @@
 #include "p2p.h"
 #include "../mem/cache.h"
 
+/* the length in granules the allocator sees: small ones round to pow2 */
+static inline unsigned long iova_len(const struct dml_domain *d, size_t size)
+{
+	unsigned long len = size >> d->granule_shift;
+
+	if (len < DML_IOVA_CACHE_MAX_GRANULES)
+		len = (unsigned long)dml__roundup_pow2(len);
+	return len;
+}
+
 /*
  * iommu_dma_alloc_iova(): @size bytes (granule aligned) below @dma_mask
  * and the device's bus limit; PCI devices try below 4 GiB first until

@@ -23,16 +23,6 @@ static inline size_t iova_align(const struct dml_domain *d, size_t x)
 	return ALIGN(x, (size_t)d->granule);
 }
 
-/* the length in granules the allocator sees: small ones round to pow2 */
-static inline unsigned long iova_len(const struct dml_domain *d, size_t size)
-{
-	unsigned long len = size >> d->granule_shift;
-
-	if (len < DML_IOVA_CACHE_MAX_GRANULES)
-		len = (unsigned long)dml__roundup_pow2(len);
-	return len;
-}
-
 /*
  * dev_use_swiotlb(): an untrusted device, or a buffer of @size that a
  * non-coherent device's cache maintenance could corrupt

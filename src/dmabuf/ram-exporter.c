@@ -197,19 +197,25 @@ static int ram_mmap(struct dma_buf *dmabuf, size_t pgoff, size_t len,
 }
 
 /*
- * the decrypted heap's pages back to private (set_memory_encrypted()
- * scrubs them): 0; on failure -errno and the caller leaks the pages
- * rather than let shared memory be handed out as private
+ * the decrypted heap's pages to shared (set_memory_decrypted()) or back
+ * to private (set_memory_encrypted(), which scrubs them): 0 or the first
+ * -errno.  Converting pages already in that state changes nothing, so a
+ * failed allocation converts all its ranges back.  When pages do not go
+ * back to private the caller leaks them rather than let shared memory be
+ * handed out as private.
  */
-static int heap_encrypt(struct dml_platform *p, const struct dml_phys_range *r,
-			unsigned int nr)
+static int heap_convert(struct dml_platform *p, const struct dml_phys_range *r,
+			unsigned int nr, bool shared)
 {
 	unsigned int i;
 	int ret = 0;
 
-	for (i = 0; i < nr; i++)
-		ret = ret ?: set_memory_encrypted(p, r[i].phys,
-						  (int)DIV_ROUND_UP(r[i].len, PAGE_SIZE));
+	for (i = 0; !ret && i < nr; i++) {
+		int pages = (int)DIV_ROUND_UP(r[i].len, PAGE_SIZE);
+
+		ret = shared ? set_memory_decrypted(p, r[i].phys, pages) :
+			       set_memory_encrypted(p, r[i].phys, pages);
+	}
 	return ret;
 }
 
@@ -219,7 +225,7 @@ static void ram_release(struct dma_buf *dmabuf)
 
 	DML_WARN_ON(e->maps);
 	if (e->layout) {
-		if (!e->cc_shared || !heap_encrypt(e->p, e->ranges, e->nr))
+		if (!e->cc_shared || !heap_convert(e->p, e->ranges, e->nr, false))
 			dml_layout_free(e->layout, e->ranges, e->nr);
 		dml_layout_destroy(e->layout);
 	}
@@ -292,11 +298,11 @@ static int heap_alloc(struct dml_platform *p, const char *layout, size_t len,
 	ret = dml_layout_alloc(l, len, r, max, &nr);
 	if (ret)
 		goto err_ranges;
-	for (i = 0; cc_shared && i < nr && !ret; i++)
-		ret = set_memory_decrypted(p, r[i].phys,
-					   (int)DIV_ROUND_UP(r[i].len, PAGE_SIZE));
-	if (ret)
-		goto err_decrypted;
+	if (cc_shared) {
+		ret = heap_convert(p, r, nr, true);
+		if (ret)
+			goto err_decrypted;
+	}
 	e = ram_buf_alloc(p, nr);
 	if (!e) {
 		ret = -ENOMEM;
@@ -318,7 +324,7 @@ static int heap_alloc(struct dml_platform *p, const char *layout, size_t len,
 err_buf:
 	dml__free(e);
 err_decrypted:
-	if (cc_shared && heap_encrypt(p, r, nr))
+	if (cc_shared && heap_convert(p, r, nr, false))
 		goto err_ranges;	/* leaked: never reused as private */
 	dml_layout_free(l, r, nr);
 err_ranges:

@@ -16,10 +16,10 @@
  * (dml_tvm_mmio_map()) and accepted peers of that TVM reach them.
  *
  * Locking: pdev->tdisp_lock serialises transitions; readers load the
- * state, the acceptance flag and the bound TVM (atomics: a DMA checks
- * its peer's TVM while another thread unbinds it) without it.  A transition out of RUN
- * tells the BAR users (DML_PCI_BAR_LEFT_RUN, src/pci/decode.c) after
- * acceptance has ended, outside the lock.
+ * state, the acceptance flag and the bound TVM (atomics: a DMA checks its
+ * peer's TVM while another thread unbinds it) without it.  A transition
+ * out of RUN tells the BAR users (DML_PCI_BAR_LEFT_RUN, src/pci/decode.c)
+ * after acceptance has ended, outside the lock.
  */
 #include <dmalink/cc.h>
 
