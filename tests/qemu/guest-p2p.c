@@ -584,6 +584,18 @@ out:
 	return ret;
 }
 
+/* the importer's end: unmapped under the lock, detached; the buffer put */
+static void pal_release(struct pal_imp *im, struct dma_buf *buf)
+{
+	if (im->a) {
+		dma_resv_lock(buf->resv, NULL);
+		pal_unmap(im);
+		dma_resv_unlock(buf->resv);
+		dma_buf_detach(buf, im->a);
+	}
+	dma_buf_put(buf);
+}
+
 static int set_decode(struct gdev *g, bool on)
 {
 	u16 cmd;
@@ -659,13 +671,7 @@ static void test_dmabuf(struct dml_platform *p)
 	CHECK_EQ(dml_vfio_device_open(p, prov->bdf, &prov->dev), 0);
 	CHECK(dml_dma_buf_revoked(buf));
 out:
-	if (im.a) {
-		dma_resv_lock(buf->resv, NULL);
-		pal_unmap(&im);
-		dma_resv_unlock(buf->resv);
-		dma_buf_detach(buf, im.a);
-	}
-	dma_buf_put(buf);
+	pal_release(&im, buf);
 	tap_result(ok, "ivshmem BAR2 exported as a dma-buf, edu imports it with PAL: bytes land across two ranges; decode off revokes, on gives back; a write to the dropped address leaves the BAR untouched; close revokes for good");
 }
 
@@ -726,13 +732,7 @@ static void test_dmabuf_reset(void)
 	CHECK(bar_holds(prov, DBR_OFF, want, DB_LEN));
 	host_check(DBR_OFF, want, DB_LEN, "dma-buf PAL import mapped again after VFIO_DEVICE_RESET");
 out:
-	if (im.a) {
-		dma_resv_lock(buf->resv, NULL);
-		pal_unmap(&im);
-		dma_resv_unlock(buf->resv);
-		dma_buf_detach(buf, im.a);
-	}
-	dma_buf_put(buf);
+	pal_release(&im, buf);
 	tap_result(ok, "ivshmem BAR2 dma-buf across VFIO_DEVICE_RESET (%s reset): the importer is told and unmaps, a write to the dropped address leaves the BAR untouched, the buffer comes back and a new write lands",
 		   method[0] ? method : "no");
 }
