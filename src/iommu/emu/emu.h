@@ -448,7 +448,18 @@ static inline struct emu_slot *emu_op_enter(struct emu_domain *d)
 
 void emu_gather(struct emu_domain *d, u64 *t, unsigned int level, u64 iova,
 		bool empty, struct emu_gathered *full);
-void emu_gather_flush(struct emu_domain *d, const struct emu_gathered *g);
+void emu_gather_flush_full(struct emu_domain *d, const struct emu_gathered *g);
+
+/*
+ * emu_gather_flush - after emu_op_exit(): if emu_gather() found the list
+ * full, trim it and list the table noted in @g (level 0: nothing noted)
+ */
+static inline void emu_gather_flush(struct emu_domain *d,
+				    const struct emu_gathered *g)
+{
+	if (unlikely(g->level))
+		emu_gather_flush_full(d, g);
+}
 void emu_pt_trim_gathered(struct emu_domain *d);
 void emu_pt_trim_flush(struct emu_domain *d);
 void emu_pt_trim(struct emu_domain *d);

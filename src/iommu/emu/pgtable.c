@@ -180,6 +180,24 @@ static void subtree_free(struct emu_domain *d, u64 e, unsigned int level)
 
 /* ---- map ---- */
 
+_Static_assert(IOMMU_READ == VTD_PTE_R && IOMMU_WRITE == VTD_PTE_W,
+	       "prot's read and write bits are the entry's");
+_Static_assert((u64)DML_MAP_LINK_HEAD << 52 == EMU_PTE_HEAD &&
+	       (u64)DML_MAP_LINK_TAIL << 53 == EMU_PTE_TAIL,
+	       "a link's flags shift onto HEAD and TAIL");
+
+/* the flag bits of a leaf mapped with @prot and DML_MAP_LINK_* @flags */
+static inline u64 emu_leaf_pte_flags(const struct emu_domain *d, int prot,
+				     unsigned int flags)
+{
+	u64 pte = d->leaf_flags | (unsigned int)(prot & (IOMMU_READ | IOMMU_WRITE));
+
+	if ((prot & (IOMMU_CACHE | IOMMU_MMIO)) == IOMMU_CACHE)
+		pte |= VTD_PTE_SNP;
+	return pte | (u64)(flags & DML_MAP_LINK_HEAD) << 52 |
+	       (u64)(flags & DML_MAP_LINK_TAIL) << 53;
+}
+
 static u64 unmap_range(struct emu_domain *d, struct emu_slot *s, u64 iova,
 		       u64 end, struct emu_gathered *full);
 
@@ -244,56 +262,45 @@ static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 	return 0;
 }
 
-/**
- * emu_map - map [@iova, +@size) to [@phys, +@size) (struct dml_iommu_ops.map)
- * @dom: an emulated domain
- * @iova: IOVA, 4 KiB aligned, inside the aperture
- * @phys: emulated physical address, 4 KiB aligned
- * @size: bytes, a multiple of 4 KiB
- * @prot: IOMMU_READ and/or IOMMU_WRITE; IOMMU_CACHE sets SNP
- * @flags: DML_MAP_LINK_HEAD marks the first leaf as the start of a link,
- *	DML_MAP_LINK_TAIL the last as its end
- *
- * Chooses 1 GiB and 2 MiB leaves wherever the IOVA, the physical address
- * and the length allow (superpages on).  In caching mode the new leaves
- * are pending: devices do not see them until emu_iotlb_sync_map().  Takes
- * no lock; may run concurrently with map and unmap of other ranges
- * (pfn_to_dma_pte() and the generic page table's map in the kernel).
- * Return: 0; -EINVAL for a misaligned or empty range, one that wraps or
- * leaves the aperture, or @prot without read or write; -EEXIST if part of
- * the range is mapped; -ENOMEM when no table page can be had.  On an error
- * nothing this call mapped is left mapped; tables it installed for nothing
- * go to the gather list (freed by the next trim).
+/*
+ * One 4 KiB leaf @pte (flags included) at @iova, in the leaf table this
+ * thread used last: most links are one page in the table of the link
+ * before.  Return 0 or -EEXIST; 1 when that table is not the one (the
+ * caller walks).
  */
-int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
-	    size_t size, int prot, unsigned int flags)
+static inline int map_page_cached(struct emu_domain *d, struct emu_slot *s,
+				  u64 iova, u64 pte)
 {
-	struct emu_domain *d = to_emu(dom);
+	u64 *p;
+
+	if (unlikely(s->shared || !s->leaf_t ||
+		     s->leaf_win != iova >> EMU_LVL_SHIFT(2) ||
+		     s->leaf_gen != atomic_load_explicit(&d->iommu->pool.gen,
+							 memory_order_acquire)))
+		return 1;
+	p = &s->leaf_t[emu_idx(iova, 1)];
+	if (unlikely(emu_pte_read(p)))
+		return -EEXIST;
+	emu_pte_write(p, pte);
+	emu_count(s, &s->touched, 1);
+	return 0;
+}
+
+/*
+ * emu_map() of [@iova, @end) from leaf @pte (flags included) on, in the
+ * largest leaves alignment allows, after its checks and its
+ * emu_op_enter(), which this ends.  Out of line: the link of one page
+ * seldom needs it.
+ */
+static int __attribute__((noinline))
+map_range(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
+	  u64 pte)
+{
 	struct emu_gathered full = { 0 };
-	u64 last, plast, pte, tail, cur = iova, end;
-	struct emu_slot *s;
+	u64 tail = pte & EMU_PTE_TAIL, cur = iova;
 	int ret = 0;
 
-	if (unlikely(!size || ((iova | phys | size) & (SZ_4K - 1)) ||
-		     __builtin_add_overflow(iova, size - 1, &last) ||
-		     __builtin_add_overflow(phys, size - 1, &plast) ||
-		     iova < dom->aperture_start || last > dom->aperture_end ||
-		     plast > (VTD_PTE_ADDR | (SZ_4K - 1)) ||
-		     !(prot & (IOMMU_READ | IOMMU_WRITE))))
-		return -EINVAL;
-	pte = phys | d->leaf_flags;
-	if (prot & IOMMU_READ)
-		pte |= VTD_PTE_R;
-	if (prot & IOMMU_WRITE)
-		pte |= VTD_PTE_W;
-	if ((prot & (IOMMU_CACHE | IOMMU_MMIO)) == IOMMU_CACHE)
-		pte |= VTD_PTE_SNP;
-	if (flags & DML_MAP_LINK_HEAD)
-		pte |= EMU_PTE_HEAD;
-	tail = flags & DML_MAP_LINK_TAIL ? EMU_PTE_TAIL : 0;
-
-	end = last + 1;
-	s = emu_op_enter(d);
+	pte &= ~EMU_PTE_TAIL;
 	while (cur != end) {
 		u64 addr = pte & VTD_PTE_ADDR, next;
 		unsigned int level = 1;
@@ -327,6 +334,54 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 	emu_op_exit(s);
 	emu_gather_flush(d, &full);
 	return ret;
+}
+
+/**
+ * emu_map - map [@iova, +@size) to [@phys, +@size) (struct dml_iommu_ops.map)
+ * @dom: an emulated domain
+ * @iova: IOVA, 4 KiB aligned, inside the aperture
+ * @phys: emulated physical address, 4 KiB aligned
+ * @size: bytes, a multiple of 4 KiB
+ * @prot: IOMMU_READ and/or IOMMU_WRITE; IOMMU_CACHE sets SNP
+ * @flags: DML_MAP_LINK_HEAD marks the first leaf as the start of a link,
+ *	DML_MAP_LINK_TAIL the last as its end
+ *
+ * Chooses 1 GiB and 2 MiB leaves wherever the IOVA, the physical address
+ * and the length allow (superpages on).  In caching mode the new leaves
+ * are pending: devices do not see them until emu_iotlb_sync_map().  Takes
+ * no lock; may run concurrently with map and unmap of other ranges
+ * (pfn_to_dma_pte() and the generic page table's map in the kernel).
+ * Return: 0; -EINVAL for a misaligned or empty range, one that wraps or
+ * leaves the aperture, or @prot without read or write; -EEXIST if part of
+ * the range is mapped; -ENOMEM when no table page can be had.  On an error
+ * nothing this call mapped is left mapped; tables it installed for nothing
+ * go to the gather list (freed by the next trim).
+ */
+int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
+	    size_t size, int prot, unsigned int flags)
+{
+	struct emu_domain *d = to_emu(dom);
+	u64 last, plast, pte;
+	struct emu_slot *s;
+	int ret;
+
+	if (unlikely(!size || ((iova | phys | size) & (SZ_4K - 1)) ||
+		     __builtin_add_overflow(iova, size - 1, &last) ||
+		     __builtin_add_overflow(phys, size - 1, &plast) ||
+		     iova < dom->aperture_start || last > dom->aperture_end ||
+		     plast > (VTD_PTE_ADDR | (SZ_4K - 1)) ||
+		     !(prot & (IOMMU_READ | IOMMU_WRITE))))
+		return -EINVAL;
+	pte = phys | emu_leaf_pte_flags(d, prot, flags);
+	s = emu_op_enter(d);
+	if (size == SZ_4K) {
+		ret = map_page_cached(d, s, iova, pte);
+		if (ret <= 0) {
+			emu_op_exit(s);
+			return ret;
+		}
+	}
+	return map_range(d, s, iova, last + 1, pte);
 }
 
 /* ---- unmap ---- */

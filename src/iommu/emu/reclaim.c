@@ -222,16 +222,9 @@ void emu_gather(struct emu_domain *d, u64 *t, unsigned int level, u64 iova,
 		*full = (struct emu_gathered){ .iova = iova, .level = level };
 }
 
-/**
- * emu_gather_flush - after emu_op_exit(): if emu_gather() found the list
- * full, trim it and list the table noted in @full
- * @d: domain
- * @g: as filled by emu_gather() (level 0: nothing noted)
- */
-void emu_gather_flush(struct emu_domain *d, const struct emu_gathered *g)
+/* emu_gather_flush() when emu_gather() noted a table (emu.h) */
+void emu_gather_flush_full(struct emu_domain *d, const struct emu_gathered *g)
 {
-	if (likely(!g->level))
-		return;
 	emu_pt_trim_gathered(d);
 	dml_spin_lock(&d->gather_lock);
 	gather_add(d, emu_gather_key(g->iova, g->level));
