@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-_Thread_local long dml__fail_countdown;
+_Thread_local long dml__fail_countdown DML_TLS_HOT;
 static _Thread_local bool fail_hit;
 
 void dml_fail_nth(long n)

@@ -19,6 +19,13 @@ typedef unsigned __int128 u128;
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/*
+ * A thread-local the hot paths read: the initial-exec model is one
+ * %fs-relative load, where the shared library's default (general dynamic)
+ * calls __tls_get_addr and spills the caller's registers around it.
+ */
+#define DML_TLS_HOT __attribute__((tls_model("initial-exec")))
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
@@ -89,7 +96,7 @@ void dml__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
  * this call.  Costs one thread-local load when disarmed.
  */
 bool dml__should_fail_slow(void);
-extern _Thread_local long dml__fail_countdown;
+extern _Thread_local long dml__fail_countdown DML_TLS_HOT;
 static inline bool dml__should_fail(void)
 {
 	return unlikely(dml__fail_countdown > 0) && dml__should_fail_slow();

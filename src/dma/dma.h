@@ -37,22 +37,24 @@ static inline int dml__dir_to_prot(const struct dml_device *dev,
 				   enum dma_data_direction dir,
 				   unsigned long attrs)
 {
-	int prot = dev->non_coherent ? 0 : IOMMU_CACHE;
+	static const unsigned char rw[] = {
+		[DMA_BIDIRECTIONAL] = IOMMU_READ | IOMMU_WRITE,
+		[DMA_TO_DEVICE] = IOMMU_READ,
+		[DMA_FROM_DEVICE] = IOMMU_WRITE,
+		[DMA_NONE] = 0,
+	};
+	int prot;
 
-	if (attrs & DMA_ATTR_PRIVILEGED)
-		prot |= IOMMU_PRIV;
-	if (attrs & DMA_ATTR_MMIO)
-		prot = (prot & ~IOMMU_CACHE) | IOMMU_MMIO;
-	switch (dir) {
-	case DMA_BIDIRECTIONAL:
-		return prot | IOMMU_READ | IOMMU_WRITE;
-	case DMA_TO_DEVICE:
-		return prot | IOMMU_READ;
-	case DMA_FROM_DEVICE:
-		return prot | IOMMU_WRITE;
-	default:
+	if (unlikely(!dml__valid_dir(dir) || dir == DMA_NONE))
 		return 0;
+	prot = rw[dir] | (dev->non_coherent ? 0 : IOMMU_CACHE);
+	if (unlikely(attrs & (DMA_ATTR_PRIVILEGED | DMA_ATTR_MMIO))) {
+		if (attrs & DMA_ATTR_PRIVILEGED)
+			prot |= IOMMU_PRIV;
+		if (attrs & DMA_ATTR_MMIO)
+			prot = (prot & ~IOMMU_CACHE) | IOMMU_MMIO;
 	}
+	return prot;
 }
 
 /* direct.c */

@@ -222,7 +222,7 @@ static unsigned long pool_used(const struct dml_swiotlb *sw)
 
 /* the calling thread's number, the area it searches first */
 static atomic_uint next_thread;
-static _Thread_local unsigned int this_thread; /* number + 1, 0: unset */
+static _Thread_local unsigned int this_thread DML_TLS_HOT; /* number + 1, 0: unset */
 
 static inline unsigned int thread_nr(void)
 {

@@ -130,7 +130,7 @@ void dml__domain_destroy(struct dml_domain *d);
  * get DML_NR_CPUS.  Per-thread rings and slots are indexed with it.
  */
 #define DML_NR_CPUS 4096
-extern _Thread_local unsigned int dml__cpu_plus1;
+extern _Thread_local unsigned int dml__cpu_plus1 DML_TLS_HOT;
 unsigned int dml__this_cpu_slow(void);
 
 static inline unsigned int dml__this_cpu(void)

@@ -62,7 +62,7 @@ struct dml_fq {
 	struct fq_ring ring[FQ_RINGS];
 };
 
-_Thread_local unsigned int dml__cpu_plus1;
+_Thread_local unsigned int dml__cpu_plus1 DML_TLS_HOT;
 
 /*
  * The thread numbers: a bitmap of those in use, under a mutex; a thread's

@@ -200,8 +200,7 @@ bool dml__iova_check_fail(const char *what, const struct iova_gap *n);
 /* ---- rcache.c: the per-thread caches ---- */
 
 /* this thread's index + 1, or 0 (not registered) or ~0 (no slot) */
-extern _Thread_local unsigned int dml__iova_tid
-	__attribute__((tls_model("initial-exec")));
+extern _Thread_local unsigned int dml__iova_tid DML_TLS_HOT;
 
 /* Enter the owner's side of @s without waiting; false while a flush runs. */
 static inline bool slot_try_enter(struct dml_iova_domain *d,

@@ -118,8 +118,7 @@ static bool tid_key_ok;
 static bool membarrier_ok;
 
 /* index + 1, TID_NONE or TID_NO_SLOT */
-_Thread_local unsigned int dml__iova_tid
-	__attribute__((tls_model("initial-exec")));
+_Thread_local unsigned int dml__iova_tid DML_TLS_HOT;
 
 /* The slow side of the in_op / flush_pending handshake. */
 static void heavy_barrier(struct dml_iova_domain *d)

@@ -317,14 +317,20 @@ static inline struct emu_slot *emu_slot(struct emu_domain *d)
 	return &d->slot[min(dml__this_cpu(), (unsigned int)EMU_SLOTS)];
 }
 
+/* add @n to counter @c of the caller's exclusive slot: no locked op */
+static inline void emu_count_own(atomic_ullong *c, u64 n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
 /* add @n to counter @c of slot @s (the caller's) */
 static inline void emu_count(struct emu_slot *s, atomic_ullong *c, u64 n)
 {
 	if (unlikely(s->shared))
 		atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 	else
-		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-				      memory_order_relaxed);
+		emu_count_own(c, n);
 }
 
 static inline struct emu_domain *to_emu(struct dml_domain *d)
@@ -400,13 +406,19 @@ phys_addr_t emu_iova_to_phys(struct dml_domain *dom, dml_iova_t iova);
 void emu_reclaim_init(void);
 extern bool emu_asym;	/* trims issue membarrier(2) (reclaim.c) */
 
+/* emu_op_exit() of an exclusive slot */
+static inline void emu_op_exit_own(struct emu_slot *s)
+{
+	atomic_store_explicit(&s->in_op, 0, memory_order_release);
+}
+
 /* the end of a map, unmap or iotlb_sync_map call begun by emu_op_enter() */
 static inline void emu_op_exit(struct emu_slot *s)
 {
 	if (unlikely(s->shared))
 		atomic_fetch_sub_explicit(&s->in_op, 1, memory_order_release);
 	else
-		atomic_store_explicit(&s->in_op, 0, memory_order_release);
+		emu_op_exit_own(s);
 }
 
 /*

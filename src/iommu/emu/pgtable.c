@@ -263,27 +263,41 @@ static int map_4k(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 }
 
 /*
- * One 4 KiB leaf @pte (flags included) at @iova, in the leaf table this
- * thread used last: most links are one page in the table of the link
- * before.  Return 0 or -EEXIST; 1 when that table is not the one (the
- * caller walks).
+ * One 4 KiB leaf @pte (flags included) at @iova by an exclusive slot, in
+ * the leaf table it used last: most links are one page in the table of
+ * the link before.  The whole map call, gate included.  Return 0 or
+ * -EEXIST; 1 when it is not that case (nothing done: the caller enters
+ * and walks).
  */
-static inline int map_page_cached(struct emu_domain *d, struct emu_slot *s,
-				  u64 iova, u64 pte)
+static inline int map_page_cached(struct emu_domain *d, u64 iova, u64 pte)
 {
+	unsigned int cpu = dml__cpu_plus1 - 1;	/* dml__this_cpu(), numbered */
+	struct emu_slot *s;
+	int ret = 0;
 	u64 *p;
 
-	if (unlikely(s->shared || !s->leaf_t ||
-		     s->leaf_win != iova >> EMU_LVL_SHIFT(2) ||
-		     s->leaf_gen != atomic_load_explicit(&d->iommu->pool.gen,
-							 memory_order_acquire)))
+	if (unlikely(cpu >= EMU_SLOTS))
 		return 1;
+	s = &d->slot[cpu];
+	/* leaf_t is set for exclusive slots only */
+	if (unlikely(!s->leaf_t || s->leaf_win != iova >> EMU_LVL_SHIFT(2) ||
+		     !emu_op_try_enter(d, s)))
+		return 1;
+	/* inside the gate no table is freed: the generation holds */
+	if (unlikely(s->leaf_gen != atomic_load_explicit(&d->iommu->pool.gen,
+							 memory_order_acquire))) {
+		emu_op_exit_own(s);
+		return 1;
+	}
 	p = &s->leaf_t[emu_idx(iova, 1)];
-	if (unlikely(emu_pte_read(p)))
-		return -EEXIST;
-	emu_pte_write(p, pte);
-	emu_count(s, &s->touched, 1);
-	return 0;
+	if (unlikely(emu_pte_read(p))) {
+		ret = -EEXIST;
+	} else {
+		emu_pte_write(p, pte);
+		emu_count_own(&s->touched, 1);
+	}
+	emu_op_exit_own(s);
+	return ret;
 }
 
 /*
@@ -336,6 +350,24 @@ map_range(struct emu_domain *d, struct emu_slot *s, u64 iova, u64 end,
 	return ret;
 }
 
+/* emu_map() but the one-page map in the cached leaf table: checks, walk */
+static int __attribute__((noinline))
+map_checked(struct emu_domain *d, u64 iova, u64 phys, u64 size, int prot,
+	    unsigned int flags)
+{
+	u64 last, plast;
+
+	if (unlikely(!size || ((iova | phys | size) & (SZ_4K - 1)) ||
+		     __builtin_add_overflow(iova, size - 1, &last) ||
+		     __builtin_add_overflow(phys, size - 1, &plast) ||
+		     iova < d->dom.aperture_start || last > d->dom.aperture_end ||
+		     plast > (VTD_PTE_ADDR | (SZ_4K - 1)) ||
+		     !(prot & (IOMMU_READ | IOMMU_WRITE))))
+		return -EINVAL;
+	return map_range(d, emu_op_enter(d), iova, last + 1,
+			 phys | emu_leaf_pte_flags(d, prot, flags));
+}
+
 /**
  * emu_map - map [@iova, +@size) to [@phys, +@size) (struct dml_iommu_ops.map)
  * @dom: an emulated domain
@@ -361,27 +393,19 @@ int emu_map(struct dml_domain *dom, dml_iova_t iova, phys_addr_t phys,
 	    size_t size, int prot, unsigned int flags)
 {
 	struct emu_domain *d = to_emu(dom);
-	u64 last, plast, pte;
-	struct emu_slot *s;
 	int ret;
 
-	if (unlikely(!size || ((iova | phys | size) & (SZ_4K - 1)) ||
-		     __builtin_add_overflow(iova, size - 1, &last) ||
-		     __builtin_add_overflow(phys, size - 1, &plast) ||
-		     iova < dom->aperture_start || last > dom->aperture_end ||
-		     plast > (VTD_PTE_ADDR | (SZ_4K - 1)) ||
-		     !(prot & (IOMMU_READ | IOMMU_WRITE))))
-		return -EINVAL;
-	pte = phys | emu_leaf_pte_flags(d, prot, flags);
-	s = emu_op_enter(d);
-	if (size == SZ_4K) {
-		ret = map_page_cached(d, s, iova, pte);
-		if (ret <= 0) {
-			emu_op_exit(s);
+	/* a valid one-page map (map_checked()'s checks for one page) */
+	if (size == SZ_4K && !((iova | phys) & (SZ_4K - 1)) &&
+	    iova >= dom->aperture_start &&
+	    iova + (SZ_4K - 1) <= dom->aperture_end && phys <= VTD_PTE_ADDR &&
+	    (prot & (IOMMU_READ | IOMMU_WRITE))) {
+		ret = map_page_cached(d, iova,
+				      phys | emu_leaf_pte_flags(d, prot, flags));
+		if (ret <= 0)
 			return ret;
-		}
 	}
-	return map_range(d, s, iova, last + 1, pte);
+	return map_checked(d, iova, phys, size, prot, flags);
 }
 
 /* ---- unmap ---- */
